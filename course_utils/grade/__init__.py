@@ -1,0 +1,1 @@
+"""Grading: ``python -m course_utils.grade SUBMISSIONS --out DIR`` and the pytest plugin."""
