@@ -1,0 +1,125 @@
+"""The repository's own gates: notebooks stored clean, environment.yml in sync with pyproject.
+
+And proof that the gates bite: a stale output, a notebook that raises and a scrambled
+execution order each make the tests fail (the meta-tests at the bottom run pytest --nbval on
+small notebooks made here).
+"""
+
+import re
+import subprocess
+import sys
+import tomllib
+
+import nbformat
+import pytest
+import yaml
+
+from course_utils.notebooks import course_notebooks, problems
+
+from conftest import ROOT
+
+# conda-forge name -> PyPI name, where they differ
+CONDA_TO_PIP = {"pytorch": "torch", "python-graphviz": "graphviz"}
+# conda entries that are not Python packages of the course
+CONDA_ONLY = {"python", "pip", "graphviz"}
+
+
+def _name(requirement: str) -> str:
+    return re.split(r"[\s<>=!\[;~]", requirement.strip(), maxsplit=1)[0].lower().replace("_", "-")
+
+
+def pip_packages(pyproject_text: str) -> set[str]:
+    project = tomllib.loads(pyproject_text)["project"]
+    requirements = project["dependencies"] + project["optional-dependencies"]["test"]
+    return {_name(r) for r in requirements}
+
+
+def conda_packages(environment_text: str) -> set[str]:
+    names = set()
+    for entry in yaml.safe_load(environment_text)["dependencies"]:
+        if isinstance(entry, dict):  # the pip: section
+            names |= {_name(r) for r in entry["pip"] if not r.startswith("-")}
+            continue
+        name = _name(entry.strip("\"'"))
+        if name not in CONDA_ONLY:
+            names.add(CONDA_TO_PIP.get(name, name))
+    return names
+
+
+def environment_drift(pyproject_text: str, environment_text: str) -> list[str]:
+    pip, conda = pip_packages(pyproject_text), conda_packages(environment_text)
+    return ([f"only in pyproject.toml: {n}" for n in sorted(pip - conda)]
+            + [f"only in environment.yml: {n}" for n in sorted(conda - pip)])
+
+
+def test_environment_yml_lists_the_pyproject_packages():
+    drift = environment_drift((ROOT / "pyproject.toml").read_text(), (ROOT / "environment.yml").read_text())
+    assert drift == []
+
+
+def test_environment_drift_is_caught():
+    pyproject = (ROOT / "pyproject.toml").read_text()
+    environment = (ROOT / "environment.yml").read_text()
+    dropped = environment.replace("  - tqdm>=4.66\n", "")
+    assert dropped != environment
+    assert environment_drift(pyproject, dropped) == ["only in pyproject.toml: tqdm"]
+    added = environment.replace("  - pip\n", "  - pip\n  - scipy\n")
+    assert environment_drift(pyproject, added) == ["only in environment.yml: scipy"]
+
+
+def test_the_lock_pins_torch_to_the_cpu_build_version():
+    lock = (ROOT / "requirements" / "lock.txt").read_text().splitlines()
+    assert "torch==2.13.0" in lock
+    assert not [line for line in lock if line.startswith(("nvidia-", "triton"))]
+
+
+@pytest.mark.parametrize("path", course_notebooks(), ids=lambda p: f"{p.parent.name}/{p.name}")
+def test_notebook_is_stored_clean(path):
+    assert problems(path) == []
+
+
+# --- the gates bite -------------------------------------------------------------------------
+
+def _notebook(path, sources_and_outputs, counts=None):
+    nb = nbformat.v4.new_notebook()
+    nb.metadata["kernelspec"] = {"name": "python3", "display_name": "Python 3", "language": "python"}
+    for i, (source, stdout) in enumerate(sources_and_outputs):
+        cell = nbformat.v4.new_code_cell(source)
+        cell.execution_count = counts[i] if counts else i + 1
+        if stdout is not None:
+            cell.outputs = [nbformat.v4.new_output("stream", name="stdout", text=stdout)]
+        nb.cells.append(cell)
+    nbformat.write(nb, path)
+    return path
+
+
+def test_problems_reports_execution_order_and_stored_errors(tmp_path):
+    folder = tmp_path / "notebooks"
+    folder.mkdir()
+    shuffled = _notebook(folder / "shuffled.ipynb", [("print(1)", "1\n"), ("print(2)", "2\n")], counts=[2, 1])
+    assert problems(shuffled) == [
+        f"{shuffled}: execution counts are [2, 1], expected 1..2 in order "
+        f"(run: python -m course_utils.notebooks refresh {shuffled})"]
+    clean = _notebook(folder / "clean.ipynb", [("print(1)", "1\n"), ("print(2)", "2\n")])
+    assert problems(clean) == []
+    broken = folder / "broken.ipynb"
+    broken.write_text("{ not json")
+    assert problems(broken)[0].startswith(f"{broken}: not a valid notebook")
+
+
+@pytest.mark.slow
+def test_nbval_fails_on_stale_outputs_and_on_errors(tmp_path):
+    _notebook(tmp_path / "fresh.ipynb", [("print(6 * 7)", "42\n")])
+    _notebook(tmp_path / "stale.ipynb", [("print(6 * 7)", "41\n")])
+    _notebook(tmp_path / "raises.ipynb", [("1 / 0", None)])
+    (tmp_path / "pytest.ini").write_text("[pytest]\n")
+    run = subprocess.run(
+        [sys.executable, "-m", "pytest", "--nbval", "--nbval-current-env", "-p", "no:cacheprovider",
+         "-rA", "-q", "fresh.ipynb", "stale.ipynb", "raises.ipynb"],
+        cwd=tmp_path, capture_output=True, text=True, timeout=300)
+    report = run.stdout
+    assert run.returncode == 1, report
+    assert re.search(r"^PASSED fresh\.ipynb::", report, re.M), report
+    assert re.search(r"^FAILED stale\.ipynb::", report, re.M), report
+    assert re.search(r"^FAILED raises\.ipynb::", report, re.M), report
+    assert "ZeroDivisionError" in report
