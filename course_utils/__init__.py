@@ -20,10 +20,16 @@ _LAZY = {
     "seed_everything": "course_utils.environment",
 }
 
+# subpackages reachable as attributes (``course_utils.widgets.predict(...)``) without
+# importing them up front
+_SUBMODULES = {"pictures", "exercises", "widgets", "environment", "notebooks", "grade", "growth"}
+
 __all__ = sorted(_LAZY)
 
 
 def __getattr__(name):
+    if name in _SUBMODULES:
+        return import_module(f"course_utils.{name}")
     try:
         module = _LAZY[name]
     except KeyError:
@@ -34,4 +40,4 @@ def __getattr__(name):
 
 
 def __dir__():
-    return sorted(set(globals()) | set(_LAZY))
+    return sorted(set(globals()) | set(_LAZY) | _SUBMODULES)

@@ -1,0 +1,81 @@
+"""Whole-course validation time against its floor, and each lesson kernel's peak memory.
+
+The floor is what any course of this size must pay: the same number of notebooks, each with
+one cell that imports torch, validated by the same pytest command. The ratio says how much
+the lessons themselves cost on top of kernel start-up and the torch import.
+"""
+
+from __future__ import annotations
+
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import nbformat
+
+from course_utils.notebooks import ROOT, execute
+
+NBVAL = ["--nbval", "--nbval-current-env", "--nbval-sanitize-with", str(ROOT / "tests" / "nbval_sanitize.cfg")]
+MEMORY_PROBE = "import resource; print(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss // 1024)"
+
+
+def lesson_notebooks() -> list[Path]:
+    return sorted((ROOT / "notebooks").glob("*.ipynb")) + sorted((ROOT / "solutions").glob("*.ipynb"))
+
+
+def _pytest(paths, workers: int, cwd: Path) -> float:
+    args = [sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", "-n", str(workers),
+            "--dist", "loadfile", *NBVAL, *map(str, paths)]
+    start = time.perf_counter()
+    run = subprocess.run(args, cwd=cwd, capture_output=True, text=True)
+    elapsed = time.perf_counter() - start
+    if run.returncode != 0:
+        raise RuntimeError(f"validation failed:\n{run.stdout[-2000:]}")
+    return elapsed
+
+
+def floor_notebooks(folder: Path, count: int) -> list[Path]:
+    paths = []
+    for i in range(count):
+        nb = nbformat.v4.new_notebook()
+        nb.metadata["kernelspec"] = {"name": "python3", "display_name": "Python 3", "language": "python"}
+        cell = nbformat.v4.new_code_cell("import torch")
+        cell.execution_count = 1
+        nb.cells.append(cell)
+        path = folder / f"floor_{i:02d}.ipynb"
+        nbformat.write(nb, path)
+        paths.append(path)
+    return paths
+
+
+def measure_validation(repeat: int = 3, workers: int = 2) -> dict:
+    """Median wall time of `pytest --nbval` over the course notebooks and over the floor."""
+    course = lesson_notebooks()
+    with tempfile.TemporaryDirectory() as tmp:
+        floor = floor_notebooks(Path(tmp), len(course))
+        (Path(tmp) / "pytest.ini").write_text("[pytest]\n")
+        course_times, floor_times = [], []
+        for _ in range(repeat):  # interleaved, so drift in machine load hits both alike
+            course_times.append(_pytest(course, workers, ROOT))
+            floor_times.append(_pytest(floor, workers, Path(tmp)))
+    course_s, floor_s = statistics.median(course_times), statistics.median(floor_times)
+    return {"notebooks": len(course), "workers": workers, "course_s": round(course_s, 2),
+            "floor_s": round(floor_s, 2), "ratio": round(course_s / floor_s, 2), "goal_ratio": 1.5}
+
+
+def measure_memory() -> dict:
+    """Peak resident memory (MB) of the kernel that runs each lesson top to bottom."""
+    peaks = {}
+    with tempfile.TemporaryDirectory() as tmp:
+        for path in lesson_notebooks():
+            nb = nbformat.read(path, as_version=4)
+            nb.cells.append(nbformat.v4.new_code_cell(MEMORY_PROBE))
+            copy = Path(tmp) / path.name
+            nbformat.write(nb, copy)
+            executed = execute(copy)
+            text = executed.cells[-1].outputs[0]["text"]
+            peaks[f"{path.parent.name}/{path.stem}"] = int(text.strip())
+    return {"peak_mb": peaks, "max_mb": max(peaks.values()) if peaks else None, "goal_mb": 600}

@@ -1,0 +1,118 @@
+"""Measure the course on this machine and report: `python -m benchmarks.run` (or `make bench`).
+
+Reports, never asserts: a missed goal is written as "missed" in the table and in
+benchmarks/results.json, with the figures that explain it. Tests assert behaviour; this
+measures speed. Figures are medians of several runs; each ratio compares two things
+measured in the same run.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import platform
+import re
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+RESULTS = ROOT / "benchmarks" / "results.json"
+README = ROOT / "README.md"
+START, END = "<!-- benchmarks:start -->", "<!-- benchmarks:end -->"
+
+
+def _verdict(ok: bool) -> str:
+    return "met" if ok else "**missed**"
+
+
+def rows(results: dict) -> list[tuple[str, str, str, str]]:
+    """(what, measured, goal, verdict) for the README table."""
+    out = []
+    if "import" in results:
+        r = results["import"]
+        out.append(("`import course_utils` beyond `import torch`", f"{r['added_s']:.3f} s",
+                    "≤ 0.3 s", _verdict(r["added_s"] <= 0.3)))
+    if "drawing" in results:
+        r = results["drawing"]
+        out.append((f"slowest drawing of a lesson model ({r['slowest']})", f"{r['slowest_ms']:.0f} ms",
+                    "< 150 ms", _verdict(r["slowest_ms"] < 150)))
+    if "widgets" in results:
+        for name, ms in results["widgets"]["redraw_ms"].items():
+            out.append((f"widget redraw: {name}", f"{ms:.0f} ms", "≤ 150 ms", _verdict(ms <= 150)))
+    if "validation" in results:
+        r = results["validation"]
+        out.append((f"course validation, {r['notebooks']} notebooks, {r['workers']} workers",
+                    f"{r['course_s']:.1f} s vs floor {r['floor_s']:.1f} s = {r['ratio']:.2f}×",
+                    "≤ 1.5 × floor", _verdict(r["ratio"] <= 1.5)))
+    if "grading" in results:
+        r = results["grading"]
+        out.append((f"grading {r['submissions']} submissions vs plain pytest --nbval-lax",
+                    f"{r['grade_s']:.1f} s vs {r['plain_s']:.1f} s = {r['overhead_ratio']:.2f}×",
+                    "≤ 1.15 ×", _verdict(r["overhead_ratio"] <= 1.15)))
+        out.append(("grading speed-up, 2 workers vs 1",
+                    f"{r['one_worker_s']:.1f} s / {r['two_workers_s']:.1f} s = {r['speedup']:.2f}×",
+                    "≥ 1.7 ×", _verdict(r["speedup"] >= 1.7)))
+    if "memory" in results:
+        r = results["memory"]
+        worst = max(r["peak_mb"], key=r["peak_mb"].get)
+        out.append((f"peak kernel memory (worst: {worst})", f"{r['max_mb']} MB", "≤ 600 MB",
+                    _verdict(r["max_mb"] <= 600)))
+    return out
+
+
+def table(results: dict) -> str:
+    lines = ["| what | measured | goal | |", "|---|---|---|---|"]
+    lines += [f"| {a} | {b} | {c} | {d} |" for a, b, c, d in rows(results)]
+    machine = results.get("machine", "")
+    return "\n".join(lines) + f"\n\nMeasured {results.get('date', '')} on {machine}."
+
+
+def write_readme(results: dict) -> None:
+    text = README.read_text()
+    block = f"{START}\n{table(results)}\n{END}"
+    if START in text:
+        text = re.sub(re.escape(START) + ".*?" + re.escape(END), lambda _: block, text, flags=re.S)
+    else:
+        text = text.rstrip() + "\n\n" + block + "\n"
+    README.write_text(text)
+
+
+def main(argv=None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m benchmarks.run", description=__doc__)
+    parser.add_argument("--only", nargs="*", default=None,
+                        choices=["import", "drawing", "widgets", "validation", "grading", "memory"])
+    parser.add_argument("--repeat", type=int, default=3, help="runs per figure (median)")
+    parser.add_argument("--submissions", type=int, default=100)
+    args = parser.parse_args(argv)
+    wanted = set(args.only or ["import", "drawing", "widgets", "validation", "grading", "memory"])
+    import os
+
+    results = json.loads(RESULTS.read_text()) if RESULTS.exists() else {}
+    results["machine"] = f"{os.cpu_count()} cores, Python {platform.python_version()}"
+    results["date"] = time.strftime("%Y-%m-%d")
+    if "import" in wanted:
+        from benchmarks import pictures
+        results["import"] = pictures.measure_import(repeat=max(args.repeat, 5))
+    if "drawing" in wanted:
+        from benchmarks import pictures
+        results["drawing"] = pictures.measure_drawing(repeat=max(args.repeat, 5))
+    if "widgets" in wanted:
+        from benchmarks import widgets
+        results["widgets"] = widgets.measure_redraw(repeat=max(args.repeat, 5))
+    if "memory" in wanted:
+        from benchmarks import course
+        results["memory"] = course.measure_memory()
+    if "validation" in wanted:
+        from benchmarks import course
+        results["validation"] = course.measure_validation(repeat=args.repeat)
+    if "grading" in wanted:
+        from benchmarks import grading
+        results["grading"] = grading.measure(submissions=args.submissions, repeat=args.repeat)
+    RESULTS.write_text(json.dumps(results, indent=2, sort_keys=True) + "\n")
+    write_readme(results)
+    print(table(results))
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
