@@ -1,0 +1,26 @@
+"""Auto-checked exercises: ``from course_utils.exercises import lesson03 as ex``.
+
+Each ``lessonNN`` module declares one small class per exercise (see ``engine.Exercise``);
+``ex.q1.check(answer)``, ``ex.q1.hint()`` and ``ex.q1.solution()`` are the student's side.
+``CheckFailed`` is what a check raises under grading (``COURSE_GRADING=1``) when the answer
+is not correct, so the check cell's nbval item fails.
+
+This package imports nothing heavy: the lesson modules (and torch) load on first use.
+"""
+
+from importlib import import_module
+
+from course_utils.exercises.engine import CheckFailed, Exercise, Incorrect, Outcome
+
+__all__ = ["CheckFailed", "Exercise", "Incorrect", "Outcome"]
+
+
+def __getattr__(name):
+    # lets ``course_utils.exercises.lesson03`` work as an attribute, not only via import
+    if name.startswith("lesson") and name[6:].isdigit():
+        try:
+            return import_module(f"{__name__}.{name}")
+        except ModuleNotFoundError as missing:
+            if missing.name != f"{__name__}.{name}":
+                raise
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

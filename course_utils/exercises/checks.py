@@ -1,0 +1,277 @@
+"""Shared checks that exercise classes call; each raises ``Incorrect`` in the student's terms.
+
+Why here and not in each exercise: the same mistakes recur across lessons (a class passed as
+an instance, layers kept in a plain list, a wrong output shape, a forgotten add), and each
+deserves one well-worded message. Checks are behavioural (outputs on hidden inputs against a
+reference, after copying weights) and structural (parameters, module types, autograd ops);
+none requires a particular attribute name unless the exercise asks for it.
+"""
+
+from __future__ import annotations
+
+import inspect
+
+import torch
+from torch import nn
+
+from course_utils.exercises.engine import Incorrect
+
+ATOL, RTOL = 1e-5, 1e-4
+_MODULE_INTERNALS = frozenset(vars(nn.Module()))  # _modules, _parameters, hooks...
+
+
+# --- building and calling the answer ------------------------------------------------------
+
+def instantiate(answer, *args, **kwargs) -> nn.Module:
+    """Build the student's module class with ``args``; errors in their ``__init__`` surface."""
+    if isinstance(answer, nn.Module):
+        name = type(answer).__name__
+        raise Incorrect(f"Pass the class itself, not an instance: `check({name})`, not `check({name}(...))`.")
+    if not inspect.isclass(answer):
+        raise Incorrect(f"Expected a class (an `nn.Module` subclass), got {_kind(answer)}.")
+    if not issubclass(answer, nn.Module):
+        raise Incorrect(f"`{answer.__name__}` does not subclass `nn.Module`: write `class {answer.__name__}(nn.Module):`.")
+    _expect_accepts(answer, args, kwargs, f"`{answer.__name__}(...)`")
+    model = answer(*args, **kwargs)
+    if "_parameters" not in vars(model):
+        raise Incorrect(f"`{answer.__name__}.__init__` must call `super().__init__()` before anything else.")
+    return model
+
+
+def call(function, *inputs, what: str = "your answer", **kwargs):
+    """Call a student's function or module; a call with the wrong arguments is 'incorrect'."""
+    if not callable(function):
+        raise Incorrect(f"Expected {what} to be callable (a function or a module), got {_kind(function)}.")
+    target = function.forward if isinstance(function, nn.Module) else function
+    _expect_accepts(target, inputs, kwargs, what)
+    return function(*inputs, **kwargs)
+
+
+def _expect_accepts(function, args, kwargs, what: str) -> None:
+    try:
+        signature = inspect.signature(function)
+    except (TypeError, ValueError):  # builtins without a signature: let the call decide
+        return
+    try:
+        signature.bind(*args, **kwargs)
+    except TypeError as error:
+        shown = ", ".join([_short(a) for a in args] + [f"{k}={_short(v)}" for k, v in kwargs.items()])
+        raise Incorrect(f"{what} cannot be called with ({shown}): {error}. "
+                        f"Its signature is {signature}.") from None
+
+
+def hidden_input(*shape: int, seed: int = 1234) -> torch.Tensor:
+    """A hidden test input: standard normal values, the same on every machine and run."""
+    generator = torch.Generator().manual_seed(seed)
+    return torch.randn(*shape, generator=generator)
+
+
+# --- values and shapes --------------------------------------------------------------------
+
+def expect_tensor(value, what: str = "your answer") -> torch.Tensor:
+    if not isinstance(value, torch.Tensor):
+        raise Incorrect(f"Expected {what} to be a tensor, got {_kind(value)}.")
+    return value
+
+
+def expect_shape(tensor, shape, what: str = "the output") -> torch.Tensor:
+    expect_tensor(tensor, what)
+    if tuple(tensor.shape) != tuple(shape):
+        raise Incorrect(f"{_capital(what)} has shape {_shape(tensor.shape)}; expected {_shape(shape)}.")
+    return tensor
+
+
+def expect_close(actual, expected, what: str = "the output", atol: float = ATOL, rtol: float = RTOL) -> None:
+    expect_shape(actual, expected.shape, what)
+    if actual.dtype != expected.dtype:
+        raise Incorrect(f"{_capital(what)} has dtype {actual.dtype}; expected {expected.dtype}.")
+    if not torch.allclose(actual.detach(), expected.detach(), atol=atol, rtol=rtol):
+        worst = (actual.detach() - expected.detach()).abs().max().item()
+        raise Incorrect(f"{_capital(what)} differs from the expected values (largest difference {worst:.4g}).")
+
+
+# --- parameters ---------------------------------------------------------------------------
+
+def parameter_count(model: nn.Module) -> int:
+    return sum(p.numel() for p in model.parameters())
+
+
+def parameter_breakdown(model: nn.Module) -> str:
+    """'fc1 (Linear): 220, fc2 (Linear): 105' — which registered modules hold the parameters."""
+    parts = []
+    for name, module in model.named_modules():
+        own = sum(p.numel() for p in module.parameters(recurse=False))
+        if own:
+            parts.append(f"{name or 'the model itself'} ({type(module).__name__}): {own:,}")
+    return ", ".join(parts) if parts else "none"
+
+
+def unregistered_modules(model: nn.Module) -> list[str]:
+    """Attributes that hide layers from PyTorch: plain lists, tuples or dicts of modules."""
+    hidden = []
+    for name, value in vars(model).items():
+        if name in _MODULE_INTERNALS:
+            continue
+        items = value.values() if isinstance(value, dict) else value if isinstance(value, (list, tuple)) else ()
+        if not isinstance(value, nn.Module) and any(isinstance(item, nn.Module) for item in items):
+            hidden.append(name)
+    for child_name, child in model.named_children():
+        hidden.extend(f"{child_name}.{name}" for name in unregistered_modules(child))
+    return hidden
+
+
+def expect_parameter_count(model: nn.Module, expected: int) -> None:
+    """Total registered parameters; on mismatch say where the student's parameters are."""
+    hidden = unregistered_modules(model)
+    if hidden:
+        names = ", ".join(f"`self.{n}`" for n in hidden)
+        raise Incorrect(f"Layers stored in a plain Python list or dict ({names}) are not registered, so PyTorch "
+                        f"does not see their parameters: use `nn.ModuleList` / `nn.ModuleDict`, or assign each "
+                        f"layer to its own attribute.")
+    total = parameter_count(model)
+    if total != expected:
+        raise Incorrect(f"Your model has {total:,} registered parameters; expected {expected:,}. "
+                        f"Where yours are: {parameter_breakdown(model)}.")
+
+
+def copy_parameters(source: nn.Module, target: nn.Module) -> bool:
+    """Copy parameters (and buffers) from ``source`` into ``target``; False if shapes don't allow it.
+
+    Registration order first; if the order differs but every shape is distinct, match by
+    shape, so a student who defined the layers in another order still passes.
+    """
+    for kind in ("parameters", "buffers"):
+        src, dst = list(getattr(source, kind)()), list(getattr(target, kind)())
+        pairs = _pair_by_shape(src, dst)
+        if pairs is None:
+            return False
+        with torch.no_grad():
+            for s, d in pairs:
+                d.copy_(s)
+    return True
+
+
+def _pair_by_shape(src, dst):
+    if len(src) != len(dst):
+        return None
+    if all(s.shape == d.shape for s, d in zip(src, dst)):
+        return list(zip(src, dst))
+    shapes = [tuple(s.shape) for s in src]
+    if len(set(shapes)) != len(shapes) or sorted(shapes) != sorted(tuple(d.shape) for d in dst):
+        return None
+    by_shape = {tuple(d.shape): d for d in dst}
+    return [(s, by_shape[tuple(s.shape)]) for s in src]
+
+
+def expect_same_outputs(model, reference: nn.Module, *inputs, copy_weights: bool = True,
+                        what: str = "your model's output", atol: float = ATOL, rtol: float = RTOL):
+    """Run both on the hidden inputs (after giving ``model`` the reference's weights) and compare."""
+    if copy_weights and isinstance(model, nn.Module) and not copy_parameters(reference, model):
+        yours = ", ".join(_shape(p.shape) for p in model.parameters()) or "none"
+        expected = ", ".join(_shape(p.shape) for p in reference.parameters())
+        raise Incorrect(f"Your model's parameter shapes are [{yours}]; expected [{expected}] "
+                        f"(in the order the layers are created). Where yours are: {parameter_breakdown(model)}.")
+    with torch.no_grad():
+        actual = call(model, *inputs, what="your model")
+        expected_output = reference(*inputs)
+    expect_close(expect_tensor(actual, what), expected_output, what, atol=atol, rtol=rtol)
+    return actual
+
+
+# --- structure ----------------------------------------------------------------------------
+
+def modules_of_type(model: nn.Module, *types: type) -> list[tuple[str, nn.Module]]:
+    """Registered submodules (not the model itself) of the given types, as (name, module)."""
+    return [(name, m) for name, m in model.named_modules() if name and isinstance(m, types)]
+
+
+def expect_submodules(model: nn.Module, module_type: type, count: int | None = None,
+                      at_least: int | None = None) -> list[tuple[str, nn.Module]]:
+    found = modules_of_type(model, module_type)
+    label = f"`nn.{module_type.__name__}`" if module_type.__module__.startswith("torch.nn") \
+        else f"`{module_type.__name__}`"
+    names = ", ".join(name for name, _ in found) or "none"
+    if count is not None and len(found) != count:
+        raise Incorrect(f"Expected {count} registered {label} layer{'s' if count != 1 else ''}; "
+                        f"found {len(found)} ({names}).")
+    if at_least is not None and len(found) < at_least:
+        raise Incorrect(f"Expected at least {at_least} registered {label} layers; found {len(found)} ({names}).")
+    return found
+
+
+def autograd_ops(output: torch.Tensor) -> set[str]:
+    """Names of the autograd nodes that produced ``output``, e.g. {'AddBackward0', 'CatBackward0'}."""
+    seen, names, stack = set(), set(), [output.grad_fn]
+    while stack:
+        node = stack.pop()
+        if node is None or node in seen:
+            continue
+        seen.add(node)
+        names.add(type(node).__name__)
+        stack.extend(next_node for next_node, _ in node.next_functions)
+    return names
+
+
+def expect_autograd_op(output: torch.Tensor, op: str, message: str) -> None:
+    """Require an op (e.g. 'AddBackward0' or 'CatBackward0') in the graph; ``message`` says why."""
+    expect_tensor(output, "the output")
+    if output.grad_fn is None:
+        raise Incorrect("The output is not connected to any parameter (no autograd graph): "
+                        "was it computed under `torch.no_grad()` or detached?")
+    if op not in autograd_ops(output):
+        raise Incorrect(message)
+
+
+def expect_optimizer_covers(optimizer: torch.optim.Optimizer, model: nn.Module) -> None:
+    """Every parameter of ``model`` must be in one of the optimizer's parameter groups."""
+    known = {id(p) for group in optimizer.param_groups for p in group["params"]}
+    missing = [name for name, p in model.named_parameters() if id(p) not in known]
+    if missing:
+        raise Incorrect(f"The optimizer does not know {len(missing)} parameter{'s' if len(missing) > 1 else ''} "
+                        f"of the model ({', '.join(missing)}): they will never be updated. "
+                        f"Use `optimizer.add_param_group({{'params': ...}})` after adding a layer.")
+
+
+def expect_output_unchanged(model: nn.Module, change, *inputs, atol: float = ATOL,
+                            what: str = "your change"):
+    """Call ``change(model)`` and require the same outputs as before; returns the changed model."""
+    with torch.no_grad():
+        before = model(*inputs)
+    changed = change(model)
+    changed = model if changed is None else changed
+    with torch.no_grad():
+        after = changed(*inputs)
+    expect_tensor(after, "the output after " + what)
+    if after.shape != before.shape:
+        raise Incorrect(f"After {what} the output has shape {_shape(after.shape)}; before it was {_shape(before.shape)}.")
+    if not torch.allclose(after, before, atol=atol, rtol=0):
+        worst = (after - before).abs().max().item()
+        raise Incorrect(f"After {what} the output changed (largest difference {worst:.4g}); "
+                        f"it must stay the same at the moment of the change.")
+    return changed
+
+
+# --- wording ------------------------------------------------------------------------------
+
+def _shape(shape) -> str:
+    dims = tuple(shape)
+    return f"({dims[0]},)" if len(dims) == 1 else str(dims)
+
+
+def _kind(value) -> str:
+    if value is None:
+        return "None"
+    if inspect.isclass(value):
+        return f"the class {value.__name__}"
+    name = type(value).__name__
+    return f"{'an' if name[0].lower() in 'aeiou' else 'a'} {name}"
+
+
+def _short(value) -> str:
+    if isinstance(value, torch.Tensor):
+        return f"tensor of shape {_shape(value.shape)}"
+    return repr(value)
+
+
+def _capital(text: str) -> str:
+    return text[:1].upper() + text[1:]

@@ -1,0 +1,154 @@
+"""Exercises of 00_start_here: tensors of a given shape, one linear layer, counting parameters.
+
+The worked example of the exercise engine: three small exercises whose checks show each
+kind of feedback — hidden inputs (q1, q3), the common mistakes named in the student's terms
+(channels last, a swapped layer, a forgotten bias, counting tensors instead of numbers).
+"""
+
+import torch
+from torch import nn
+
+from course_utils.exercises import checks
+from course_utils.exercises.engine import Exercise, Incorrect
+
+
+class MakeImages(Exercise):
+    id = "lesson00.q1"
+    points = 1
+    title = "A batch of blank RGB images"
+    why = "PyTorch expects images as (batch, channels, height, width); every conv layer reads that layout."
+    hints = [
+        "Four dimensions, in PyTorch's order: batch, channels, height, width.",
+        "`torch.zeros(batch_size, 3, 32, 32)` — and use the argument, not a fixed number.",
+    ]
+    solution = '''
+        def make_images(batch_size):
+            return torch.zeros(batch_size, 3, 32, 32)
+    '''
+
+    def check_answer(self, answer):
+        for batch_size in (5, 1):
+            images = checks.call(answer, batch_size, what="`make_images`")
+            self._check_images(images, batch_size)
+
+    @staticmethod
+    def _check_images(images, batch_size):
+        call = f"`make_images({batch_size})`"
+        if type(images).__module__ == "numpy":
+            raise Incorrect(f"{call} returned a NumPy array; build a tensor with `torch.zeros(...)`.")
+        checks.expect_tensor(images, call)
+        shape = tuple(images.shape)
+        expected = (batch_size, 3, 32, 32)
+        if shape == (batch_size, 32, 32, 3):
+            raise Incorrect(f"{call} has shape {shape}: that is channels last. PyTorch wants "
+                            f"(batch, channels, height, width), so {expected}.")
+        if len(shape) == 3:
+            raise Incorrect(f"{call} has shape {shape}: one image, no batch dimension. "
+                            f"Put the batch size first: {expected}.")
+        if len(shape) == 4 and shape[1:] == expected[1:] and shape[0] != batch_size:
+            raise Incorrect(f"{call} returned a batch of {shape[0]} images; use the argument "
+                            f"`batch_size` instead of a fixed number.")
+        checks.expect_shape(images, expected, call)
+        if images.dtype != torch.float32:
+            raise Incorrect(f"{call} has dtype {images.dtype}; layers need torch.float32, "
+                            f"the default of `torch.zeros`.")
+        if images.count_nonzero().item():
+            raise Incorrect(f"{call} contains values other than zero: the images must be blank.")
+
+
+class LinearLayer(Exercise):
+    id = "lesson00.q2"
+    points = 1
+    title = "One linear layer, 20 features in, 7 out"
+    why = "`nn.Linear(in_features, out_features)` holds a 7×20 weight and 7 biases: 147 numbers to learn."
+    hints = [
+        "`nn.Linear` takes the number of input features first, then the number of output features.",
+        "`layer = nn.Linear(20, 7)`.",
+    ]
+    solution = '''
+        layer = nn.Linear(20, 7)
+    '''
+
+    def check_answer(self, answer):
+        if answer is nn.Linear:
+            raise Incorrect("That is the class `nn.Linear`; create a layer from it: `nn.Linear(20, 7)`.")
+        if not isinstance(answer, nn.Linear):
+            raise Incorrect(f"Expected a layer made by `nn.Linear(...)`, got {_describe(answer)}.")
+        if (answer.in_features, answer.out_features) == (7, 20):
+            raise Incorrect("Your layer maps 7 features to 20: the arguments are swapped. "
+                            "`nn.Linear(in_features, out_features)`.")
+        if (answer.in_features, answer.out_features) != (20, 7):
+            raise Incorrect(f"Your layer maps {answer.in_features} features to {answer.out_features}; "
+                            f"expected 20 to 7.")
+        if answer.bias is None:
+            raise Incorrect("Your layer has no bias (`bias=False`); this exercise keeps the default bias.")
+        if answer.weight.dtype != torch.float32:
+            raise Incorrect(f"Your layer's weights are {answer.weight.dtype}; keep the default torch.float32.")
+        output = checks.call(answer, checks.hidden_input(5, 20), what="your layer")
+        checks.expect_shape(output, (5, 7), "the output for a batch of 5")
+
+
+def _describe(value):
+    if isinstance(value, nn.Module):
+        return f"a `{type(value).__name__}` module"
+    return checks._kind(value)
+
+
+class CountParameters(Exercise):
+    id = "lesson00.q3"
+    points = 2
+    title = "Count a model's parameters"
+    why = "The parameter count is the first sanity check of any model you build: it catches missing layers."
+    hints = [
+        "`model.parameters()` yields tensors; each tensor's `numel()` is how many numbers it holds.",
+        "`sum(p.numel() for p in model.parameters())`.",
+    ]
+    solution = '''
+        def count_parameters(model):
+            return sum(p.numel() for p in model.parameters())
+    '''
+
+    def check_answer(self, answer):
+        for description, model in _hidden_models():
+            expected = sum(p.numel() for p in model.parameters())
+            result = checks.call(answer, model, what="`count_parameters`")
+            if isinstance(result, torch.Tensor):
+                raise Incorrect("`count_parameters` returned a tensor; return a Python int "
+                                "(sum the `p.numel()` values, or call `.item()`).")
+            if not isinstance(result, int) or isinstance(result, bool):
+                raise Incorrect(f"`count_parameters` returned {checks._kind(result)}; return a Python int.")
+            if result != expected:
+                raise Incorrect(_diagnose(description, model, result, expected))
+
+
+def _hidden_models():
+    """Small models where the common wrong counts differ from the right one."""
+    frozen = nn.Sequential(nn.Linear(4, 4), nn.Linear(4, 2))
+    frozen[0].requires_grad_(False)
+    shared = nn.Sequential(nn.Linear(5, 5), nn.ReLU())
+    shared.append(shared[0])  # the same layer used twice
+    return [
+        ("nn.Linear(20, 7)", nn.Linear(20, 7)),
+        ("nn.Sequential(nn.Linear(10, 20), nn.ReLU(), nn.Linear(20, 5))",
+         nn.Sequential(nn.Linear(10, 20), nn.ReLU(), nn.Linear(20, 5))),
+        ("a model whose first layer is frozen", frozen),
+        ("nn.Sequential(nn.Linear(3, 4), nn.BatchNorm1d(4))", nn.Sequential(nn.Linear(3, 4), nn.BatchNorm1d(4))),
+        ("a model that uses one nn.Linear(5, 5) twice", shared),
+    ]
+
+
+def _diagnose(description, model, result, expected):
+    said = f"For {description} you counted {result:,}; it has {expected:,} parameters."
+    if result == len(list(model.parameters())):
+        return f"{said} {result} is the number of parameter tensors; count the numbers in each with `p.numel()`."
+    if result == sum(p.numel() for p in model.parameters() if p.requires_grad):
+        return f"{said} You counted only trainable parameters; frozen ones (`requires_grad=False`) count too."
+    if result == sum(v.numel() for v in model.state_dict().values()):
+        return (f"{said} `state_dict()` also holds buffers (BatchNorm's running statistics) and lists a shared "
+                f"layer under each of its names; count `model.parameters()` instead.")
+    return said
+
+
+q1 = MakeImages()
+q2 = LinearLayer()
+q3 = CountParameters()

@@ -1,0 +1,191 @@
+"""The shared checks: each raises Incorrect with a message in the student's terms."""
+
+import pytest
+import torch
+from torch import nn
+
+from course_utils.exercises import Incorrect, checks
+
+
+class TwoLayers(nn.Module):
+    def __init__(self, n_in=10, hidden=20, n_out=5):
+        super().__init__()
+        self.fc1 = nn.Linear(n_in, hidden)
+        self.fc2 = nn.Linear(hidden, n_out)
+
+    def forward(self, x):
+        return self.fc2(torch.relu(self.fc1(x)))
+
+
+class DefinedBackwards(nn.Module):
+    """Same network, layers created in the other order and named differently."""
+
+    def __init__(self, n_in=10, hidden=20, n_out=5):
+        super().__init__()
+        self.last = nn.Linear(hidden, n_out)
+        self.first = nn.Linear(n_in, hidden)
+
+    def forward(self, x):
+        return self.last(torch.relu(self.first(x)))
+
+
+class KeepsAList(nn.Module):
+    def __init__(self):
+        super().__init__()
+        self.layers = [nn.Linear(10, 20), nn.Linear(20, 5)]
+
+    def forward(self, x):
+        for layer in self.layers:
+            x = layer(x)
+        return x
+
+
+# --- instantiate and call ---------------------------------------------------------------------
+
+def test_instantiate_builds_the_class_with_arguments():
+    model = checks.instantiate(TwoLayers, 3, 4, n_out=2)
+    assert model.fc2.out_features == 2
+
+
+@pytest.mark.parametrize("answer, message", [
+    (TwoLayers(), "Pass the class itself, not an instance: `check(TwoLayers)`"),
+    (5, "Expected a class (an `nn.Module` subclass), got an int."),
+    (None, "got None"),
+    (int, "`int` does not subclass `nn.Module`"),
+])
+def test_instantiate_rejects_what_is_not_a_module_class(answer, message):
+    with pytest.raises(Incorrect, match=message.replace("(", r"\(").replace(")", r"\)")):
+        checks.instantiate(answer)
+
+
+def test_instantiate_with_the_wrong_signature_names_the_signature():
+    with pytest.raises(Incorrect) as wrong:
+        checks.instantiate(KeepsAList, 10, 5)
+    assert str(wrong.value).startswith("`KeepsAList(...)` cannot be called with (10, 5): too many positional")
+    assert "Its signature is ()." in str(wrong.value)
+
+
+def test_instantiate_notices_a_missing_super_init():
+    class ForgotSuper(nn.Module):
+        def __init__(self):
+            pass
+
+    with pytest.raises(Incorrect, match=r"must call `super\(\).__init__\(\)`"):
+        checks.instantiate(ForgotSuper)
+
+
+def test_call_reports_a_wrong_forward_signature():
+    with pytest.raises(Incorrect, match=r"your model cannot be called with \(tensor of shape \(2, 10\), 3\)"):
+        checks.call(TwoLayers(), torch.zeros(2, 10), 3, what="your model")
+
+
+def test_hidden_input_is_repeatable_and_leaves_global_rng_alone():
+    torch.manual_seed(1)
+    expected = torch.rand(2)
+    torch.manual_seed(1)
+    assert torch.equal(checks.hidden_input(3, 4), checks.hidden_input(3, 4))
+    assert torch.equal(torch.rand(2), expected)
+    assert not torch.equal(checks.hidden_input(3, 4), checks.hidden_input(3, 4, seed=1))
+
+
+# --- shapes and values ------------------------------------------------------------------------
+
+def test_expect_shape_and_close():
+    checks.expect_shape(torch.zeros(2, 3), (2, 3))
+    with pytest.raises(Incorrect, match=r"^The output has shape \(3,\); expected \(2, 3\)\.$"):
+        checks.expect_shape(torch.zeros(3), (2, 3))
+    with pytest.raises(Incorrect, match="Expected your answer to be a tensor, got a list."):
+        checks.expect_tensor([1, 2])
+    with pytest.raises(Incorrect, match=r"differs from the expected values \(largest difference 0.5\)"):
+        checks.expect_close(torch.tensor([1.0, 2.5]), torch.tensor([1.0, 2.0]))
+    with pytest.raises(Incorrect, match="has dtype torch.int64; expected torch.float32"):
+        checks.expect_close(torch.tensor([1, 2]), torch.tensor([1.0, 2.0]))
+
+
+# --- parameters -------------------------------------------------------------------------------
+
+def test_parameter_count_and_breakdown():
+    model = TwoLayers()
+    assert checks.parameter_count(model) == 325
+    assert checks.parameter_breakdown(model) == "fc1 (Linear): 220, fc2 (Linear): 105"
+    checks.expect_parameter_count(model, 325)
+    with pytest.raises(Incorrect, match="has 325 registered parameters; expected 300. Where yours are: fc1"):
+        checks.expect_parameter_count(model, 300)
+
+
+def test_parameters_in_a_plain_list_are_named():
+    assert checks.unregistered_modules(KeepsAList()) == ["layers"]
+    with pytest.raises(Incorrect, match=r"plain Python list or dict \(`self.layers`\) are not registered"):
+        checks.expect_parameter_count(KeepsAList(), 325)
+    assert checks.unregistered_modules(TwoLayers()) == []
+
+
+def test_copy_parameters_matches_by_shape_when_order_differs():
+    reference, other = TwoLayers(), DefinedBackwards()
+    assert checks.copy_parameters(reference, other)
+    x = checks.hidden_input(4, 10)
+    assert torch.allclose(reference(x), other(x))
+    assert not checks.copy_parameters(reference, TwoLayers(10, 21, 5))
+
+
+def test_expect_same_outputs_passes_alternatives_and_names_wrong_shapes():
+    x = checks.hidden_input(4, 10)
+    checks.expect_same_outputs(DefinedBackwards(), TwoLayers(), x)
+    checks.expect_same_outputs(nn.Sequential(nn.Linear(10, 20), nn.ReLU(), nn.Linear(20, 5)), TwoLayers(), x)
+    with pytest.raises(Incorrect, match=r"parameter shapes are \[\(20, 10\), \(20,\), \(5, 20\)\]; expected"):
+        checks.expect_same_outputs(nn.Sequential(nn.Linear(10, 20), nn.Linear(20, 5, bias=False)), TwoLayers(), x)
+    no_relu = nn.Sequential(nn.Linear(10, 20), nn.Linear(20, 5))
+    with pytest.raises(Incorrect, match="Your model's output differs from the expected values"):
+        checks.expect_same_outputs(no_relu, TwoLayers(), x)
+
+
+# --- structure --------------------------------------------------------------------------------
+
+def test_modules_of_type_and_expect_submodules():
+    model = nn.Sequential(nn.Linear(2, 3), nn.ReLU(), nn.Linear(3, 1))
+    assert [name for name, _ in checks.modules_of_type(model, nn.Linear)] == ["0", "2"]
+    checks.expect_submodules(model, nn.ReLU, count=1)
+    with pytest.raises(Incorrect, match=r"Expected 3 registered `nn.Linear` layers; found 2 \(0, 2\)"):
+        checks.expect_submodules(model, nn.Linear, count=3)
+    with pytest.raises(Incorrect, match=r"at least 2 registered `nn.Tanh` layers; found 0 \(none\)"):
+        checks.expect_submodules(model, nn.Tanh, at_least=2)
+
+
+def test_autograd_ops_see_add_and_cat():
+    layer = nn.Linear(3, 3)
+    x = torch.ones(2, 3)
+    assert "AddBackward0" in checks.autograd_ops(layer(x) + x)
+    assert "CatBackward0" in checks.autograd_ops(torch.cat([layer(x), layer(x)], dim=1))
+    checks.expect_autograd_op(layer(x) + x, "AddBackward0", "no add")
+    with pytest.raises(Incorrect, match="^no add$"):
+        checks.expect_autograd_op(layer(x) * 2, "AddBackward0", "no add")
+    with pytest.raises(Incorrect, match="not connected to any parameter"):
+        checks.expect_autograd_op(layer(x).detach(), "AddBackward0", "no add")
+
+
+def test_optimizer_must_know_every_parameter():
+    model = nn.Sequential(nn.Linear(2, 2))
+    optimizer = torch.optim.SGD(model.parameters(), lr=0.1)
+    checks.expect_optimizer_covers(optimizer, model)
+    model.append(nn.Linear(2, 2))
+    with pytest.raises(Incorrect, match=r"does not know 2 parameters of the model \(1.weight, 1.bias\)"):
+        checks.expect_optimizer_covers(optimizer, model)
+
+
+def test_output_unchanged_by_a_change():
+    model = nn.Sequential(nn.Linear(2, 2))
+    x = checks.hidden_input(3, 2)
+
+    def add_identity(m):
+        m.append(nn.Identity())
+
+    assert checks.expect_output_unchanged(model, add_identity, x) is model
+
+    def add_random_layer(m):
+        m.append(nn.Linear(2, 2))
+
+    with pytest.raises(Incorrect, match=r"After adding a layer the output changed \(largest difference"):
+        checks.expect_output_unchanged(model, add_random_layer, x, what="adding a layer")
+
+    with pytest.raises(Incorrect, match=r"output has shape \(3, 4\); before it was \(3, 2\)"):
+        checks.expect_output_unchanged(model, lambda m: nn.Sequential(m, nn.Linear(2, 4)), x)

@@ -1,0 +1,145 @@
+"""lesson00's checks: the reference, alternative correct answers, and each common mistake."""
+
+import math
+
+import numpy as np
+import pytest
+import torch
+from torch import nn
+
+from course_utils.exercises import lesson00 as ex
+from course_utils.exercises.testing import (assert_check_errored, assert_check_failed,
+                                            assert_check_passed, assert_check_unattempted)
+
+
+def reference(exercise):
+    namespace = {"torch": torch, "nn": nn}
+    exec(exercise.solution_code, namespace)
+    return namespace
+
+
+# --- q1: make_images ---------------------------------------------------------------------------
+
+def test_q1_reference_passes():
+    assert_check_passed(ex.q1, reference(ex.q1)["make_images"])
+
+
+@pytest.mark.parametrize("answer", [
+    lambda batch_size: torch.zeros((batch_size, 3, 32, 32), dtype=torch.float32),
+    lambda batch_size: torch.zeros(batch_size, 32, 32, 3).permute(0, 3, 1, 2),
+    lambda n: torch.full((n, 3, 32, 32), 0.0),
+])
+def test_q1_alternatives_pass(answer):
+    assert_check_passed(ex.q1, answer)
+
+
+@pytest.mark.parametrize("answer, message", [
+    (lambda b: torch.zeros(b, 32, 32, 3), "`make_images(5)` has shape (5, 32, 32, 3): that is channels last"),
+    (lambda b: torch.zeros(3, 32, 32), "(3, 32, 32): one image, no batch dimension"),
+    (lambda b: torch.zeros(8, 3, 32, 32), "returned a batch of 8 images; use the argument `batch_size`"),
+    (lambda b: torch.zeros(b, 3, 32, 32, dtype=torch.long), "has dtype torch.int64; layers need torch.float32"),
+    (lambda b: torch.ones(b, 3, 32, 32), "contains values other than zero"),
+    (lambda b: np.zeros((b, 3, 32, 32)), "returned a NumPy array"),
+    (lambda b: torch.zeros(b, 3, 28, 28), "`make_images(5)` has shape (5, 3, 28, 28); expected (5, 3, 32, 32)."),
+    (lambda: torch.zeros(1, 3, 32, 32), "`make_images` cannot be called with (5)"),
+])
+def test_q1_mistakes_are_named(answer, message):
+    assert_check_failed(ex.q1, answer, match=message)
+
+
+def test_q1_hard_coded_one_image_fails_on_the_second_hidden_size():
+    assert_check_failed(ex.q1, lambda b: torch.zeros(5, 3, 32, 32), match="`make_images(1)` returned a batch of 5")
+
+
+def test_q1_stub_and_student_error():
+    assert_check_unattempted(ex.q1, NotImplemented)
+    outcome = assert_check_errored(ex.q1, lambda b: torch.zeros(b, 3, 32, "32"), match="TypeError: zeros()")
+    assert outcome.location.place == "test_lesson00.py"
+
+
+# --- q2: layer ---------------------------------------------------------------------------------
+
+def test_q2_reference_passes():
+    assert_check_passed(ex.q2, reference(ex.q2)["layer"])
+
+
+@pytest.mark.parametrize("answer", [
+    nn.Linear(in_features=20, out_features=7),
+    nn.Linear(20, 7, bias=True, dtype=torch.float32),
+    nn.Linear(20, 7).requires_grad_(False),
+])
+def test_q2_alternatives_pass(answer):
+    assert_check_passed(ex.q2, answer)
+
+
+@pytest.mark.parametrize("answer, message", [
+    (nn.Linear(7, 20), "Your layer maps 7 features to 20: the arguments are swapped."),
+    (nn.Linear(20, 7, bias=False), "Your layer has no bias (`bias=False`)"),
+    (nn.Linear, "That is the class `nn.Linear`; create a layer from it"),
+    (nn.Conv1d(20, 7, 1), "Expected a layer made by `nn.Linear(...)`, got a `Conv1d` module."),
+    (nn.Linear(20, 7).double(), "Your layer's weights are torch.float64"),
+    (nn.Linear(20, 8), "Your layer maps 20 features to 8; expected 20 to 7."),
+    ("nn.Linear(20, 7)", "got a str"),
+])
+def test_q2_mistakes_are_named(answer, message):
+    assert_check_failed(ex.q2, answer, match=message)
+
+
+def test_q2_sequential_is_not_a_linear_layer():
+    assert_check_failed(ex.q2, nn.Sequential(nn.Linear(20, 7)), match="got a `Sequential` module")
+
+
+# --- q3: count_parameters ----------------------------------------------------------------------
+
+def test_q3_reference_passes():
+    assert_check_passed(ex.q3, reference(ex.q3)["count_parameters"])
+
+
+def count_with_a_loop(model):
+    total = 0
+    for parameter in model.parameters():
+        total += math.prod(parameter.shape)
+    return total
+
+
+@pytest.mark.parametrize("answer", [
+    count_with_a_loop,
+    lambda model: nn.utils.parameters_to_vector(model.parameters()).numel(),
+    lambda model: sum(p.numel() for _, p in model.named_parameters()),
+])
+def test_q3_alternatives_pass(answer):
+    assert_check_passed(ex.q3, answer)
+
+
+@pytest.mark.parametrize("answer, message", [
+    (lambda m: len(list(m.parameters())),
+     "For nn.Linear(20, 7) you counted 2; it has 147 parameters. 2 is the number of parameter tensors"),
+    (lambda m: sum(p.numel() for p in m.parameters() if p.requires_grad),
+     "For a model whose first layer is frozen you counted 10; it has 30 parameters. You counted only trainable"),
+    (lambda m: sum(v.numel() for v in m.state_dict().values()),
+     "For nn.Sequential(nn.Linear(3, 4), nn.BatchNorm1d(4)) you counted 33; it has 24 parameters. `state_dict()`"),
+    (lambda m: torch.tensor([p.numel() for p in m.parameters()]).sum(), "returned a tensor; return a Python int"),
+    (lambda m: 147, "For nn.Sequential(nn.Linear(10, 20), nn.ReLU(), nn.Linear(20, 5)) you counted 147; it has 325"),
+    (lambda m: float(sum(p.numel() for p in m.parameters())), "returned a float; return a Python int."),
+    (lambda m: sum(p.numel() for _, p in m.named_parameters(remove_duplicate=False)),
+     "For a model that uses one nn.Linear(5, 5) twice you counted 60; it has 30 parameters."),
+])
+def test_q3_mistakes_are_named(answer, message):
+    assert_check_failed(ex.q3, answer, match=message)
+
+
+def test_q3_stub_raising_not_implemented_is_not_attempted():
+    def count_parameters(model):
+        # YOUR CODE HERE
+        raise NotImplementedError
+
+    assert_check_unattempted(ex.q3, count_parameters)
+
+
+# --- the set as a whole -----------------------------------------------------------------------
+
+def test_every_exercise_has_hints_a_solution_and_a_why():
+    for q, number in ((ex.q1, 1), (ex.q2, 2), (ex.q3, 3)):
+        assert q.id == f"lesson00.q{number}"
+        assert len(q.hints) >= 2 and q.solution_code and q.why and q.title
+        assert str(q.hint(len(q.hints))).startswith(f"? Hint {len(q.hints)} of {len(q.hints)}")
