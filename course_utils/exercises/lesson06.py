@@ -1,0 +1,291 @@
+"""Exercises of lesson 06 (residual): a residual block, a projection shortcut, a learnable sum.
+
+Behavioural checks compare the student's block with a reference after copying its weights
+(matched by shape, so attribute names and order are free); structural checks look for an
+addition in the autograd graph, the 1×1 shortcut conv, and a registered ``alpha``.
+"""
+
+import torch
+from torch import nn
+
+from course_utils.exercises import checks
+from course_utils.exercises.engine import Exercise, Incorrect
+from course_utils.exercises.lesson05 import copy_weights_by_shape, same
+
+
+def convs(model: nn.Module) -> list:
+    return [m for m in model.modules() if isinstance(m, nn.Conv2d)]
+
+
+def expect_same_size_padding(model: nn.Module) -> None:
+    """A residual sum needs the branch to keep height and width: padding = kernel // 2."""
+    for conv in convs(model):
+        k, p = conv.kernel_size[0], conv.padding
+        if isinstance(p, str) or conv.stride != (1, 1) or p[0] == k // 2:
+            continue
+        raise Incorrect(f"A {k}×{k} convolution with padding={p[0]} shrinks the image, and then "
+                        f"branch(x) and x cannot be added: use padding={k // 2} so height and "
+                        "width stay the same.")
+
+
+def expect_addition(out: torch.Tensor) -> None:
+    if not checks.autograd_ops(out) & {"AddBackward0", "AddBackward1"}:
+        raise Incorrect("No addition in your forward (no add in the autograd graph of the "
+                        "output): a residual block returns branch(x) + shortcut.")
+
+
+# --- q1 ---------------------------------------------------------------------------------
+
+class ResidualReference(nn.Module):
+    def __init__(self, channels, hidden_channels):
+        super().__init__()
+        self.conv1 = nn.Conv2d(channels, hidden_channels, kernel_size=3, padding=1)
+        self.conv2 = nn.Conv2d(hidden_channels, channels, kernel_size=3, padding=1)
+
+    def branch(self, x):
+        return self.conv2(torch.relu(self.conv1(x)))
+
+    def forward(self, x):
+        return self.branch(x) + x
+
+
+class ResidualBlockExercise(Exercise):
+    id = "lesson06.q1"
+    points = 2
+    title = "A residual block: branch(x) + x"
+    why = "The identity path lets the signal and its gradient skip the branch untouched."
+    hints = [
+        "Keep `x`, run it through conv1 → ReLU → conv2, and return the result plus `x`. "
+        "nn.Sequential cannot do the addition for you: write it in forward.",
+        "conv1 = nn.Conv2d(channels, hidden_channels, 3, padding=1), conv2 = "
+        "nn.Conv2d(hidden_channels, channels, 3, padding=1); `return self.conv2(torch.relu("
+        "self.conv1(x))) + x`. No ReLU after the addition.",
+    ]
+    solution = '''
+class ResidualBlock(nn.Module):
+    def __init__(self, channels, hidden_channels):
+        super().__init__()
+        self.conv1 = nn.Conv2d(channels, hidden_channels, kernel_size=3, padding=1)
+        self.conv2 = nn.Conv2d(hidden_channels, channels, kernel_size=3, padding=1)
+        self.relu = nn.ReLU()
+
+    def forward(self, x):
+        out = self.conv2(self.relu(self.conv1(x)))
+        return out + x
+'''
+    sizes = (4, 6)
+
+    def check_answer(self, answer):
+        model = checks.instantiate(answer, *self.sizes)
+        expect_same_size_padding(model)
+        reference = ResidualReference(*self.sizes)
+        expected, found = checks.parameter_count(reference), checks.parameter_count(model)
+        if found != expected:
+            raise Incorrect(f"ResidualBlock{self.sizes} should have {expected} parameters "
+                            f"(two 3×3 convolutions, 4→6 and 6→4 channels); yours has {found}.")
+        x = torch.randn(2, 4, 5, 5)
+        out = model(x)
+        if not isinstance(out, torch.Tensor) or out.shape != x.shape:
+            shape = tuple(out.shape) if isinstance(out, torch.Tensor) else type(out).__name__
+            raise Incorrect(f"A residual block keeps the shape of its input, (2, 4, 5, 5); "
+                            f"yours returned {shape}.")
+        expect_addition(out)
+        copy_weights_by_shape(model, reference)
+        with torch.no_grad():
+            wanted = reference(x)
+            if same(out, wanted):
+                return
+            if same(out, torch.relu(wanted)):
+                raise Incorrect("You apply a ReLU after the addition; this block returns "
+                                "branch(x) + x with no activation at the end.")
+            if same(out, reference.conv2(reference.conv1(x)) + x):
+                raise Incorrect("The ReLU between the two convolutions is missing.")
+        raise Incorrect("An addition is there, but the output differs from conv2(relu(conv1(x))) "
+                        "+ x: add the block's own input x (not an intermediate result).")
+
+
+q1 = ResidualBlockExercise()
+
+
+# --- q2 ---------------------------------------------------------------------------------
+
+class ProjectionReference(nn.Module):
+    def __init__(self, in_channels, out_channels, shortcut_bias=True):
+        super().__init__()
+        self.conv1 = nn.Conv2d(in_channels, out_channels, kernel_size=3, padding=1)
+        self.conv2 = nn.Conv2d(out_channels, out_channels, kernel_size=3, padding=1)
+        self.shortcut = nn.Identity() if in_channels == out_channels else \
+            nn.Conv2d(in_channels, out_channels, kernel_size=1, bias=shortcut_bias)
+
+    def forward(self, x):
+        return self.conv2(torch.relu(self.conv1(x))) + self.shortcut(x)
+
+
+class ProjectionShortcut(Exercise):
+    id = "lesson06.q2"
+    points = 3
+    title = "A residual block whose channels change: the projection shortcut"
+    why = "A 1×1 convolution reshapes x to the branch's channels, so the sum is defined again."
+    hints = [
+        "x has in_channels channels and the branch out_channels: they can only be added once "
+        "x is turned into out_channels channels. A 1×1 convolution does exactly that.",
+        "In __init__: `self.shortcut = nn.Conv2d(in_channels, out_channels, kernel_size=1) if "
+        "in_channels != out_channels else nn.Identity()`; in forward: "
+        "`return self.conv2(relu(self.conv1(x))) + self.shortcut(x)`.",
+    ]
+    solution = '''
+class ProjectionBlock(nn.Module):
+    def __init__(self, in_channels, out_channels):
+        super().__init__()
+        self.conv1 = nn.Conv2d(in_channels, out_channels, kernel_size=3, padding=1)
+        self.conv2 = nn.Conv2d(out_channels, out_channels, kernel_size=3, padding=1)
+        if in_channels != out_channels:
+            self.shortcut = nn.Conv2d(in_channels, out_channels, kernel_size=1)
+        else:
+            self.shortcut = nn.Identity()
+
+    def forward(self, x):
+        out = self.conv2(torch.relu(self.conv1(x)))
+        return out + self.shortcut(x)
+'''
+
+    def check_answer(self, answer):
+        model = checks.instantiate(answer, 3, 8)
+        from_input = [c for c in convs(model) if c.in_channels == 3 and c.out_channels == 8]
+        one_by_one = [c for c in from_input if c.kernel_size == (1, 1)]
+        if len(from_input) >= 2 and not one_by_one:
+            raise Incorrect("Your shortcut convolution has a kernel of "
+                            f"{from_input[-1].kernel_size[0]}×{from_input[-1].kernel_size[1]}; "
+                            "use kernel_size=1: the shortcut only changes the channel count, it "
+                            "should not mix neighbouring pixels.")
+        if not one_by_one:
+            raise Incorrect("With ProjectionBlock(3, 8), x has 3 channels and the branch 8, so "
+                            "they cannot be added. Add a projection shortcut: "
+                            "nn.Conv2d(3, 8, kernel_size=1) applied to x.")
+        expect_same_size_padding(model)
+        reference = ProjectionReference(3, 8, shortcut_bias=one_by_one[0].bias is not None)
+        if checks.parameter_count(model) != checks.parameter_count(reference):
+            raise Incorrect(f"ProjectionBlock(3, 8) should have {checks.parameter_count(reference)} "
+                            f"parameters (two 3×3 convolutions and one 1×1); yours has "
+                            f"{checks.parameter_count(model)}.")
+        self._compare(model, reference, torch.randn(2, 3, 5, 5))
+        same_channels = checks.instantiate(answer, 8, 8)
+        identity = ProjectionReference(8, 8)
+        extra = checks.parameter_count(same_channels) - checks.parameter_count(identity)
+        if extra > 0:
+            raise Incorrect(f"With ProjectionBlock(8, 8) the channels already match, so the "
+                            f"shortcut should be the identity; yours adds {extra} parameters.")
+        self._compare(same_channels, identity, torch.randn(2, 8, 5, 5))
+
+    @staticmethod
+    def _compare(model, reference, x):
+        out = model(x)
+        expected_shape = (x.shape[0], reference.conv2.out_channels, *x.shape[2:])
+        if not isinstance(out, torch.Tensor) or out.shape != expected_shape:
+            shape = tuple(out.shape) if isinstance(out, torch.Tensor) else type(out).__name__
+            raise Incorrect(f"For an input of shape {tuple(x.shape)} the block should return "
+                            f"{expected_shape}; yours returned {shape}.")
+        expect_addition(out)
+        copy_weights_by_shape(model, reference)
+        with torch.no_grad():
+            if not same(out, reference(x)):
+                raise Incorrect("Right layers, different output: the block computes "
+                                "conv2(relu(conv1(x))) + shortcut(x), with the shortcut "
+                                "applied to the block's input x.")
+
+
+q2 = ProjectionShortcut()
+
+
+# --- q3 ---------------------------------------------------------------------------------
+
+class WeightedSumReference(nn.Module):
+    def __init__(self, features):
+        super().__init__()
+        self.fc1 = nn.Linear(features, features)
+        self.fc2 = nn.Linear(features, features)
+        self.alpha = nn.Parameter(torch.tensor(0.5))
+
+    def forward(self, x):
+        out1 = self.fc1(x)
+        out2 = self.fc2(out1)
+        return self.alpha * out1 + (1 - self.alpha) * out2
+
+
+class LearnableWeightedSum(Exercise):
+    id = "lesson06.q3"
+    points = 2
+    title = "A weighted sum with a learnable alpha"
+    why = "A registered nn.Parameter is trained like any weight: the optimizer moves alpha too."
+    hints = [
+        "alpha must be a parameter of the module, or the optimizer never sees it: "
+        "`self.alpha = nn.Parameter(torch.tensor(0.5))`.",
+        "forward: `out1 = self.fc1(x)`, `out2 = self.fc2(out1)`, "
+        "`return self.alpha * out1 + (1 - self.alpha) * out2`. Use the parameter itself, not "
+        "`self.alpha.item()`, or no gradient reaches it.",
+    ]
+    solution = '''
+class WeightedSum(nn.Module):
+    def __init__(self, features):
+        super().__init__()
+        self.fc1 = nn.Linear(features, features)
+        self.fc2 = nn.Linear(features, features)
+        self.alpha = nn.Parameter(torch.tensor(0.5))
+
+    def forward(self, x):
+        out1 = self.fc1(x)
+        out2 = self.fc2(out1)
+        return self.alpha * out1 + (1 - self.alpha) * out2
+'''
+
+    def check_answer(self, answer):
+        model = checks.instantiate(answer, 6)
+        alpha = self._find_alpha(model)
+        if not alpha.requires_grad:
+            raise Incorrect("alpha is a parameter with requires_grad=False, so it never learns; "
+                            "leave requires_grad at its default (True).")
+        if abs(float(alpha.detach().reshape(-1)[0]) - 0.5) > 1e-6:
+            raise Incorrect(f"alpha should start at 0.5; yours starts at "
+                            f"{float(alpha.detach().reshape(-1)[0]):.4g}.")
+        reference = WeightedSumReference(6)
+        if checks.parameter_count(model) != checks.parameter_count(reference):
+            raise Incorrect(f"WeightedSum(6) should have {checks.parameter_count(reference)} parameters "
+                            f"(two Linear(6, 6) and alpha); yours has {checks.parameter_count(model)}.")
+        copy_weights_by_shape(model, reference)
+        with torch.no_grad():  # 0.5 hides a swapped formula: compare at another alpha
+            alpha.fill_(0.2)
+            reference.alpha.fill_(0.2)
+        x = torch.randn(4, 6)
+        out = model(x)
+        with torch.no_grad():
+            wanted = reference(x)
+            out1 = reference.fc1(x)
+            swapped = 0.8 * out1 + 0.2 * reference.fc2(out1)
+        if isinstance(out, torch.Tensor) and same(out.detach(), swapped):
+            raise Incorrect("alpha multiplies the wrong path: the output is "
+                            "alpha * fc1(x) + (1 - alpha) * fc2(fc1(x)).")
+        if not isinstance(out, torch.Tensor) or not same(out.detach(), wanted):
+            raise Incorrect("The output differs from alpha * out1 + (1 - alpha) * out2 with "
+                            "out1 = fc1(x) and out2 = fc2(out1).")
+        out.sum().backward()
+        if alpha.grad is None or float(alpha.grad.abs().sum()) == 0.0:
+            raise Incorrect("alpha gets no gradient, so training would never move it: use "
+                            "self.alpha itself in forward, not self.alpha.item() or float(...).")
+
+    @staticmethod
+    def _find_alpha(model):
+        scalars = [p for p in model.parameters() if p.numel() == 1]
+        if scalars:
+            return scalars[0]
+        for name, value in vars(model).items():
+            if isinstance(value, float):
+                raise Incorrect(f"`{name}` is a Python float, which cannot be trained: make it "
+                                "a registered parameter, nn.Parameter(torch.tensor(0.5)).")
+            if isinstance(value, torch.Tensor):
+                raise Incorrect(f"`{name}` is a plain tensor, so the module does not register "
+                                "it and the optimizer never sees it: wrap it in nn.Parameter(...).")
+        raise Incorrect("Your module has no single-number parameter alpha: add "
+                        "`self.alpha = nn.Parameter(torch.tensor(0.5))` in __init__.")
+
+
+q3 = LearnableWeightedSum()

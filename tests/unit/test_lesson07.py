@@ -1,0 +1,480 @@
+"""Checks of lesson 07: each exercise on its reference, alternative correct answers, a bank of
+wrong answers (each with the message it must produce), and the release stub."""
+
+import pytest
+import torch
+from torch import nn
+
+from course_utils.exercises import lesson07 as ex
+from course_utils.exercises.testing import (
+    assert_check_errored,
+    assert_check_failed,
+    assert_check_passed,
+    assert_check_unattempted,
+)
+
+
+def solution_namespace(exercise):
+    namespace = {"torch": torch, "nn": nn}
+    exec(exercise.solution_code, namespace)
+    return namespace
+
+
+@pytest.mark.parametrize("exercise", [ex.q1, ex.q2, ex.q3, ex.q4])
+def test_stub_is_not_attempted(exercise):
+    assert_check_unattempted(exercise, NotImplemented)
+
+
+@pytest.mark.parametrize("exercise", [ex.q1, ex.q2, ex.q3, ex.q4])
+def test_exercise_has_two_hints_and_a_solution(exercise):
+    assert len(exercise.hints) >= 2 and exercise.solution_code.strip()
+
+
+# --- q1: forward(x, use_extra) -------------------------------------------------------------
+
+class Q1Base(nn.Module):
+    def __init__(self, i, h, o):
+        super().__init__()
+        self.first, self.extra, self.last = nn.Linear(i, h), nn.Linear(h, h), nn.Linear(h, o)
+
+
+def test_q1_reference():
+    assert_check_passed(ex.q1, solution_namespace(ex.q1)["ConditionalNet"])
+
+
+def test_q1_alternative_sequential_parts_and_other_order():
+    class Alt(nn.Module):
+        def __init__(self, i, h, o):
+            super().__init__()
+            self.head = nn.Linear(h, o)          # registered first: found by shape, not order
+            self.body = nn.Sequential(nn.Linear(i, h), nn.ReLU())
+            self.optional = nn.Sequential(nn.Linear(h, h), nn.ReLU())
+
+        def forward(self, x, flag=False):
+            x = self.body(x)
+            return self.head(self.optional(x) if flag else x)
+
+    assert_check_passed(ex.q1, Alt)
+
+
+def test_q1_alternative_functional_relu_and_module_list():
+    class Alt(nn.Module):
+        def __init__(self, i, h, o):
+            super().__init__()
+            self.layers = nn.ModuleList([nn.Linear(i, h), nn.Linear(h, h), nn.Linear(h, o)])
+
+        def forward(self, x, condition):
+            x = nn.functional.relu(self.layers[0](x))
+            if condition:
+                x = nn.functional.relu(self.layers[1](x))
+            return self.layers[2](x)
+
+    assert_check_passed(ex.q1, Alt)
+
+
+def test_q1_extra_layer_built_in_forward():
+    class Wrong(nn.Module):
+        def __init__(self, i, h, o):
+            super().__init__()
+            self.first, self.last, self.h = nn.Linear(i, h), nn.Linear(h, o), h
+
+        def forward(self, x, use_extra):
+            x = torch.relu(self.first(x))
+            if use_extra:
+                x = torch.relu(nn.Linear(self.h, self.h)(x))
+            return self.last(x)
+
+    assert_check_failed(ex.q1, Wrong, match="67 registered parameters; expected 139")
+
+
+def test_q1_condition_ignored():
+    class Wrong(Q1Base):
+        def forward(self, x, use_extra):
+            return self.last(torch.relu(self.extra(torch.relu(self.first(x)))))
+
+    assert_check_failed(ex.q1, Wrong, match="same output whether the switch is True or False")
+
+
+def test_q1_condition_inverted():
+    class Wrong(Q1Base):
+        def forward(self, x, use_extra):
+            h = torch.relu(self.first(x))
+            if not use_extra:
+                h = torch.relu(self.extra(h))
+            return self.last(h)
+
+    assert_check_failed(ex.q1, Wrong, match="wrong way round")
+
+
+def test_q1_relu_on_output_like_the_seed():
+    class Wrong(Q1Base):
+        def forward(self, x, use_extra):
+            h = torch.relu(self.first(x))
+            if use_extra:
+                h = torch.relu(self.extra(h))
+            return torch.relu(self.last(h))
+
+    assert_check_failed(ex.q1, Wrong, match="ReLU at the end")
+
+
+def test_q1_missing_relu_after_extra():
+    class Wrong(Q1Base):
+        def forward(self, x, use_extra):
+            h = torch.relu(self.first(x))
+            if use_extra:
+                h = self.extra(h)
+            return self.last(h)
+
+    assert_check_failed(ex.q1, Wrong, match="ReLU after the extra layer")
+
+
+def test_q1_forward_without_condition_argument():
+    class Wrong(Q1Base):
+        def forward(self, x):
+            return self.last(torch.relu(self.first(x)))
+
+    assert_check_failed(ex.q1, Wrong, match="second argument")
+
+
+def test_q1_instance_instead_of_class():
+    assert_check_failed(ex.q1, solution_namespace(ex.q1)["ConditionalNet"](4, 8, 3), match="class itself")
+
+
+def test_q1_error_in_student_forward_is_reported():
+    class Broken(Q1Base):
+        def forward(self, x, use_extra):
+            return self.last(self.first(x).reshape(2, -1))
+
+    assert_check_errored(ex.q1, Broken, match="RuntimeError")
+
+
+# --- q2: add a layer and register it ---------------------------------------------------------
+
+def test_q2_reference():
+    assert_check_passed(ex.q2, solution_namespace(ex.q2)["add_layer"])
+
+
+def test_q2_alternative_register_all_unknown_parameters():
+    def add_layer(model, optimizer):
+        model.layers.append(nn.Linear(model.width, model.width))
+        known = {id(p) for g in optimizer.param_groups for p in g["params"]}
+        optimizer.add_param_group({"params": [p for p in model.parameters() if id(p) not in known]})
+
+    assert_check_passed(ex.q2, add_layer)
+
+
+def test_q2_alternative_list_of_parameters_and_own_lr():
+    def add_layer(model, optimizer):
+        layer = nn.Linear(model.width, model.width)
+        nn.init.kaiming_uniform_(layer.weight, nonlinearity="relu")
+        model.layers.add_module(str(len(model.layers)), layer)
+        optimizer.add_param_group({"params": [layer.weight, layer.bias], "lr": 0.05})
+        return layer
+
+    assert_check_passed(ex.q2, add_layer)
+
+
+def test_q2_optimizer_not_told():
+    def add_layer(model, optimizer):
+        model.layers.append(nn.Linear(model.width, model.width))
+
+    assert_check_failed(ex.q2, add_layer, match="optimizer does not know 2 parameters of the model (layers.2.weight")
+
+
+def test_q2_all_parameters_registered_again():
+    def add_layer(model, optimizer):
+        model.layers.append(nn.Linear(model.width, model.width))
+        optimizer.add_param_group({"params": model.parameters()})
+
+    assert_check_failed(ex.q2, add_layer, match="parameters it already had")
+
+
+def test_q2_layer_registered_but_not_added_to_model():
+    def add_layer(model, optimizer):
+        layer = nn.Linear(model.width, model.width)
+        optimizer.add_param_group({"params": layer.parameters()})
+        return layer
+
+    assert_check_failed(ex.q2, add_layer, match="did not grow")
+
+
+def test_q2_two_layers_added():
+    def add_layer(model, optimizer):
+        for _ in range(2):
+            layer = nn.Linear(model.width, model.width)
+            model.layers.append(layer)
+            optimizer.add_param_group({"params": layer.parameters()})
+
+    assert_check_failed(ex.q2, add_layer, match="grew by 2 layers")
+
+
+def test_q2_wrong_layer_size():
+    def add_layer(model, optimizer):
+        layer = nn.Linear(model.width, 3)
+        model.layers.append(layer)
+        optimizer.add_param_group({"params": layer.parameters()})
+
+    assert_check_failed(ex.q2, add_layer, match="must be `nn.Linear(model.width, model.width)`")
+
+
+def test_q2_learning_rate_zero():
+    def add_layer(model, optimizer):
+        layer = nn.Linear(model.width, model.width)
+        model.layers.append(layer)
+        optimizer.add_param_group({"params": layer.parameters(), "lr": 0.0})
+
+    assert_check_failed(ex.q2, add_layer, match="did not change after a training step: its parameter group has lr=0.0")
+
+
+def test_q2_optimizer_reinitialised_in_place():
+    def add_layer(model, optimizer):
+        model.layers.append(nn.Linear(model.width, model.width))
+        optimizer.__init__(model.parameters(), lr=0.01)
+
+    assert_check_failed(ex.q2, add_layer, match="forgot what it had learned")
+
+
+def test_q2_wrong_signature():
+    def add_layer(model):
+        model.layers.append(nn.Linear(model.width, model.width))
+
+    assert_check_failed(ex.q2, add_layer, match="cannot be called with")
+
+
+# --- q3: a block that starts as the identity --------------------------------------------------
+
+def test_q3_reference():
+    assert_check_passed(ex.q3, solution_namespace(ex.q3)["IdentityAtStart"])
+
+
+def test_q3_alternative_sequential_branch_zeroed_under_no_grad():
+    class Alt(nn.Module):
+        def __init__(self, width):
+            super().__init__()
+            self.branch = nn.Sequential(nn.Linear(width, width), nn.ReLU(), nn.Linear(width, width))
+            with torch.no_grad():
+                self.branch[2].weight.zero_()
+                self.branch[2].bias.zero_()
+
+        def forward(self, x):
+            return x + self.branch(x)
+
+    assert_check_passed(ex.q3, Alt)
+
+
+def test_q3_alternative_identity_initialised_linear():
+    class Alt(nn.Module):
+        def __init__(self, width):
+            super().__init__()
+            self.linear = nn.Linear(width, width)
+            nn.init.eye_(self.linear.weight)
+            nn.init.zeros_(self.linear.bias)
+
+        def forward(self, x):
+            return self.linear(x)
+
+    assert_check_passed(ex.q3, Alt)
+
+
+class Q3Branch(nn.Module):
+    def __init__(self, width):
+        super().__init__()
+        self.expand, self.project = nn.Linear(width, width), nn.Linear(width, width)
+
+
+def test_q3_not_zero_initialised():
+    class Wrong(Q3Branch):
+        def forward(self, x):
+            return x + self.project(torch.relu(self.expand(x)))
+
+    assert_check_failed(ex.q3, Wrong, match="must return its input unchanged (largest difference here")
+
+
+def test_q3_only_weight_zeroed():
+    class Wrong(Q3Branch):
+        def __init__(self, width):
+            super().__init__(width)
+            nn.init.zeros_(self.project.weight)
+
+        def forward(self, x):
+            return x + self.project(torch.relu(self.expand(x)))
+
+    assert_check_failed(ex.q3, Wrong, match="Zero the bias as well as the weight")
+
+
+def test_q3_no_skip_connection():
+    class Wrong(Q3Branch):
+        def __init__(self, width):
+            super().__init__(width)
+            nn.init.zeros_(self.project.weight)
+            nn.init.zeros_(self.project.bias)
+
+        def forward(self, x):
+            return self.project(torch.relu(self.expand(x)))
+
+    assert_check_failed(ex.q3, Wrong, match="returns zeros")
+
+
+def test_q3_relu_after_the_addition():
+    class Wrong(Q3Branch):
+        def __init__(self, width):
+            super().__init__(width)
+            nn.init.zeros_(self.project.weight)
+            nn.init.zeros_(self.project.bias)
+
+        def forward(self, x):
+            return torch.relu(x + self.project(torch.relu(self.expand(x))))
+
+    assert_check_failed(ex.q3, Wrong, match="Negative inputs come out as 0")
+
+
+def test_q3_everything_zeroed_can_never_learn():
+    class Wrong(Q3Branch):
+        def __init__(self, width):
+            super().__init__(width)
+            for p in self.parameters():
+                nn.init.zeros_(p)
+
+        def forward(self, x):
+            return x + self.project(torch.relu(self.expand(x)))
+
+    assert_check_failed(ex.q3, Wrong, match="can never learn")
+
+
+def test_q3_no_parameters():
+    class Wrong(nn.Module):
+        def __init__(self, width):
+            super().__init__()
+
+        def forward(self, x):
+            return x
+
+    assert_check_failed(ex.q3, Wrong, match="no registered parameters")
+
+
+def test_q3_width_changed():
+    class Wrong(nn.Module):
+        def __init__(self, width):
+            super().__init__()
+            self.linear = nn.Linear(width, 2 * width)
+
+        def forward(self, x):
+            return self.linear(x)
+
+    assert_check_failed(ex.q3, Wrong, match="has shape (5, 12); expected (5, 6)")
+
+
+# --- q4: heads by name -----------------------------------------------------------------------
+
+def test_q4_reference():
+    assert_check_passed(ex.q4, solution_namespace(ex.q4)["MultiHeadNet"])
+
+
+def test_q4_alternative_add_module_and_sequential_trunk():
+    class Alt(nn.Module):
+        def __init__(self, in_features, hidden_features, heads):
+            super().__init__()
+            self.body = nn.Sequential(nn.Linear(in_features, hidden_features), nn.ReLU())
+            self.outputs = nn.ModuleDict()
+            for name, size in heads.items():
+                self.outputs.add_module(name, nn.Linear(hidden_features, size))
+
+        def forward(self, x, which):
+            return self.outputs[which](self.body(x))
+
+    assert_check_passed(ex.q4, Alt)
+
+
+def test_q4_alternative_heads_registered_before_trunk():
+    class Alt(nn.Module):
+        def __init__(self, in_features, hidden_features, heads):
+            super().__init__()
+            self.heads = nn.ModuleDict()
+            for name in sorted(heads):
+                self.heads[name] = nn.Linear(hidden_features, heads[name])
+            self.shared = nn.Linear(in_features, hidden_features)
+
+        def forward(self, x, head="digit"):
+            return self.heads[head](nn.functional.relu(self.shared(x)))
+
+    assert_check_passed(ex.q4, Alt)
+
+
+class Q4Trunk(nn.Module):
+    def __init__(self, in_features, hidden_features, heads):
+        super().__init__()
+        self.trunk = nn.Linear(in_features, hidden_features)
+
+
+def test_q4_plain_dict():
+    class Wrong(Q4Trunk):
+        def __init__(self, i, h, heads):
+            super().__init__(i, h, heads)
+            self.heads = {name: nn.Linear(h, n) for name, n in heads.items()}
+
+        def forward(self, x, head):
+            return self.heads[head](torch.relu(self.trunk(x)))
+
+    assert_check_failed(ex.q4, Wrong, match="plain Python dict or list (`self.heads`)")
+
+
+def test_q4_keys_are_numbers():
+    class Wrong(Q4Trunk):
+        def __init__(self, i, h, heads):
+            super().__init__(i, h, heads)
+            self.heads = nn.ModuleDict({str(k): nn.Linear(h, n) for k, n in enumerate(heads.values())})
+            self.names = list(heads)
+
+        def forward(self, x, head):
+            return self.heads[str(self.names.index(head))](torch.relu(self.trunk(x)))
+
+    assert_check_failed(ex.q4, Wrong, match="keys should be the head names ['digit', 'parity']; yours are ['0', '1']")
+
+
+def test_q4_always_first_head():
+    class Wrong(Q4Trunk):
+        def __init__(self, i, h, heads):
+            super().__init__(i, h, heads)
+            self.heads = nn.ModuleDict({name: nn.Linear(h, n) for name, n in heads.items()})
+
+        def forward(self, x, head):
+            return list(self.heads.values())[0](torch.relu(self.trunk(x)))
+
+    assert_check_failed(ex.q4, Wrong, match="`model(x, 'parity')` has shape (5, 10); expected (5, 2)")
+
+
+def test_q4_one_trunk_per_head():
+    class Wrong(nn.Module):
+        def __init__(self, i, h, heads):
+            super().__init__()
+            self.heads = nn.ModuleDict({
+                name: nn.Sequential(nn.Linear(i, h), nn.ReLU(), nn.Linear(h, n)) for name, n in heads.items()})
+
+        def forward(self, x, head):
+            return self.heads[head](x)
+
+    assert_check_failed(ex.q4, Wrong, match="Share ONE trunk")
+
+
+def test_q4_trunk_without_relu():
+    class Wrong(Q4Trunk):
+        def __init__(self, i, h, heads):
+            super().__init__(i, h, heads)
+            self.heads = nn.ModuleDict({name: nn.Linear(h, n) for name, n in heads.items()})
+
+        def forward(self, x, head):
+            return self.heads[head](self.trunk(x))
+
+    assert_check_failed(ex.q4, Wrong, match="trunk needs a ReLU")
+
+
+def test_q4_heads_hard_coded():
+    class Wrong(Q4Trunk):
+        def __init__(self, i, h, heads):
+            super().__init__(i, h, heads)
+            self.heads = nn.ModuleDict({"digit": nn.Linear(h, 10), "parity": nn.Linear(h, 2)})
+
+        def forward(self, x, head):
+            return self.heads[head](torch.relu(self.trunk(x)))
+
+    assert_check_failed(ex.q4, Wrong, match="head names ['colour']; yours are ['digit', 'parity']")
