@@ -1,0 +1,342 @@
+"""Checks of lesson 02's exercises: the reference, other correct answers, and a bank of
+common mistakes, each with the words the student must read."""
+
+import pytest
+import torch
+from torch import nn
+from torch.nn import functional as F
+
+from course_utils.exercises import lesson02 as ex
+from course_utils.exercises.testing import (assert_check_failed, assert_check_passed,
+                                            assert_check_unattempted)
+
+EXERCISES = [ex.q1, ex.q2, ex.q3, ex.q4]
+
+
+def solution_of(exercise):
+    """The class or function defined by the exercise's own solution text."""
+    namespace = {"torch": torch, "nn": nn}
+    exec(exercise.solution_code, namespace)
+    return next(v for k, v in namespace.items() if callable(v) and k not in ("torch", "nn"))
+
+
+@pytest.mark.parametrize("exercise", EXERCISES, ids=lambda q: q.id)
+def test_reference_solution_passes(exercise):
+    assert_check_passed(exercise, solution_of(exercise))
+
+
+@pytest.mark.parametrize("exercise", EXERCISES, ids=lambda q: q.id)
+def test_stub_is_not_attempted(exercise):
+    assert_check_unattempted(exercise, NotImplemented)
+
+
+def test_stub_inside_a_class_is_not_attempted():
+    class Stub(nn.Module):
+        def __init__(self, *args):
+            super().__init__()
+            raise NotImplementedError
+
+    for exercise in (ex.q1, ex.q2, ex.q3):
+        assert_check_unattempted(exercise, Stub)
+
+    def stub(module):
+        raise NotImplementedError
+
+    assert_check_unattempted(ex.q4, stub)
+
+
+def test_every_exercise_has_two_hints_and_a_solution():
+    for exercise in EXERCISES:
+        assert len(exercise.hints) >= 2 and exercise.solution_code.strip()
+
+
+# --- q1: a three-layer network -------------------------------------------------------------
+
+class SequentialInside(nn.Module):
+    def __init__(self, n_in, hidden, n_out):
+        super().__init__()
+        self.net = nn.Sequential(nn.Linear(n_in, hidden), nn.ReLU(), nn.Linear(hidden, hidden), nn.ReLU(),
+                                 nn.Linear(hidden, n_out))
+
+    def forward(self, x):
+        return self.net(x)
+
+
+class ModuleListInside(nn.Module):
+    def __init__(self, n_in, hidden, n_out):
+        super().__init__()
+        self.layers = nn.ModuleList([nn.Linear(n_in, hidden), nn.Linear(hidden, hidden), nn.Linear(hidden, n_out)])
+
+    def forward(self, x):
+        for layer in self.layers[:-1]:
+            x = F.relu(layer(x))
+        return self.layers[-1](x)
+
+
+class FunctionalRelu(nn.Module):
+    def __init__(self, n_in, hidden, n_out):
+        super(FunctionalRelu, self).__init__()
+        self.a = nn.Linear(n_in, hidden)
+        self.b = nn.Linear(hidden, hidden)
+        self.c = nn.Linear(hidden, n_out)
+
+    def forward(self, x):
+        return self.c(torch.clamp(self.b(torch.relu(self.a(x))), min=0))
+
+
+@pytest.mark.parametrize("answer", [SequentialInside, ModuleListInside, FunctionalRelu])
+def test_q1_alternatives_pass(answer):
+    assert_check_passed(ex.q1, answer)
+
+
+def three_layer(forward, init=None):
+    """A ThreeLayerNet variant: ``forward(self, x)`` and an optional ``init(self, n_in, h, n_out)``."""
+    def default_init(self, n_in, hidden, n_out):
+        nn.Module.__init__(self)
+        self.fc1, self.fc2, self.fc3 = nn.Linear(n_in, hidden), nn.Linear(hidden, hidden), nn.Linear(hidden, n_out)
+    return type("Attempt", (nn.Module,), {"__init__": init or default_init, "forward": forward})
+
+
+def forgot_super(self, n_in, hidden, n_out):
+    self.fc1 = nn.Linear(n_in, hidden)
+
+
+def plain_list(self, n_in, hidden, n_out):
+    nn.Module.__init__(self)
+    self.layers = [nn.Linear(n_in, hidden), nn.Linear(hidden, hidden), nn.Linear(hidden, n_out)]
+
+
+def two_layers_only(self, n_in, hidden, n_out):
+    nn.Module.__init__(self)
+    self.fc1, self.fc3 = nn.Linear(n_in, hidden), nn.Linear(hidden, n_out)
+
+
+def swapped_order(self, n_in, hidden, n_out):
+    nn.Module.__init__(self)
+    self.fc3, self.fc1, self.fc2 = nn.Linear(hidden, n_out), nn.Linear(n_in, hidden), nn.Linear(hidden, hidden)
+
+
+def usual_forward(self, x):
+    return self.fc3(torch.relu(self.fc2(torch.relu(self.fc1(x)))))
+
+
+@pytest.mark.parametrize("answer, message", [
+    (three_layer(usual_forward, forgot_super), "must call `super().__init__()` first"),
+    (three_layer(lambda self, x: x, plain_list), "plain Python list"),
+    (three_layer(lambda self, x: self.fc3(torch.relu(self.fc1(x))), two_layers_only), "registered parameters; expected"),
+    (three_layer(usual_forward, swapped_order), "in the order `__init__` creates them"),
+    (three_layer(lambda self, x: self.fc3(self.fc2(self.fc1(x)))), "No ReLU between the layers"),
+    (three_layer(lambda self, x: torch.relu(usual_forward(self, x))), "ReLU at the end"),
+    (three_layer(lambda self, x: self.fc3(self.fc2(torch.relu(self.fc1(x))))), "missing after one of the hidden layers"),
+    (three_layer(lambda self, x: self.fc3.forward(torch.relu(self.fc2.forward(torch.relu(self.fc1.forward(x)))))),
+     "never `self.layer.forward(x)`"),
+    (three_layer(lambda self, x: torch.relu(self.fc2(torch.relu(self.fc1(x))))), "shape"),
+])
+def test_q1_mistakes(answer, message):
+    assert_check_failed(ex.q1, answer, match=message)
+
+
+def test_q1_instance_instead_of_class():
+    assert_check_failed(ex.q1, SequentialInside(6, 8, 3), match="Pass the class itself")
+
+
+# --- q2: fix a plain list ------------------------------------------------------------------
+
+def stack_forward(self, x):
+    for i, layer in enumerate(self.layers):
+        x = layer(x)
+        if i < len(self.layers) - 1:
+            x = torch.relu(x)
+    return x
+
+
+def deep_stack(make_layers, forward=stack_forward):
+    def init(self, sizes):
+        nn.Module.__init__(self)
+        self.layers = make_layers([nn.Linear(a, b) for a, b in zip(sizes[:-1], sizes[1:])])
+    return type("DeepStack", (nn.Module,), {"__init__": init, "forward": forward})
+
+
+class WithAddModule(nn.Module):
+    def __init__(self, sizes):
+        super().__init__()
+        self.count = len(sizes) - 1
+        for i, (a, b) in enumerate(zip(sizes[:-1], sizes[1:])):
+            self.add_module(f"layer{i}", nn.Linear(a, b))
+
+    def forward(self, x):
+        for i in range(self.count):
+            x = getattr(self, f"layer{i}")(x)
+            x = torch.relu(x) if i < self.count - 1 else x
+        return x
+
+
+class AsSequential(nn.Module):
+    def __init__(self, sizes):
+        super().__init__()
+        parts = []
+        for a, b in zip(sizes[:-1], sizes[1:]):
+            parts += [nn.Linear(a, b), nn.ReLU()]
+        self.net = nn.Sequential(*parts[:-1])
+
+    def forward(self, x):
+        return self.net(x)
+
+
+@pytest.mark.parametrize("answer", [
+    deep_stack(nn.ModuleList),
+    WithAddModule,
+    AsSequential,
+])
+def test_q2_alternatives_pass(answer):
+    assert_check_passed(ex.q2, answer)
+
+
+class LayersMadeInForward(nn.Module):
+    def __init__(self, sizes):
+        super().__init__()
+        self.sizes = sizes
+
+    def forward(self, x):
+        for a, b in zip(self.sizes[:-1], self.sizes[1:]):
+            x = torch.relu(nn.Linear(a, b)(x))
+        return x
+
+
+class ForgotSuper(nn.Module):
+    def __init__(self, sizes):
+        self.layers = nn.ModuleList([nn.Linear(a, b) for a, b in zip(sizes[:-1], sizes[1:])])
+
+
+class OneBigLayer(nn.Module):
+    def __init__(self, sizes):
+        super().__init__()
+        self.layers = nn.ModuleList([nn.Linear(sizes[0], sizes[-1])])
+
+    forward = stack_forward
+
+
+@pytest.mark.parametrize("answer, message", [
+    (deep_stack(list), "plain Python list"),
+    (deep_stack(tuple), "plain Python list"),
+    (deep_stack(lambda layers: {str(i): layer for i, layer in enumerate(layers)},
+                lambda self, x: x), "plain Python list or dict"),
+    (deep_stack(nn.ModuleList, lambda self, x: stack_forward(self, x).relu()), "ReLU at the end"),
+    (deep_stack(nn.ModuleList, lambda self, x: [x := layer(x) for layer in self.layers][-1]), "No ReLU between"),
+    (LayersMadeInForward, "Create the layers once, in `__init__`"),
+    (ForgotSuper, "must call `super().__init__()` first"),
+    (OneBigLayer, "registered parameters; expected"),
+])
+def test_q2_mistakes(answer, message):
+    assert_check_failed(ex.q2, answer, match=message)
+
+
+# --- q3: one layer used twice --------------------------------------------------------------
+
+class TiedLayers(nn.Module):
+    def __init__(self, features):
+        super().__init__()
+        self.first = nn.Linear(features, features)
+        self.second = nn.Linear(features, features)
+        self.second.weight = self.first.weight
+        self.second.bias = self.first.bias
+
+    def forward(self, x):
+        return self.second(F.relu(self.first(x)))
+
+
+class OwnParameters(nn.Module):
+    def __init__(self, features):
+        super().__init__()
+        self.weight = nn.Parameter(torch.randn(features, features))
+        self.bias = nn.Parameter(torch.zeros(features))
+
+    def forward(self, x):
+        for _ in range(2):
+            x = F.linear(x, self.weight, self.bias)
+            if _ == 0:
+                x = x.relu()
+        return x
+
+
+class LoopTwice(nn.Module):
+    def __init__(self, features):
+        super().__init__()
+        self.shared = nn.Linear(features, features)
+        self.act = nn.ReLU()
+
+    def forward(self, x):
+        x = self.act(self.shared(x))
+        return self.shared(x)
+
+
+@pytest.mark.parametrize("answer", [TiedLayers, OwnParameters, LoopTwice])
+def test_q3_alternatives_pass(answer):
+    assert_check_passed(ex.q3, answer)
+
+
+def shared(forward, two_layers=False):
+    def init(self, features):
+        nn.Module.__init__(self)
+        self.fc = nn.Linear(features, features)
+        if two_layers:
+            self.fc2 = nn.Linear(features, features)
+    return type("SharedTwice", (nn.Module,), {"__init__": init, "forward": forward})
+
+
+@pytest.mark.parametrize("answer, message", [
+    (shared(lambda self, x: self.fc2(torch.relu(self.fc(x))), two_layers=True), "two layers' worth"),
+    (shared(lambda self, x: self.fc(x)), "applies the layer once"),
+    (shared(lambda self, x: self.fc(self.fc(x))), "The ReLU between the two uses is missing"),
+    (shared(lambda self, x: torch.relu(self.fc(torch.relu(self.fc(x))))), "ends with a ReLU"),
+    (shared(lambda self, x: self.fc(torch.relu(self.fc(x)).detach())), "don't `.detach()`"),
+    (shared(lambda self, x: self.fc.forward(torch.relu(self.fc.forward(x)))), "never `self.layer.forward(x)`"),
+    (LayersMadeInForward, "create the layer in `__init__`"),
+])
+def test_q3_mistakes(answer, message):
+    assert_check_failed(ex.q3, answer, match=message)
+
+
+# --- q4: initialisation --------------------------------------------------------------------
+
+def manual_xavier(module):
+    if type(module) is nn.Linear:
+        bound = (6 / (module.in_features + module.out_features)) ** 0.5
+        with torch.no_grad():
+            module.weight.uniform_(-bound, bound)
+            module.bias.zero_()
+
+
+def gain_one_new_parameters(module):
+    if isinstance(module, nn.Linear):
+        weight = torch.empty_like(module.weight)
+        nn.init.xavier_uniform_(weight, gain=1.0)
+        module.weight = nn.Parameter(weight)
+        nn.init.constant_(module.bias, 0.0)
+
+
+@pytest.mark.parametrize("answer", [manual_xavier, gain_one_new_parameters])
+def test_q4_alternatives_pass(answer):
+    assert_check_passed(ex.q4, answer)
+
+
+def linear_only(body):
+    def init_weights(module):
+        if isinstance(module, nn.Linear):
+            body(module)
+    return init_weights
+
+
+@pytest.mark.parametrize("answer, message", [
+    (linear_only(lambda m: nn.init.xavier_uniform_(m.weight)), "are not zero"),
+    (linear_only(lambda m: (nn.init.kaiming_uniform_(m.weight), nn.init.zeros_(m.bias))), "exceed the Xavier-uniform bound"),
+    (linear_only(lambda m: (nn.init.xavier_normal_(m.weight), nn.init.zeros_(m.bias))), "exceed the Xavier-uniform bound"),
+    (linear_only(lambda m: (nn.init.zeros_(m.weight), nn.init.zeros_(m.bias))), "All weights"),
+    (linear_only(lambda m: (nn.init.uniform_(m.weight, -0.01, 0.01), nn.init.zeros_(m.bias))), "standard deviation"),
+    (lambda m: (nn.init.xavier_uniform_(m.weight), nn.init.zeros_(m.bias)), "Act only when `isinstance(module, nn.Linear)`"),
+    (lambda m: (nn.init.xavier_uniform_(m.weight), nn.init.zeros_(m.bias)) if hasattr(m, "weight") else None,
+     "also changed the Conv2d layer"),
+    (nn.Linear, "Pass your function"),
+])
+def test_q4_mistakes(answer, message):
+    assert_check_failed(ex.q4, answer, match=message)
