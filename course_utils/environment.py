@@ -107,7 +107,7 @@ def check_environment() -> EnvironmentReport:
         else:
             device = "CPU only, which is all the course needs"
         report.checks.append(Check("Device", True, device, required=False))
-    for name in ("ipywidgets", "matplotlib", "torchviz", "torchview"):
+    for name in ("ipywidgets", "matplotlib", "torchviz"):
         version = _version(name)
         report.checks.append(Check(name, version is not None, version or "not installed"))
     dot = shutil.which("dot")
