@@ -1,0 +1,102 @@
+"""The instructor command.
+
+    python -m course_utils.grade SUBMISSIONS --out DIR [--workers N] [--timeout S]
+                                 [--shard K/N] [--release exercises/] [--memory-mb M]
+    python -m course_utils.grade merge DIR1 DIR2 ... --out DIR
+
+SUBMISSIONS holds one folder per student with any of the exercise notebooks. DIR receives
+``gradebook.csv``, ``gradebook.json``, ``feedback/<student>.md`` and ``pytest.log``.
+``--shard K/N`` grades only the students of shard K of N (a stable hash of the folder name),
+so N batch jobs can grade a large course and ``merge`` joins their DIRs.
+"""
+
+from __future__ import annotations
+
+import argparse
+import shutil
+import sys
+from pathlib import Path
+
+from course_utils.grade import feedback, gradebook, prepare
+from course_utils.grade.runner import Settings, grade
+
+DEFAULT_RELEASE = Path(__file__).resolve().parents[2] / "exercises"
+
+
+def _shard(text: str) -> tuple[int, int]:
+    try:
+        index, count = (int(part) for part in text.split("/"))
+    except ValueError:
+        raise argparse.ArgumentTypeError("use K/N, e.g. 2/8") from None
+    if not 1 <= index <= count:
+        raise argparse.ArgumentTypeError("K must be between 1 and N")
+    return index, count
+
+
+def grade_main(argv: list[str]) -> int:
+    parser = argparse.ArgumentParser(prog="python -m course_utils.grade",
+                                     description="Grade a folder of exercise submissions.")
+    parser.add_argument("submissions", type=Path, help="one folder per student")
+    parser.add_argument("--out", type=Path, required=True, help="where results are written")
+    parser.add_argument("--release", type=Path, default=DEFAULT_RELEASE,
+                        help="the released exercise notebooks (default: exercises/)")
+    parser.add_argument("--workers", type=int, default=1, help="parallel kernels (cores)")
+    parser.add_argument("--timeout", type=float, default=30.0, help="seconds per cell")
+    parser.add_argument("--shard", type=_shard, default=(1, 1), metavar="K/N")
+    parser.add_argument("--memory-mb", type=int, default=2048, help="memory cap per kernel")
+    parser.add_argument("--no-progress", action="store_true", help="no progress bar")
+    parser.add_argument("--keep-scratch", action="store_true",
+                        help="keep the prepared notebooks (to debug the grader)")
+    args = parser.parse_args(argv)
+    if not args.submissions.is_dir():
+        parser.error(f"{args.submissions} is not a folder")
+    settings = Settings(args.submissions, args.out, args.release, workers=args.workers,
+                        timeout=args.timeout, shard=args.shard, memory_mb=args.memory_mb,
+                        progress=not args.no_progress, keep_scratch=args.keep_scratch)
+    book = grade(settings)
+    write_results(book, args.out, prepare.load_release(args.release))
+    print(summary(book))
+    return 0
+
+
+def write_results(book: dict, out: Path, releases) -> None:
+    gradebook.write(book, out)
+    feedback.write_all(book, feedback.exercise_info(releases), out / "feedback")
+
+
+def summary(book: dict) -> str:
+    rows = book["students"]
+    failed = [r["student"] for r in rows if r["failed_to_run"]]
+    flagged = [r["student"] for r in rows if r["flagged"]]
+    lines = [f"graded: {len(rows)} students, maximum {book['maximum']} points",
+             f"failed to run (at least one notebook or cell): {len(failed)}"
+             + (f" ({', '.join(failed[:10])}{', ...' if len(failed) > 10 else ''})" if failed else ""),
+             f"flagged (check cells changed or checking code replaced): {len(flagged)}"
+             + (f" ({', '.join(flagged[:10])}{', ...' if len(flagged) > 10 else ''})" if flagged else "")]
+    return "\n".join(lines)
+
+
+def merge_main(argv: list[str]) -> int:
+    parser = argparse.ArgumentParser(prog="python -m course_utils.grade merge",
+                                     description="Join the result folders of shards.")
+    parser.add_argument("parts", type=Path, nargs="+", help="result folders of the shards")
+    parser.add_argument("--out", type=Path, required=True)
+    args = parser.parse_args(argv)
+    book = gradebook.merge([gradebook.read(part) for part in args.parts])
+    gradebook.write(book, args.out)
+    for part in args.parts:
+        if (part / "feedback").is_dir():
+            shutil.copytree(part / "feedback", args.out / "feedback", dirs_exist_ok=True)
+    print(summary(book))
+    return 0
+
+
+def main(argv: list[str] | None = None) -> int:
+    argv = sys.argv[1:] if argv is None else argv
+    if argv and argv[0] == "merge":
+        return merge_main(argv[1:])
+    return grade_main(argv)
+
+
+if __name__ == "__main__":
+    sys.exit(main())

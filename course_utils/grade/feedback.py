@@ -1,0 +1,70 @@
+"""``feedback/<student>.md``: per exercise the points, the check's own message and the hints.
+
+Only what a student may see goes in: the message the check displayed (the same text the student
+sees when running ``check()`` themselves), the exercise's hints and the grader's notes. Never
+the check cell's source, the hidden inputs or the reference solution.
+"""
+
+from __future__ import annotations
+
+import importlib
+from pathlib import Path
+
+from course_utils.grade.prepare import Release
+
+OUTCOME_WORDS = {"correct": "correct", "not correct": "not correct yet",
+                 "fault": "could not be graded", "tampered": "not graded: checking code replaced"}
+
+
+def exercise_info(releases: dict[str, Release]) -> dict[str, dict]:
+    """Title and hints of every released exercise, read from its exercise module."""
+    info = {}
+    for release in releases.values():
+        for cell in release.checks:
+            exercise = cell.metadata["course"]["exercise"]
+            info[exercise] = {"title": "", "hints": [], "lesson": release.path.stem}
+            for name, (_line, module) in release.imports.items():
+                if f"{name}.{exercise.split('.')[-1]}." not in cell.source:
+                    continue
+                try:
+                    obj = getattr(importlib.import_module(module), exercise.split(".")[-1])
+                except Exception:  # noqa: BLE001 - a broken module must not stop the feedback
+                    continue
+                info[exercise].update(title=getattr(obj, "title", ""),
+                                      hints=list(getattr(obj, "hints", [])))
+    return info
+
+
+def render(row: dict, book: dict, info: dict[str, dict]) -> str:
+    lines = [f"# Feedback for {row['student']}", "",
+             f"**Total: {row['total']} / {book['maximum']} points**", ""]
+    if row["notes"]:
+        lines += ["Notes from the grader:", ""] + [f"- {note}" for note in row["notes"]] + [""]
+    lesson = None
+    for exercise in book["exercises"]:
+        exercise_id, points = exercise["id"], exercise["points"]
+        meta = info.get(exercise_id, {})
+        if meta.get("lesson", "") != lesson:
+            lesson = meta.get("lesson", "")
+            lines += [f"## {lesson or 'other'}", ""]
+        earned = row["points"].get(exercise_id)
+        title = f" — {meta['title']}" if meta.get("title") else ""
+        if earned is None:
+            lines += [f"### {exercise_id}{title}: not submitted (0 / {points})", ""]
+            continue
+        detail = row["details"].get(exercise_id, {})
+        status = OUTCOME_WORDS.get(detail.get("status"), detail.get("status", ""))
+        lines += [f"### {exercise_id}{title}: {earned} / {points} ({status})", ""]
+        if detail.get("reason") and detail.get("status") != "not correct":
+            lines += [f"Reason: {detail['reason']}", ""]
+        if detail.get("message"):
+            lines += ["```text", detail["message"].replace("```", "'''"), "```", ""]
+        if detail.get("status") != "correct" and meta.get("hints"):
+            lines += ["Hints:", ""] + [f"{i}. {h}" for i, h in enumerate(meta["hints"], 1)] + [""]
+    return "\n".join(lines).rstrip() + "\n"
+
+
+def write_all(book: dict, info: dict[str, dict], folder: Path) -> None:
+    folder.mkdir(parents=True, exist_ok=True)
+    for row in book["students"]:
+        (folder / f"{row['student']}.md").write_text(render(row, book, info))

@@ -1,0 +1,201 @@
+"""The instructor command end to end: one grading run over every fault, one over the course.
+
+Runs are expensive (a kernel per notebook), so each module-scoped fixture grades a whole
+folder once and the tests read its gradebook.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import nbformat
+import pytest
+
+from course_utils.grade import gradebook, runner
+import faults  # tests/grading/faults.py (pytest puts this folder on sys.path)
+
+pytestmark = pytest.mark.slow
+ROOT = Path(__file__).resolve().parents[2]
+FIXTURE_ENV = {"PYTHONPATH": str(faults.FIXTURES), "COURSE_GRADING_PRELOAD": ""}
+
+
+def grade(submissions: Path, out: Path, release: Path, *extra: str, env=None) -> str:
+    command = [sys.executable, "-m", "course_utils.grade", str(submissions), "--out", str(out),
+               "--release", str(release), "--no-progress", *extra]
+    done = subprocess.run(command, capture_output=True, text=True, timeout=600,
+                          env=dict(os.environ, **(env or {})), cwd=out.parent)
+    assert done.returncode == 0, done.stderr
+    return done.stdout
+
+
+def rows(out: Path) -> dict[str, dict]:
+    return {row["student"]: row for row in gradebook.read(out)["students"]}
+
+
+@pytest.fixture(scope="module")
+def fault_run(tmp_path_factory):
+    root = tmp_path_factory.mktemp("faults")
+    submissions = faults.build(root / "submissions")
+    summary = grade(submissions, root / "out", faults.RELEASE, "--timeout", "5", "--workers",
+                    "2", "--memory-mb", "1024", env=FIXTURE_ENV)
+    return root / "out", summary
+
+
+@pytest.mark.parametrize("student", sorted(faults.NOTEBOOK_FAULTS))
+def test_each_notebook_fault_gets_its_points_and_reason(fault_run, student):
+    out, _ = fault_run
+    _change, expected, note = faults.NOTEBOOK_FAULTS[student]
+    row = rows(out)[student]
+    assert row["points"] == {f"lesson90.{q}": p for q, p in expected.items()}
+    assert row["total"] == sum(expected.values())
+    assert note in "; ".join(row["notes"])
+    if not note:
+        assert row["notes"] == []
+
+
+@pytest.mark.parametrize("student", sorted(faults.FILE_FAULTS))
+def test_each_unreadable_file_gets_zero_and_the_reason(fault_run, student):
+    out, _ = fault_run
+    row = rows(out)[student]
+    assert row["points"] == {"lesson90.q1": 0, "lesson90.q2": 0, "lesson90.q3": 0}
+    assert faults.FILE_FAULTS[student][2] in "; ".join(row["notes"])
+    assert row["failed_to_run"]
+
+
+def test_unknown_lesson_is_reported_and_earns_nothing(fault_run):
+    row = rows(fault_run[0])["unknown_lesson"]
+    assert set(row["points"].values()) == {None}
+    assert row["total"] == 0
+    assert "42_elsewhere.ipynb: unknown lesson" in row["notes"][0]
+
+
+def test_faults_are_kept_apart_in_the_csv_and_summary(fault_run):
+    out, summary = fault_run
+    lines = (out / "gradebook.csv").read_text().splitlines()
+    assert lines[0] == "student,lesson90.q1,lesson90.q2,lesson90.q3,total,maximum,notes"
+    assert any(line.startswith("solved,2,1,3,6,6,") for line in lines)
+    assert len(lines) == 1 + len(faults.NOTEBOOK_FAULTS) + len(faults.FILE_FAULTS) + 1
+    assert "graded: 18 students" in summary
+    assert "flagged (check cells changed or checking code replaced): 6" in summary
+    assert "failed to run (at least one notebook or cell): 9" in summary
+
+
+def test_check_message_reaches_feedback_without_grader_code_or_solution(fault_run):
+    out, _ = fault_run
+    text = (out / "feedback" / "edited_check.md").read_text()
+    assert "That is not the number we are looking for." in text   # the check's message
+    assert "Six times seven." in text                               # the hint
+    assert "lesson90.q2 — Bind the answer: 0 / 1" in text
+    for path in (out / "feedback").glob("*.md"):
+        body = path.read_text()
+        assert "before_check" not in body and "answer = 42" not in body
+        assert "def double(x):\n    return 2 * x" not in body
+
+
+def test_enormous_output_is_truncated_before_it_is_kept(fault_run):
+    out, _ = fault_run
+    records = rows(out)["enormous_output"]
+    assert records["points"]["lesson90.q3"] == 3
+    assert (out / "pytest.log").stat().st_size < 2_000_000  # printed and displayed: 20 MB without the cap
+
+
+@pytest.fixture(scope="module")
+def file_faults_only(tmp_path_factory):
+    root = tmp_path_factory.mktemp("shards")
+    submissions = root / "submissions"
+    for student, (name, raw, _note) in faults.FILE_FAULTS.items():
+        for copy in range(3):
+            (submissions / f"{student}{copy}").mkdir(parents=True)
+            (submissions / f"{student}{copy}" / name).write_bytes(raw)
+    return root, submissions
+
+
+def test_shards_partition_students_and_merge_back(file_faults_only):
+    root, submissions = file_faults_only
+    whole = root / "whole"
+    whole.mkdir()
+    grade(submissions, whole / "out", faults.RELEASE)
+    parts = []
+    for k in (1, 2, 3):
+        (root / f"part{k}").mkdir()
+        grade(submissions, root / f"part{k}" / "out", faults.RELEASE, "--shard", f"{k}/3")
+        parts.append(root / f"part{k}" / "out")
+    sizes = [len(rows(p)) for p in parts]
+    assert sum(sizes) == len(rows(whole / "out")) == 12 and min(sizes) > 0
+    merged = root / "merged"
+    subprocess.run([sys.executable, "-m", "course_utils.grade", "merge", *map(str, parts),
+                    "--out", str(merged)], check=True, capture_output=True)
+    assert gradebook.read(merged) == gradebook.read(whole / "out")
+    assert len(list((merged / "feedback").glob("*.md"))) == 12
+    with pytest.raises(ValueError, match="more than one shard"):
+        gradebook.merge([gradebook.read(parts[0]), gradebook.read(parts[0])])
+
+
+def test_in_shard_is_stable_and_exclusive():
+    names = [f"student{i}" for i in range(200)]
+    owners = [[k for k in range(1, 5) if runner.in_shard(n, (k, 4))] for n in names]
+    assert all(len(o) == 1 for o in owners)
+    assert owners == [[k for k in range(1, 5) if runner.in_shard(n, (k, 4))] for n in names]
+
+
+def test_plugin_alone_writes_a_gradebook(tmp_path):
+    for student, source in (("solved", faults.SOLUTION), ("untouched", faults.RELEASE / faults.FILE)):
+        (tmp_path / "subs" / student).mkdir(parents=True)
+        (tmp_path / "subs" / student / faults.FILE).write_bytes(source.read_bytes())
+    (tmp_path / "subs" / "broken").mkdir()
+    (tmp_path / "subs" / "broken" / faults.FILE).write_text("{not json")
+    done = subprocess.run([sys.executable, "-m", "pytest", "-p", "no:cacheprovider", "-c",
+                           os.devnull, "--rootdir", str(tmp_path), "--nbval-lax",
+                           "--gradebook", "grades.csv", "subs", "-q"],
+                          cwd=tmp_path, capture_output=True, text=True, timeout=300,
+                          env=dict(os.environ, **FIXTURE_ENV))
+    lines = (tmp_path / "grades.csv").read_text().splitlines()
+    assert lines[0] == "student,lesson90.q1,lesson90.q2,lesson90.q3,total,maximum,notes", done.stdout
+    assert "solved,2,1,3,6,6," in lines
+    assert "untouched,0,0,0,0,6," in lines
+    assert any(l.startswith("broken,,,,0,6,") and "could not be read" in l for l in lines)
+
+
+# ------------------------------------------------------------------ the real course
+
+def _course_pairs() -> list[str]:
+    """Lessons whose solution and released exercise notebook both exist now."""
+    return sorted(p.name for p in (ROOT / "solutions").glob("*.ipynb")
+                  if (ROOT / "exercises" / p.name).exists())
+
+
+@pytest.fixture(scope="module")
+def course_run(tmp_path_factory):
+    root = tmp_path_factory.mktemp("course")
+    for name in _course_pairs():
+        for student, folder in (("solutions", "solutions"), ("untouched", "exercises")):
+            (root / "submissions" / student).mkdir(parents=True, exist_ok=True)
+            (root / "submissions" / student / name).write_bytes((ROOT / folder / name).read_bytes())
+    grade(root / "submissions", root / "out", ROOT / "exercises", "--workers", "2")
+    return root / "out"
+
+
+def _exercises(name: str) -> dict[str, int]:
+    nb = nbformat.read(ROOT / "exercises" / name, as_version=4)
+    return {c.metadata["course"]["exercise"]: c.metadata["course"]["points"]
+            for c in nb.cells if "course" in c.metadata and "exercise" in c.metadata["course"]}
+
+
+@pytest.mark.parametrize("name", _course_pairs())
+def test_solutions_score_full_marks(course_run, name):
+    row = rows(course_run)["solutions"]
+    expected = _exercises(name)
+    assert expected, f"{name} has no check cells"
+    assert {e: row["points"][e] for e in expected} == expected, json.dumps(row["details"])[:2000]
+
+
+@pytest.mark.parametrize("name", _course_pairs())
+def test_untouched_exercises_score_zero(course_run, name):
+    row = rows(course_run)["untouched"]
+    expected = _exercises(name)
+    assert {e: row["points"][e] for e in expected} == dict.fromkeys(expected, 0)
+    assert not row["flagged"]
