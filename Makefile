@@ -23,7 +23,8 @@ course: setup
 	$(BIN)/jupyter lab notebooks/00_start_here.ipynb
 
 test: setup
-	$(BIN)/pytest $(PYTEST_ARGS)
+	# make test installs Chromium, so a missing browser is a failure here, not a skip
+	COURSE_REQUIRE_BROWSER=1 $(BIN)/pytest $(PYTEST_ARGS)
 
 setup: system-packages $(STAMP)
 

@@ -30,12 +30,16 @@ def rows(results: dict) -> list[tuple[str, str, str, str]]:
     out = []
     if "import" in results:
         r = results["import"]
-        out.append(("`import course_utils` beyond `import torch`", f"{r['added_s']:.3f} s",
-                    "≤ 0.3 s", _verdict(r["added_s"] <= 0.3)))
+        added = max(r["import course_utils adds (s)"], r["import course_utils.pictures adds (s)"])
+        shown = f"{added:.3f} s" if added >= 0.005 else f"< 0.005 s (median difference {added:+.3f} s)"
+        out.append(("`import course_utils` (with its pictures) beyond `import torch`", shown,
+                    "≤ 0.3 s", _verdict(added <= 0.3)))
     if "drawing" in results:
         r = results["drawing"]
-        out.append((f"slowest drawing of a lesson model ({r['slowest']})", f"{r['slowest_ms']:.0f} ms",
-                    "< 150 ms", _verdict(r["slowest_ms"] < 150)))
+        timed = {k: v for k, v in r.items() if k.endswith("(ms)") and k != "slowest (ms)"}
+        slowest = max(timed, key=timed.get)
+        out.append((f"slowest picture of a seed model ({slowest[:-5]}, {r['renderer']})",
+                    f"{timed[slowest]:.0f} ms", "< 150 ms", _verdict(timed[slowest] < 150)))
     if "widgets" in results:
         for name, ms in results["widgets"]["redraw_ms"].items():
             out.append((f"widget redraw: {name}", f"{ms:.0f} ms", "≤ 150 ms", _verdict(ms <= 150)))
@@ -92,10 +96,10 @@ def main(argv=None) -> int:
     results["date"] = time.strftime("%Y-%m-%d")
     if "import" in wanted:
         from benchmarks import pictures
-        results["import"] = pictures.measure_import(repeat=max(args.repeat, 5))
+        results["import"] = pictures.measure_import(repeats=max(args.repeat, 5))
     if "drawing" in wanted:
         from benchmarks import pictures
-        results["drawing"] = pictures.measure_drawing(repeat=max(args.repeat, 5))
+        results["drawing"] = pictures.measure_drawing(repeats=max(args.repeat, 5))
     if "widgets" in wanted:
         from benchmarks import widgets
         results["widgets"] = widgets.measure_redraw(repeat=max(args.repeat, 5))

@@ -334,3 +334,24 @@ def test_an_error_while_building_is_shown_in_the_plot_area():
     assert widget.summary_label.value == "(the update failed, see below)"
     with pytest.raises(ValueError, match="depth=3 is not one of"):
         widgets.gradient_flow(build, torch.randn(4, 16), depths=(2, 4), depth=3)
+
+
+# --- benchmark -----------------------------------------------------------------------------
+
+def test_the_benchmark_measures_every_widget():
+    import importlib.util
+    from pathlib import Path
+
+    path = Path(__file__).resolve().parents[2] / "benchmarks" / "widgets.py"
+    spec = importlib.util.spec_from_file_location("benchmark_widgets", path)
+    benchmark = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(benchmark)
+    widget_redraw_ms = benchmark.widget_redraw_ms
+
+    threads = torch.get_num_threads()
+    try:
+        results = widget_redraw_ms(repeats=1)
+    finally:
+        torch.set_num_threads(threads)
+    assert [name.split(" ")[0] for name in results] == ["layer_toggles", "gradient_flow", "predict"]
+    assert all(r["wall_ms"] > 0 and r["cpu_ms"] >= 0 for r in results.values())
