@@ -22,8 +22,8 @@ PYTEST_ARGS := -n $(JOBS) --dist loadfile \
 course: setup
 	$(BIN)/jupyter lab notebooks/00_start_here.ipynb
 
+# make test installs Chromium, so a missing browser fails the browser tests instead of skipping them
 test: setup
-	# make test installs Chromium, so a missing browser is a failure here, not a skip
 	COURSE_REQUIRE_BROWSER=1 $(BIN)/pytest $(PYTEST_ARGS)
 
 setup: system-packages $(STAMP)
