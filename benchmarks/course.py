@@ -7,6 +7,7 @@ the lessons themselves cost on top of kernel start-up and the torch import.
 
 from __future__ import annotations
 
+import shutil
 import statistics
 import subprocess
 import sys
@@ -18,7 +19,8 @@ import nbformat
 
 from course_utils.notebooks import ROOT, execute
 
-NBVAL = ["--nbval", "--nbval-current-env", "--nbval-sanitize-with", str(ROOT / "tests" / "nbval_sanitize.cfg")]
+SANITIZE = ROOT / "tests" / "nbval_sanitize.cfg"
+NBVAL = ["--nbval", "--nbval-current-env"]
 MEMORY_PROBE = "import resource; print(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss // 1024)"
 
 
@@ -27,14 +29,25 @@ def lesson_notebooks() -> list[Path]:
 
 
 def _pytest(paths, workers: int, cwd: Path) -> float:
-    args = [sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", "-n", str(workers),
-            "--dist", "loadfile", *NBVAL, *map(str, paths)]
+    """Wall time of one validation run. The sanitizer must sit under ``cwd`` and the rootdir be
+    given: pytest takes option values that are paths into account when it picks the rootdir,
+    and a rootdir above the notebooks gives every item the same id ("::Cell 0"), which xdist
+    then runs only once."""
+    args = [sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", "--rootdir", str(cwd),
+            "-n", str(workers), "--dist", "loadfile", *NBVAL,
+            "--nbval-sanitize-with", str((cwd / "tests" / SANITIZE.name).relative_to(cwd)),
+            *(str(p.relative_to(cwd)) for p in paths)]
     start = time.perf_counter()
     run = subprocess.run(args, cwd=cwd, capture_output=True, text=True)
     elapsed = time.perf_counter() - start
-    if run.returncode != 0:
-        raise RuntimeError(f"validation failed:\n{run.stdout[-2000:]}")
+    if run.returncode != 0 or f"{expected_items(paths)} passed" not in run.stdout:
+        raise RuntimeError(f"validation failed or ran other items than expected:\n{run.stdout[-2000:]}")
     return elapsed
+
+
+def expected_items(paths) -> int:
+    """How many nbval items the notebooks give: one per code cell."""
+    return sum(sum(c.cell_type == "code" for c in nbformat.read(p, as_version=4).cells) for p in paths)
 
 
 def floor_notebooks(folder: Path, count: int) -> list[Path]:
@@ -57,6 +70,8 @@ def measure_validation(repeat: int = 3, workers: int = 2) -> dict:
     with tempfile.TemporaryDirectory() as tmp:
         floor = floor_notebooks(Path(tmp), len(course))
         (Path(tmp) / "pytest.ini").write_text("[pytest]\n")
+        (Path(tmp) / "tests").mkdir()
+        shutil.copy(SANITIZE, Path(tmp) / "tests" / SANITIZE.name)
         course_times, floor_times = [], []
         for _ in range(repeat):  # interleaved, so drift in machine load hits both alike
             course_times.append(_pytest(course, workers, ROOT))

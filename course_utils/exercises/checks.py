@@ -163,6 +163,31 @@ def _pair_by_shape(src, dst):
     return [(s, by_shape[tuple(s.shape)]) for s in src]
 
 
+def same(a, b) -> bool:
+    """True when ``a`` is a tensor of ``b``'s shape and close to it (for "is it this mistake?" tests)."""
+    return isinstance(a, torch.Tensor) and a.shape == b.shape and torch.allclose(a, b, atol=ATOL)
+
+
+def copy_weights_by_shape(source: nn.Module, target: nn.Module) -> None:
+    """Copy every parameter of ``source`` into the parameter of ``target`` with the same shape.
+
+    Why by shape: a student may name or order layers differently; the exercises choose sizes so
+    that each weight shape occurs once, which makes the match unambiguous. A scalar stored as
+    shape () or (1,) matches either way.
+    """
+    free = list(target.parameters())
+    with torch.no_grad():
+        for param in source.parameters():
+            match = next((p for p in free if p.shape == param.shape), None)
+            if match is None:
+                match = next((p for p in free if p.numel() == param.numel() == 1), None)
+            if match is None:
+                raise Incorrect(f"No parameter of shape {tuple(param.shape)} in your module, "
+                                "so it cannot hold the reference weights.")
+            match.copy_(param.reshape(match.shape))
+            free = [p for p in free if p is not match]
+
+
 def expect_same_outputs(model, reference: nn.Module, *inputs, copy_weights: bool = True,
                         what: str = "your model's output", atol: float = ATOL, rtol: float = RTOL):
     """Run both on the hidden inputs (after giving ``model`` the reference's weights) and compare."""

@@ -11,6 +11,7 @@ from torch import nn
 from torch.nn import functional as F
 
 from course_utils.exercises import checks
+from course_utils.exercises.checks import same
 from course_utils.exercises.engine import Exercise, Incorrect
 
 
@@ -19,10 +20,6 @@ def expect_function(answer, name: str) -> None:
         raise Incorrect(f"You passed a module; pass your function `{name}` itself.")
     if isinstance(answer, type) or not callable(answer):
         raise Incorrect(f"Pass the function `{name}` (defined with `def`), not {type(answer).__name__}.")
-
-
-def same(a, b) -> bool:
-    return isinstance(a, torch.Tensor) and a.shape == b.shape and torch.allclose(a, b, atol=1e-5)
 
 
 def generator(seed: int) -> torch.Generator:

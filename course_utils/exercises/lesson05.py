@@ -9,34 +9,12 @@ import torch
 from torch import nn
 
 from course_utils.exercises import checks
+from course_utils.exercises.checks import copy_weights_by_shape, same
 from course_utils.exercises.engine import Exercise, Incorrect
-
-
-def copy_weights_by_shape(source: nn.Module, target: nn.Module) -> None:
-    """Copy every parameter of ``source`` into the parameter of ``target`` with the same shape.
-
-    Why by shape: a student may name or order layers differently; the exercises choose sizes so
-    that each weight shape occurs once, which makes the match unambiguous.
-    """
-    free = list(target.parameters())
-    with torch.no_grad():
-        for param in source.parameters():
-            match = next((p for p in free if p.shape == param.shape), None)
-            if match is None:  # a scalar stored as shape () or (1,)
-                match = next((p for p in free if p.numel() == param.numel() == 1), None)
-            if match is None:
-                raise Incorrect(f"No parameter of shape {tuple(param.shape)} in your module, "
-                                "so it cannot hold the reference weights.")
-            match.copy_(param.reshape(match.shape))
-            free = [p for p in free if p is not match]
 
 
 def linears(model: nn.Module) -> list:
     return [m for m in model.modules() if isinstance(m, nn.Linear)]
-
-
-def same(a, b) -> bool:
-    return a.shape == b.shape and torch.allclose(a, b, atol=1e-5)
 
 
 # --- q1 ---------------------------------------------------------------------------------

@@ -189,3 +189,34 @@ def test_output_unchanged_by_a_change():
 
     with pytest.raises(Incorrect, match=r"output has shape \(3, 4\); before it was \(3, 2\)"):
         checks.expect_output_unchanged(model, lambda m: nn.Sequential(m, nn.Linear(2, 4)), x)
+
+
+def test_copy_weights_by_shape_ignores_names_and_order():
+    source = TwoLayers()
+    target = nn.Sequential()
+    target.add_module("second", nn.Linear(20, 5))
+    target.add_module("first", nn.Linear(10, 20))
+    checks.copy_weights_by_shape(source, target)
+    assert torch.equal(target.first.weight, source.fc1.weight)
+    assert torch.equal(target.second.bias, source.fc2.bias)
+
+
+def test_copy_weights_by_shape_matches_a_scalar_of_either_shape():
+    source, target = nn.Module(), nn.Module()
+    source.alpha = nn.Parameter(torch.tensor(0.25))
+    target.alpha = nn.Parameter(torch.zeros(1))
+    checks.copy_weights_by_shape(source, target)
+    assert target.alpha.item() == 0.25
+
+
+def test_copy_weights_by_shape_names_the_missing_shape():
+    with pytest.raises(Incorrect, match=r"No parameter of shape \(20, 10\) in your module"):
+        checks.copy_weights_by_shape(TwoLayers(), nn.Linear(3, 3))
+
+
+def test_same_compares_shape_and_values():
+    a = torch.ones(2, 3)
+    assert checks.same(a, a + 1e-7)
+    assert not checks.same(a, a + 1e-2)
+    assert not checks.same(a.reshape(3, 2), a)
+    assert not checks.same([1.0], a)
