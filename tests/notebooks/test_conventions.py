@@ -9,6 +9,7 @@ import re
 import subprocess
 import sys
 import tomllib
+from pathlib import Path
 
 import nbformat
 import pytest
@@ -16,7 +17,7 @@ import yaml
 
 from course_utils.notebooks import course_notebooks, problems
 
-from conftest import ROOT
+ROOT = Path(__file__).resolve().parents[2]
 
 # conda-forge name -> PyPI name, where they differ
 CONDA_TO_PIP = {"pytorch": "torch", "python-graphviz": "graphviz"}
