@@ -13,6 +13,7 @@ so N batch jobs can grade a large course and ``merge`` joins their DIRs.
 from __future__ import annotations
 
 import argparse
+import os
 import shutil
 import sys
 from pathlib import Path
@@ -40,9 +41,12 @@ def grade_main(argv: list[str]) -> int:
     parser.add_argument("--out", type=Path, required=True, help="where results are written")
     parser.add_argument("--release", type=Path, default=DEFAULT_RELEASE,
                         help="the released exercise notebooks (default: exercises/)")
-    parser.add_argument("--workers", type=int, default=1, help="parallel kernels (cores)")
+    parser.add_argument("--workers", type=int, default=os.cpu_count() or 1,
+                        help="parallel kernels, one per core (default: all cores)")
     parser.add_argument("--timeout", type=float, default=30.0, help="seconds per cell")
-    parser.add_argument("--shard", type=_shard, default=(1, 1), metavar="K/N")
+    parser.add_argument("--shard", type=_shard, default=(1, 1), metavar="K/N",
+                        help="grade only shard K of N (students split by a hash of their folder "
+                             "name); join the shards' results with the merge command")
     parser.add_argument("--memory-mb", type=int, default=2048, help="memory cap per kernel")
     parser.add_argument("--no-progress", action="store_true", help="no progress bar")
     parser.add_argument("--keep-scratch", action="store_true",
