@@ -59,3 +59,30 @@ def test_check_command_fails_on_an_exercise_notebook_with_outputs(tmp_path, caps
     nbformat.write(nb, path)
     assert main(["check", str(path)]) == 1
     assert "has outputs; exercises are stored clean" in capsys.readouterr().out
+
+
+@pytest.mark.slow
+def test_refresh_of_a_failing_notebook_names_the_cell_and_writes_nothing(tmp_path, capsys):
+    folder = tmp_path / "notebooks"
+    folder.mkdir()
+    path = folder / "broken.ipynb"
+    _write(path, ["x = 1", "y = x / 0", "print(y)"], kernelspec={"name": "python3", "display_name": "P"})
+    before = path.read_bytes()
+    good = folder / "good.ipynb"
+    _write(good, ["print(42)"], kernelspec={"name": "python3", "display_name": "P"})
+    assert main(["refresh", str(path), str(good)]) == 1
+    out = capsys.readouterr().out
+    cell_id = nbformat.read(path, as_version=4).cells[1].id
+    assert f"{path}: code cell 2 (id {cell_id}) failed: ZeroDivisionError: division by zero; nothing was written" in out
+    assert path.read_bytes() == before
+    assert nbformat.read(good, as_version=4).cells[0].outputs[0]["text"] == "42\n"  # the run went on
+
+
+def test_refresh_of_an_unreadable_notebook_names_the_file(tmp_path, capsys):
+    folder = tmp_path / "notebooks"
+    folder.mkdir()
+    path = folder / "garbled.ipynb"
+    path.write_text("{ not json")
+    assert main(["refresh", str(path)]) == 1
+    assert f"{path}: could not run (" in capsys.readouterr().out
+    assert path.read_text() == "{ not json"
