@@ -300,3 +300,65 @@ def _short(value) -> str:
 
 def _capital(text: str) -> str:
     return text[:1].upper() + text[1:]
+
+
+# --- pairing layers whose weights have the same shape (added for lessons 04-07) -------------
+
+def _layers_with_parameters(model: nn.Module) -> list[list[nn.Parameter]]:
+    return [list(m.parameters(recurse=False)) for m in model.modules() if list(m.parameters(recurse=False))]
+
+
+def _layer_signature(params) -> tuple:
+    return tuple("scalar" if p.numel() == 1 else str(tuple(p.shape)) for p in params)
+
+
+def copy_weights_until(source: nn.Module, target: nn.Module, agrees, limit: int = 24) -> bool:
+    """Copy ``source``'s layers into ``target``, trying each pairing of same-shaped layers.
+
+    Why: two layers with identical weight shapes (conv1 and conv2 of a block with equal
+    channels, fc1 and fc2 of a square MLP) cannot be told apart by shape, and students
+    register them in either order. A layer moves as a whole (weight with its bias), and the
+    answer is accepted when ``agrees()`` holds for some pairing. Returns False when none
+    does, leaving the first pairing in place for later "which mistake is it?" tests.
+    """
+    import itertools
+
+    src, dst = _layers_with_parameters(source), _layers_with_parameters(target)
+    if sorted(map(_layer_signature, src)) != sorted(map(_layer_signature, dst)):
+        copy_weights_by_shape(source, target)
+        return bool(agrees())
+    groups: dict[tuple, list] = {}
+    for layer in dst:
+        groups.setdefault(_layer_signature(layer), []).append(layer)
+    sources = [[s for s in src if _layer_signature(s) == signature] for signature in groups]
+    orders = itertools.islice(itertools.product(*(itertools.permutations(g) for g in groups.values())), limit)
+    first = None
+    for order in orders:
+        first = first or order
+        _copy_layers(sources, order)
+        if agrees():
+            return True
+    _copy_layers(sources, first)
+    return False
+
+
+def _copy_layers(sources, order) -> None:
+    with torch.no_grad():
+        for group_src, group_dst in zip(sources, order):
+            for s_layer, d_layer in zip(group_src, group_dst):
+                for s, d in zip(s_layer, d_layer):
+                    d.copy_(s.reshape(d.shape))
+
+
+def calls_per_module(model: nn.Module, *inputs) -> dict[str, int]:
+    """How often each layer with parameters runs in one forward pass (to spot a trunk run twice)."""
+    counts: dict[str, int] = {}
+    hooks = [module.register_forward_hook(lambda m, i, o, name=name: counts.__setitem__(name, counts.get(name, 0) + 1))
+             for name, module in model.named_modules() if list(module.parameters(recurse=False))]
+    try:
+        with torch.no_grad():
+            model(*inputs)
+    finally:
+        for hook in hooks:
+            hook.remove()
+    return counts

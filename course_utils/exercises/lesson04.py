@@ -4,6 +4,7 @@ Names are part of these exercises (the student is given them), so the checks do 
 they compare weights by value and behaviour by running the models on hidden inputs.
 """
 
+import copy
 from collections import OrderedDict
 
 import torch
@@ -131,10 +132,17 @@ def remap_keys(state_dict, mapping):
         expect_function(remap_keys, "remap_keys")
         # 11 layers, so the keys '0.weight' and '10.weight' both occur
         numbered = numbered_mlp((5, 6, 7, 6, 5, 4, 3))
-        names = mlp_names(numbered)
-        mapping = {str(i): name for i, name in enumerate(names) if name.startswith("fc")}
+        mapping = {str(i): name for i, name in enumerate(mlp_names(numbered)) if name.startswith("fc")}
         del mapping["4"]  # one layer the mapping leaves alone: its keys must stay as they are
-        names[4] = "4"
+        self._check_one(remap_keys, numbered, mapping)
+        # '1' is a prefix of '10' and '11', and '11.0.weight' has two dots; both mapping orders,
+        # so neither "first prefix wins" nor "last prefix wins" passes by luck
+        nested = nn.Sequential(*(nn.Linear(3, 3) for _ in range(11)), nn.Sequential(nn.Linear(3, 2)))
+        self._check_one(remap_keys, nested, {"1": "encoder", "10": "decoder", "11": "head"})
+        self._check_one(remap_keys, nested, {"11": "head", "10": "decoder", "1": "encoder"})
+
+    def _check_one(self, remap_keys, numbered, mapping):
+        names = [mapping.get(str(i), str(i)) for i in range(len(numbered))]
         saved = numbered.state_dict()
         expected = OrderedDict()
         for key, value in saved.items():
@@ -146,24 +154,43 @@ def remap_keys(state_dict, mapping):
             raise Incorrect("`remap_keys` returned None: return the new dictionary.")
         if not isinstance(got, dict):
             raise Incorrect(f"`remap_keys` returned a {type(got).__name__}; return a dictionary of tensors.")
+        if list(saved) != list(before):
+            raise Incorrect("`remap_keys` changed the dictionary it was given: build and return a new "
+                            "dictionary, and leave the saved one as it is.")
         missing = [key for key in expected if key not in got]
         unexpected = [key for key in got if key not in expected]
         if unexpected or missing:
-            raise Incorrect(self._explain_keys(missing, unexpected, mapping))
+            raise Incorrect(self._explain_keys(missing, unexpected, mapping, list(saved)))
         for key, value in expected.items():
             if not isinstance(got[key], torch.Tensor) or not torch.equal(got[key], value):
                 raise Incorrect(f"The tensor under '{key}' is not the saved one: rename the keys, keep the values.")
-        if any(not torch.equal(saved[key], before[key]) for key in before if key in saved):
+        if any(not torch.equal(saved[key], before[key]) for key in before):
             raise Incorrect("`remap_keys` changed the saved tensors; rename the keys, keep the values.")
-        target = nn.Sequential(OrderedDict(zip(names, numbered_mlp((5, 6, 7, 6, 5, 4, 3)))))
+        target = nn.Sequential(OrderedDict(zip(names, copy.deepcopy(numbered))))
+        for param in target.parameters():
+            nn.init.zeros_(param)
         target.load_state_dict(got)  # strict: the key sets already match
-        x = torch.randn(3, 5)
+        x = torch.randn(3, numbered[0].in_features)
         with torch.no_grad():
             if not close(target(x), numbered(x)):
                 raise Incorrect("The named model, loaded with your dictionary, computes different outputs.")
 
     @staticmethod
-    def _explain_keys(missing, unexpected, mapping):
+    def _explain_keys(missing, unexpected, mapping, saved_keys):
+        for key in unexpected:
+            for original in saved_keys:
+                module = original.split(".", 1)[0]
+                for prefix, name in mapping.items():
+                    if prefix != module and module.startswith(prefix) and key == name + original[len(prefix):]:
+                        return (f"Your dictionary has '{key}' for the saved '{original}': '{module}' starts "
+                                f"with '{prefix}', but it is another layer. Compare the whole module name "
+                                "(the part before the first dot), not its beginning.")
+        for key in unexpected:
+            module = key.split(".", 1)[0]
+            if module in mapping and key.count(".") > 1:
+                return (f"Your dictionary still has '{key}', although its module '{module}' is in "
+                        f"`mapping`: the module name is the part before the FIRST dot, even in a key "
+                        f"with more dots ('{key}' → '{mapping[module]}.{key.split('.', 1)[1]}').")
         for key in unexpected:
             module = key.split(".", 1)[0]
             if module not in mapping.values() and any(name in key for name in mapping.values()):

@@ -229,6 +229,11 @@ class TwoHeadNet(nn.Module):
         if found != expected:
             raise Incorrect(f"Your module has {found} parameters, the network described has "
                             f"{expected}.")
+        repeated = {name: n for name, n in checks.calls_per_module(model, x).items() if n > 1}
+        if repeated:
+            name, n = next(iter(repeated.items()))
+            raise Incorrect(f"`{name}` runs {n} times in one forward: the trunk is computed once, "
+                            "`features = self.trunk(x)`, and both heads read that same `features`.")
         copy_weights_by_shape(model, reference)
         ref_scores, ref_value = reference(x)
         if not (same(scores, ref_scores) and same(value, ref_value)):

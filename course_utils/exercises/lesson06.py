@@ -186,9 +186,8 @@ class ProjectionBlock(nn.Module):
             raise Incorrect(f"For an input of shape {tuple(x.shape)} the block should return "
                             f"{expected_shape}; yours returned {shape}.")
         expect_addition(out)
-        copy_weights_by_shape(model, reference)
-        with torch.no_grad():
-            if not same(out, reference(x)):
+        with torch.no_grad():  # conv1 and conv2 (and their biases) may share shapes: try both pairings
+            if not checks.copy_weights_until(model, reference, lambda: same(out, reference(x))):
                 raise Incorrect("Right layers, different output: the block computes "
                                 "conv2(relu(conv1(x))) + shortcut(x), with the shortcut "
                                 "applied to the block's input x.")
@@ -251,13 +250,13 @@ class WeightedSum(nn.Module):
         if checks.parameter_count(model) != checks.parameter_count(reference):
             raise Incorrect(f"WeightedSum(6) should have {checks.parameter_count(reference)} parameters "
                             f"(two Linear(6, 6) and alpha); yours has {checks.parameter_count(model)}.")
-        copy_weights_by_shape(model, reference)
         with torch.no_grad():  # 0.5 hides a swapped formula: compare at another alpha
             alpha.fill_(0.2)
-            reference.alpha.fill_(0.2)
         x = torch.randn(4, 6)
         out = model(x)
-        with torch.no_grad():
+        with torch.no_grad():  # fc1 and fc2 share a shape: accept them registered in either order
+            checks.copy_weights_until(model, reference,
+                                      lambda: isinstance(out, torch.Tensor) and same(out.detach(), reference(x)))
             wanted = reference(x)
             out1 = reference.fc1(x)
             swapped = 0.8 * out1 + 0.2 * reference.fc2(out1)

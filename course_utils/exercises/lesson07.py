@@ -6,6 +6,7 @@ name, so any correct spelling passes; the reference output is computed from the 
 weights, so nothing has to be copied.
 """
 
+import copy
 import inspect
 
 import torch
@@ -168,6 +169,9 @@ def add_layer(model, optimizer):
         before = new_layer.weight.detach().clone()
         self._train_step(model, optimizer, x, target)
         if torch.equal(new_layer.weight, before):
+            if not all(p.requires_grad for p in new_layer.parameters()):
+                raise Incorrect("The new layer's parameters have requires_grad=False, so they get no "
+                                "gradient and never move: leave requires_grad at its default (True).")
             lrs = [g["lr"] for g in optimizer.param_groups if any(p is new_layer.weight for p in g["params"])]
             raise Incorrect(f"The new layer's weights did not change after a training step: its parameter "
                             f"group has lr={lrs[0] if lrs else '?'}. Leave out 'lr' to use the optimizer's.")
@@ -232,14 +236,29 @@ class IdentityAtStart(nn.Module):
             raise Incorrect(f"When it is created, the block must return its input unchanged "
                             f"(largest difference here {worst:.4f}): zero-initialise the last layer "
                             f"of the branch.")
-        target = checks.hidden_input(5, 6, seed=99)
-        block.zero_grad()
-        nn.functional.mse_loss(block(x), target).backward()
-        matrices = [p for p in block.parameters() if p.dim() >= 2]
-        if not any(p.grad is not None and p.grad.abs().sum() > 0 for p in matrices):
+        if not block(x).requires_grad:
+            raise Incorrect("No gradient can flow into your block: its output does not depend on any "
+                            "trainable parameter. Use the block's layers in forward, and do not detach "
+                            "them or set requires_grad=False.")
+        if not self._weights_learn(block, x):
             raise Incorrect("Your block starts as the identity but can never learn: no weight matrix gets "
                             "a gradient. Zero only the LAST layer; if the first layer is zero too, "
                             "ReLU(0) = 0 and the last layer's gradient stays zero forever.")
+
+    @staticmethod
+    def _weights_learn(block, x) -> bool:
+        """Some weight matrix gets a gradient now, or after one step (a gate that starts at 0)."""
+        block = copy.deepcopy(block)
+        target = checks.hidden_input(5, 6, seed=99)
+        optimizer = torch.optim.SGD(block.parameters(), lr=0.1)
+        matrices = [p for p in block.parameters() if p.dim() >= 2]
+        for _ in range(2):
+            optimizer.zero_grad()
+            nn.functional.mse_loss(block(x), target).backward()
+            if any(p.grad is not None and p.grad.abs().sum() > 0 for p in matrices):
+                return True
+            optimizer.step()
+        return False
 
 
 q3 = FunctionPreservingBlock()

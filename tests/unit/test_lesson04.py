@@ -104,7 +104,6 @@ def remap_in_place(state_dict, mapping):
 
 @pytest.mark.parametrize("answer", [
     remap_with_partition,
-    remap_in_place,
     lambda sd, m: {".".join([m.get(k.split(".")[0], k.split(".")[0])] + k.split(".")[1:]): v for k, v in sd.items()},
 ])
 def test_q2_alternatives(answer):
@@ -240,3 +239,134 @@ def test_q3_wrong(answer, message):
 
 def test_q3_not_attempted():
     assert_check_unattempted(ex.q3, NotImplemented)
+
+
+# --- a second review: more student answers ---------------------------------------------------
+
+def name_with_add_module(model, names):
+    renamed = nn.Sequential()
+    for name, layer in zip(names, model):
+        renamed.add_module(name, layer)
+    return renamed
+
+
+def name_children_of_deep_copies(model, names):
+    return nn.Sequential(OrderedDict((name, copy.deepcopy(layer)) for name, layer in zip(names, model.children())))
+
+
+@pytest.mark.parametrize("answer", [name_with_add_module, name_children_of_deep_copies])
+def test_q1_more_alternatives(answer):
+    assert_check_passed(ex.q1, answer)
+
+
+@pytest.mark.parametrize("answer, message", [
+    (lambda model, names: nn.ModuleDict(OrderedDict(zip(names, model))), "returned a ModuleDict; return an `nn.Sequential`"),
+    (lambda model, names: nn.Sequential(OrderedDict(zip(sorted(names), model))),
+     "Your model's layers are named ['fc1', 'fc2', 'fc3', 'relu1', 'relu2']"),
+    (lambda model, names: nn.Sequential(OrderedDict(list(zip(names, model)) + [("out", nn.ReLU())])),
+     "expected ['fc1', 'relu1', 'fc2', 'relu2', 'fc3'], in that order"),
+    (lambda model, names: model, "Your layers are still numbered"),
+])
+def test_q1_more_wrong(answer, message):
+    assert_check_failed(ex.q1, answer, match=message)
+
+
+def remap_by_joining_parts(state_dict, mapping):
+    renamed = {}
+    for key in state_dict:
+        parts = key.split(".")
+        if parts[0] in mapping:
+            parts[0] = mapping[parts[0]]
+        renamed[".".join(parts)] = state_dict[key]
+    return renamed
+
+
+def remap_with_cloned_values(state_dict, mapping):  # equal tensors are as good as the same ones
+    return {mapping.get(k.split(".")[0], k.split(".")[0]) + "." + k.split(".", 1)[1]: v.clone()
+            for k, v in state_dict.items()}
+
+
+@pytest.mark.parametrize("answer", [remap_by_joining_parts, remap_with_cloned_values])
+def test_q2_more_alternatives(answer):
+    assert_check_passed(ex.q2, answer)
+
+
+def remap_first_prefix(state_dict, mapping):  # '10.weight'.startswith('1')
+    renamed = {}
+    for key, value in state_dict.items():
+        new_key = key
+        for old, new in mapping.items():
+            if key.startswith(old):
+                new_key = new + key[len(old):]
+                break
+        renamed[new_key] = value
+    return renamed
+
+
+def remap_last_prefix(state_dict, mapping):
+    renamed = {}
+    for key, value in state_dict.items():
+        new_key = key
+        for old, new in mapping.items():
+            if key.startswith(old):
+                new_key = new + key[len(old):]
+        renamed[new_key] = value
+    return renamed
+
+
+def remap_at_last_dot(state_dict, mapping):
+    renamed = {}
+    for key, value in state_dict.items():
+        module, rest = key.rsplit(".", 1)
+        renamed[mapping.get(module, module) + "." + rest] = value
+    return renamed
+
+
+@pytest.mark.parametrize("answer, message", [
+    (remap_in_place, "`remap_keys` changed the dictionary it was given: build and return a new dictionary"),
+    (remap_first_prefix, "Your dictionary has 'encoder0.weight' for the saved '10.weight': '10' starts with '1'"),
+    (remap_last_prefix, "starts with '1', but it is another layer. Compare the whole module name"),
+    (remap_at_last_dot, "Your dictionary still has '11.0.weight', although its module '11' is in `mapping`"),
+])
+def test_q2_more_wrong(answer, message):
+    assert_check_failed(ex.q2, answer, match=message)
+
+
+def freeze_through_named_modules(model, names):
+    modules = dict(model.named_modules())
+    for name in names:
+        modules[name].requires_grad_(False)
+    return model
+
+
+@pytest.mark.parametrize("answer", [freeze_through_named_modules])
+def test_q3_more_alternatives(answer):
+    assert_check_passed(ex.q3, answer)
+
+
+def freeze_by_substring(model, names):  # 'layer1' in 'layer12.weight'
+    for name, param in model.named_parameters():
+        if any(n in name for n in names):
+            param.requires_grad = False
+
+
+def freeze_the_others(model, names):
+    for name, module in model.named_children():
+        if name not in names:
+            module.requires_grad_(False)
+
+
+def zero_instead_of_freeze(model, names):
+    with torch.no_grad():
+        for name in names:
+            for param in getattr(model, name).parameters():
+                param.zero_()
+
+
+@pytest.mark.parametrize("answer, message", [
+    (freeze_by_substring, "You also froze 'layer10.weight': 'layer10' starts with 'layer1'"),
+    (freeze_the_others, "'layer1.weight' is still trainable"),
+    (zero_instead_of_freeze, "No parameter has `requires_grad == False` after your function ran"),
+])
+def test_q3_more_wrong(answer, message):
+    assert_check_failed(ex.q3, answer, match=message)

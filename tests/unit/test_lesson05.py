@@ -242,3 +242,85 @@ def test_q3_not_attempted():
 def test_every_exercise_has_two_hints_and_a_solution():
     for q in (ex.q1, ex.q2, ex.q3):
         assert len(q.hints) >= 2 and q.solution_code.strip()
+
+
+# --- a second review: more student answers ---------------------------------------------------
+
+class TwoBranchClampHstack(nn.Module):
+    """Registers branch 2 first, ReLU as clamp(min=0), joins with torch.hstack."""
+
+    def __init__(self, in_features, hidden1, hidden2, out_features):
+        super().__init__()
+        self.path2 = nn.Linear(in_features, hidden2)
+        self.path1 = nn.Linear(in_features, hidden1)
+        self.fc = nn.Linear(hidden1 + hidden2, out_features)
+
+    def forward(self, x):
+        return self.fc(torch.hstack([self.path1(x).clamp(min=0), self.path2(x).tanh()]))
+
+
+class TwoBranchTupleLastDim(TwoBranchClampHstack):
+    def forward(self, x):
+        return self.fc(torch.cat((torch.relu(self.path1(x)), torch.tanh(self.path2(x))), dim=-1))
+
+
+def test_q2_more_alternatives():
+    assert_check_passed(ex.q2, TwoBranchClampHstack)
+    assert_check_passed(ex.q2, TwoBranchTupleLastDim)
+
+
+class SigmoidBranch(TwoBranchClampHstack):
+    def forward(self, x):
+        return self.fc(torch.cat((torch.relu(self.path1(x)), torch.sigmoid(self.path2(x))), dim=1))
+
+
+class ReLUOnOutput(TwoBranchClampHstack):
+    def forward(self, x):
+        return torch.relu(self.fc(torch.cat((torch.relu(self.path1(x)), torch.tanh(self.path2(x))), dim=1)))
+
+
+class HiddenSizesSwapped(TwoBranchClampHstack):
+    def __init__(self, in_features, hidden1, hidden2, out_features):
+        super().__init__(in_features, hidden2, hidden1, out_features)
+
+
+@pytest.mark.parametrize("answer", [SigmoidBranch, ReLUOnOutput, HiddenSizesSwapped])
+def test_q2_more_wrong(answer):
+    assert_check_failed(ex.q2, answer, match="Same layers, different output than the reference")
+
+
+class TwoHeadsInPlaceReLUList(nn.Module):
+    """Heads registered before the trunk, in-place ReLU, returns a list."""
+
+    def __init__(self, in_features, hidden, n_classes):
+        super().__init__()
+        self.value = nn.Linear(hidden, 1)
+        self.scores = nn.Linear(hidden, n_classes)
+        self.body = nn.Linear(in_features, hidden)
+
+    def forward(self, x):
+        features = self.body(x).relu_()
+        return [self.scores(features), self.value(features)]
+
+
+class TrunkComputedTwice(TwoHeadsInPlaceReLUList):
+    def forward(self, x):
+        return self.scores(torch.relu(self.body(x))), self.value(torch.relu(self.body(x)))
+
+
+class SoftmaxScores(TwoHeadsInPlaceReLUList):
+    def forward(self, x):
+        features = torch.relu(self.body(x))
+        return torch.softmax(self.scores(features), dim=1), self.value(features)
+
+
+def test_q3_more_alternatives():
+    assert_check_passed(ex.q3, TwoHeadsInPlaceReLUList)
+
+
+@pytest.mark.parametrize("answer, message", [
+    (TrunkComputedTwice, "`body` runs 2 times in one forward: the trunk is computed once"),
+    (SoftmaxScores, "Same layers, different outputs than the reference"),
+])
+def test_q3_more_wrong(answer, message):
+    assert_check_failed(ex.q3, answer, match=message)

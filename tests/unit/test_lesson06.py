@@ -285,3 +285,144 @@ def test_q3_not_attempted():
 def test_every_exercise_has_two_hints_and_a_solution():
     for q in (ex.q1, ex.q2, ex.q3):
         assert len(q.hints) >= 2 and q.solution_code.strip()
+
+
+# --- a second review: more student answers ---------------------------------------------------
+
+class ResidualSamePaddingInPlaceAdd(nn.Module):
+    """conv2 registered before conv1, padding='same', `out += x`."""
+
+    def __init__(self, channels, hidden_channels):
+        super().__init__()
+        self.back = nn.Conv2d(hidden_channels, channels, 3, padding="same")
+        self.out = nn.Conv2d(channels, hidden_channels, 3, padding="same")
+
+    def forward(self, x):
+        y = self.back(torch.relu(self.out(x)))
+        y += x
+        return y
+
+
+def test_q1_more_alternatives():
+    assert_check_passed(ex.q1, ResidualSamePaddingInPlaceAdd)
+
+
+class MultipliedSkip(ResidualSamePaddingInPlaceAdd):
+    def forward(self, x):
+        return self.back(torch.relu(self.out(x))) * x
+
+
+class DetachedBranch(ResidualSamePaddingInPlaceAdd):
+    def forward(self, x):
+        return x + self.back(torch.relu(self.out(x))).detach()
+
+
+class AveragedSum(ResidualSamePaddingInPlaceAdd):
+    def forward(self, x):
+        return (x + self.back(torch.relu(self.out(x)))) / 2
+
+
+@pytest.mark.parametrize("answer, message", [
+    (MultipliedSkip, "No addition in your forward"),
+    (DetachedBranch, "No addition in your forward"),
+    (AveragedSum, "An addition is there, but the output differs from conv2(relu(conv1(x))) + x"),
+])
+def test_q1_more_wrong(answer, message):
+    assert_check_failed(ex.q1, answer, match=message)
+
+
+class ProjectionRegisteredFirst(nn.Module):
+    """The 1×1 projection (or None) is created before the branch; conv biases all share a shape."""
+
+    def __init__(self, in_channels, out_channels):
+        super().__init__()
+        self.projection = nn.Conv2d(in_channels, out_channels, 1) if in_channels != out_channels else None
+        self.branch = nn.Sequential(nn.Conv2d(in_channels, out_channels, 3, padding=1), nn.ReLU(),
+                                    nn.Conv2d(out_channels, out_channels, 3, padding=1))
+
+    def forward(self, x):
+        return self.branch(x) + (x if self.projection is None else self.projection(x))
+
+
+class SecondConvRegisteredFirst(nn.Module):
+    """With equal channels conv1 and conv2 have the same shape; conv2 is created first."""
+
+    def __init__(self, in_channels, out_channels):
+        super().__init__()
+        self.conv2 = nn.Conv2d(out_channels, out_channels, 3, padding=1)
+        self.conv1 = nn.Conv2d(in_channels, out_channels, 3, padding=1)
+        self.skip = nn.Sequential() if in_channels == out_channels else nn.Conv2d(in_channels, out_channels, 1, bias=False)
+
+    def forward(self, x):
+        return torch.add(self.skip(x), self.conv2(F.relu(self.conv1(x))))
+
+
+@pytest.mark.parametrize("answer", [ProjectionRegisteredFirst, SecondConvRegisteredFirst])
+def test_q2_more_alternatives(answer):
+    assert_check_passed(ex.q2, answer)
+
+
+class ReLUAfterProjectionSum(ProjectionRegisteredFirst):
+    def forward(self, x):
+        return torch.relu(super().forward(x))
+
+
+class ShortcutFromConv1(SecondConvRegisteredFirst):
+    def forward(self, x):
+        h = self.conv1(x)
+        return self.conv2(F.relu(h)) + (h if isinstance(self.skip, nn.Sequential) else self.skip(x))
+
+
+@pytest.mark.parametrize("answer, message", [
+    (ReLUAfterProjectionSum, "Right layers, different output"),
+    (ShortcutFromConv1, "Right layers, different output"),
+])
+def test_q2_more_wrong(answer, message):
+    assert_check_failed(ex.q2, answer, match=message)
+
+
+class WeightedSumSecondLayerFirst(nn.Module):
+    """fc2 is created before fc1 (both have the same shape); alpha stored with shape (1,); lerp."""
+
+    def __init__(self, features):
+        super().__init__()
+        self.second = nn.Linear(features, features)
+        self.first = nn.Linear(features, features)
+        self.register_parameter("alpha", nn.Parameter(torch.full((1,), 0.5)))
+
+    def forward(self, x):
+        out1 = self.first(x)
+        return torch.lerp(self.second(out1), out1, self.alpha)
+
+
+def test_q3_more_alternatives():
+    assert_check_passed(ex.q3, WeightedSumSecondLayerFirst)
+
+
+class SigmoidOfAlpha(WeightedSumSecondLayerFirst):
+    def forward(self, x):
+        out1 = self.first(x)
+        weight = torch.sigmoid(self.alpha)
+        return weight * out1 + (1 - weight) * self.second(out1)
+
+
+class AlphaPerFeature(WeightedSumSecondLayerFirst):
+    def __init__(self, features):
+        super().__init__(features)
+        self.alpha = nn.Parameter(torch.full((features,), 0.5))
+
+
+class AlphaAsBuffer(WeightedSumSecondLayerFirst):
+    def __init__(self, features):
+        super().__init__(features)
+        del self.alpha
+        self.register_buffer("alpha", torch.tensor(0.5))
+
+
+@pytest.mark.parametrize("answer, message", [
+    (SigmoidOfAlpha, "The output differs from alpha * out1 + (1 - alpha) * out2"),
+    (AlphaPerFeature, "Your module has no single-number parameter alpha"),
+    (AlphaAsBuffer, "Your module has no single-number parameter alpha"),
+])
+def test_q3_more_wrong(answer, message):
+    assert_check_failed(ex.q3, answer, match=message)

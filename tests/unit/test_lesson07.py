@@ -478,3 +478,209 @@ def test_q4_heads_hard_coded():
             return self.heads[head](torch.relu(self.trunk(x)))
 
     assert_check_failed(ex.q4, Wrong, match="head names ['colour']; yours are ['digit', 'parity']")
+
+
+# --- a second review: more student answers ---------------------------------------------------
+
+class ConditionalModuleDict(nn.Module):
+    """Layers looked up in an nn.ModuleDict, output layer registered first, `use_extra` defaulted."""
+
+    def __init__(self, in_features, hidden_features, out_features):
+        super().__init__()
+        self.layers = nn.ModuleDict({"out": nn.Linear(hidden_features, out_features),
+                                     "extra": nn.Linear(hidden_features, hidden_features),
+                                     "inp": nn.Linear(in_features, hidden_features)})
+
+    def forward(self, x, use_extra=False):
+        h = self.layers["inp"](x).relu()
+        if use_extra:
+            h = self.layers["extra"](h).relu()
+        return self.layers["out"](h)
+
+
+def test_q1_more_alternatives():
+    assert_check_passed(ex.q1, ConditionalModuleDict)
+
+
+class ExtraAddedAsResidual(ConditionalModuleDict):
+    def forward(self, x, use_extra):
+        h = self.layers["inp"](x).relu()
+        if use_extra:
+            h = h + self.layers["extra"](h).relu()
+        return self.layers["out"](h)
+
+
+def test_q1_more_wrong():
+    assert_check_failed(ex.q1, ExtraAddedAsResidual, match="With use_extra=True the output is not")
+
+
+def add_layer_with_init_and_list(model, optimizer):
+    new = nn.Linear(model.width, model.width)
+    nn.init.kaiming_uniform_(new.weight)
+    model.layers.extend([new])
+    optimizer.add_param_group(dict(params=[new.weight, new.bias]))
+    return new
+
+
+def add_layer_into_existing_group(model, optimizer):
+    new = nn.Linear(model.width, model.width)
+    model.layers.append(new)
+    optimizer.param_groups[0]["params"].extend(new.parameters())
+
+
+def add_layer_rebuilding_the_list(model, optimizer):  # same old layer objects, so Adam's state stays
+    new = nn.Linear(model.width, model.width)
+    model.layers = nn.ModuleList([*model.layers, new])
+    optimizer.add_param_group({"params": new.parameters()})
+
+
+@pytest.mark.parametrize("answer", [add_layer_with_init_and_list, add_layer_into_existing_group,
+                                    add_layer_rebuilding_the_list])
+def test_q2_more_alternatives(answer):
+    assert_check_passed(ex.q2, answer)
+
+
+def add_frozen_layer(model, optimizer):
+    new = nn.Linear(model.width, model.width).requires_grad_(False)
+    model.layers.append(new)
+    optimizer.add_param_group({"params": new.parameters()})
+
+
+def add_layer_weight_only(model, optimizer):
+    new = nn.Linear(model.width, model.width)
+    model.layers.append(new)
+    optimizer.add_param_group({"params": [new.weight]})
+
+
+def add_layer_to_a_fresh_local_optimizer(model, optimizer):
+    model.layers.append(nn.Linear(model.width, model.width))
+    optimizer = torch.optim.Adam(model.parameters())  # noqa: F841 (the caller never sees it)
+
+
+def add_layer_reinitialising_the_optimizer(model, optimizer):
+    model.layers.append(nn.Linear(model.width, model.width))
+    optimizer.__init__(model.parameters())
+
+
+@pytest.mark.parametrize("answer, message", [
+    (add_frozen_layer, "The new layer's parameters have requires_grad=False"),
+    (add_layer_weight_only, "The optimizer does not know 1 parameter of the model (layers.2.bias)"),
+    (add_layer_to_a_fresh_local_optimizer, "The optimizer does not know 2 parameters of the model"),
+    (add_layer_reinitialising_the_optimizer, "The optimizer forgot what it had learned about the old layers"),
+])
+def test_q2_more_wrong(answer, message):
+    assert_check_failed(ex.q2, answer, match=message)
+
+
+class GatedResidual(nn.Module):
+    """x + gate * tanh(fc(x)) with a learnable gate at 0 (fc learns from the second step on)."""
+
+    def __init__(self, width):
+        super().__init__()
+        self.fc = nn.Linear(width, width)
+        self.gate = nn.Parameter(torch.zeros(1))
+
+    def forward(self, x):
+        return x + self.gate * torch.tanh(self.fc(x))
+
+
+class IdentityLinearWithoutBias(nn.Module):
+    def __init__(self, width):
+        super().__init__()
+        self.linear = nn.Linear(width, width, bias=False)
+        nn.init.eye_(self.linear.weight)
+
+    def forward(self, x):
+        return self.linear(x)
+
+
+class ZeroedLastLayerInSequential(nn.Module):
+    def __init__(self, width):
+        super().__init__()
+        self.branch = nn.Sequential(nn.Linear(width, width), nn.ReLU(), nn.Linear(width, width))
+        self.branch[-1].weight.data.zero_()
+        self.branch[-1].bias.data.fill_(0.0)
+
+    def forward(self, x):
+        return torch.add(x, self.branch(x))
+
+
+@pytest.mark.parametrize("answer", [GatedResidual, IdentityLinearWithoutBias, ZeroedLastLayerInSequential])
+def test_q3_more_alternatives(answer):
+    assert_check_passed(ex.q3, answer)
+
+
+class ReturnsInputOnly(nn.Module):
+    def __init__(self, width):
+        super().__init__()
+        self.fc = nn.Linear(width, width)
+
+    def forward(self, x):
+        return x
+
+
+class FrozenIdentityLinear(IdentityLinearWithoutBias):
+    def __init__(self, width):
+        super().__init__(width)
+        self.linear.requires_grad_(False)
+
+
+class DetachedZeroBranch(ZeroedLastLayerInSequential):
+    def forward(self, x):
+        return x + self.branch(x).detach()
+
+
+class GateAndLayerBothZero(GatedResidual):
+    def __init__(self, width):
+        super().__init__(width)
+        nn.init.zeros_(self.fc.weight)
+        nn.init.zeros_(self.fc.bias)
+
+    def forward(self, x):
+        return x + self.gate * torch.relu(self.fc(x))
+
+
+@pytest.mark.parametrize("answer, message", [
+    (ReturnsInputOnly, "No gradient can flow into your block"),
+    (FrozenIdentityLinear, "No gradient can flow into your block"),
+    (DetachedZeroBranch, "No gradient can flow into your block"),
+    (GateAndLayerBothZero, "Your block starts as the identity but can never learn"),
+])
+def test_q3_more_wrong(answer, message):
+    assert_check_failed(ex.q3, answer, match=message)
+
+
+class HeadsAddedOneByOne(nn.Module):
+    """Heads added in sorted order with ModuleDict.update; trunk in an nn.Sequential."""
+
+    def __init__(self, in_features, hidden_features, heads):
+        super().__init__()
+        self.trunk = nn.Sequential(nn.Linear(in_features, hidden_features), nn.ReLU())
+        self.outputs = nn.ModuleDict()
+        for name in sorted(heads):
+            self.outputs.update({name: nn.Linear(hidden_features, heads[name])})
+
+    def forward(self, x, head):
+        return self.outputs[head](self.trunk(x))
+
+
+def test_q4_more_alternatives():
+    assert_check_passed(ex.q4, HeadsAddedOneByOne)
+
+
+class SoftmaxHead(HeadsAddedOneByOne):
+    def forward(self, x, head):
+        return torch.softmax(super().forward(x, head), dim=-1)
+
+
+class FirstHeadAlways(HeadsAddedOneByOne):
+    def forward(self, x, head):
+        return next(iter(self.outputs.values()))(self.trunk(x))
+
+
+@pytest.mark.parametrize("answer, message", [
+    (SoftmaxHead, "is not `heads['digit'](relu(trunk(x)))`"),
+    (FirstHeadAlways, "forward must use the head named by its second argument"),
+])
+def test_q4_more_wrong(answer, message):
+    assert_check_failed(ex.q4, answer, match=message)
