@@ -74,6 +74,9 @@ class LinearLayer(Exercise):
             raise Incorrect("That is the class `nn.Linear`; create a layer from it: `nn.Linear(20, 7)`.")
         if not isinstance(answer, nn.Linear):
             raise Incorrect(f"Expected a layer made by `nn.Linear(...)`, got {_describe(answer)}.")
+        if isinstance(answer, nn.LazyLinear):
+            raise Incorrect("`nn.LazyLinear(7)` leaves the input size open until its first call; this "
+                            "exercise fixes it: `nn.Linear(20, 7)`.")
         if (answer.in_features, answer.out_features) == (7, 20):
             raise Incorrect("Your layer maps 7 features to 20: the arguments are swapped. "
                             "`nn.Linear(in_features, out_features)`.")
@@ -143,6 +146,12 @@ def _diagnose(description, model, result, expected):
         return f"{said} {result} is the number of parameter tensors; count the numbers in each with `p.numel()`."
     if result == sum(p.numel() for p in model.parameters() if p.requires_grad):
         return f"{said} You counted only trainable parameters; frozen ones (`requires_grad=False`) count too."
+    duplicated = sum(p.numel() for m in model.modules(remove_duplicate=False) for p in m.parameters(recurse=False))
+    if result == duplicated and not list(model.buffers()):
+        return (f"{said} You counted the shared layer once for each time it is used; its weights exist once, "
+                f"and `model.parameters()` lists each parameter once.")
+    if result == sum(p.numel() for name, p in model.named_parameters() if not name.endswith("bias")):
+        return f"{said} The biases are parameters too: count every tensor in `model.parameters()`."
     if result == sum(v.numel() for v in model.state_dict().values()):
         return (f"{said} `state_dict()` also holds buffers (BatchNorm's running statistics) and lists a shared "
                 f"layer under each of its names; count `model.parameters()` instead.")

@@ -203,8 +203,9 @@ def count_parameters(model):
         for description, model in hidden_models():
             expected = sum(p.numel() for p in model.parameters())
             got = count_parameters(model)
-            if isinstance(got, torch.Tensor) and got.numel() == 1:
-                got = got.item()
+            if isinstance(got, torch.Tensor):
+                raise Incorrect(f"For {description} `count_parameters` returned a tensor ({got!r}); return a "
+                                "Python int: add up the `p.numel()` values (they are ints), or call `.item()`.")
             if isinstance(got, bool) or not isinstance(got, int):
                 raise Incorrect(f"For {description} `count_parameters` returned {got!r}; return a whole number (an int).")
             if got != expected:
@@ -223,6 +224,10 @@ def count_parameters(model):
             return "The biases are parameters too: count every tensor in `model.parameters()`."
         if got == sum(p.numel() for p in params if p.requires_grad):
             return "Frozen parameters (requires_grad=False) are still parameters: count them too."
+        if got == sum(p.numel() for _, p in model.named_parameters(remove_duplicate=False)) != sum(
+                p.numel() for p in params):
+            return ("You counted the shared layer once per use; its weights exist once, and "
+                    "`model.parameters()` lists each parameter once.")
         if got == sum(p.numel() for m in model.modules() for p in m.parameters()):
             return ("You counted nested modules' parameters more than once: `model.parameters()` "
                     "already includes every submodule.")
@@ -255,9 +260,17 @@ def add_channel_dim(images):
         g = generator(5)
         for n, h, w in [(3, 6, 5), (1, 4, 7), (8, 5, 5)]:
             images = torch.randn(n, h, w, generator=g)
-            got = add_channel_dim(images.clone())
+            given = images.clone()
+            got = add_channel_dim(given)
             if not isinstance(got, torch.Tensor):
                 raise Incorrect(f"`add_channel_dim` returned {type(got).__name__}; return a tensor.")
+            if given.shape != images.shape:
+                raise Incorrect(f"Your function changed the caller's tensor in place (its shape is now "
+                                f"{tuple(given.shape)}): use `images.unsqueeze(1)`, which returns a new view, "
+                                "not `unsqueeze_`.")
+            if got.dtype != images.dtype:
+                raise Incorrect(f"You returned dtype {got.dtype} for {images.dtype} images: keep the pixels as "
+                                "they are, only add the dimension (Conv2d's weights are float32).")
             expected = images.unsqueeze(1)
             if got.shape != expected.shape:
                 raise Incorrect(f"For images of shape {tuple(images.shape)} you returned shape {tuple(got.shape)}; "

@@ -10,6 +10,7 @@ import re
 import torch
 from torch import nn
 
+from course_utils.exercises import checks
 from course_utils.exercises.engine import Exercise, Incorrect
 
 
@@ -157,7 +158,11 @@ class Chain(nn.Module):
         expect_class(Chain, "Chain")
         # square layers first: a wrong wiring gives wrong numbers, not a shape error
         layers = [nn.Linear(4, 4), nn.Tanh(), nn.Linear(4, 4)]
-        chain = Chain(*layers)
+        try:
+            chain = checks.instantiate(Chain, *layers)
+        except Incorrect as error:
+            raise Incorrect(f"{error} `Chain(layer_a, layer_b, ...)` receives the layers as separate "
+                            "arguments, like `nn.Sequential`: `def __init__(self, *layers):`.") from None
         expected_count = sum(parameter_count(m) for m in layers)
         if parameter_count(chain) == 0:
             raise Incorrect("`Chain(...).parameters()` is empty, so an optimizer would never train it: "
@@ -177,6 +182,8 @@ class Chain(nn.Module):
         with torch.no_grad():
             got = Chain(*layers)(x)
         self._compare(got, self._reference(layers, x), len(layers))
+        for i, item in enumerate(Chain(*layers)(x)):
+            checks.expect_connected_to_graph(item, f"item {i} of your list")
 
     @staticmethod
     def _reference(layers, x):
@@ -247,7 +254,7 @@ class Lambda(nn.Module):
                             "it in `forward`, on the input.")
         if parameter_count(wrapped) != 0:
             raise Incorrect("`Lambda` has parameters; a wrapped function has nothing to learn.")
-        x = torch.randn(3, 4)
+        x = torch.randn(3, 2, 4, requires_grad=True)
         got = wrapped(x)
         if callable(got) and not isinstance(got, torch.Tensor):
             raise Incorrect("`forward` returned the function itself; call it: `return self.fn(x)`.")
@@ -256,8 +263,11 @@ class Lambda(nn.Module):
         if isinstance(got, torch.Tensor) and torch.equal(got, x):
             raise Incorrect("`Lambda(fn)(x)` returned `x` unchanged: `forward` must return `self.fn(x)`.")
         if not calls or not close(got, 2 * x):
-            raise Incorrect("`Lambda(fn)(x)` is not `fn(x)`: `forward` must call the function it was "
-                            "given, on its input.")
+            shown = f" (for an input of shape {tuple(x.shape)} it returned shape {tuple(got.shape)})" \
+                if isinstance(got, torch.Tensor) and got.shape != x.shape else ""
+            raise Incorrect(f"`Lambda(fn)(x)` is not `fn(x)`{shown}: `forward` must call the function it "
+                            "was given on its input, unchanged, and return the result as it is.")
+        checks.expect_connected_to_graph(got, "`Lambda(fn)(x)`")
         net = nn.Sequential(nn.Conv2d(1, 2, 3), nn.ReLU(), Lambda(lambda t: t.flatten(1)), nn.Linear(8, 3))
         out = net(torch.randn(5, 1, 4, 4))
         if tuple(out.shape) != (5, 3):
@@ -295,12 +305,31 @@ def make_classifier():
             raise Incorrect("`make_classifier` returned None: end it with `return nn.Sequential(...)`.")
         if not isinstance(model, nn.Sequential):
             raise Incorrect(f"`make_classifier` returned a {type(model).__name__}; return an `nn.Sequential`.")
+        if make_classifier() is model:
+            raise Incorrect("`make_classifier()` returns the same model on every call; build a new "
+                            "`nn.Sequential` inside the function, so each call gives fresh layers.")
         kinds = type_names(model)
         convs = [m for m in model if isinstance(m, nn.Conv2d)]
         if len(convs) != 1 or (convs[0].in_channels, convs[0].out_channels, convs[0].kernel_size) != (1, 4, (3, 3)):
             raise Incorrect(f"Your Sequential holds {kinds}; it should start with one `nn.Conv2d(1, 4, 3)`.")
+        conv = convs[0]
+        if (conv.padding, conv.stride, conv.dilation) != ((0, 0), (1, 1), (1, 1)):
+            raise Incorrect(f"Your convolution has padding={conv.padding[0]}, stride={conv.stride[0]}, "
+                            f"dilation={conv.dilation[0]}; the exercise asks for `nn.Conv2d(1, 4, kernel_size=3)` "
+                            "with the defaults (no padding), so the images shrink to 6×6.")
         if "ReLU" not in kinds or kinds.index("ReLU") < kinds.index("Conv2d"):
             raise Incorrect(f"Your Sequential holds {kinds}: put an `nn.ReLU()` after the convolution.")
+        core = [kind for kind in kinds if kind not in ("Identity", "Dropout")]
+        if core[core.index("Conv2d") + 1] != "ReLU":
+            raise Incorrect(f"Your Sequential holds {kinds}: the ReLU comes right after the convolution, "
+                            "before the flatten (conv → ReLU → flatten → linear).")
+        if any(isinstance(m, nn.LazyLinear) for m in model):
+            raise Incorrect("`nn.LazyLinear` guesses the input size for you; the exercise is to work it out: "
+                            "use `nn.Linear(in_features, 10)` with the right number.")
+        if core[-1] != "Linear":
+            raise Incorrect(f"Your Sequential ends with {core[-1]}, after the linear layer: the linear layer's "
+                            "10 outputs are the scores, so it must be the last layer (a loss such as "
+                            "`nn.CrossEntropyLoss` applies the softmax itself).")
         for batch in (1, 3):
             x = torch.randn(batch, 1, 8, 8)
             try:

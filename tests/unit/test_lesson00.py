@@ -143,3 +143,59 @@ def test_every_exercise_has_hints_a_solution_and_a_why():
         assert q.id == f"lesson00.q{number}"
         assert len(q.hints) >= 2 and q.solution_code and q.why and q.title
         assert str(q.hint(len(q.hints))).startswith(f"? Hint {len(q.hints)} of {len(q.hints)}")
+
+
+# --- answers written from a student's point of view (review of the checks) ---------------
+
+@pytest.mark.parametrize("answer", [
+    lambda b: torch.empty(b, 3, 32, 32).zero_(),
+    lambda batch_size: torch.zeros(batch_size, 3, 32, 32, dtype=torch.float32),
+], ids=["empty-then-zero_", "dtype-keyword"])
+def test_make_images_student_variants_pass(answer):
+    assert_check_passed(ex.q1, answer)
+
+
+@pytest.mark.parametrize("answer, message", [
+    (lambda b: torch.zeros(b, 3, 32, 32, dtype=torch.bool), "has dtype torch.bool"),
+    (lambda b: torch.zeros(b, 3, 32, 32, dtype=torch.float64), "layers need torch.float32"),
+    (lambda b: torch.zeros(b, 1, 32, 32), "expected (5, 3, 32, 32)"),
+], ids=["bool", "float64", "grayscale"])
+def test_make_images_student_mistakes(answer, message):
+    assert_check_failed(ex.q1, answer, match=message)
+
+
+def test_linear_layer_with_keywords_passes():
+    assert_check_passed(ex.q2, nn.Linear(in_features=20, out_features=7))
+
+
+def test_lazy_linear_is_explained():
+    assert_check_failed(ex.q2, nn.LazyLinear(7), match="`nn.LazyLinear(7)` leaves the input size open")
+
+
+def test_bilinear_is_not_a_linear_layer():
+    assert_check_failed(ex.q2, nn.Bilinear(20, 20, 7), match="got a `Bilinear` module")
+
+
+@pytest.mark.parametrize("answer", [
+    lambda m: sum(p.numel() for _, p in m.named_parameters()),
+    lambda m: sum(p.numel() for mod in m.modules() for p in mod.parameters(recurse=False)),
+], ids=["named_parameters", "per-module-deduplicated"])
+def test_count_parameters_student_variants_pass(answer):
+    assert_check_passed(ex.q3, answer)
+
+
+def test_counting_a_shared_layer_per_use_is_named_as_such():
+    def per_use(model):
+        return sum(p.numel() for m in model.modules(remove_duplicate=False) for p in m.parameters(recurse=False))
+    outcome = assert_check_failed(ex.q3, per_use, match="You counted the shared layer once for each time it is used")
+    assert "state_dict" not in outcome.message
+
+
+def test_counting_weights_only_names_the_biases():
+    assert_check_failed(ex.q3, lambda m: sum(p.numel() for n, p in m.named_parameters() if "weight" in n),
+                        match="The biases are parameters too")
+
+
+def test_numpy_integer_count_is_rejected():
+    assert_check_failed(ex.q3, lambda m: np.int64(sum(p.numel() for p in m.parameters())),
+                        match="return a Python int")

@@ -150,3 +150,64 @@ def test_q4_alternatives_pass(answer):
 ])
 def test_q4_mistakes(answer, message):
     assert_check_failed(ex.q4, answer, match=message)
+
+
+# --- answers written from a student's point of view (review of the checks) ---------------
+
+@pytest.mark.parametrize("answer", [
+    lambda x, w, b: torch.addmm(b, x, w.t()),
+    lambda x, weight, bias: (weight @ x.T).T + bias,
+    lambda x, w, b: (x[:, None, :] * w[None]).sum(-1) + b,
+], ids=["addmm", "transposed-product", "broadcast-sum"])
+def test_linear_by_hand_student_variants_pass(answer):
+    assert_check_passed(ex.q1, answer)
+
+
+def test_linear_by_hand_reshape_is_not_a_transpose():
+    assert_check_failed(ex.q1, lambda x, w, b: x @ w.reshape(w.shape[1], w.shape[0]) + b,
+                        match="You multiplied by `weight` itself")
+
+
+def test_conv_output_size_by_running_a_convolution_passes():
+    def by_running(size, kernel_size, stride=1, padding=0, dilation=1):
+        conv = nn.Conv2d(1, 1, kernel_size, stride=stride, padding=padding, dilation=dilation)
+        return conv(torch.zeros(1, 1, size, size)).shape[-1]
+    assert_check_passed(ex.q2, by_running)
+
+
+def test_conv_output_size_dilation_times_kernel():
+    assert_check_failed(ex.q2, lambda size, kernel_size, stride=1, padding=0, dilation=1:
+                        (size + 2 * padding - dilation * kernel_size) // stride + 1,
+                        match="covers `dilation * (kernel_size - 1) + 1` pixels")
+
+
+def test_count_parameters_with_a_set_passes():
+    assert_check_passed(ex.q3, lambda m: sum(p.numel() for p in set(m.parameters())))
+
+
+@pytest.mark.parametrize("answer, message", [
+    (lambda m: torch.tensor(sum(p.numel() for p in m.parameters())), "returned a tensor"),
+    (lambda m: sum(p.numel() for _, p in m.named_parameters(remove_duplicate=False)),
+     "You counted the shared layer once per use"),
+    (lambda m: sum(p.numel() for p in m.parameters(recurse=False)), "Count the values of every tensor"),
+], ids=["tensor", "shared-per-use", "top-level-only"])
+def test_count_parameters_student_mistakes(answer, message):
+    assert_check_failed(ex.q3, answer, match=message)
+
+
+@pytest.mark.parametrize("answer", [
+    lambda t: t.reshape(-1, 1, *t.shape[1:]),
+    lambda t: torch.stack([t], dim=1),
+    lambda t: t.clone().unsqueeze_(1),
+], ids=["reshape", "stack", "in-place-on-a-copy"])
+def test_add_channel_dim_student_variants_pass(answer):
+    assert_check_passed(ex.q4, answer)
+
+
+@pytest.mark.parametrize("answer, message", [
+    (lambda t: t.unsqueeze_(1), "changed the caller's tensor in place"),
+    (lambda t: t.unsqueeze(1).double(), "You returned dtype torch.float64"),
+    (lambda t: t.transpose(1, 2).unsqueeze(1), "Conv2d wants (N, C, H, W) with C = 1"),
+], ids=["in-place", "float64", "transposed"])
+def test_add_channel_dim_student_mistakes(answer, message):
+    assert_check_failed(ex.q4, answer, match=message)

@@ -340,3 +340,218 @@ def linear_only(body):
 ])
 def test_q4_mistakes(answer, message):
     assert_check_failed(ex.q4, answer, match=message)
+
+
+# --- answers written from a student's point of view (review of the checks) ---------------
+
+class ReluFromTorchFunctions(nn.Module):
+    def __init__(self, i, h, o):
+        super().__init__()
+        self.l1, self.l2, self.l3 = nn.Linear(i, h), nn.Linear(h, h), nn.Linear(h, o)
+
+    def forward(self, x):
+        return self.l3(F.relu(self.l2(torch.relu(self.l1(x)))))
+
+
+class ExtrasAndBuffer(nn.Module):
+    """ReLU registered first, a Dropout(p=0) and a buffer: harmless extras."""
+
+    def __init__(self, i, h, o):
+        super().__init__()
+        self.act = nn.ReLU()
+        self.fc1, self.drop, self.fc2, self.fc3 = nn.Linear(i, h), nn.Dropout(0.0), nn.Linear(h, h), nn.Linear(h, o)
+        self.register_buffer("scale", torch.ones(1))
+
+    def forward(self, x):
+        return self.fc3(self.drop(self.act(self.fc2(self.act(self.fc1(x)))))) * self.scale
+
+
+class ClampedModuleList(nn.Module):
+    def __init__(self, in_features, hidden_features, out_features):
+        super().__init__()
+        self.layers = nn.ModuleList([nn.Linear(in_features, hidden_features),
+                                     nn.Linear(hidden_features, hidden_features),
+                                     nn.Linear(hidden_features, out_features)])
+
+    def forward(self, x):
+        for layer in self.layers[:-1]:
+            x = layer(x).clamp(min=0)
+        return self.layers[-1](x)
+
+
+@pytest.mark.parametrize("answer", [ReluFromTorchFunctions, ExtrasAndBuffer, ClampedModuleList])
+def test_three_layer_net_student_variants_pass(answer):
+    assert_check_passed(ex.q1, answer)
+
+
+class DetachedOutput(ReluFromTorchFunctions):
+    def forward(self, x):
+        return super().forward(x).detach()
+
+
+class Softmaxed(ReluFromTorchFunctions):
+    def forward(self, x):
+        return F.softmax(super().forward(x), dim=1)
+
+
+def test_three_layer_net_detached_output_fails():
+    assert_check_failed(ex.q1, DetachedOutput, match="is cut off from autograd (no `grad_fn`)")
+
+
+def test_three_layer_net_softmax_at_the_end_fails():
+    assert_check_failed(ex.q1, Softmaxed, match="differs from the expected values")
+
+
+class DeepStackAddModule(nn.Module):
+    def __init__(self, sizes):
+        super().__init__()
+        self.n = len(sizes) - 1
+        for i, (a, b) in enumerate(zip(sizes[:-1], sizes[1:])):
+            self.add_module(f"fc{i}", nn.Linear(a, b))
+
+    def forward(self, x):
+        for i in range(self.n):
+            x = getattr(self, f"fc{i}")(x)
+            if i < self.n - 1:
+                x = torch.relu(x)
+        return x
+
+
+class DeepStackModuleDict(nn.Module):
+    def __init__(self, sizes):
+        super().__init__()
+        self.layers = nn.ModuleDict({str(i): nn.Linear(a, b) for i, (a, b) in enumerate(zip(sizes[:-1], sizes[1:]))})
+
+    def forward(self, x):
+        layers = list(self.layers.values())
+        for i, layer in enumerate(layers):
+            x = layer(x)
+            if i < len(layers) - 1:
+                x = x.relu()
+        return x
+
+
+@pytest.mark.parametrize("answer", [DeepStackAddModule, DeepStackModuleDict])
+def test_deep_stack_student_variants_pass(answer):
+    assert_check_passed(ex.q2, answer)
+
+
+class DeepStackFirstOnly(nn.Module):
+    """Registers only the first layer by also assigning it to an attribute."""
+
+    def __init__(self, sizes):
+        super().__init__()
+        self.layers = [nn.Linear(a, b) for a, b in zip(sizes[:-1], sizes[1:])]
+        self.first = self.layers[0]
+
+    def forward(self, x):
+        for i, layer in enumerate(self.layers):
+            x = layer(x)
+            if i < len(self.layers) - 1:
+                x = x.relu()
+        return x
+
+
+class DeepStackDetached(DeepStackModuleDict):
+    def forward(self, x):
+        return super().forward(x).detach()
+
+
+def test_deep_stack_partly_registered_fails():
+    assert_check_failed(ex.q2, DeepStackFirstOnly, match="Layers stored in a plain Python list or dict (`self.layers`)")
+
+
+def test_deep_stack_detached_output_fails():
+    assert_check_failed(ex.q2, DeepStackDetached, match="is cut off from autograd")
+
+
+class SharedWithAliasList(nn.Module):
+    """One registered layer, and a plain list that only names it twice: correct."""
+
+    def __init__(self, features):
+        super().__init__()
+        self.fc = nn.Linear(features, features)
+        self.steps = [self.fc, self.fc]
+
+    def forward(self, x):
+        return self.steps[1](torch.relu(self.steps[0](x)))
+
+
+class SharedInsideSequential(nn.Module):
+    def __init__(self, features):
+        super().__init__()
+        self.fc = nn.Linear(features, features)
+        self.seq = nn.Sequential(self.fc, nn.ReLU(), self.fc)
+
+    def forward(self, x):
+        return self.seq(x)
+
+
+@pytest.mark.parametrize("answer", [SharedWithAliasList, SharedInsideSequential])
+def test_shared_twice_student_variants_pass(answer):
+    assert_check_passed(ex.q3, answer)
+
+
+class TiedWeightsOnly(nn.Module):
+    def __init__(self, features):
+        super().__init__()
+        self.a, self.b = nn.Linear(features, features), nn.Linear(features, features)
+        self.b.weight = self.a.weight
+
+    def forward(self, x):
+        return self.b(F.relu(self.a(x)))
+
+
+class SharedInUnregisteredList(nn.Module):
+    def __init__(self, features):
+        super().__init__()
+        self.steps = [nn.Linear(features, features)] * 2
+
+    def forward(self, x):
+        return self.steps[1](torch.relu(self.steps[0](x)))
+
+
+def test_shared_twice_tied_weights_with_two_biases_fails():
+    assert_check_failed(ex.q3, TiedWeightsOnly, match="Your model has 35 registered parameters; expected 30")
+
+
+def test_shared_twice_in_a_plain_list_still_fails():
+    assert_check_failed(ex.q3, SharedInUnregisteredList, match="Layers stored in a plain Python list")
+
+
+def _init_type_is(module):
+    if type(module) is nn.Linear:
+        torch.nn.init.xavier_uniform_(module.weight)
+        module.bias.data.fill_(0)
+
+
+def _init_copy_no_grad(module):
+    if isinstance(module, nn.Linear):
+        with torch.no_grad():
+            module.weight.copy_(nn.init.xavier_uniform_(torch.empty_like(module.weight)))
+            module.bias.zero_()
+
+
+@pytest.mark.parametrize("answer", [_init_type_is, _init_copy_no_grad])
+def test_init_weights_student_variants_pass(answer):
+    assert_check_passed(ex.q4, answer)
+
+
+def _init_and_freeze(module):
+    if isinstance(module, nn.Linear):
+        nn.init.xavier_uniform_(module.weight)
+        nn.init.zeros_(module.bias)
+        module.requires_grad_(False)
+
+
+def _init_every_parameter(module):
+    for p in module.parameters():
+        nn.init.xavier_uniform_(p) if p.dim() > 1 else nn.init.zeros_(p)
+
+
+def test_init_weights_that_freezes_fails():
+    assert_check_failed(ex.q4, _init_and_freeze, match="Your function froze Linear(64 → 64)")
+
+
+def test_init_weights_on_every_parameter_fails():
+    assert_check_failed(ex.q4, _init_every_parameter, match="also changed the Conv2d layer")

@@ -313,3 +313,130 @@ def test_q4_wrong(answer, message):
 
 def test_q4_not_attempted():
     assert_check_unattempted(ex.q4, NotImplemented)
+
+
+# --- answers written from a student's point of view (review of the checks) ---------------
+
+@pytest.mark.parametrize("answer", [
+    lambda net: nn.Sequential(net.hidden, nn.Tanh(), net.output),
+    lambda net: nn.Sequential(net.hidden, net.act, nn.Identity(), net.output),
+], ids=["new-tanh-module", "extra-identity"])
+def test_q1_student_variants_pass(answer):
+    assert_check_passed(ex.q1, answer)
+
+
+def test_q1_hardtanh_is_not_tanh():
+    assert_check_failed(ex.q1, lambda net: nn.Sequential(net.hidden, nn.Hardtanh(), net.output),
+                        match="ManualNet's activation is Tanh, not Hardtanh")
+
+
+class ChainAddModuleWalrus(nn.Module):
+    def __init__(self, *layers):
+        super().__init__()
+        for i, layer in enumerate(layers):
+            self.add_module(f"step{i}", layer)
+
+    def forward(self, x):
+        return [x := layer(x) for layer in self.children()]
+
+
+def test_q2_student_variant_passes():
+    assert_check_passed(ex.q2, ChainAddModuleWalrus)
+
+
+class ChainDetached(nn.Module):
+    def __init__(self, *layers):
+        super().__init__()
+        self.layers = nn.ModuleList(layers)
+
+    def forward(self, x):
+        outputs = []
+        for layer in self.layers:
+            x = layer(x)
+            outputs.append(x.detach())
+        return outputs
+
+
+class ChainTakingAList(nn.Module):
+    def __init__(self, layers):
+        super().__init__()
+        self.layers = nn.ModuleList(layers)
+
+    def forward(self, x):
+        outputs = []
+        for layer in self.layers:
+            x = layer(x)
+            outputs.append(x)
+        return outputs
+
+
+def test_q2_detached_outputs_fail():
+    assert_check_failed(ex.q2, ChainDetached, match="Item 0 of your list is cut off from autograd")
+
+
+def test_q2_layers_as_one_list_argument_fail():
+    assert_check_failed(ex.q2, ChainTakingAList, match="receives the layers as separate arguments")
+
+
+class LambdaInHiddenList(nn.Module):
+    def __init__(self, fn):
+        super().__init__()
+        self._fn = [fn]
+
+    def forward(self, input):
+        return self._fn[0](input)
+
+
+def test_q3_student_variant_passes():
+    assert_check_passed(ex.q3, LambdaInHiddenList)
+
+
+class LambdaFlattensFirst(nn.Module):
+    def __init__(self, fn):
+        super().__init__()
+        self.fn = fn
+
+    def forward(self, x):
+        return self.fn(x.flatten(1))
+
+
+class LambdaDetached(LambdaFlattensFirst):
+    def forward(self, x):
+        return self.fn(x).detach()
+
+
+def test_q3_reshaping_the_input_fails():
+    assert_check_failed(ex.q3, LambdaFlattensFirst, match="it returned shape (3, 8)")
+
+
+def test_q3_detached_output_fails():
+    assert_check_failed(ex.q3, LambdaDetached, match="`Lambda(fn)(x)` is cut off from autograd")
+
+
+def _classifier(*middle, conv=None, head=None, tail=()):
+    conv = conv or nn.Conv2d(1, 4, kernel_size=3)
+    return nn.Sequential(conv, *middle, head or nn.Linear(144, 10), *tail)
+
+
+@pytest.mark.parametrize("answer", [
+    lambda: nn.Sequential(nn.Conv2d(in_channels=1, out_channels=4, kernel_size=3), nn.ReLU(inplace=True),
+                          nn.Flatten(start_dim=1), nn.Linear(in_features=144, out_features=10)),
+    lambda: _classifier(nn.ReLU(), nn.Flatten(), conv=nn.Conv2d(1, 4, (3, 3), padding=0)),
+], ids=["keywords-inplace", "tuple-kernel-explicit-padding"])
+def test_q4_student_variants_pass(answer):
+    assert_check_passed(ex.q4, answer)
+
+
+_SHARED_MODEL = _classifier(nn.ReLU(), nn.Flatten())
+
+
+@pytest.mark.parametrize("answer, message", [
+    (lambda: _classifier(nn.ReLU(), nn.Flatten(), conv=nn.Conv2d(1, 4, 3, padding=1), head=nn.Linear(256, 10)),
+     "Your convolution has padding=1"),
+    (lambda: _classifier(nn.Flatten(), nn.ReLU()), "the ReLU comes right after the convolution"),
+    (lambda: _SHARED_MODEL, "returns the same model on every call"),
+    (lambda: _classifier(nn.ReLU(), nn.Flatten(), tail=[nn.Softmax(dim=1)]), "Your Sequential ends with Softmax"),
+    (lambda: _classifier(nn.ReLU(), nn.Flatten(), head=nn.LazyLinear(10)), "`nn.LazyLinear` guesses the input size"),
+], ids=["padding", "relu-after-flatten", "same-instance", "softmax", "lazy-linear"])
+def test_q4_student_mistakes(answer, message):
+    assert_check_failed(ex.q4, answer, match=message)
