@@ -107,16 +107,20 @@ def parameter_breakdown(model: nn.Module) -> str:
 
 
 def unregistered_modules(model: nn.Module) -> list[str]:
-    """Attributes that hide layers from PyTorch: plain lists, tuples or dicts of modules."""
+    """Attributes that hide layers from PyTorch: plain lists, tuples or dicts of modules.
+
+    A plain list that only *aliases* registered layers (``self.steps = [self.fc, self.fc]``)
+    is harmless, PyTorch already sees those layers, so it is not reported.
+    """
+    registered = {id(m) for m in model.modules()}
     hidden = []
-    for name, value in vars(model).items():
-        if name in _MODULE_INTERNALS:
-            continue
-        items = value.values() if isinstance(value, dict) else value if isinstance(value, (list, tuple)) else ()
-        if not isinstance(value, nn.Module) and any(isinstance(item, nn.Module) for item in items):
-            hidden.append(name)
-    for child_name, child in model.named_children():
-        hidden.extend(f"{child_name}.{name}" for name in unregistered_modules(child))
+    for name, module in model.named_modules():
+        for attr, value in vars(module).items():
+            if attr in _MODULE_INTERNALS or isinstance(value, nn.Module):
+                continue
+            items = value.values() if isinstance(value, dict) else value if isinstance(value, (list, tuple)) else ()
+            if any(isinstance(item, nn.Module) and id(item) not in registered for item in items):
+                hidden.append(f"{name}.{attr}" if name else attr)
     return hidden
 
 
@@ -365,35 +369,6 @@ def calls_per_module(model: nn.Module, *inputs) -> dict[str, int]:
 
 
 # --- added for lessons 00-03: aliases of registered layers are fine -------------------------
-
-def unregistered_layers(model: nn.Module) -> list[str]:
-    """Like ``unregistered_modules``, but a plain list that only *aliases* registered layers
-    (``self.steps = [self.fc, self.fc]``) is harmless: PyTorch already sees those layers."""
-    registered = {id(m) for m in model.modules()}
-    hidden = []
-    for name, module in model.named_modules():
-        for attr, value in vars(module).items():
-            if attr in _MODULE_INTERNALS or isinstance(value, nn.Module):
-                continue
-            items = value.values() if isinstance(value, dict) else value if isinstance(value, (list, tuple)) else ()
-            if any(isinstance(item, nn.Module) and id(item) not in registered for item in items):
-                hidden.append(f"{name}.{attr}" if name else attr)
-    return hidden
-
-
-def expect_registered_parameter_count(model: nn.Module, expected: int) -> None:
-    """``expect_parameter_count`` that accepts plain lists aliasing already registered layers."""
-    hidden = unregistered_layers(model)
-    if hidden:
-        names = ", ".join(f"`self.{n}`" for n in hidden)
-        raise Incorrect(f"Layers stored in a plain Python list or dict ({names}) are not registered, so PyTorch "
-                        f"does not see their parameters: use `nn.ModuleList` / `nn.ModuleDict`, or assign each "
-                        f"layer to its own attribute.")
-    total = parameter_count(model)
-    if total != expected:
-        raise Incorrect(f"Your model has {total:,} registered parameters; expected {expected:,}. "
-                        f"Where yours are: {parameter_breakdown(model)}.")
-
 
 def expect_connected_to_graph(output, what: str = "your output") -> None:
     """An output cut from autograd (``.detach()``, ``torch.no_grad()``) cannot be trained through."""

@@ -131,7 +131,7 @@ class ThreeLayerNet(nn.Module):
         for n_in, hidden, n_out in [(6, 8, 3), (10, 20, 5)]:
             model = build(answer, n_in, hidden, n_out)
             expected_count = n_in * hidden + hidden + hidden * hidden + hidden + hidden * n_out + n_out
-            checks.expect_registered_parameter_count(model, expected_count)
+            checks.expect_parameter_count(model, expected_count)
             checks.expect_submodules(model, nn.Linear, count=3)
             layers = [nn.Linear(n_in, hidden), nn.Linear(hidden, hidden), nn.Linear(hidden, n_out)]
             mine = [m for _, m in checks.modules_of_type(model, nn.Linear)]
@@ -177,11 +177,11 @@ class DeepStack(nn.Module):
         for sizes in ([4, 8, 8, 2], [3, 5, 2], [6, 1]):
             model = build(answer, sizes)
             expected_count = sum(a * b + b for a, b in zip(sizes[:-1], sizes[1:]))
-            if checks.parameter_count(model) == 0 and not checks.unregistered_layers(model):
+            if checks.parameter_count(model) == 0 and not checks.unregistered_modules(model):
                 raise Incorrect("Your model has no registered parameters. Create the layers once, in `__init__`, "
                                 "inside an `nn.ModuleList` (layers created in `forward` are new, untrained "
                                 "layers on every call).")
-            checks.expect_registered_parameter_count(model, expected_count)
+            checks.expect_parameter_count(model, expected_count)
             layers = [nn.Linear(a, b) for a, b in zip(sizes[:-1], sizes[1:])]
             mine = [m for _, m in checks.modules_of_type(model, nn.Linear)]
             if [tuple(m.weight.shape) for m in mine] != [tuple(r.weight.shape) for r in layers]:
@@ -234,10 +234,10 @@ class SharedTwice(nn.Module):
         if count == 2 * one_layer:
             raise Incorrect(f"Your model registers {count} parameters, two layers' worth. Sharing means one "
                             f"layer ({one_layer} parameters) created once in `__init__` and called twice in `forward`.")
-        if count == 0 and not checks.unregistered_layers(model):
+        if count == 0 and not checks.unregistered_modules(model):
             raise Incorrect("Your model has no registered parameters: create the layer in `__init__`, "
                             "not in `forward` (a layer made in `forward` is new and random on every call).")
-        checks.expect_registered_parameter_count(model, one_layer)
+        checks.expect_parameter_count(model, one_layer)
         reference = SharedReference(features)
         checks.copy_parameters(reference, model)
         x = checks.hidden_input(4, features)

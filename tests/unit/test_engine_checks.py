@@ -120,6 +120,22 @@ def test_parameters_in_a_plain_list_are_named():
     assert checks.unregistered_modules(TwoLayers()) == []
 
 
+def test_a_plain_list_that_only_aliases_registered_layers_is_harmless():
+    class Aliases(TwoLayers):
+        def __init__(self):
+            super().__init__()
+            self.steps = [self.fc1, self.fc2]  # PyTorch already sees both layers
+
+    assert checks.unregistered_modules(Aliases()) == []
+    checks.expect_parameter_count(Aliases(), 325)
+
+
+def test_a_hidden_list_inside_a_child_is_named_with_its_path():
+    outer = nn.Module()
+    outer.body = KeepsAList()
+    assert checks.unregistered_modules(outer) == ["body.layers"]
+
+
 def test_copy_parameters_matches_by_shape_when_order_differs():
     reference, other = TwoLayers(), DefinedBackwards()
     assert checks.copy_parameters(reference, other)
