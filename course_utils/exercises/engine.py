@@ -139,6 +139,26 @@ class Exercise:
             raise TypeError(f"{name}.hints must be a list of strings")
 
     # --- the author's part -------------------------------------------------------------
+    def solution_object(self):
+        """What the solution text defines (its last top-level class or function).
+
+        Checks that compare against a reference build it from here, so the code ``solution()``
+        shows is exactly the code the student's answer is measured against.
+        """
+        import ast
+
+        import torch
+        from torch import nn
+        from torch.nn import functional
+
+        names = [node.name for node in ast.parse(self.solution_code).body
+                 if isinstance(node, (ast.ClassDef, ast.FunctionDef))]
+        if not names:
+            raise TypeError(f"the solution of {self.id} defines no class or function")
+        namespace = {"torch": torch, "nn": nn, "F": functional}
+        exec(compile(self.solution_code, f"<solution of {self.id}>", "exec"), namespace)
+        return namespace[names[-1]]
+
     def check_answer(self, answer) -> None:
         """Raise ``Incorrect(message)`` on the first thing wrong; return for a correct answer."""
         raise TypeError("subclasses define check_answer")

@@ -74,24 +74,6 @@ q1 = ForkShape()
 
 # --- q2 ---------------------------------------------------------------------------------
 
-class TwoBranchReference(nn.Module):
-    def __init__(self, in_features, hidden1, hidden2, out_features):
-        super().__init__()
-        self.branch1 = nn.Sequential(nn.Linear(in_features, hidden1), nn.ReLU())
-        self.branch2 = nn.Sequential(nn.Linear(in_features, hidden2), nn.Tanh())
-        self.head = nn.Linear(hidden1 + hidden2, out_features)
-
-    def forward(self, x):
-        return self.head(torch.cat([self.branch1(x), self.branch2(x)], dim=1))
-
-
-class SwappedTwoBranch(TwoBranchReference):
-    """A common slip: the branches joined in the other order."""
-
-    def forward(self, x):
-        return self.head(torch.cat([self.branch2(x), self.branch1(x)], dim=1))
-
-
 class TwoBranchNet(Exercise):
     id = "lesson05.q2"
     points = 2
@@ -159,21 +141,18 @@ class TwoBranchNet(nn.Module):
 
 
 q2 = TwoBranchNet()
+# The reference is the solution's own code, so the check measures against what `solution()` shows.
+TwoBranchReference = q2.solution_object()
+
+
+class SwappedTwoBranch(TwoBranchReference):
+    """A common slip: the branches joined in the other order."""
+
+    def forward(self, x):
+        return self.head(torch.cat([self.branch2(x), self.branch1(x)], dim=1))
 
 
 # --- q3 ---------------------------------------------------------------------------------
-
-class TwoHeadReference(nn.Module):
-    def __init__(self, in_features, hidden, n_classes):
-        super().__init__()
-        self.trunk = nn.Sequential(nn.Linear(in_features, hidden), nn.ReLU())
-        self.class_head = nn.Linear(hidden, n_classes)
-        self.value_head = nn.Linear(hidden, 1)
-
-    def forward(self, x):
-        features = self.trunk(x)
-        return self.class_head(features), self.value_head(features)
-
 
 class TwoHeads(Exercise):
     id = "lesson05.q3"
@@ -242,3 +221,4 @@ class TwoHeadNet(nn.Module):
 
 
 q3 = TwoHeads()
+TwoHeadReference = q3.solution_object()

@@ -36,19 +36,6 @@ def expect_addition(out: torch.Tensor) -> None:
 
 # --- q1 ---------------------------------------------------------------------------------
 
-class ResidualReference(nn.Module):
-    def __init__(self, channels, hidden_channels):
-        super().__init__()
-        self.conv1 = nn.Conv2d(channels, hidden_channels, kernel_size=3, padding=1)
-        self.conv2 = nn.Conv2d(hidden_channels, channels, kernel_size=3, padding=1)
-
-    def branch(self, x):
-        return self.conv2(torch.relu(self.conv1(x)))
-
-    def forward(self, x):
-        return self.branch(x) + x
-
-
 class ResidualBlockExercise(Exercise):
     id = "lesson06.q1"
     points = 2
@@ -105,6 +92,8 @@ class ResidualBlock(nn.Module):
 
 
 q1 = ResidualBlockExercise()
+# References are the solutions' own code: checks measure against what `solution()` shows.
+ResidualReference = q1.solution_object()
 
 
 # --- q2 ---------------------------------------------------------------------------------
@@ -198,19 +187,6 @@ q2 = ProjectionShortcut()
 
 # --- q3 ---------------------------------------------------------------------------------
 
-class WeightedSumReference(nn.Module):
-    def __init__(self, features):
-        super().__init__()
-        self.fc1 = nn.Linear(features, features)
-        self.fc2 = nn.Linear(features, features)
-        self.alpha = nn.Parameter(torch.tensor(0.5))
-
-    def forward(self, x):
-        out1 = self.fc1(x)
-        out2 = self.fc2(out1)
-        return self.alpha * out1 + (1 - self.alpha) * out2
-
-
 class LearnableWeightedSum(Exercise):
     id = "lesson06.q3"
     points = 2
@@ -288,3 +264,4 @@ class WeightedSum(nn.Module):
 
 
 q3 = LearnableWeightedSum()
+WeightedSumReference = q3.solution_object()

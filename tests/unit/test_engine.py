@@ -346,3 +346,12 @@ def test_importing_the_package_does_not_import_torch():
     code = "import sys, course_utils.exercises; print('torch' in sys.modules)"
     result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert result.stdout.strip() == "False"
+
+
+def test_solution_object_is_what_the_solution_text_defines():
+    from course_utils.exercises import lesson06
+
+    block = lesson06.q1.solution_object()
+    assert block.__name__ == "ResidualBlock" and issubclass(block, nn.Module)
+    assert lesson06.ResidualReference is not None and lesson06.ResidualReference.__name__ == "ResidualBlock"
+    assert_check_passed(lesson06.q1, block)
