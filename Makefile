@@ -8,8 +8,9 @@ VENV   := .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 SYSTEM_STAMP := $(VENV)/.system-packages
-# Debian packages: Graphviz draws the model graphs, Chromium drives the browser tests.
-APT_PACKAGES := graphviz chromium
+# Debian packages: Graphviz draws the model graphs, Chromium drives the browser tests,
+# bubblewrap sandboxes the kernels that grade submissions.
+APT_PACKAGES := graphviz chromium bubblewrap
 JOBS ?= auto
 
 PYTEST_ARGS := -n $(JOBS) --dist loadfile \
@@ -33,6 +34,7 @@ system-packages:
 	@missing=""; \
 	command -v dot >/dev/null || missing="$$missing graphviz"; \
 	command -v chromium >/dev/null || missing="$$missing chromium"; \
+	command -v bwrap >/dev/null || missing="$$missing bubblewrap"; \
 	if [ -n "$$missing" ]; then \
 	  echo "installing Debian packages:$$missing"; \
 	  if [ "$$(id -u)" = 0 ]; then SUDO=""; else SUDO="sudo"; fi; \
