@@ -156,6 +156,7 @@ class Exercise:
         if not names:
             raise TypeError(f"the solution of {self.id} defines no class or function")
         namespace = {"torch": torch, "nn": nn, "F": functional}
+        _solution_seen(self.id)
         exec(compile(self.solution_code, f"<solution of {self.id}>", "exec"), namespace)
         return namespace[names[-1]]
 
@@ -164,13 +165,18 @@ class Exercise:
         raise TypeError("subclasses define check_answer")
 
     # --- the student's part ------------------------------------------------------------
-    def check(self, answer) -> Outcome:
-        """Check ``answer``, show the outcome and return it. Under grading, raise unless correct."""
+    def check(self, answer) -> Outcome | None:
+        """Check ``answer``, show the outcome and return it.
+
+        Under grading this does nothing: right after the check cell the grader asks the kernel
+        for a sealed verdict, computed by the exercise objects loaded before any student cell
+        (``course_utils.grade.guard``), so nothing this cell shows or raises counts.
+        """
         __tracebackhide__ = True  # noqa: F841 - IPython and pytest hide this frame
+        if grading():
+            return None
         outcome = self.evaluate(answer)
         outcome.show()
-        if grading() and not outcome.correct:
-            raise CheckFailed(outcome) from None
         return outcome
 
     def hint(self, n: int = 1) -> Message:
@@ -189,6 +195,7 @@ class Exercise:
 
     def solution(self) -> Message:
         """Show the reference solution as highlighted code."""
+        _solution_seen(self.id)
         return Message("solution", f"Solution — {self.id}", (self.title,), code=self.solution_code).show()
 
     # --- the engine ---------------------------------------------------------------------
@@ -196,6 +203,7 @@ class Exercise:
         """Run the check without showing anything: what ``check`` and the author tests use."""
         if answer is NotImplemented:
             return self._outcome("not_attempted", _NOT_ATTEMPTED)
+        _CHECKING[0] += 1
         try:
             with _repeatable():
                 self.check_answer(answer)
@@ -209,6 +217,8 @@ class Exercise:
             location = student_line(error)
             return self._outcome("error", describe_exception(error, location), location=location,
                                  exception=error)
+        finally:
+            _CHECKING[0] -= 1
         return self._outcome("correct", self.why)
 
     def _outcome(self, status, message, **extra) -> Outcome:
@@ -216,6 +226,18 @@ class Exercise:
 
     def __repr__(self) -> str:
         return f"<exercise {self.id}: {self.title}>"
+
+
+_CHECKING = [0]   # checks build references from solution text; that is not the student's use
+
+
+def _solution_seen(exercise_id: str) -> None:
+    """Under grading, tell the grading kernel that notebook code showed or built a solution."""
+    if not grading() or _CHECKING[0]:
+        return
+    hook = getattr(sys.modules.get("course_utils.grade.kernel"), "solution_seen", None)
+    if hook is not None:
+        hook(exercise_id)
 
 
 _NOT_ATTEMPTED = ("Not attempted yet: the stub is still there. Replace `# YOUR CODE HERE` and the "

@@ -1,10 +1,8 @@
-"""From per-cell grading records to a gradebook (CSV and JSON), and merging shard gradebooks.
+"""From grading records to a gradebook (CSV and JSON), and merging shard gradebooks.
 
-A *record* is one dict per executed check cell (or per fault) written by the pytest plugin;
-a *gradebook* is the JSON-ready dict built here: the exercises with their points, and one row
-per student. Keeping the two apart lets the plugin stream records while the instructor
-command adds what only it knows (validation and restoration notes, exercises of notebooks that
-were never run) before one gradebook is built.
+Records (``records.CheckResult`` and ``records.Note``) come from the pytest plugin and from the
+instructor command's own stages (collect, validate, restore); a *gradebook* is the JSON-ready
+dict built here once, at the end: the exercises with their points, and one row per student.
 """
 
 from __future__ import annotations
@@ -14,67 +12,63 @@ import json
 import re
 from pathlib import Path
 
+from course_utils.grade.records import CheckResult, Note, Row
+
 
 def exercise_sort_key(exercise_id: str):
     """lesson03.q10 after lesson03.q2: numbers compare as numbers."""
     return [int(part) if part.isdigit() else part for part in re.split(r"(\d+)", exercise_id)]
 
 
-def new_row(student: str) -> dict:
-    return {"student": student, "points": {}, "details": {}, "notes": [], "flagged": False,
-            "failed_to_run": False}
-
-
-def add_record(rows: dict, record: dict) -> None:
-    """Fold one plugin record into the rows; an exercise earns points only if every one of
-    its check cells passed (a duplicated check cell can never add points)."""
-    row = rows.setdefault(record["student"], new_row(record["student"]))
-    if record.get("note"):
-        _note(row, record["note"])
-    if record.get("flagged"):
-        row["flagged"] = True
-    if record.get("failed_to_run"):
-        row["failed_to_run"] = True
-    exercise = record.get("exercise")
-    if not exercise:
+def add(rows: dict[str, Row], record: CheckResult | Note) -> None:
+    """Fold one record into the rows. An exercise earns its points only if every one of its
+    check cells passed, so a duplicated check cell can never add points."""
+    row = rows.setdefault(record.student, Row(record.student))
+    if isinstance(record, Note):
+        row.note(record.text)
+        row.flagged |= record.flagged
+        row.failed_to_run |= record.failed_to_run
         return
-    earned = record["points"] if record["status"] == "correct" else 0
-    reason = record.get("reason") or ""
-    if record["status"] == "fault" and not any(reason in note for note in row["notes"]):
-        _note(row, f"{exercise}: {reason}")
-    detail = row["details"].get(exercise)
-    if detail is None:
-        row["details"][exercise] = {k: record.get(k) for k in
-                                    ("status", "reason", "message", "points", "lesson")}
-        row["points"][exercise] = earned
-    else:
-        _note(row, f"{exercise}: more than one check cell; graded as not correct unless all pass")
-        if earned == 0 and detail["status"] == "correct":
-            detail.update({k: record.get(k) for k in ("status", "reason", "message")})
-        row["points"][exercise] = min(row["points"][exercise], earned)
-    if record.get("replaced"):
-        row["flagged"] = True
-        _note(row, f"{exercise}: notebook code replaced {', '.join(record['replaced'])}; scored 0")
+    results = row.results.setdefault(record.exercise, [])
+    results.append(record)
+    if len(results) == 2:
+        row.note(f"{record.exercise}: more than one check cell; graded as not correct unless all pass")
+    if record.status == "fault":
+        row.failed_to_run = True
+        if not any(record.reason in note for note in row.notes):
+            row.note(f"{record.exercise}: {record.reason}")
+    if record.status == "tampered":
+        row.flagged = True
+        row.note(f"{record.exercise}: {record.reason or 'checking code was replaced'}; scored 0")
+    if record.solution_used:
+        row.flagged = True
+        row.note(f"{record.exercise}: the notebook showed or built the reference solution")
 
 
-def _note(row: dict, text: str) -> None:
-    if text not in row["notes"]:
-        row["notes"].append(text)
+def _detail(results: list[CheckResult]) -> dict:
+    shown = next((r for r in results if r.status != "correct"), results[0])
+    return {"status": shown.status, "reason": shown.reason, "message": shown.message,
+            "points": shown.maximum, "lesson": shown.lesson, "findings": list(shown.findings),
+            "solution_used": any(r.solution_used for r in results)}
 
 
-def build(rows: dict, exercises: dict[str, int] | None = None) -> dict:
+def build(rows: dict[str, Row], exercises: dict[str, float] | None = None) -> dict:
     """The gradebook: every known exercise is a column, totals and maximum filled in."""
     exercises = dict(exercises or {})
     for row in rows.values():
-        for exercise, detail in row["details"].items():
-            exercises.setdefault(exercise, detail["points"])
+        for exercise, results in row.results.items():
+            exercises.setdefault(exercise, results[0].maximum)
     ordered = sorted(exercises, key=exercise_sort_key)
     students = []
     for name in sorted(rows):
         row = rows[name]
-        row["total"] = sum(v for v in row["points"].values() if v)
-        row["points"] = {e: row["points"].get(e) for e in ordered}
-        students.append(row)
+        points = {e: (min(r.earned for r in row.results[e]) if e in row.results else None)
+                  for e in ordered}
+        students.append({"student": name, "points": points,
+                         "details": {e: _detail(r) for e, r in row.results.items()},
+                         "notes": list(row.notes), "flagged": row.flagged,
+                         "failed_to_run": row.failed_to_run,
+                         "total": sum(v for v in points.values() if v)})
     return {"exercises": [{"id": e, "points": exercises[e]} for e in ordered],
             "maximum": sum(exercises.values()), "students": students}
 
@@ -106,14 +100,20 @@ def read(out_dir: Path) -> dict:
 
 def merge(gradebooks: list[dict]) -> dict:
     """One gradebook from shard gradebooks; a student graded in two shards is an error."""
-    exercises: dict[str, int] = {}
-    rows: dict[str, dict] = {}
+    exercises: dict[str, float] = {}
+    students: dict[str, dict] = {}
     for book in gradebooks:
         for exercise in book["exercises"]:
             exercises.setdefault(exercise["id"], exercise["points"])
         for row in book["students"]:
-            if row["student"] in rows:
+            if row["student"] in students:
                 raise ValueError(f"student {row['student']!r} appears in more than one shard")
-            rows[row["student"]] = dict(row, points={k: v for k, v in row["points"].items()
-                                                     if v is not None})
-    return build(rows, exercises)
+            students[row["student"]] = row
+    ordered = sorted(exercises, key=exercise_sort_key)
+    rows = []
+    for name in sorted(students):
+        row = dict(students[name])
+        row["points"] = {e: row["points"].get(e) for e in ordered}
+        rows.append(row)
+    return {"exercises": [{"id": e, "points": exercises[e]} for e in ordered],
+            "maximum": sum(exercises.values()), "students": rows}

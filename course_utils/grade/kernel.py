@@ -1,43 +1,35 @@
-"""The kernel that grades a submission: ipykernel with limits and a tamper check.
+"""The kernel that grades a submission: ipykernel with limits, the exercise modules preloaded,
+and the sealed verdict function installed before any student cell runs.
 
-``python -m course_utils.grade.kernel -f CONNECTION_FILE`` is the ``argv`` of the kernelspec
-that the grading plugin installs. Before any student code runs it:
+``python -m course_utils.grade.kernel -f CONNECTION_FILE`` is what the sandbox launcher runs
+(``course_utils.grade.sandbox``). Before any student code runs it
 
-- caps the kernel's address space (``RLIMIT_AS``) and the size of any file it writes
-  (``RLIMIT_FSIZE``), so a cell that allocates without end gets a ``MemoryError`` instead of
-  taking the machine down;
+- caps the size of any file it writes (``RLIMIT_FSIZE``); memory is capped from outside, on
+  what the kernel really uses (the launcher's watchdog), so a CUDA build of torch that reserves
+  3 GB of address space grades like the CPU build;
 - caps what one cell may print or display, so an enormous output is truncated in the kernel
   and never reaches the grader's memory;
-- imports the modules named in ``COURSE_GRADING_PRELOAD`` (torch by default) and keeps a
-  snapshot of their functions, so ``before_check`` can tell when notebook code has replaced
-  one of them (``torch.allclose = lambda *a: True``).
-
-Everything here runs in the student's process: it stops accidents and casual cheating, not
-a student who reads this file and attacks the grader on purpose (see docs/grading.md).
+- reads the verdict key from the pipe the launcher handed it, once, and closes it;
+- imports torch and the exercise modules named in ``COURSE_GRADING_EXERCISES`` and installs
+  ``guard``: the verdict function, the snapshot of what the checks rely on, the audit hook;
+- then moves into the notebook's scratch folder (``COURSE_GRADING_SCRATCH``), so modules a
+  notebook writes there can never stand in for the grader's own.
 """
 
 from __future__ import annotations
 
 import importlib
-import json
 import os
 import resource
 import sys
 
-GUARD_MIME = "application/vnd.course-grading+json"
+from course_utils.grade.seal import KEY_FD_ENV
+
 TRUNCATION_NOTE = "\n[output truncated by the grader after {limit} characters]\n"
-WATCHED_CLASSES = ("torch.Tensor", "torch.nn.Module")
-WATCHED_MODULES = ("builtins", "torch", "torch.nn.functional", "torch.testing", "importlib")
-KERNEL_SWAPPED = {"builtins.input", "builtins.raw_input"}  # ipykernel rebinds these per cell
-
-_snapshot: dict[str, dict[str, object]] = {}
 
 
-def set_limits(memory_mb: int, file_mb: int) -> None:
-    """Cap memory and written file size for this process and its children."""
-    if memory_mb > 0:
-        limit = memory_mb * 2**20
-        resource.setrlimit(resource.RLIMIT_AS, (limit, limit))
+def set_limits(file_mb: int) -> None:
+    """Cap the size of any file this process and its children write."""
     if file_mb > 0:
         limit = file_mb * 2**20
         resource.setrlimit(resource.RLIMIT_FSIZE, (limit, limit))
@@ -81,95 +73,60 @@ def _capped_write(write, name, budget, limit):
     return capped
 
 
-def _watched() -> dict[str, dict]:
-    namespaces = {}
-    for name in WATCHED_MODULES:
-        if name in sys.modules:
-            namespaces[name] = vars(sys.modules[name])
-    for dotted in WATCHED_CLASSES:
-        module, _, attr = dotted.rpartition(".")
-        if module in sys.modules and hasattr(sys.modules[module], attr):
-            namespaces[dotted] = vars(getattr(sys.modules[module], attr))
-    return namespaces
+def read_key() -> bytes:
+    """The verdict key, from the pipe named in the environment; the variable is removed."""
+    fd = os.environ.pop(KEY_FD_ENV, "")
+    if not fd.isdigit():
+        return b""
+    with os.fdopen(int(fd), "rb") as pipe:
+        return pipe.read().strip()
 
 
-def take_snapshot() -> None:
-    """Remember every callable of the watched namespaces as it is before student code runs."""
-    for name, namespace in _watched().items():
-        _snapshot[name] = {k: v for k, v in namespace.items() if callable(v)}
-    _snapshot["sys"] = {"meta_path": list(sys.meta_path)}
+def preload() -> list:
+    """torch, with the parts it patches lazily already patched, and the exercise modules."""
+    import torch
+    import torch._dynamo  # noqa: F401 - it wraps some torch functions when first imported
 
-
-def replaced_functions() -> list[str]:
-    """Names of snapshotted callables that notebook code has replaced or deleted since."""
-    changed = []
-    for name, namespace in _watched().items():
-        for key, original in _snapshot.get(name, {}).items():
-            current = namespace.get(key)
-            if current is original or f"{name}.{key}" in KERNEL_SWAPPED:
-                continue
-            if not _wraps(current, original):
-                changed.append(f"{name}.{key}")
-    if "sys" in _snapshot and sys.meta_path != _snapshot["sys"]["meta_path"]:
-        changed.append("sys.meta_path")
-    return sorted(changed)
-
-
-def _wraps(current, original) -> bool:
-    """torch wraps some of its own functions when a submodule loads (importing torch._dynamo
-    wraps ``torch.manual_seed``); a functools.wraps chain back to the original is not flagged."""
-    for _ in range(5):
-        current = getattr(current, "__wrapped__", None)
-        if current is None:
-            return False
-        if current is original:
-            return True
-    return False
-
-
-def before_check(exercise: str, modules: list[str]) -> None:
-    """Run by every restored check cell before the check itself.
-
-    Forgets the exercise modules so the next import reads them from disk (a redefined ``ex``,
-    a replaced ``check`` or a patched engine class no longer matter), turns grading mode back
-    on, and reports what notebook code has replaced, as a display the plugin reads.
-    """
-    findings = replaced_functions()
-    if os.environ.get("COURSE_GRADING") != "1":
-        findings.append("os.environ['COURSE_GRADING']")
-    os.environ["COURSE_GRADING"] = "1"
-    prefixes = tuple(modules) + ("course_utils.exercises",)
-    for name in list(sys.modules):
-        if name.startswith(prefixes):
-            del sys.modules[name]
-    importlib.invalidate_caches()
-    if findings:
-        from IPython.display import display
-
-        report = {"exercise": exercise, "replaced": findings}
-        display({GUARD_MIME: report, "text/plain": "grader: " + json.dumps(report)}, raw=True)
+    for value in vars(torch.optim).values():   # an optimizer class wraps its step() on first use
+        if isinstance(value, type) and issubclass(value, torch.optim.Optimizer):
+            try:
+                value([torch.zeros(1, requires_grad=True)])
+            except Exception:  # noqa: BLE001 - some need arguments; they are not used here
+                pass
+    modules = []
+    for name in filter(None, os.environ.get("COURSE_GRADING_EXERCISES", "").split(",")):
+        try:
+            modules.append(importlib.import_module(name))
+        except ImportError:
+            pass   # no verdict can be sealed for its exercises; the grader reports that
+    return modules
 
 
 def main(argv: list[str]) -> None:
-    set_limits(int(os.environ.get("COURSE_GRADING_MEMORY_MB", "2048")),
-               int(os.environ.get("COURSE_GRADING_FILE_MB", "256")))
-    for name in filter(None, os.environ.get("COURSE_GRADING_PRELOAD", "torch").split(",")):
-        try:
-            importlib.import_module(name)
-        except ImportError:
-            pass
+    set_limits(int(os.environ.get("COURSE_GRADING_FILE_MB", "256")))
+    key = read_key()
+    modules = preload()
     from ipykernel.kernelapp import IPKernelApp
 
     app = IPKernelApp.instance()
     app.initialize(argv)
-    with app.shell.builtin_trap:  # builtins as a cell sees them (exit, quit, get_ipython)
-        take_snapshot()
     cap_output(app.shell, int(os.environ.get("COURSE_GRADING_OUTPUT_CHARS", "100000")))
+    scratch = os.environ.get("COURSE_GRADING_SCRATCH")
+    if scratch:
+        os.chdir(scratch)
+    if key:
+        from course_utils.grade import guard
+
+        def publish(verdict, solution_seen):
+            this = sys.modules[__name__]
+            this.verdict, this.solution_seen = verdict, solution_seen
+
+        guard.install(key, modules, app.shell.user_ns, publish)
     app.start()
 
 
 if __name__ == "__main__":
-    # run the imported module, not __main__, so restored check cells see this snapshot
+    # run the imported module, not __main__, so check code finds the installed verdict here
     from course_utils.grade import kernel
 
     kernel.main(sys.argv[1:])

@@ -1,44 +1,67 @@
-"""pytest plugin: nbval results of check cells become points, faults become reasons.
+"""pytest plugin: check cells become sealed verdicts, faults become reasons.
 
-Active only with ``--gradebook PATH`` (or ``--grading-records PATH``, used by
-``python -m course_utils.grade``); plain ``pytest --nbval`` is untouched. When active it
+Active only with ``--gradebook PATH`` or ``--grading-records PATH`` (the instructor command uses
+the second); plain ``pytest --nbval`` is untouched. When active it
 
-- runs every notebook in the grading kernel (``course_utils.grade.kernel``: memory and output
-  caps, tamper snapshot) with ``COURSE_GRADING=1``;
-- maps each nbval item to its exercise through the cell's metadata
-  (``{"course": {"exercise": ..., "points": ...}}``), never through item names;
-- notices a dead kernel within a second instead of waiting for the cell timeout, and after a
-  dead kernel, a timeout or a ``MemoryError`` starts a new kernel and replays the notebook's
-  other cells, so one runaway cell costs only its own exercise;
-- writes the records (JSON lines, as cells finish: the instructor command's progress bar reads
-  them) and the gradebook at the end. Works with pytest-xdist (``--dist loadfile``): records
-  travel from workers to the controller in ``report.user_properties``.
+- runs every notebook in the grading kernel (``kernel``), inside a bubblewrap sandbox
+  (``sandbox``) unless ``--grading-no-sandbox``; refuses to start when the sandbox cannot run;
+- after each check cell (found by its metadata ``{"course": {"exercise": ...}}``, never by
+  item names) asks the kernel for a verdict through a silent request and accepts only a verdict
+  sealed with this run's key and the request's nonce (``seal``); "the cell did not raise" is
+  never a pass;
+- notices a dead kernel within a second, tells "ran out of memory" from the sandbox's marker,
+  and after a dead kernel or a timeout starts a new kernel and replays the notebook's other
+  cells, so one runaway cell costs only its own exercise; stops a notebook that used up its
+  time budget (``--grading-notebook-timeout``);
+- passes typed records (``records``) to the controller (pytest-xdist ``user_properties``), which
+  writes them to ``--grading-records`` and, for ``--gradebook``, builds the gradebook once.
+
+Every reliance on nbval's internals is in ``nbval_bridge``.
 """
 
 from __future__ import annotations
 
+import ast
 import json
 import os
 import re
-import sys
+import shutil
 import tempfile
 import time
+from dataclasses import dataclass, field
 from pathlib import Path
 from queue import Empty
 
 import pytest
 
-from course_utils.grade import gradebook
-from course_utils.grade.kernel import GUARD_MIME, TRUNCATION_NOTE
+from course_utils.grade import gradebook, nbval_bridge, records, sandbox, seal
+from course_utils.grade.kernel import TRUNCATION_NOTE
+from course_utils.grade.nbval_bridge import KernelDied
+from course_utils.grade.records import CheckResult, Note
 
 KERNEL_NAME = "course-grading"
 PROPERTY = "course_grading"
-ANSI = re.compile(r"\x1b\[[0-9;]*[A-Za-z]")
 MESSAGE_CHARS = 2000
+CHECK_CALL = re.compile(r"^\s*(\w+)\.(q\d+)\.check\((.+)\)\s*$", re.S)
+IMPORT_LINE = re.compile(r"^\s*(?:from\s+([\w.]+)\s+import\s+(\w+)|import\s+([\w.]+))"
+                         r"\s+as\s+(\w+)\s*$", re.M)
+NO_VERDICT = "no sealed verdict came back from the check (the grader's checking code was " \
+             "replaced, blocked or broken in this notebook)"
 
 
-class KernelDied(RuntimeError):
-    """The kernel process ended while a cell ran (os._exit, exit(), a crash, the OOM killer)."""
+@dataclass
+class GradingState:
+    """What one pytest process (controller or worker) keeps while grading."""
+
+    key: bytes
+    folder: Path                   # private: kernelspec, kernel sockets, memory markers
+    memory_mb: int
+    notebook_timeout: float
+    sandboxed: bool
+    collected: list = field(default_factory=list)    # controller: typed records
+
+
+STATE = pytest.StashKey[GradingState]()
 
 
 def pytest_addoption(parser):
@@ -47,9 +70,20 @@ def pytest_addoption(parser):
                     help="grade check cells; write points per exercise per student to PATH "
                          "(CSV, or JSON when PATH ends in .json)")
     group.addoption("--grading-records", default=None, metavar="PATH",
-                    help="grade check cells; append one JSON line per graded cell to PATH")
+                    help="grade check cells; append one JSON line per record to PATH")
     group.addoption("--grading-progress", default=None, metavar="PATH",
                     help="append one byte to PATH per finished cell (for a progress bar)")
+    group.addoption("--grading-hide", action="append", default=[], metavar="PATH",
+                    help="a folder no grading kernel may see (repeatable)")
+    group.addoption("--grading-memory-mb", type=int, default=2048,
+                    help="resident memory per notebook, everything it starts included")
+    group.addoption("--grading-notebook-timeout", type=float, default=600.0,
+                    help="seconds one notebook may take in all")
+    group.addoption("--grading-exercises", default=None, metavar="MODULES",
+                    help="exercise modules to load in every kernel, comma-separated "
+                         "(default: those the notebooks' check cells import)")
+    group.addoption("--grading-no-sandbox", action="store_true",
+                    help="run kernels without bubblewrap (only where it cannot run)")
 
 
 def _active(config) -> bool:
@@ -61,105 +95,170 @@ def _active(config) -> bool:
 def pytest_configure(config):
     if not _active(config):
         return
+    option = config.option
+    sandboxed = not option.grading_no_sandbox
+    if sandboxed and sandbox.problem():
+        raise pytest.UsageError(f"cannot sandbox the grading kernels: {sandbox.problem()} "
+                                "(--grading-no-sandbox grades without one)")
+    folder = Path(tempfile.mkdtemp(prefix="course-grading-"))
+    key = seal.new_key()
+    spec_dir = folder / "kernels" / KERNEL_NAME
+    spec_dir.mkdir(parents=True)
+    (folder / "markers").mkdir()
+    spec = sandbox.kernelspec(option.grading_memory_mb, folder / "markers",
+                              [Path(p) for p in option.grading_hide] + [folder],
+                              sandbox=sandboxed)
+    (spec_dir / "kernel.json").write_text(json.dumps(spec))
+    os.environ["JUPYTER_PATH"] = os.pathsep.join(filter(None, [str(folder),
+                                                               os.environ.get("JUPYTER_PATH")]))
+    os.environ[seal.KEY_ENV] = key
     os.environ["COURSE_GRADING"] = "1"
-    _install_kernelspec()
-    config.option.nbval_current_env = False
-    config.option.nbval_kernel_name = KERNEL_NAME
-    config.option.continue_on_collection_errors = True
-    _notice_dead_kernels()
-    config._course_grading = {"records": [], "started": time.monotonic()}
-    for path in (config.option.grading_records, config.option.grading_progress):
+    os.environ["COURSE_GRADING_SOCKET_BASE"] = str(folder)
+    option.nbval_current_env = False
+    option.nbval_kernel_name = KERNEL_NAME
+    option.continue_on_collection_errors = True
+    nbval_bridge.poll_for_dead_kernels()
+    nbval_bridge.use_kernel_manager(sandbox.SandboxKernelManager)
+    config.stash[STATE] = GradingState(bytes.fromhex(key), folder, option.grading_memory_mb,
+                                       option.grading_notebook_timeout, sandboxed)
+    for path in (option.grading_records, option.grading_progress):
         if path and not hasattr(config, "workerinput"):
             Path(path).write_text("")
 
 
-def _install_kernelspec() -> None:
-    """A kernelspec whose argv is the grading kernel, found through JUPYTER_PATH."""
-    if os.environ.get("COURSE_GRADING_KERNELSPEC_DIR"):
+def pytest_unconfigure(config):
+    state = config.stash.get(STATE, None)
+    if state is not None:
+        shutil.rmtree(state.folder, ignore_errors=True)
+
+
+def pytest_collection_modifyitems(session, config, items):
+    """Tell kernels which exercise modules to load before any student cell: the modules the
+    notebooks' check cells name."""
+    if not _active(config):
         return
-    root = Path(tempfile.mkdtemp(prefix="course-grading-kernelspec-"))
-    spec_dir = root / "kernels" / KERNEL_NAME
-    spec_dir.mkdir(parents=True)
-    spec = {"argv": [sys.executable, "-m", "course_utils.grade.kernel", "-f",
-                     "{connection_file}"],
-            "display_name": "Course grading", "language": "python",
-            "env": {"COURSE_GRADING": "1"}}
-    (spec_dir / "kernel.json").write_text(json.dumps(spec))
-    os.environ["JUPYTER_PATH"] = os.pathsep.join(
-        filter(None, [str(root), os.environ.get("JUPYTER_PATH")]))
-    os.environ["COURSE_GRADING_KERNELSPEC_DIR"] = str(root)
-
-
-def _notice_dead_kernels() -> None:
-    """Make nbval's blocking waits poll, so a dead kernel fails its cell at once."""
-    from nbval.kernel import RunningKernel
-
-    if getattr(RunningKernel.get_message, "_course_grading", False):
+    if config.option.grading_exercises is not None:
+        os.environ["COURSE_GRADING_EXERCISES"] = config.option.grading_exercises
         return
-    original = RunningKernel.get_message
-
-    def get_message(self, stream, timeout=None):
-        deadline = None if timeout is None else time.monotonic() + timeout
-        while True:
-            left = 0.5 if deadline is None else max(0.0, min(0.5, deadline - time.monotonic()))
-            try:
-                return original(self, stream, timeout=left)
-            except Empty:
-                if deadline is not None and time.monotonic() >= deadline:
-                    raise
-                if not self.is_alive():
-                    raise KernelDied("the kernel died while this cell ran") from None
-
-    get_message._course_grading = True
-    RunningKernel.get_message = get_message
+    modules = set()
+    for notebook in {id(nbval_bridge.notebook_of(i)): nbval_bridge.notebook_of(i)
+                     for i in items if nbval_bridge.is_cell(i)}.values():
+        aliases = {}
+        for cell in notebook.nb.cells:
+            for frm, name, plain, alias in IMPORT_LINE.findall(cell.get("source", "")):
+                aliases[alias] = f"{frm}.{name}" if frm else plain
+        for cell in notebook.nb.cells:
+            call = CHECK_CALL.match(cell.get("source", "")) if _exercise(cell) else None
+            if call and call.group(1) in aliases:
+                modules.add(aliases[call.group(1)])
+    os.environ["COURSE_GRADING_EXERCISES"] = ",".join(sorted(modules))
 
 
-def _is_cell(item) -> bool:
-    return hasattr(item, "cell") and hasattr(item, "parent") and hasattr(item.parent, "nb")
-
-
-def _course(cell) -> dict:
+def _exercise(cell) -> str:
     course = cell.get("metadata", {}).get("course", {})
-    return course if isinstance(course, dict) else {}
+    return str(course.get("exercise", "")) if isinstance(course, dict) else ""
 
 
-# ---------------------------------------------------------------- recovery between cells
+def _points(cell) -> float:
+    points = cell.get("metadata", {}).get("course", {}).get("points", 1)
+    return points if isinstance(points, (int, float)) and not isinstance(points, bool) else 0
+
+
+# ---------------------------------------------------------------- before each cell
 
 @pytest.hookimpl(tryfirst=True)
 def pytest_runtest_setup(item):
-    if not (_active(item.config) and _is_cell(item)):
+    if not (_active(item.config) and nbval_bridge.is_cell(item)):
         return
-    nbfile = item.parent
-    if nbfile.kernel is None:
+    notebook = nbval_bridge.notebook_of(item)
+    if nbval_bridge.kernel_of(notebook) is None:
         return
-    if getattr(nbfile, "_grading_lost", None):
-        raise RuntimeError(f"not run: {nbfile._grading_lost}")
-    if getattr(nbfile, "_grading_restart", False) or not nbfile.kernel.is_alive():
-        _restart_and_replay(nbfile)
-    nbfile.timed_out = False  # nbval would xfail every later cell; we recovered instead
+    state = item.config.stash[STATE]
+    started = notebook.__dict__.setdefault("_grading_started", time.monotonic())
+    if time.monotonic() - started > state.notebook_timeout:
+        notebook._grading_lost = (f"the notebook used up its time budget "
+                                  f"({state.notebook_timeout:g} s)")
+    if getattr(notebook, "_grading_lost", None):
+        raise RuntimeError(f"not run: {notebook._grading_lost}")
+    kernel = nbval_bridge.kernel_of(notebook)
+    if getattr(notebook, "_grading_restart", False) or not kernel.is_alive():
+        _restart_and_replay(notebook)
+    nbval_bridge.forget_timeout(notebook)
 
 
-def _restart_and_replay(nbfile) -> None:
-    """New kernel, then the notebook's earlier cells again (outputs ignored), minus the
-    cells that caused a fault."""
-    from nbval.kernel import RunningKernel
-
-    nbfile._grading_restart = False
-    if nbfile.kernel.is_alive():
-        nbfile.kernel.stop()
-    config = nbfile.config
-    nbfile.kernel = RunningKernel(KERNEL_NAME, cwd=str(nbfile.fspath.dirname),
-                                  startup_timeout=config.option.nbval_kernel_startup_timeout)
-    timeout = config.option.nbval_cell_timeout
-    for source in getattr(nbfile, "_grading_replay", []):
-        kernel = nbfile.kernel
-        msg_id = kernel.execute_cell_input(source, allow_stdin=False)
+def _restart_and_replay(notebook) -> None:
+    """New kernel, then the notebook's earlier cells again (outputs ignored), minus the cells
+    that caused a fault."""
+    notebook._grading_restart = False
+    old = nbval_bridge.kernel_of(notebook)
+    if old.is_alive():
+        old.stop()
+    kernel = nbval_bridge.start_kernel(notebook, KERNEL_NAME)
+    timeout = notebook.config.option.nbval_cell_timeout
+    for source in getattr(notebook, "_grading_replay", []):
         try:
-            kernel.await_reply(msg_id, timeout=timeout)
-            kernel.await_idle(msg_id, timeout)
+            nbval_bridge.run_source(kernel, source, timeout)
         except (Empty, KernelDied):
-            nbfile._grading_lost = "the kernel could not be restored after an earlier fault"
-            raise RuntimeError(f"not run: {nbfile._grading_lost}") from None
+            notebook._grading_lost = "the kernel could not be restored after an earlier fault"
+            raise RuntimeError(f"not run: {notebook._grading_lost}") from None
+
+
+# ---------------------------------------------------------------- the verdict of a check
+
+@pytest.hookimpl(hookwrapper=True)
+def pytest_runtest_call(item):
+    outcome = yield
+    if not (_active(item.config) and nbval_bridge.is_cell(item)):
+        return
+    cell = nbval_bridge.cell_of(item)
+    if not _exercise(cell) or outcome.excinfo is not None and _fault(outcome.excinfo, item):
+        return
+    item._grading_verdict = _ask_verdict(item, cell)
+
+
+def _ask_verdict(item, cell) -> dict:
+    state = item.config.stash[STATE]
+    notebook = nbval_bridge.notebook_of(item)
+    kernel = nbval_bridge.kernel_of(notebook)
+    exercise = _exercise(cell)
+    call = CHECK_CALL.match(cell.source)
+    if call is None:
+        return {"status": "fault", "reason": "the check cell is not of the form ex.qN.check(answer)"}
+    nonce = seal.new_nonce()
+    expression = (f"__import__('course_utils.grade.kernel', fromlist=['verdict'])"
+                  f".verdict({exercise!r}, {call.group(3).strip()!r}, {nonce!r})")
+    timeout = item.config.option.nbval_cell_timeout
+    try:
+        reply = nbval_bridge.evaluate_silently(kernel, {"verdict": expression}, timeout)
+    except Empty:
+        notebook._grading_restart = True
+        nbval_bridge.interrupt(kernel)
+        return {"status": "fault", "reason": f"timed out after {timeout:g} s (an endless loop?)"}
+    except KernelDied:
+        notebook._grading_restart = True
+        return {"status": "fault", "reason": _death_reason(kernel, state)}
+    value = reply.get("verdict", {})
+    text = value.get("data", {}).get("text/plain") if value.get("status") == "ok" else None
+    try:
+        text = ast.literal_eval(text) if isinstance(text, str) else None
+    except (ValueError, SyntaxError):
+        text = None
+    verdict = seal.unseal(state.key, text, nonce, exercise)
+    if verdict is None:
+        return {"status": "tampered", "reason": NO_VERDICT, "sealed": False}
+    verdict["sealed"] = True
+    if verdict["status"] == "tampered":
+        verdict["reason"] = "notebook code changed the grader's checking code: " + \
+                            ", ".join(verdict["findings"][:8])
+    return verdict
+
+
+def _death_reason(kernel, state) -> str:
+    connection = getattr(getattr(kernel, "km", None), "connection_file", "") or ""
+    marker = state.folder / "markers" / (Path(connection).stem + ".oom")
+    if connection and marker.exists():
+        return f"ran out of memory (the grader caps each notebook at {state.memory_mb} MB)"
+    return "the kernel died (os._exit, exit(), a crash or too much memory)"
 
 
 # ---------------------------------------------------------------- one record per cell
@@ -168,124 +267,84 @@ def _restart_and_replay(nbfile) -> None:
 def pytest_runtest_makereport(item, call):
     outcome = yield
     report = outcome.get_result()
-    if not (_active(item.config) and _is_cell(item)):
+    if not (_active(item.config) and nbval_bridge.is_cell(item)):
         return
     if call.when == "call" or (call.when == "setup" and not report.passed):
-        record = _record(item, call, report)
+        record = _record(item, call)
         _remember_for_replay(item, call, record)
         if record is not None:
-            report.user_properties.append((PROPERTY, record))
+            report.user_properties.append((PROPERTY, records.to_wire(record)))
 
 
-def _record(item, call, report) -> dict | None:
-    course = _course(item.cell)
-    path = Path(str(item.parent.fspath))
-    base = {"notebook": str(path), "student": path.parent.name, "lesson": path.stem,
-            "cell": item.cell_num}
-    error = _error_output(item)
-    fault = _fault(call, error)
-    if course.get("exercise"):
-        replaced = _replaced(item)
-        if report.passed and not replaced:
-            status, reason = "correct", ""
-        elif replaced:
-            status, reason = "tampered", "checking code was replaced by notebook code"
-        elif fault:
-            status, reason = "fault", fault
-        else:
-            status, reason = "not correct", "the check did not pass"
-        return dict(base, exercise=str(course["exercise"]), points=_points(course),
-                    status=status, reason=reason, message=_message(item, error, call),
-                    replaced=replaced, failed_to_run=status == "fault")
+def _names(item) -> tuple[str, str]:
+    path = Path(str(nbval_bridge.notebook_of(item).fspath))
+    return path.parent.name, path.stem
+
+
+def _record(item, call):
+    student, lesson = _names(item)
+    cell = nbval_bridge.cell_of(item)
+    number = nbval_bridge.cell_number(item) + 1
+    fault = _fault(call.excinfo, item)
+    exercise = _exercise(cell)
+    if exercise:
+        verdict = getattr(item, "_grading_verdict", None) or {
+            "status": "fault", "reason": fault or "the check cell failed before its verdict"}
+        return CheckResult(student, lesson, exercise, verdict["status"], _points(cell),
+                           reason=verdict.get("reason", ""),
+                           message=_short(verdict.get("message", "")),
+                           findings=tuple(verdict.get("findings", ())),
+                           solution_used=bool(verdict.get("solution_used")),
+                           sealed=bool(verdict.get("sealed")))
     if fault:
-        return dict(base, note=f"{path.stem}: code cell {item.cell_num + 1}: {fault}",
-                    failed_to_run=True)
+        return Note(student, f"{lesson}: code cell {number}: {fault}", lesson, failed_to_run=True)
     if _truncated(item):
-        return dict(base, note=f"{path.stem}: code cell {item.cell_num + 1}: enormous output "
-                               "truncated")
+        return Note(student, f"{lesson}: code cell {number}: enormous output truncated", lesson)
     return None
+
+
+def _short(text: str) -> str:
+    return text if len(text) <= MESSAGE_CHARS else text[:MESSAGE_CHARS] + " [...]"
 
 
 def _truncated(item) -> bool:
     marker = TRUNCATION_NOTE.split("{")[0].strip()
     return any(marker in str(output.get("text", "")) or
                any(marker in str(v) for v in output.get("data", {}).values())
-               for output in item.test_outputs or [])
+               for output in nbval_bridge.outputs_of(item))
 
 
-def _points(course: dict) -> float:
-    points = course.get("points", 1)
-    return points if isinstance(points, (int, float)) and not isinstance(points, bool) else 0
-
-
-def _error_output(item) -> dict | None:
-    for output in item.test_outputs or []:
-        if output.get("output_type") == "error":
-            return output
-    return None
-
-
-def _fault(call, error) -> str:
+def _fault(excinfo, item) -> str:
     """A reason for the runaway cases; '' for a cell that simply raised or passed."""
-    excinfo = call.excinfo
     if excinfo is None:
         return ""
     text = str(excinfo.value)
     if excinfo.errisinstance(KernelDied):
-        return "the kernel died (os._exit, exit(), a crash or too much memory)"
+        return _death_reason(nbval_bridge.kernel_of(nbval_bridge.notebook_of(item)),
+                             item.config.stash[STATE])
     if text.startswith("not run:"):
         return text
     if "Timeout of" in text:
         timeout = re.search(r"Timeout of ([\d.]+) seconds", text)
         return f"timed out after {timeout.group(1) if timeout else '?'} s (an endless loop?)"
-    if error is not None:
-        name, value = error.get("ename", ""), str(error.get("evalue", ""))
-        if "MemoryError" in (name + value) or "can't allocate memory" in value:
-            return "ran out of memory (the grader caps memory per notebook)"
-        if name == "SystemExit":
+    for output in nbval_bridge.outputs_of(item):
+        if output.get("output_type") == "error" and output.get("ename") == "SystemExit":
             return "the cell called sys.exit()"
     if excinfo.errisinstance(RuntimeError) and "Kernel" in text:
-        return f"kernel failure: {text}"
+        return f"kernel failure: {text.splitlines()[0]}"
     return ""
 
 
-def _replaced(item) -> list[str]:
-    for output in item.test_outputs or []:
-        report = output.get("data", {}).get(GUARD_MIME)
-        if isinstance(report, dict):
-            return list(report.get("replaced", []))
-    return []
-
-
-def _message(item, error, call) -> str:
-    """What the check displayed (its outcome), else the error line: never the traceback."""
-    parts = []
-    for output in item.test_outputs or []:
-        data = output.get("data", {})
-        if GUARD_MIME in data:
-            continue
-        if "text/plain" in data:
-            parts.append(str(data["text/plain"]))
-        elif output.get("output_type") == "stream":
-            parts.append(output.get("text", ""))
-    text = ANSI.sub("", "\n".join(p.strip("\n") for p in parts)).strip()
-    if not text and error is not None:
-        text = f"{error.get('ename')}: {error.get('evalue')}"
-    if not text and call.excinfo is not None:
-        text = str(call.excinfo.value).splitlines()[0]
-    return text if len(text) <= MESSAGE_CHARS else text[:MESSAGE_CHARS] + " [...]"
-
-
 def _remember_for_replay(item, call, record) -> None:
-    nbfile = item.parent
-    replay = nbfile.__dict__.setdefault("_grading_replay", [])
-    fatal = record is not None and record.get("failed_to_run")
+    notebook = nbval_bridge.notebook_of(item)
+    replay = notebook.__dict__.setdefault("_grading_replay", [])
     if call.when != "call":
         return
-    if fatal:
-        nbfile._grading_restart = True
-    elif not _course(item.cell).get("exercise"):
-        replay.append(item.cell.source)
+    if (isinstance(record, Note) and record.failed_to_run) or \
+            (isinstance(record, CheckResult) and record.status == "fault"):
+        notebook._grading_restart = True
+    elif not _exercise(nbval_bridge.cell_of(item)):
+        replay.append(nbval_bridge.cell_of(item).source)
 
 
 # ---------------------------------------------------------------- controller side
@@ -297,13 +356,16 @@ def pytest_runtest_logreport(report):
     if report.when == "teardown" and config.option.grading_progress:
         with open(config.option.grading_progress, "a") as handle:
             handle.write(".")
-    for name, record in report.user_properties:
+    for name, data in report.user_properties:
         if name == PROPERTY:
-            config._course_grading["records"].append(record)
-            path = config.option.grading_records
-            if path:
-                with open(path, "a") as handle:
-                    handle.write(json.dumps(record) + "\n")
+            _collect(config, data)
+
+
+def _collect(config, data: dict) -> None:
+    config.stash[STATE].collected.append(records.from_wire(data))
+    if config.option.grading_records:
+        with open(config.option.grading_records, "a") as handle:
+            handle.write(json.dumps(data) + "\n")
 
 
 def pytest_collectreport(report):
@@ -312,9 +374,9 @@ def pytest_collectreport(report):
         return
     path = Path(report.nodeid.split("::")[0])
     if path.suffix == ".ipynb":
-        record = {"student": path.parent.name, "lesson": path.stem, "failed_to_run": True,
-                  "note": f"{path.name}: could not be read as a notebook"}
-        config._course_grading["records"].append(record)
+        _collect(config, records.to_wire(Note(path.parent.name, f"{path.name}: could not be read "
+                                                                "as a notebook", path.stem,
+                                              failed_to_run=True)))
 
 
 _CONFIG: dict = {}
@@ -332,8 +394,8 @@ def pytest_sessionfinish(session):
     if not _active(config) or hasattr(config, "workerinput") or not config.option.gradebook:
         return
     rows: dict = {}
-    for record in config._course_grading["records"]:
-        gradebook.add_record(rows, record)
+    for record in config.stash[STATE].collected:
+        gradebook.add(rows, record)
     book = gradebook.build(rows)
     path = Path(config.option.gradebook)
     path.parent.mkdir(parents=True, exist_ok=True)

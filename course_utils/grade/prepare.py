@@ -3,9 +3,9 @@
 Why by cell id: the release notebook is the only trusted copy of a check cell. Whatever the
 student did to it (edited, deleted, moved above the answer, duplicated, tagged it
 ``raises-exception``), the prepared notebook carries the released cell again, placed where the
-release puts it, and the change is reported. The restored cell also re-imports the exercise
-module and calls ``course_utils.grade.kernel.before_check`` first, so a redefined ``ex`` or a
-replaced ``check`` in earlier cells is forgotten.
+release puts it, and the change is reported. What the restored cell computes does not count
+either: the grader asks the kernel for a sealed verdict after it (``plugin``, ``guard``), so a
+redefined ``ex`` or a replaced ``check`` in earlier cells changes nothing.
 """
 
 from __future__ import annotations
@@ -168,13 +168,8 @@ def _cleared(cell):
 
 
 def graded_check_cell(canonical, release: Release):
-    """The released check cell, preceded by the re-import and the tamper check."""
-    imports = release.imports_for(canonical.source)
-    modules = sorted({module for _, module in imports})
-    lines = ["import course_utils.grade.kernel as _course_grader  # added by the grader",
-             f"_course_grader.before_check({exercise_of(canonical)!r}, {modules!r})"]
-    lines += [line for line, _ in imports]
-    cell = nbformat.v4.new_code_cell("\n".join(lines) + "\n" + canonical.source,
-                                     metadata=copy.deepcopy(canonical.metadata))
+    """The released check cell, exactly: under grading it only names the exercise and the
+    answer; the verdict itself is asked for by the grader right after it (``plugin``)."""
+    cell = nbformat.v4.new_code_cell(canonical.source, metadata=copy.deepcopy(canonical.metadata))
     cell.id = canonical.id
     return cell

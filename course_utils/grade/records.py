@@ -1,0 +1,107 @@
+"""What grading produces, as types: one ``CheckResult`` per check, one ``Note`` per remark.
+
+Records travel from pytest workers to the controller (``report.user_properties``) and from the
+pytest process to the instructor command (a JSON-lines file in a private folder that no kernel
+can see). They are plain dicts on the way and are turned back into these types, and checked
+against the release, by ``from_wire``: an exercise that is not in that lesson's release, a
+maximum other than the release's, an unknown status or earned points that do not follow from
+the status are refused, so nothing on the way can add a bonus exercise, raise a maximum or
+award points.
+"""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass, field
+
+STATUSES = ("correct", "not correct", "fault", "tampered")
+
+
+class BadRecord(ValueError):
+    """A record that does not match the release: an infrastructure fault, never a grade."""
+
+
+@dataclass(frozen=True)
+class CheckResult:
+    """One check of one student: ``earned`` out of ``maximum`` points, and why."""
+
+    student: str
+    lesson: str
+    exercise: str
+    status: str
+    maximum: float
+    reason: str = ""
+    message: str = ""
+    findings: tuple[str, ...] = ()
+    solution_used: bool = False
+    sealed: bool = False      # the verdict came sealed from the grader's own check
+
+    @property
+    def earned(self) -> float:
+        return self.maximum if self.status == "correct" else 0
+
+    @property
+    def failed_to_run(self) -> bool:
+        return self.status == "fault"
+
+
+@dataclass(frozen=True)
+class Note:
+    """A remark on a student's row: a fault outside any check, a restored cell, a choice made."""
+
+    student: str
+    text: str
+    lesson: str = ""
+    flagged: bool = False
+    failed_to_run: bool = False
+
+
+def to_wire(record) -> dict:
+    data = asdict(record)
+    data["kind"] = type(record).__name__
+    return data
+
+
+def from_wire(data, exercises_of_lesson: dict[str, dict[str, float]] | None = None):
+    """The typed record; ``exercises_of_lesson`` ({"03_sequential": {"lesson03.q1": 2}}) is the
+    release it must match (None: trust the exercise and maximum, as the plugin alone does)."""
+    if not isinstance(data, dict):
+        raise BadRecord(f"not a record: {data!r:.80}")
+    kind = data.get("kind")
+    fields_ = {k: v for k, v in data.items() if k != "kind"}
+    try:
+        if kind == "Note":
+            record = Note(**fields_)
+            if not (isinstance(record.student, str) and isinstance(record.text, str)):
+                raise BadRecord(f"a note without student or text: {data!r:.120}")
+            return record
+        if kind != "CheckResult":
+            raise BadRecord(f"unknown record kind {kind!r}")
+        fields_["findings"] = tuple(fields_.get("findings", ()))
+        record = CheckResult(**fields_)
+    except TypeError as error:
+        raise BadRecord(f"malformed record ({error}): {data!r:.120}") from None
+    if record.status not in STATUSES:
+        raise BadRecord(f"unknown status {record.status!r}")
+    if exercises_of_lesson is not None:
+        release = exercises_of_lesson.get(record.lesson)
+        if release is None or record.exercise not in release:
+            raise BadRecord(f"{record.exercise!r} is not an exercise of {record.lesson!r}")
+        if record.maximum != release[record.exercise]:
+            raise BadRecord(f"{record.exercise}: maximum {record.maximum!r}, release says "
+                            f"{release[record.exercise]!r}")
+    return record
+
+
+@dataclass
+class Row:
+    """A student's line of the gradebook while it is being built."""
+
+    student: str
+    results: dict[str, list[CheckResult]] = field(default_factory=dict)
+    notes: list[str] = field(default_factory=list)
+    flagged: bool = False
+    failed_to_run: bool = False
+
+    def note(self, text: str) -> None:
+        if text and text not in self.notes:
+            self.notes.append(text)
