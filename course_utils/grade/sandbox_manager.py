@@ -1,0 +1,67 @@
+"""The kernel manager of grading kernels: ipc transport, one private socket folder per kernel.
+
+A sandboxed kernel has its own network namespace, so a TCP port it opens is out of the
+client's reach; Unix sockets in a folder bound into the sandbox are not. Each manager makes
+a fresh folder for its connection file and sockets, so two kernels never share socket files
+and one kernel never sees another's, and removes it when the kernel is shut down or the
+manager is collected.
+
+``nbval.kernel.KernelManager = SandboxKernelManager`` makes nbval start its kernels with it.
+"""
+
+from __future__ import annotations
+
+import atexit
+import os
+import shutil
+import tempfile
+import uuid
+import weakref
+from pathlib import Path
+
+from jupyter_client.manager import KernelManager
+from jupyter_core.utils import run_sync
+
+SOCKET_BASE_VARIABLE = "COURSE_GRADING_SOCKET_BASE"
+SOCKET_PATH_MAX = 107  # sun_path holds 108 bytes, the last one a NUL
+_default_base: list[str] = []
+
+
+def socket_base() -> str:
+    """``$COURSE_GRADING_SOCKET_BASE``, else a private folder of this process (short, so the
+    socket paths stay under the Unix limit), removed when the process ends."""
+    if os.environ.get(SOCKET_BASE_VARIABLE):
+        return os.environ[SOCKET_BASE_VARIABLE]
+    if not _default_base:
+        _default_base.append(tempfile.mkdtemp(prefix="course-grading-sockets-"))
+        atexit.register(shutil.rmtree, _default_base[0], True)
+    return _default_base[0]
+
+
+class SandboxKernelManager(KernelManager):
+    """A KernelManager whose kernel talks over Unix sockets in a folder of its own."""
+
+    def __init__(self, **kwargs):
+        base = Path(socket_base())
+        base.mkdir(parents=True, exist_ok=True)
+        socket_dir = Path(tempfile.mkdtemp(prefix="k", dir=base))
+        kernel_id = kwargs.pop("kernel_id", None) or str(uuid.uuid4())
+        kwargs.setdefault("transport", "ipc")
+        kwargs.setdefault("connection_file", str(socket_dir / f"kernel-{kernel_id}.json"))
+        kwargs.setdefault("ip", str(socket_dir / "s"))
+        super().__init__(kernel_id=kernel_id, **kwargs)
+        self.socket_dir = socket_dir
+        self._remove_socket_dir = weakref.finalize(self, shutil.rmtree, str(socket_dir), True)
+        longest = len(self.ip) + len("-65535")
+        if self.transport == "ipc" and longest > SOCKET_PATH_MAX:
+            self._remove_socket_dir()
+            raise ValueError(f"socket paths in {socket_dir} would be {longest} characters, over "
+                             f"the Unix limit of {SOCKET_PATH_MAX}: set {SOCKET_BASE_VARIABLE} "
+                             "to a shorter folder")
+
+    async def _async_cleanup_resources(self, restart: bool = False) -> None:
+        await super()._async_cleanup_resources(restart=restart)
+        if not restart:
+            self._remove_socket_dir()
+
+    cleanup_resources = run_sync(_async_cleanup_resources)
