@@ -19,7 +19,7 @@ import sys
 from pathlib import Path
 
 from course_utils.grade import feedback, gradebook, prepare
-from course_utils.grade.runner import Settings, grade
+from course_utils.grade.runner import GradingError, Settings, grade
 
 DEFAULT_RELEASE = Path(__file__).resolve().parents[2] / "exercises"
 
@@ -47,17 +47,30 @@ def grade_main(argv: list[str]) -> int:
     parser.add_argument("--shard", type=_shard, default=(1, 1), metavar="K/N",
                         help="grade only shard K of N (students split by a hash of their folder "
                              "name); join the shards' results with the merge command")
-    parser.add_argument("--memory-mb", type=int, default=2048, help="memory cap per kernel")
+    parser.add_argument("--memory-mb", type=int, default=2048,
+                        help="resident memory per notebook, everything it starts included")
+    parser.add_argument("--notebook-timeout", type=float, default=600.0,
+                        help="seconds one notebook may take in all (default: 10 minutes)")
+    parser.add_argument("--no-sandbox", action="store_true",
+                        help="grade where bubblewrap cannot run (macOS, a container without user "
+                             "namespaces): student code then runs as you; every row says so")
     parser.add_argument("--no-progress", action="store_true", help="no progress bar")
     parser.add_argument("--keep-scratch", action="store_true",
                         help="keep the prepared notebooks (to debug the grader)")
     args = parser.parse_args(argv)
     if not args.submissions.is_dir():
         parser.error(f"{args.submissions} is not a folder")
+    if args.workers < 1:
+        parser.error("--workers must be at least 1")
     settings = Settings(args.submissions, args.out, args.release, workers=args.workers,
                         timeout=args.timeout, shard=args.shard, memory_mb=args.memory_mb,
+                        notebook_timeout=args.notebook_timeout, sandbox=not args.no_sandbox,
                         progress=not args.no_progress, keep_scratch=args.keep_scratch)
-    book = grade(settings)
+    try:
+        book = grade(settings)
+    except GradingError as error:
+        print(f"grading failed, no gradebook written: {error}", file=sys.stderr)
+        return 2
     write_results(book, args.out, prepare.load_release(args.release))
     print(summary(book))
     return 0

@@ -67,4 +67,4 @@ def render(row: dict, book: dict, info: dict[str, dict]) -> str:
 def write_all(book: dict, info: dict[str, dict], folder: Path) -> None:
     folder.mkdir(parents=True, exist_ok=True)
     for row in book["students"]:
-        (folder / f"{row['student']}.md").write_text(render(row, book, info))
+        (folder / f"{row.get('key') or row['student']}.md").write_text(render(row, book, info))

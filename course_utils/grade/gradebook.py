@@ -64,7 +64,7 @@ def build(rows: dict[str, Row], exercises: dict[str, float] | None = None) -> di
         row = rows[name]
         points = {e: (min(r.earned for r in row.results[e]) if e in row.results else None)
                   for e in ordered}
-        students.append({"student": name, "points": points,
+        students.append({"student": name, "key": row.key or name, "points": points,
                          "details": {e: _detail(r) for e, r in row.results.items()},
                          "notes": list(row.notes), "flagged": row.flagged,
                          "failed_to_run": row.failed_to_run,

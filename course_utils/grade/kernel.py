@@ -114,6 +114,8 @@ def main(argv: list[str]) -> None:
     scratch = os.environ.get("COURSE_GRADING_SCRATCH")
     if scratch:
         os.chdir(scratch)
+    # A module a notebook writes into its folder must never stand in for one a check imports.
+    sys.path[:] = [p for p in sys.path if p not in ("", ".", os.getcwd())]
     if key:
         from course_utils.grade import guard
 

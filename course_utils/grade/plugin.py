@@ -119,7 +119,7 @@ def pytest_configure(config):
     option.continue_on_collection_errors = True
     nbval_bridge.poll_for_dead_kernels()
     nbval_bridge.use_kernel_manager(sandbox.SandboxKernelManager)
-    config.stash[STATE] = GradingState(bytes.fromhex(key), folder, option.grading_memory_mb,
+    config.stash[STATE] = GradingState(key.encode(), folder, option.grading_memory_mb,
                                        option.grading_notebook_timeout, sandboxed)
     for path in (option.grading_records, option.grading_progress):
         if path and not hasattr(config, "workerinput"):

@@ -97,6 +97,7 @@ class Row:
     """A student's line of the gradebook while it is being built."""
 
     student: str
+    key: str = ""             # the file-name-safe id (feedback file, scratch folder)
     results: dict[str, list[CheckResult]] = field(default_factory=dict)
     notes: list[str] = field(default_factory=list)
     flagged: bool = False

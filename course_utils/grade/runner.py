@@ -1,15 +1,21 @@
-"""Grade a folder of submissions: prepare scratch copies, run pytest --nbval-lax once, collect.
+"""Grade a folder of submissions, in named stages:
 
-The student's code runs only inside kernels started by that pytest run, each with its working
-directory set to a private scratch folder that holds nothing but a prepared copy of one
-notebook (``WORK/<lesson>/<student>/<lesson>.ipynb``). The originals, the other submissions
-and the gradebook are elsewhere, and the gradebook is written by this process after every
-kernel has stopped, from records that travelled through pytest, not from files in scratch.
+    collect → validate → restore → execute (sandboxed kernels) → verdicts → gradebook
+
+``collect`` (module ``collect``) decides which file of which student is graded for which lesson;
+``validate`` and ``restore`` (module ``prepare``) read each notebook and put the released check
+cells back; ``execute`` runs one ``pytest --nbval-lax`` over scratch copies, one folder per
+notebook, each kernel in a bubblewrap sandbox that sees only its own folder (module
+``sandbox``); ``verdicts`` reads the records the plugin wrote into a private folder no kernel can
+see, and checks every one against the release; the gradebook is built once, at the end.
+
+An infrastructure failure (pytest cannot start, exits with a usage or internal error or dies by
+a signal, no kernel starts, no check returns a sealed verdict) raises ``GradingError``: the
+command says why and writes no gradebook, never a column of zeros that looks like grades.
 """
 
 from __future__ import annotations
 
-import hashlib
 import json
 import os
 import shutil
@@ -22,9 +28,17 @@ from pathlib import Path
 
 import nbformat
 
-from course_utils.grade import gradebook, prepare
+from course_utils.grade import collect, gradebook, prepare, records, sandbox
+from course_utils.grade.collect import Submission, in_shard  # noqa: F401 - re-exported
+from course_utils.grade.records import CheckResult, Note
 
-SKIPPED_NAMES = {".ipynb_checkpoints", "__MACOSX", ".DS_Store"}
+PYTEST_STATUS = {2: "interrupted", 3: "internal error", 4: "usage error",
+                 5: "no notebook was collected"}
+REPO_SOLUTIONS = Path(__file__).resolve().parents[2] / "solutions"
+
+
+class GradingError(RuntimeError):
+    """The grading itself failed (not a student's notebook): no gradebook is written."""
 
 
 @dataclass
@@ -36,99 +50,108 @@ class Settings:
     timeout: float = 30.0
     shard: tuple[int, int] = (1, 1)
     memory_mb: int = 2048
+    notebook_timeout: float = 600.0
+    sandbox: bool = True
     progress: bool = True
     keep_scratch: bool = False
 
 
 @dataclass
 class Prepared:
-    rows: dict = field(default_factory=dict)
-    notebooks: list[tuple[Path, str, str]] = field(default_factory=list)  # path, student, lesson
+    """What the stages before execution leave: notes, and the notebooks to run."""
+
+    records: list = field(default_factory=list)
+    notebooks: list[tuple[Path, Submission, prepare.Release]] = field(default_factory=list)
     cells: int = 0
 
 
-def in_shard(student: str, shard: tuple[int, int]) -> bool:
-    """Stable across machines and runs: the same student always lands in the same shard."""
-    index, count = shard
-    digest = int(hashlib.sha256(student.encode()).hexdigest(), 16)
-    return digest % count == index - 1
+# ---------------------------------------------------------------- collect, validate, restore
 
-
-def students(folder: Path, shard=(1, 1)) -> list[Path]:
-    return sorted(p for p in Path(folder).iterdir()
-                  if p.is_dir() and p.name not in SKIPPED_NAMES and in_shard(p.name, shard))
-
-
-def _files(student_dir: Path) -> list[Path]:
-    return sorted(p for p in student_dir.rglob("*") if p.is_file()
-                  and not SKIPPED_NAMES.intersection(p.relative_to(student_dir).parts))
-
-
-def _zero(rows, student, release, reason):
-    """Every exercise of the lesson: zero points, the reason."""
-    for exercise, points in release.exercises.items():
-        gradebook.add_record(rows, {"student": student, "exercise": exercise, "points": points,
-                                    "status": "fault", "reason": reason, "message": "",
-                                    "lesson": release.path.stem, "failed_to_run": True})
-
-
-def prepare_all(settings: Settings, releases, work: Path) -> Prepared:
+def prepare_all(submissions: list[Submission], releases, work: Path) -> Prepared:
     result = Prepared()
-    for student_dir in students(settings.submissions, settings.shard):
-        student = student_dir.name
-        result.rows.setdefault(student, gradebook.new_row(student))
-        taken = set()
-        for path in _files(student_dir):
-            lesson = prepare.lesson_of(path, releases)
-            nb, problem = prepare.read_submission(path)
-            record = {"student": student, "note": problem}
-            if lesson is None:
-                why = problem or f"{path.name}: unknown lesson (not one of the released notebooks)"
-                gradebook.add_record(result.rows, dict(record, note=why, failed_to_run=True))
-                continue
-            if lesson in taken:
-                gradebook.add_record(result.rows, dict(record, note=f"{path.name}: a second "
-                                                       f"file for lesson {lesson}; ignored"))
-                continue
-            taken.add(lesson)
-            release = releases[lesson]
-            if nb is None:
-                gradebook.add_record(result.rows, dict(record, failed_to_run=True))
-                _zero(result.rows, student, release, problem)
-                continue
-            ready, reports = prepare.restore(nb, release)
-            for report in reports:
-                gradebook.add_record(result.rows, dict(record, note=f"{path.name}: {report}",
-                                                       flagged=True))
-            target = work / release.path.stem / student / release.path.name
-            target.parent.mkdir(parents=True)
-            nbformat.write(ready, target)
-            result.notebooks.append((target, student, release.path.stem))
-            result.cells += sum(c.cell_type == "code" for c in ready.cells)
+    for submission in submissions:
+        student = submission.student
+        for note in submission.notes:
+            result.records.append(Note(student, note, submission.lesson,
+                                       flagged=submission.flagged,
+                                       failed_to_run=submission.path is None and bool(submission.lesson)))
+        if not submission.lesson:
+            continue
+        release = releases[submission.lesson]
+        nb, problem = (prepare.read_submission(submission.path, submission.name)
+                       if submission.path is not None else (None, ""))
+        if nb is None:
+            result.records.extend(_zero(student, release, problem or "nothing to grade"))
+            continue
+        ready, reports = prepare.restore(nb, release, submission.name)
+        result.records.extend(Note(student, report, release.path.stem, flagged=True)
+                              for report in reports)
+        target = work / release.path.stem / submission.key / release.path.name
+        target.parent.mkdir(parents=True)
+        nbformat.write(ready, target)
+        result.notebooks.append((target, submission, release))
+        result.cells += sum(c.cell_type == "code" for c in ready.cells)
     return result
 
 
-def run_pytest(settings: Settings, work: Path, paths: list[Path], private: Path,
-               total_cells: int) -> Path:
+def _zero(student: str, release, reason: str):
+    """Every exercise of the lesson: zero points, the reason."""
+    if reason:
+        yield Note(student, reason, release.path.stem, failed_to_run=True)
+    for exercise, points in release.exercises.items():
+        yield CheckResult(student, release.path.stem, exercise, "fault", points, reason=reason)
+
+
+# ---------------------------------------------------------------- execute
+
+def run_pytest(settings: Settings, work: Path, prepared: Prepared, private: Path,
+               modules: list[str]) -> Path:
     """One pytest --nbval-lax run over the prepared notebooks; returns the records file."""
-    records, progress = private / "records.jsonl", private / "progress.txt"
+    if settings.workers > 1:
+        try:
+            import xdist  # noqa: F401
+        except ImportError:
+            raise GradingError("pytest-xdist is not installed: install it "
+                               "(pip install pytest-xdist) or grade with --workers 1") from None
+    records_file, progress = private / "records.jsonl", private / "progress.txt"
     ini = private / "pytest.ini"
     ini.write_text("[pytest]\naddopts =\n")
     command = [sys.executable, "-m", "pytest", "-c", str(ini), "--rootdir", str(work),
-               "-p", "no:cacheprovider", "-p", "no:randomly", "--nbval-lax",
-               "--nbval-cell-timeout", str(settings.timeout), "--grading-records", str(records),
-               "--grading-progress", str(progress), "-q", "--tb=line", "-W", "ignore"]
+               "-p", "no:cacheprovider", "-p", "no:randomly", "--noconftest", "--nbval-lax",
+               "--nbval-cell-timeout", str(settings.timeout),
+               "--grading-records", str(records_file), "--grading-progress", str(progress),
+               "--grading-memory-mb", str(settings.memory_mb),
+               "--grading-notebook-timeout", str(settings.notebook_timeout),
+               "--grading-exercises", ",".join(modules), "-q", "--tb=line", "-W", "ignore"]
+    for hidden in (settings.submissions, settings.out, settings.release, work, private):
+        command += ["--grading-hide", str(Path(hidden).resolve())]
+    if not settings.sandbox:
+        command.append("--grading-no-sandbox")
     if settings.workers > 1:
         command += ["-n", str(settings.workers), "--dist", "loadfile"]
-    command += [str(p) for p in paths]
-    env = dict(os.environ, COURSE_GRADING="1",
-               COURSE_GRADING_MEMORY_MB=str(settings.memory_mb))
+    command += [str(path) for path, _, _ in prepared.notebooks]
+    env = dict(os.environ, COURSE_GRADING="1")
     settings.out.mkdir(parents=True, exist_ok=True)
-    with open(settings.out / "pytest.log", "w") as log:
+    log_path = settings.out / "pytest.log"
+    with open(log_path, "w") as log:
         process = subprocess.Popen(command, stdout=log, stderr=subprocess.STDOUT, env=env,
                                    cwd=private)
-        _follow(process, progress, total_cells, settings.progress)
-    return records
+        _follow(process, progress, prepared.cells, settings.progress)
+    code = process.returncode
+    if code < 0:
+        raise GradingError(f"pytest was killed by signal {-code}; see {log_path}")
+    if code not in (0, 1):
+        raise GradingError(f"pytest exited with status {code} ({PYTEST_STATUS.get(code, 'error')}):"
+                           f" {_last_line(log_path)} (see {log_path})")
+    if not records_file.exists():
+        raise GradingError(f"pytest wrote no records; see {log_path}")
+    return records_file
+
+
+def _last_line(path: Path) -> str:
+    lines = [line.strip() for line in path.read_text(errors="replace").splitlines() if line.strip()]
+    errors = [line for line in lines if line.startswith(("ERROR", "error", "E "))]
+    return (errors or lines or ["(no output)"])[-1][:300]
 
 
 def _follow(process, progress: Path, total: int, show: bool) -> None:
@@ -146,41 +169,86 @@ def _follow(process, progress: Path, total: int, show: bool) -> None:
         bar.close()
 
 
-def collect(records_path: Path, prepared: Prepared, releases) -> None:
-    """Fold the plugin's records in; a check the run never reached still gets a reason."""
-    seen = set()
-    if records_path.exists():
-        for line in records_path.read_text().splitlines():
-            record = json.loads(line)
-            gradebook.add_record(prepared.rows, record)
-            if record.get("exercise"):
-                seen.add((record["student"], record["exercise"]))
-    by_stem = {r.path.stem: r for r in releases.values()}
-    for _path, student, lesson in prepared.notebooks:
-        for exercise, points in by_stem[lesson].exercises.items():
-            if (student, exercise) not in seen:
-                gradebook.add_record(prepared.rows, {
-                    "student": student, "exercise": exercise, "points": points,
-                    "status": "fault", "reason": "the run did not reach this check",
-                    "message": "", "lesson": lesson, "failed_to_run": True})
+# ---------------------------------------------------------------- verdicts
 
+def read_verdicts(records_file: Path, prepared: Prepared) -> list:
+    """The plugin's records, each checked against the release and the notebooks that ran;
+    a check the run never reached still gets a reason."""
+    by_place = {(path.parent.name, release.path.stem): submission
+                for path, submission, release in prepared.notebooks}
+    exercises = {release.path.stem: release.exercises for _, _, release in prepared.notebooks}
+    found, seen = [], set()
+    for number, line in enumerate(records_file.read_text().splitlines(), 1):
+        try:
+            record = records.from_wire(json.loads(line), exercises)
+        except (ValueError, records.BadRecord) as error:
+            raise GradingError(f"record {number} of the grading run is malformed: {error}") from None
+        submission = by_place.get((record.student, record.lesson))
+        if submission is None:
+            raise GradingError(f"record {number} names a notebook that was not graded: "
+                               f"{record.student}/{record.lesson}")
+        record = _renamed(record, submission.student)
+        found.append(record)
+        if isinstance(record, CheckResult):
+            seen.add((record.student, record.exercise))
+    for _path, submission, release in prepared.notebooks:
+        for exercise, points in release.exercises.items():
+            if (submission.student, exercise) not in seen:
+                found.append(CheckResult(submission.student, release.path.stem, exercise, "fault",
+                                         points, reason="the run did not reach this check"))
+    _refuse_silent_failure(found)
+    return found
+
+
+def _renamed(record, student: str):
+    """Records name a student by scratch folder (a file-name-safe key); rows use the name."""
+    from dataclasses import replace
+
+    return replace(record, student=student)
+
+
+def _refuse_silent_failure(found: list) -> None:
+    checks = [r for r in found if isinstance(r, CheckResult)]
+    if not checks or any(r.sealed for r in checks):
+        return
+    faults = [r.reason for r in checks if r.status == "fault"]
+    if len(faults) == len(checks):
+        raise GradingError(f"no notebook could be graded: {faults[0]}")
+    raise GradingError("no check returned a sealed verdict: the grading kernel does not work "
+                       "on this machine (see pytest.log)")
+
+
+# ---------------------------------------------------------------- all stages
 
 def grade(settings: Settings) -> dict:
-    """Everything the instructor command does; returns the gradebook."""
+    """Everything the instructor command does but writing; returns the gradebook."""
     releases = prepare.load_release(settings.release)
     if not releases:
-        raise SystemExit(f"no released exercise notebooks in {settings.release}")
+        raise GradingError(f"no released exercise notebooks in {settings.release}")
+    if settings.sandbox and sandbox.problem():
+        raise GradingError(f"cannot sandbox the grading kernels: {sandbox.problem()}; "
+                           "--no-sandbox grades without one (student code then runs as you)")
     scratch = Path(tempfile.mkdtemp(prefix="course-grading-scratch-"))
     private = Path(tempfile.mkdtemp(prefix="course-grading-run-"))
     try:
-        prepared = prepare_all(settings, releases, scratch)
+        submissions = collect.collect(settings.submissions, releases, settings.shard)
+        prepared = prepare_all(submissions, releases, scratch)
+        found = list(prepared.records)
         if prepared.notebooks:
-            records = run_pytest(settings, scratch, [p for p, _, _ in prepared.notebooks],
-                                 private, prepared.cells)
-            collect(records, prepared, releases)
+            modules = sorted({module for release in releases.values()
+                              for _line, module in release.imports.values()})
+            records_file = run_pytest(settings, scratch, prepared, private, modules)
+            found += read_verdicts(records_file, prepared)
     finally:
         if not settings.keep_scratch:
             shutil.rmtree(scratch, ignore_errors=True)
         shutil.rmtree(private, ignore_errors=True)
+    rows: dict = {}
+    for submission in submissions:
+        row = rows.setdefault(submission.student, records.Row(submission.student, submission.key))
+        if not settings.sandbox:
+            row.note("graded without a sandbox (--no-sandbox)")
+    for record in found:
+        gradebook.add(rows, record)
     exercises = {e: p for r in releases.values() for e, p in r.exercises.items()}
-    return gradebook.build(prepared.rows, exercises)
+    return gradebook.build(rows, exercises)
