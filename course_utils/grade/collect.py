@@ -37,7 +37,10 @@ class Submission:
     ``student`` is the display name (valid UTF-8, unique); ``key`` a file-name-safe id, unique
     even on a case-insensitive file system, for scratch folders and feedback files; ``path`` the
     file to grade (None: nothing gradable, ``notes`` say why); ``candidates`` every file that
-    was considered for the lesson.
+    was considered for the lesson; ``name`` the chosen file as notes call it (its path in the
+    student's folder, readable), for ``prepare.read_submission`` and ``prepare.restore``;
+    ``flagged`` when a link out of the student's own folder was refused (a link to
+    ``solutions/`` is an attempt, not an accident: the row should be flagged).
     """
 
     student: str
@@ -46,6 +49,8 @@ class Submission:
     path: Path | None
     notes: tuple[str, ...] = ()
     candidates: tuple[Path, ...] = ()
+    name: str = ""
+    flagged: bool = False
 
 
 def readable(name: str | bytes) -> str:
@@ -180,29 +185,37 @@ class _Student:
         found: dict[str, list[tuple[str, int]]] = {}  # lesson -> (relative path, mtime)
         refused: dict[str, list[str]] = {}  # lesson -> notes about refused links
         loose: list[str] = []  # notes not tied to a lesson
-        unknown: list[str] = []
+        unknown: list[str] = []  # files of no lesson
+        flagged: set[str] = set()  # lessons ("" for none) with a link out of the folder
         if os.path.islink(self.folder):
             loose.append(f"{self.student}: the student's folder is a link "
                          f"({self._target_text(str(self.folder))}); refused, not graded")
+            flagged.add("")
         else:
-            for relative, problem in sorted(self._walk(), key=lambda found: found[0]):
+            for relative, problem, leaves in sorted(self._walk()):
                 lesson = self._lesson(relative, releases)
                 if problem:
                     (refused.setdefault(lesson, []) if lesson else loose).append(problem)
+                    if leaves:
+                        flagged.add(lesson or "")
                 elif lesson is None:
-                    unknown.append(f"{readable(relative)}: unknown lesson (not one of the "
-                                   "released notebooks); not graded")
+                    unknown.append(relative)
                 else:
                     mtime = os.stat(self.folder / relative).st_mtime_ns
-                    found.setdefault(lesson, []).append((relative, mtime))
+                    found.setdefault(lesson, []).append((self._resolved(relative), mtime))
+        linked = {relative for files in found.values() for relative, _ in files}
+        unknown = [f"{readable(relative)}: unknown lesson (not one of the released notebooks); "
+                   "not graded" for relative in unknown if relative not in linked]
         if len(unknown) > MAX_UNKNOWN_NOTES:
             more = len(unknown) - MAX_UNKNOWN_NOTES + 1
             unknown[MAX_UNKNOWN_NOTES - 1:] = [f"... and {more} more files of no released lesson"]
-        result = [self._lesson_submission(lesson, found.get(lesson, []), refused.get(lesson, []))
+        result = [self._lesson_submission(lesson, found.get(lesson, []), refused.get(lesson, []),
+                                          lesson in flagged)
                   for lesson in sorted(set(found) | set(refused))]
         if loose or unknown or not result:
             notes = loose + unknown or ["no files in the student's folder"]
-            result.insert(0, Submission(self.student, self.key, "", None, tuple(notes)))
+            result.insert(0, Submission(self.student, self.key, "", None, tuple(notes),
+                                        flagged="" in flagged))
         return result
 
     def _lesson(self, relative: str, releases) -> str | None:
@@ -210,7 +223,8 @@ class _Student:
         return match.group(1) if match and match.group(1) in releases else None
 
     def _walk(self):
-        """(path relative to the student's folder, why it is refused or "") for every file.
+        """(path in the student's folder, why it is refused or "", whether it is a link out of
+        the folder) for every file.
 
         An explicit stack, never following a folder link: no recursion limit, no loop.
         """
@@ -221,42 +235,43 @@ class _Student:
                 entries = list(os.scandir(self.folder / relative))
             except OSError as error:
                 shown = f"{readable(relative)}/" if relative else "the student's folder"
-                yield relative, f"{shown}: could not be listed ({error.strerror})"
+                yield relative, f"{shown}: could not be listed ({error.strerror})", False
                 continue
             for entry in entries:
                 if skipped(entry.name):
                     continue
                 inner = os.path.join(relative, entry.name)
                 if entry.is_symlink():
-                    problem = self._link_problem(inner)
-                    if problem is not None:
-                        yield inner, problem
-                    continue
-                if entry.is_dir():
+                    yield (inner, *self._link_problem(inner))
+                elif entry.is_dir():
                     stack.append(inner)
                 elif entry.is_file():
-                    yield inner, ""
+                    yield inner, "", False
+                else:  # a pipe or a device: reading it could block the grader
+                    yield inner, f"{readable(inner)}: not a regular file; ignored", False
 
-    def _link_problem(self, relative: str) -> str | None:
-        """None for a file link that stays in this student's folder (it is read as a file)."""
+    def _link_problem(self, relative: str) -> tuple[str, bool]:
+        """Why a link is not read ("" for a file link that stays in this student's folder: it is
+        read as a file), and whether it leads out of the student's folder."""
         path = str(self.folder / relative)
         target = os.path.realpath(path)
         shown = readable(relative)
         where = self._target_text(path)
         own = os.path.realpath(self.folder)
         if os.path.islink(target) or not os.path.exists(target):
-            return f"{shown}: a link that leads nowhere ({where}: missing, or a loop); ignored"
+            return f"{shown}: a link that leads nowhere ({where}: missing, or a loop); ignored", False
         if not _inside(target, self.root):
             return (f"{shown}: a link to {where}, outside the submissions folder; "
-                    "refused, not graded")
+                    "refused, not graded"), True
         if not _inside(target, own):
-            return (f"{shown}: a link to {where}, another student's files; "
-                    "refused, not graded")
+            return (f"{shown}: a link to {where}, outside the student's own folder; "
+                    "refused, not graded"), True
         if os.path.isdir(target):
             return (f"{shown}: a link to the folder {where}; not followed "
-                    "(its files are read where they are)")
-        return None if stat.S_ISREG(os.stat(target).st_mode) else (
-            f"{shown}: a link to {where}, not a regular file; ignored")
+                    "(its files are read where they are)"), False
+        if not stat.S_ISREG(os.stat(target).st_mode):
+            return f"{shown}: a link to {where}, not a regular file; ignored", False
+        return "", False
 
     def _target_text(self, path: str) -> str:
         """Where a link points, as the link says it (relative or absolute), readable."""
@@ -265,10 +280,11 @@ class _Student:
         except OSError:
             return "an unreadable target"
 
-    def _lesson_submission(self, lesson, files, refused) -> Submission:
+    def _lesson_submission(self, lesson, files, refused, flagged) -> Submission:
         if not files:
-            return Submission(self.student, self.key, lesson, None, tuple(refused))
-        files = list(dict((self._resolved(relative), mtime) for relative, mtime in files).items())
+            return Submission(self.student, self.key, lesson, None, tuple(refused),
+                              flagged=flagged)
+        files = list(dict(files).items())  # a link and its target: one file
         chosen, why = _choose(files)
         notes = list(refused)
         if len(files) > 1:
@@ -276,7 +292,8 @@ class _Student:
             notes.append(f"{len(files)} files for lesson {lesson}: {listed}; graded "
                          f"{readable(chosen)} ({why})")
         return Submission(self.student, self.key, lesson, self.folder / chosen, tuple(notes),
-                          tuple(self.folder / relative for relative, _ in sorted(files)))
+                          tuple(self.folder / relative for relative, _ in sorted(files)),
+                          readable(chosen), flagged)
 
     def _resolved(self, relative: str) -> str:
         """A file link's target (inside this folder), so what is graded is what was checked."""
