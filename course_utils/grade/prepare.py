@@ -13,15 +13,20 @@ from __future__ import annotations
 import copy
 import json
 import re
+import warnings
 from dataclasses import dataclass, field
 from pathlib import Path
 
 import nbformat
+from nbformat.warnings import MissingIDFieldWarning
+
+from course_utils.grade.collect import readable
 
 IMPORT_LINE = re.compile(r"^\s*(?:from\s+([\w.]+)\s+import\s+(\w+)|import\s+([\w.]+))"
                          r"\s+as\s+(\w+)\s*$", re.M)
 LESSON = re.compile(r"^(\d\d)_")
 COMPARED_METADATA = ("course", "tags")
+CELL_TYPES = ("code", "markdown", "raw")
 
 
 def exercise_of(cell) -> str | None:
@@ -68,25 +73,41 @@ def _import_line(frm, name, plain, alias) -> str:
     return f"from {frm} import {name} as {alias}" if frm else f"import {plain} as {alias}"
 
 
-def read_submission(path: Path) -> tuple[nbformat.NotebookNode | None, str]:
-    """The notebook, or None and the reason it cannot be graded."""
-    if path.suffix != ".ipynb":
-        return None, f"{path.name}: not a notebook file ({path.suffix or 'no extension'})"
-    raw = path.read_bytes()
+def read_submission(path: Path, name: str | None = None) -> tuple[nbformat.NotebookNode | None, str]:
+    """The notebook (any nbformat nbformat can convert, as version 4), or None and the reason.
+
+    ``name`` is how notes call the file (default: its readable name).
+    """
+    name = name or readable(path.name)
+    if path.suffix.lower() != ".ipynb":
+        return None, f"{name}: not a notebook file ({path.suffix or 'no extension'})"
+    try:
+        raw = path.read_bytes()
+    except OSError as error:
+        return None, f"{name}: could not be read ({error.strerror})"
     if not raw.strip():
-        return None, f"{path.name}: empty file"
+        return None, f"{name}: empty file"
     try:
         data = json.loads(raw.decode("utf-8"))
     except UnicodeDecodeError:
-        return None, f"{path.name}: not valid JSON (not UTF-8 text)"
+        return None, f"{name}: not valid JSON (not UTF-8 text)"
     except json.JSONDecodeError as error:
-        return None, f"{path.name}: not valid JSON (line {error.lineno}, column {error.colno})"
-    if not isinstance(data, dict) or not isinstance(data.get("cells"), list):
-        return None, f"{path.name}: JSON but not a Jupyter notebook (no list of cells)"
+        return None, f"{name}: not valid JSON (line {error.lineno}, column {error.colno})"
+    if not isinstance(data, dict) or not (isinstance(data.get("cells"), list)
+                                          or isinstance(data.get("worksheets"), list)):
+        return None, f"{name}: JSON but not a Jupyter notebook (no list of cells)"
     try:
-        nb = nbformat.reads(json.dumps(data), as_version=4)
+        with warnings.catch_warnings():  # a cell without an id is read all the same
+            warnings.simplefilter("ignore", MissingIDFieldWarning)
+            nb = nbformat.reads(json.dumps(data), as_version=4)
     except Exception as error:  # noqa: BLE001 - nbformat raises many kinds on odd input
-        return None, f"{path.name}: not a readable Jupyter notebook ({type(error).__name__})"
+        version = data.get("nbformat")
+        return None, (f"{name}: not a readable Jupyter notebook (nbformat {version!r}, "
+                      f"{type(error).__name__})")
+    for index, cell in enumerate(nb.get("cells", [])):
+        if not isinstance(cell, dict) or cell.get("cell_type") not in CELL_TYPES \
+                or not isinstance(cell.get("source"), str):
+            return None, f"{name}: cell {index + 1} is not a notebook cell (no type or no source)"
     return nb, ""
 
 
@@ -95,17 +116,29 @@ def lesson_of(path: Path, releases: dict[str, Release]) -> str | None:
     return match.group(1) if match and match.group(1) in releases else None
 
 
+def normalised(source: str) -> str:
+    """Source compared line by line without trailing spaces, line-ending style or blank edges."""
+    return "\n".join(line.rstrip() for line in source.splitlines()).strip("\n")
+
+
 def _same(cell, canonical) -> bool:
-    if cell.get("cell_type") != "code" or cell.source.strip() != canonical.source.strip():
+    """The released check cell: same source; metadata the same or lost (restored anyway)."""
+    if cell.get("cell_type") != "code" or normalised(cell.source) != normalised(canonical.source):
         return False
-    return all(cell.metadata.get(k) == canonical.metadata.get(k) for k in COMPARED_METADATA)
+    return all(not cell.metadata.get(k) or cell.metadata.get(k) == canonical.metadata.get(k)
+               for k in COMPARED_METADATA)
 
 
-def restore(student, release: Release) -> tuple[nbformat.NotebookNode, list[str]]:
+def restore(student, release: Release, name: str = "") -> tuple[nbformat.NotebookNode, list[str]]:
     """The notebook to run: the student's own cells, the released check cells put back.
 
-    Returns it with the changes found, one line each ("lesson03.q1: check cell edited; ...").
+    A check cell is recognised by its cell id, else its exercise metadata, else (a notebook
+    from Colab or nbformat 3, a cell that lost its metadata) its source. Returns the notebook
+    and the changes found, one line each, naming the file (``name``) and the student's cell
+    ("03_x.ipynb: lesson03.q1: check cell edited (cell 7 "print(1)"); ...").
     """
+    prefix = f"{name}: " if name else ""
+    release_ids = {c.id for c in release.nb.cells}
     by_id = {c.id: c for c in release.checks}
     by_exercise = {exercise_of(c): c for c in release.checks}
     found: dict[str, list[tuple[int, object]]] = {e: [] for e in by_exercise}
@@ -115,48 +148,107 @@ def restore(student, release: Release) -> tuple[nbformat.NotebookNode, list[str]
         if canonical is not None:
             found[exercise_of(canonical)].append((index, cell))
         elif exercise_of(cell):
-            reports.append(f"{exercise_of(cell)}: unknown check cell removed")
+            reports.append(f"{exercise_of(cell)}: unknown check cell removed "
+                           f"({_where([(index, cell)])})")
         else:
-            kept.append(cell)
-    positions = {c.get("id"): i for i, c in enumerate(student.cells)}
+            kept.append((index, cell))
+    kept = _match_by_source(kept, found, by_exercise, release_ids)
+    positions = _positions(student, release, {i for i, _ in kept}, release_ids)
+    untouched = {}  # exercise -> the student's index of its intact, unmoved check cell
     for exercise, canonical in by_exercise.items():
         problem = _problem(found[exercise], canonical, release, positions)
         if problem:
             reports.append(f"{exercise}: check cell {problem}; the released one was restored")
+        else:
+            untouched[exercise] = found[exercise][0][0]
     prepared = copy.deepcopy(student)
-    prepared.cells = [_cleared(c) for c in kept]
+    prepared.cells = [_cleared(c) for _, c in kept]
+    origin = [i for i, _ in kept]  # the student's index of each prepared cell (None: restored)
     for canonical in release.checks:
-        prepared.cells.insert(_insert_at(prepared.cells, canonical, release),
-                              graded_check_cell(canonical, release))
-    return prepared, reports
+        at = _insert_at(origin, canonical, release, positions, untouched.get(exercise_of(canonical)))
+        prepared.cells.insert(at, graded_check_cell(canonical, release))
+        origin.insert(at, None)
+    return prepared, [prefix + report for report in reports]
+
+
+def _match_by_source(kept, found, by_exercise, release_ids):
+    """Check cells without their id and metadata, found by source; returns the cells left.
+
+    Only for an exercise no cell claimed by id or metadata, so a student who calls the check
+    again in a cell of their own is not "duplicating" it.
+    """
+    missing = {normalised(c.source): e for e, c in by_exercise.items() if not found[e]}
+    left = []
+    for index, cell in kept:
+        exercise = missing.get(normalised(cell.source)) if cell.get("cell_type") == "code" \
+            and cell.get("id") not in release_ids else None
+        if exercise:
+            found[exercise].append((index, cell))
+        else:
+            left.append((index, cell))
+    return left
+
+
+def _positions(student, release, candidates, release_ids) -> dict[str, int]:
+    """Where the student's notebook has each released cell other than a check: by id, else
+    (no ids) by a source that occurs once in both notebooks, such as an untouched markdown cell.
+    """
+    others = [c for c in release.nb.cells if not exercise_of(c)]
+    by_id = {cell.get("id"): i for i, cell in enumerate(student.cells) if i in candidates}
+    positions = {c.id: by_id[c.id] for c in others if c.id in by_id}
+    unclaimed = [i for i in sorted(candidates) if student.cells[i].get("id") not in release_ids]
+    theirs = _unique_sources((student.cells[i], i) for i in unclaimed)
+    ours = _unique_sources((c, c.id) for c in others if c.id not in positions)
+    positions.update({ours[key]: theirs[key] for key in ours.keys() & theirs.keys()})
+    return positions
+
+
+def _unique_sources(cells) -> dict[tuple[str, str], object]:
+    counted: dict[tuple[str, str], list] = {}
+    for cell, label in cells:
+        if cell.source.strip():
+            counted.setdefault((cell.cell_type, normalised(cell.source)), []).append(label)
+    return {key: labels[0] for key, labels in counted.items() if len(labels) == 1}
 
 
 def _problem(copies, canonical, release, positions) -> str:
+    """What happened to one check cell, naming the student's cells: "" when nothing did."""
     intact = [(i, c) for i, c in copies if _same(c, canonical)]
     if not copies:
         return "deleted"
     if not intact:
-        return "edited"
+        return f"edited ({_where(copies)})"
     if len(copies) > 1:
-        return "duplicated"
+        return f"duplicated ({_where(copies)})"
     index = intact[0][0]
     cells = release.nb.cells
     at = cells.index(canonical)
-    before = [positions[c.id] for c in cells[:at] if not exercise_of(c) and c.id in positions]
-    after = [positions[c.id] for c in cells[at + 1:] if not exercise_of(c) and c.id in positions]
+    before = [positions[c.id] for c in cells[:at] if c.id in positions]
+    after = [positions[c.id] for c in cells[at + 1:] if c.id in positions]
     if (before and index < max(before)) or (after and index > min(after)):
-        return "moved"
+        return f"moved ({_where(copies)})"
     return ""
 
 
-def _insert_at(cells, canonical, release) -> int:
-    """Before the first later release cell the student still has, else at the end."""
+def _where(copies) -> str:
+    """``cell 7 "first line"`` for each cell: counted from 1, as the notebook shows them."""
+    shown = []
+    for index, cell in copies:
+        first = next((line.strip() for line in cell.source.splitlines() if line.strip()), "")
+        first = first if len(first) <= 60 else first[:57] + "..."
+        shown.append(f'{index + 1} "{first}"')
+    return ("cell " if len(shown) == 1 else "cells ") + ", ".join(shown)
+
+
+def _insert_at(origin, canonical, release, positions, untouched) -> int:
+    """Where the student had it, if untouched; else before the first later release cell the
+    student still has, else at the end."""
     order = release.nb.cells
-    later = {c.id for c in order[order.index(canonical) + 1:] if not exercise_of(c)}
-    for index, cell in enumerate(cells):
-        if cell.get("id") in later:
-            return index
-    return len(cells)
+    later = {positions[c.id] for c in order[order.index(canonical) + 1:] if c.id in positions}
+    for at, index in enumerate(origin):
+        if index is not None and (index > untouched if untouched is not None else index in later):
+            return at
+    return len(origin)
 
 
 def _cleared(cell):
