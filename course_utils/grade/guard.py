@@ -43,7 +43,8 @@ def _private(function):
                               function.__defaults__, function.__closure__)
 
 
-def install(key: bytes, exercise_modules: list[types.ModuleType], user_ns: dict, publish):
+def install(key: bytes, exercise_modules: list[types.ModuleType], shell, publish,
+            writable: tuple[str, ...] = ("/tmp/", "/dev/")):
     """Build the keeper and the verdict function, hand both functions to ``publish`` (which
     puts them where check code finds them), then remember what the checks rely on."""
     from course_utils.exercises.engine import Exercise
@@ -57,7 +58,7 @@ def install(key: bytes, exercise_modules: list[types.ModuleType], user_ns: dict,
     seen_solutions: set[str] = set()
     keeper = _keeper(key, attempts, _private(integrity.changes), seen_solutions)
     next(keeper)
-    verdict = _verdict_function(keeper, registry, user_ns, Exercise.evaluate)
+    verdict = _verdict_function(keeper, registry, shell.user_ns, Exercise.evaluate)
     add_seen = seen_solutions.add
 
     def solution_seen(exercise_id: str) -> None:
@@ -65,15 +66,22 @@ def install(key: bytes, exercise_modules: list[types.ModuleType], user_ns: dict,
         add_seen(str(exercise_id))
 
     publish(verdict, solution_seen)
-    keeper.send((verdict, integrity.take(tuple(m.__name__ for m in exercise_modules))))
-    sys.addaudithook(_audit_hook(keeper, attempts))
+    keeper.send((verdict, integrity.take(tuple(m.__name__ for m in exercise_modules), shell)))
+    import os
+
+    sys.addaudithook(_audit_hook(keeper, attempts, (os.getcwd().rstrip("/") + "/",) + writable))
     return verdict
 
 
-def _audit_hook(keeper, attempts):
+def _audit_hook(keeper, attempts, writable: tuple[str, ...]):
+    """Refuse what would expose the keeper or rewrite code; remember writes outside the
+    notebook's own folder and /tmp (they fail in the sandbox, and they are attacks)."""
+    import os
+
     blocked_events, frame_attributes = BLOCKED_EVENTS, FRAME_ATTRIBUTES
     append, startswith = attempts.append, str.startswith
     torch_folder = integrity.torch_folder()
+    abspath, fspath, write_flags = os.path.abspath, os.fspath, os.O_WRONLY | os.O_RDWR | os.O_CREAT
 
     def hook(event, args):
         if event in blocked_events:
@@ -94,10 +102,17 @@ def _audit_hook(keeper, attempts):
         if event == "ctypes.dlsym" and getattr(args[0], "_name", "") is None:
             append("ctypes.pythonapi")
             raise RuntimeError("the grader does not allow ctypes.pythonapi while grading")
-        if event == "open" and isinstance(args[0], str) and startswith(args[0], "/proc/") \
-                and (args[0].endswith("/mem") or "/task/" in args[0] and args[0].endswith("mem")):
-            append("reading process memory")
-            raise RuntimeError("the grader does not allow reading process memory while grading")
+        if event == "open" and isinstance(args[0], (str, bytes, os.PathLike)):
+            path = fspath(args[0])
+            path = path.decode(errors="replace") if isinstance(path, bytes) else path
+            if startswith(path, "/proc/") and path.endswith("mem"):
+                append("reading process memory")
+                raise RuntimeError("the grader does not allow reading process memory while grading")
+            mode, flags = args[1], args[2] if len(args) > 2 else 0
+            writing = (isinstance(mode, str) and any(c in mode for c in "wax+")) or (
+                isinstance(flags, int) and flags & write_flags)
+            if writing and not startswith(abspath(path) + "/", writable):
+                append(f"writing to {abspath(path)}")
 
     return hook
 

@@ -21,7 +21,14 @@ BASE_MODULES = ("builtins", "torch", "torch.nn", "torch.nn.functional", "torch.n
                 "torch.nn.modules.module", "torch.testing", "torch.optim", "torch.autograd",
                 "torch.random", "numpy", "math", "operator", "copy", "inspect", "functools",
                 "collections", "itertools", "re", "ast", "types", "traceback", "linecache",
-                "json", "hmac", "hashlib", "importlib", "textwrap")
+                "json", "hmac", "hashlib", "importlib", "textwrap", "IPython.display",
+                "IPython.core.display_functions")
+# The IPython shell's machinery a notebook could bend: what rewrites a cell before it runs,
+# what handles its errors, what shows its results.
+SHELL_LISTS = ("input_transformers_cleanup", "input_transformers_post", "ast_transformers")
+SHELL_ATTRIBUTES = ("custom_exceptions", "CustomTB", "display_pub", "displayhook",
+                    "display_formatter", "showtraceback", "run_cell", "run_ast_nodes",
+                    "transform_cell", "user_expressions")
 COURSE_PREFIXES = ("course_utils",)
 # torch wraps these itself, later: ``torch.manual_seed`` when torch._dynamo is first imported,
 # an optimizer class's ``step`` when the class is first instantiated. Importing torch._dynamo up
@@ -66,7 +73,28 @@ def _torch_wrapper(value, original, folder: str) -> bool:
             and code.co_filename.startswith(folder))
 
 
-def take(extra_modules: tuple[str, ...] = ()) -> list[tuple]:
+def shell_places(shell) -> list[tuple]:
+    """Places for the IPython shell: its transformer lists (compared by content) and the
+    attributes that handle, run and show a cell (compared by identity)."""
+    places = []
+    for name in SHELL_LISTS:
+        current = getattr(shell, name, None)
+        if isinstance(current, list):
+            places.append((f"get_ipython().{name}", "list",
+                           (lambda name=name: getattr(shell, name, None)), list(current),
+                           frozenset(), frozenset()))
+    def unbound(value):   # a bound method is a new object on every access: compare its function
+        return getattr(value, "__func__", value)
+
+    attributes = {name: unbound(getattr(shell, name)) for name in SHELL_ATTRIBUTES
+                  if hasattr(shell, name)}
+    places.append(("get_ipython()", "attrs", (lambda: {n: unbound(getattr(shell, n, None))
+                                                       for n in attributes}),
+                   attributes, frozenset(), frozenset()))
+    return places
+
+
+def take(extra_modules: tuple[str, ...] = (), shell=None) -> list[tuple]:
     """The snapshot: (label, kind, live namespace, remembered entries, keys then, names torch
     may wrap later) per place."""
     modules = _watched_modules(tuple(extra_modules))
@@ -101,9 +129,9 @@ def take(extra_modules: tuple[str, ...] = ()) -> list[tuple]:
         places.append((label if isinstance(label, str) else type(obj).__qualname__, "instance", vars(obj), dict(vars(obj)),
                        frozenset(vars(obj)), frozenset()))
     places.append(("sys.modules", "modules", sys.modules, dict(modules), frozenset(), frozenset()))
-    places.append(("sys.meta_path", "list", {"list": sys.meta_path}, {"list": list(sys.meta_path)},
+    places.append(("sys.meta_path", "list", (lambda: sys.meta_path), list(sys.meta_path),
                    frozenset(), frozenset()))
-    return places
+    return places + (shell_places(shell) if shell is not None else [])
 
 
 def changes(places) -> list[str]:
@@ -116,10 +144,13 @@ def changes(places) -> list[str]:
     folder = torch_folder()
     for label, kind, live, remembered, keys, lazy in places:
         if kind == "list":
-            now, before = live["list"], remembered["list"]
-            if len(now) != len(before) or any(a is not b for a, b in zip(now, before)):
+            now = live()
+            if not isinstance(now, list) or len(now) != len(remembered) or any(
+                    a is not b for a, b in zip(now, remembered)):
                 found.add(label)
             continue
+        if kind == "attrs":
+            live = live()
         for key, value in remembered.items():
             now = live.get(key, _MISSING)
             if now is not value and not (key in lazy and _torch_wrapper(now, value, folder)):

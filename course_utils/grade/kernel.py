@@ -123,7 +123,7 @@ def main(argv: list[str]) -> None:
             this = sys.modules[__name__]
             this.verdict, this.solution_seen = verdict, solution_seen
 
-        guard.install(key, modules, app.shell.user_ns, publish)
+        guard.install(key, modules, app.shell, publish)
     app.start()
 
 

@@ -211,7 +211,8 @@ def pytest_runtest_call(item):
     if not (_active(item.config) and nbval_bridge.is_cell(item)):
         return
     cell = nbval_bridge.cell_of(item)
-    if not _exercise(cell) or outcome.excinfo is not None and _fault(outcome.excinfo, item):
+    excinfo = pytest.ExceptionInfo.from_exc_info(outcome.excinfo) if outcome.excinfo else None
+    if not _exercise(cell) or (excinfo is not None and _fault(excinfo, item)):
         return
     item._grading_verdict = _ask_verdict(item, cell)
 
@@ -335,15 +336,21 @@ def _fault(excinfo, item) -> str:
     return ""
 
 
+RESTART_AFTER = ("ran out of memory", "the kernel died", "timed out", "kernel failure")
+
+
 def _remember_for_replay(item, call, record) -> None:
+    """Cells that ran cleanly are replayed into a new kernel after a fault; the cell that
+    killed, exhausted or hung the kernel is not, and triggers the restart."""
     notebook = nbval_bridge.notebook_of(item)
     replay = notebook.__dict__.setdefault("_grading_replay", [])
     if call.when != "call":
         return
-    if (isinstance(record, Note) and record.failed_to_run) or \
-            (isinstance(record, CheckResult) and record.status == "fault"):
+    text = record.text if isinstance(record, Note) else getattr(record, "reason", "")
+    if record is not None and any(marker in text for marker in RESTART_AFTER):
         notebook._grading_restart = True
-    elif not _exercise(nbval_bridge.cell_of(item)):
+    elif not _exercise(nbval_bridge.cell_of(item)) and not (isinstance(record, Note)
+                                                           and record.failed_to_run):
         replay.append(nbval_bridge.cell_of(item).source)
 
 

@@ -47,9 +47,6 @@ class Release:
     def exercises(self) -> dict[str, int]:
         return {exercise_of(c): c.metadata["course"].get("points", 1) for c in self.checks}
 
-    def imports_for(self, source: str) -> list[tuple[str, str]]:
-        return [self.imports[name] for name in self.imports
-                if re.search(rf"\b{re.escape(name)}\.", source)]
 
 
 def load_release(folder: Path) -> dict[str, Release]:

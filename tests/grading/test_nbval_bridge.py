@@ -1,0 +1,76 @@
+"""The nbval internals the grading plugin relies on (``course_utils.grade.nbval_bridge``) exist,
+and the bridge's own pieces work against a real kernel: an nbval upgrade that moves one of
+them fails here, by name."""
+
+from __future__ import annotations
+
+import inspect
+from queue import Empty
+
+import nbval.kernel
+import nbval.plugin
+import pytest
+
+from course_utils.grade import nbval_bridge
+
+
+def test_the_internals_the_bridge_uses_exist():
+    assert isinstance(nbval.kernel.KernelManager, type)
+    assert "kernel_spec_manager" in inspect.signature(nbval.kernel.start_new_kernel).parameters \
+        or "KernelManager(" in inspect.getsource(nbval.kernel.start_new_kernel)
+    for name in ("get_message", "await_idle", "execute_cell_input", "is_alive", "stop", "interrupt"):
+        assert callable(getattr(nbval.kernel.RunningKernel, name)), name
+    init = inspect.signature(nbval.kernel.RunningKernel.__init__).parameters
+    assert {"kernel_name", "cwd", "startup_timeout"} <= set(init)
+    cell_source = inspect.getsource(nbval.plugin.IPyNbCell)
+    for attribute in ("self.cell", "self.cell_num", "self.test_outputs", "self.parent"):
+        assert attribute in cell_source, attribute
+    file_source = inspect.getsource(nbval.plugin.IPyNbFile)
+    for attribute in ("self.nb", "self.kernel", "self.timed_out"):
+        assert attribute in file_source, attribute
+
+
+def test_use_kernel_manager_replaces_the_class_nbval_starts():
+    original = nbval.kernel.KernelManager
+
+    class Marker(original):
+        pass
+
+    try:
+        nbval_bridge.use_kernel_manager(Marker)
+        assert nbval.kernel.KernelManager is Marker
+    finally:
+        nbval_bridge.use_kernel_manager(original)
+
+
+@pytest.fixture(scope="module")
+def kernel():
+    nbval_bridge.poll_for_dead_kernels()
+    running = nbval.kernel.RunningKernel(nbval.kernel.CURRENT_ENV_KERNEL_NAME, startup_timeout=60)
+    yield running
+    if running.is_alive():
+        running.stop()
+
+
+@pytest.mark.slow
+def test_silent_evaluation_returns_values_and_skips_transformers(kernel):
+    nbval_bridge.run_source(kernel, "x = 20\nget_ipython().input_transformers_cleanup.append("
+                                    "lambda lines: ['x = -1\\n'])", timeout=30)
+    values = nbval_bridge.evaluate_silently(kernel, {"answer": "x * 2 + 2"}, timeout=30)
+    assert values["answer"]["status"] == "ok"
+    assert values["answer"]["data"]["text/plain"] == "42"
+
+
+@pytest.mark.slow
+def test_silent_evaluation_times_out_with_empty(kernel):
+    with pytest.raises(Empty):
+        nbval_bridge.evaluate_silently(kernel, {"slow": "__import__('time').sleep(3)"}, timeout=0.5)
+    nbval_bridge.interrupt(kernel)
+
+
+@pytest.mark.slow
+def test_a_dead_kernel_is_noticed_at_once(kernel):
+    msg_id = kernel.execute_cell_input("import os\nos._exit(1)", allow_stdin=False)
+    with pytest.raises(nbval_bridge.KernelDied):
+        kernel.get_message(stream="shell", timeout=30)
+    assert msg_id
