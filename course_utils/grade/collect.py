@@ -259,7 +259,8 @@ class _Student:
         where = self._target_text(path)
         own = os.path.realpath(self.folder)
         if os.path.islink(target) or not os.path.exists(target):
-            return f"{shown}: a link that leads nowhere ({where}: missing, or a loop); ignored", False
+            return (f"{shown}: a link that leads nowhere ({where}: missing, or a loop); "
+                    "ignored"), False
         if not _inside(target, self.root):
             return (f"{shown}: a link to {where}, outside the submissions folder; "
                     "refused, not graded"), True

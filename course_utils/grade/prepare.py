@@ -73,7 +73,8 @@ def _import_line(frm, name, plain, alias) -> str:
     return f"from {frm} import {name} as {alias}" if frm else f"import {plain} as {alias}"
 
 
-def read_submission(path: Path, name: str | None = None) -> tuple[nbformat.NotebookNode | None, str]:
+def read_submission(path: Path, name: str | None = None
+                    ) -> tuple[nbformat.NotebookNode | None, str]:
     """The notebook (any nbformat nbformat can convert, as version 4), or None and the reason.
 
     ``name`` is how notes call the file (default: its readable name).
@@ -165,7 +166,8 @@ def restore(student, release: Release, name: str = "") -> tuple[nbformat.Noteboo
     prepared.cells = [_cleared(c) for _, c in kept]
     origin = [i for i, _ in kept]  # the student's index of each prepared cell (None: restored)
     for canonical in release.checks:
-        at = _insert_at(origin, canonical, release, positions, untouched.get(exercise_of(canonical)))
+        stay = untouched.get(exercise_of(canonical))
+        at = _insert_at(origin, canonical, release, positions, stay)
         prepared.cells.insert(at, graded_check_cell(canonical, release))
         origin.insert(at, None)
     return prepared, [prefix + report for report in reports]
