@@ -3,7 +3,9 @@
 Why by cell id: the release notebook is the only trusted copy of a check cell. Whatever the
 student did to it (edited, deleted, moved above the answer, duplicated, tagged it
 ``raises-exception``), the prepared notebook carries the released cell again, placed where the
-release puts it, and the change is reported. The restored cell also re-imports the exercise
+release puts it, and the change is reported, naming the file and the student's cell. Notebooks
+without cell ids (Colab, nbformat 3 converted on reading) are matched by exercise metadata or
+source instead, so losing ids is not mistaken for deleting the checks. The restored cell also re-imports the exercise
 module and calls ``course_utils.grade.kernel.before_check`` first, so a redefined ``ex`` or a
 replaced ``check`` in earlier cells is forgotten.
 """
