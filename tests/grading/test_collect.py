@@ -65,7 +65,8 @@ def test_one_folder_per_student_hidden_and_junk_skipped(tmp_path):
 
 
 def test_files_found_in_subfolders_by_their_two_leading_digits(tmp_path):
-    put(tmp_path / "bob" / "week 9" / "done" / "90 fixture, my answers.ipynb")
+    put(tmp_path / "bob" / "week 9" / "done" / "90 fixture, my answers.ipynb", mtime=NEW)
+    put(tmp_path / "bob" / "week 8\\90_fixture.ipynb", mtime=OLD)  # a Windows path, one name
     put(tmp_path / "bob" / "900_fixture.ipynb")      # three digits: not lesson 90
     put(tmp_path / "bob" / "42_elsewhere.ipynb")     # a lesson that was not released
     put(tmp_path / "bob" / "notes.txt", b"hello")
@@ -76,7 +77,11 @@ def test_files_found_in_subfolders_by_their_two_leading_digits(tmp_path):
         one("bob", bob, "", chosen=None,
             notes=[f"42_elsewhere.ipynb: {unknown}", f"900_fixture.ipynb: {unknown}",
                    f"notes.txt: {unknown}"]),
-        one("bob", bob, chosen="week 9/done/90 fixture, my answers.ipynb"),
+        one("bob", bob, chosen="week 9/done/90 fixture, my answers.ipynb",
+            candidates=("week 8\\90_fixture.ipynb", "week 9/done/90 fixture, my answers.ipynb"),
+            notes=["2 files for lesson 90: week 8\\90_fixture.ipynb, week 9/done/90 fixture, "
+                   "my answers.ipynb; graded week 9/done/90 fixture, my answers.ipynb "
+                   "(the newest notebook)"]),
         one("empty", tmp_path / "empty", "", chosen=None,
             notes=["no files in the student's folder"]),
     ]
