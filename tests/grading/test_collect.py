@@ -448,3 +448,27 @@ def test_an_untouched_check_cell_stays_where_the_student_had_it(tmp_path):
     assert _ready_sources(ready)[2:6] == [
         ("", "    return 2 * x"), ("q1-check", "ex.q1.check(double)"),
         ("", "double = None  # after the check"), ("", "# ex.q1.hint()")]
+
+
+ROOT = Path(__file__).resolve().parents[2]
+COURSE = sorted(p.name for p in (ROOT / "solutions").glob("*.ipynb")
+                if (ROOT / "exercises" / p.name).exists())
+
+
+@pytest.mark.parametrize("name", COURSE)
+def test_course_notebooks_without_ids_or_as_nbformat_3_are_prepared_the_same(tmp_path, name):
+    """Every real solution notebook: losing its ids (Colab) or being saved as nbformat 3 yields
+    the very notebook its original yields, with nothing reported."""
+    release = prepare.load_release(ROOT / "exercises")[name[:2]]
+    original = ROOT / "solutions" / name
+    expected, reports = prepare.restore(prepare.read_submission(original)[0], release, name)
+    assert reports == []
+    put(tmp_path / "no_ids" / name, json.dumps(_without_ids(original.read_bytes(), 0)).encode())
+    v3 = nbformat.convert(nbformat.read(original, as_version=4), 3)
+    put(tmp_path / "v3" / name, nbformat.writes(v3).encode())
+    assert json.loads((tmp_path / "v3" / name).read_text())["nbformat"] == 3
+    for variant in ("no_ids", "v3"):
+        nb, problem = prepare.read_submission(tmp_path / variant / name)
+        ready, reports = prepare.restore(nb, release, name)
+        assert (problem, reports) == ("", [])
+        assert [c.source for c in ready.cells] == [c.source for c in expected.cells]
