@@ -219,7 +219,9 @@ class _Student:
         return result
 
     def _lesson(self, relative: str, releases) -> str | None:
-        match = LESSON.match(os.path.basename(relative))
+        """By the file name's two leading digits; ``week9\\03_x.ipynb`` (a Windows zip's
+        path kept as one name by unzip) is lesson 03 too."""
+        match = LESSON.match(os.path.basename(relative).rsplit("\\", 1)[-1])
         return match.group(1) if match and match.group(1) in releases else None
 
     def _walk(self):
@@ -259,7 +261,8 @@ class _Student:
         where = self._target_text(path)
         own = os.path.realpath(self.folder)
         if os.path.islink(target) or not os.path.exists(target):
-            return f"{shown}: a link that leads nowhere ({where}: missing, or a loop); ignored", False
+            return (f"{shown}: a link that leads nowhere ({where}: missing, or a loop); "
+                    "ignored"), False
         if not _inside(target, self.root):
             return (f"{shown}: a link to {where}, outside the submissions folder; "
                     "refused, not graded"), True

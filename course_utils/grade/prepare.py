@@ -3,9 +3,11 @@
 Why by cell id: the release notebook is the only trusted copy of a check cell. Whatever the
 student did to it (edited, deleted, moved above the answer, duplicated, tagged it
 ``raises-exception``), the prepared notebook carries the released cell again, placed where the
-release puts it, and the change is reported. What the restored cell computes does not count
-either: the grader asks the kernel for a sealed verdict after it (``plugin``, ``guard``), so a
-redefined ``ex`` or a replaced ``check`` in earlier cells changes nothing.
+release puts it, and the change is reported, naming the file and the student's cell. Notebooks
+without cell ids (Colab, nbformat 3 converted on reading) are matched by exercise metadata or
+source instead, so losing ids is not mistaken for deleting the checks. What the restored cell
+computes does not count either: the grader asks the kernel for a sealed verdict after it
+(``plugin``, ``guard``), so a redefined ``ex`` or a replaced ``check`` changes nothing.
 """
 
 from __future__ import annotations
@@ -70,7 +72,8 @@ def _import_line(frm, name, plain, alias) -> str:
     return f"from {frm} import {name} as {alias}" if frm else f"import {plain} as {alias}"
 
 
-def read_submission(path: Path, name: str | None = None) -> tuple[nbformat.NotebookNode | None, str]:
+def read_submission(path: Path, name: str | None = None
+                    ) -> tuple[nbformat.NotebookNode | None, str]:
     """The notebook (any nbformat nbformat can convert, as version 4), or None and the reason.
 
     ``name`` is how notes call the file (default: its readable name).
@@ -162,7 +165,8 @@ def restore(student, release: Release, name: str = "") -> tuple[nbformat.Noteboo
     prepared.cells = [_cleared(c) for _, c in kept]
     origin = [i for i, _ in kept]  # the student's index of each prepared cell (None: restored)
     for canonical in release.checks:
-        at = _insert_at(origin, canonical, release, positions, untouched.get(exercise_of(canonical)))
+        stay = untouched.get(exercise_of(canonical))
+        at = _insert_at(origin, canonical, release, positions, stay)
         prepared.cells.insert(at, graded_check_cell(canonical, release))
         origin.insert(at, None)
     return prepared, [prefix + report for report in reports]

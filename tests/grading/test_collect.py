@@ -65,7 +65,8 @@ def test_one_folder_per_student_hidden_and_junk_skipped(tmp_path):
 
 
 def test_files_found_in_subfolders_by_their_two_leading_digits(tmp_path):
-    put(tmp_path / "bob" / "week 9" / "done" / "90 fixture, my answers.ipynb")
+    put(tmp_path / "bob" / "week 9" / "done" / "90 fixture, my answers.ipynb", mtime=NEW)
+    put(tmp_path / "bob" / "week 8\\90_fixture.ipynb", mtime=OLD)  # a Windows path, one name
     put(tmp_path / "bob" / "900_fixture.ipynb")      # three digits: not lesson 90
     put(tmp_path / "bob" / "42_elsewhere.ipynb")     # a lesson that was not released
     put(tmp_path / "bob" / "notes.txt", b"hello")
@@ -76,10 +77,24 @@ def test_files_found_in_subfolders_by_their_two_leading_digits(tmp_path):
         one("bob", bob, "", chosen=None,
             notes=[f"42_elsewhere.ipynb: {unknown}", f"900_fixture.ipynb: {unknown}",
                    f"notes.txt: {unknown}"]),
-        one("bob", bob, chosen="week 9/done/90 fixture, my answers.ipynb"),
+        one("bob", bob, chosen="week 9/done/90 fixture, my answers.ipynb",
+            candidates=("week 8\\90_fixture.ipynb", "week 9/done/90 fixture, my answers.ipynb"),
+            notes=["2 files for lesson 90: week 8\\90_fixture.ipynb, week 9/done/90 fixture, "
+                   "my answers.ipynb; graded week 9/done/90 fixture, my answers.ipynb "
+                   "(the newest notebook)"]),
         one("empty", tmp_path / "empty", "", chosen=None,
             notes=["no files in the student's folder"]),
     ]
+
+
+def test_notes_on_files_of_no_lesson_stop_at_twenty(tmp_path):
+    for number in range(25):
+        put(tmp_path / "hoarder" / f"scan{number:02}.png", b"")
+    [submission] = collect(tmp_path, RELEASES)
+    unknown = "unknown lesson (not one of the released notebooks); not graded"
+    assert submission == one("hoarder", tmp_path / "hoarder", "", chosen=None, notes=[
+        *(f"scan{number:02}.png: {unknown}" for number in range(19)),
+        "... and 6 more files of no released lesson"])
 
 
 def test_non_utf8_folder_name_is_shown_with_escapes_and_gets_a_safe_key(tmp_path):
@@ -197,6 +212,8 @@ def test_links_inside_the_submissions_folder(tmp_path):
     put(tmp_path / "copycat" / "mine.txt", b"")
     os.symlink(f"../alice/{FILE}", tmp_path / "copycat" / FILE)
     os.symlink("alice", tmp_path / "alias")
+    put(tmp_path / "erin" / FILE)
+    os.symlink(FILE, tmp_path / "erin" / "90_again.ipynb")  # a link and its target: one file
     unknown = "unknown lesson (not one of the released notebooks); not graded"
     assert collect(tmp_path, RELEASES) == [
         one("alias", tmp_path / "alias", "", chosen=None, flagged=True,
@@ -207,6 +224,7 @@ def test_links_inside_the_submissions_folder(tmp_path):
             f"{FILE}: a link to ../alice/{FILE}, outside the student's own folder; "
             "refused, not graded"]),
         one("dora", tmp_path / "dora", chosen="work/final.ipynb"),
+        one("erin", tmp_path / "erin"),
     ]
 
 
@@ -225,7 +243,8 @@ def test_drafts_in_subfolders_the_newest_notebook_is_graded(tmp_path):
     put(tmp_path / "eve" / "a_draft" / FILE, SOLVED, mtime=NEW)   # the name does not decide
     put(tmp_path / "eve" / "b_final" / FILE, mtime=OLD)
     both = (f"a_draft/{FILE}", f"b_final/{FILE}")
-    note = f"2 files for lesson 90: a_draft/{FILE}, b_final/{FILE}; graded {{}} (the newest notebook)"
+    note = f"2 files for lesson 90: a_draft/{FILE}, b_final/{FILE}; graded {{}} " \
+        "(the newest notebook)"
     assert collect(tmp_path, RELEASES) == [
         one("bob", tmp_path / "bob", chosen=both[1], candidates=both, notes=[note.format(both[1])]),
         one("eve", tmp_path / "eve", chosen=both[0], candidates=both, notes=[note.format(both[0])]),
@@ -272,7 +291,8 @@ def test_shards_hash_the_folder_bytes_as_before_and_partition_the_students(tmp_p
     put(os.fsencode(tmp_path) + b"/caf\xe9/" + FILE.encode())
     for name in names:  # the formula of runner.in_shard before this module existed
         digest = int(hashlib.sha256(name.encode()).hexdigest(), 16)
-        assert [in_shard(name, (k, 3)) for k in (1, 2, 3)] == [digest % 3 == k - 1 for k in (1, 2, 3)]
+        assert [in_shard(name, (k, 3)) for k in (1, 2, 3)] == \
+            [digest % 3 == k - 1 for k in (1, 2, 3)]
     everyone = collect(tmp_path, RELEASES)
     parts = [collect(tmp_path, RELEASES, (k, 3)) for k in (1, 2, 3)]
     assert sorted(sum(parts, []), key=everyone.index) == everyone
@@ -398,8 +418,8 @@ def test_problem_notes_name_the_file_and_the_cells(tmp_path):
         'sub/90_fixture (1).ipynb: lesson90.q9: unknown check cell removed (cell 11 "x = 1")',
         'sub/90_fixture (1).ipynb: lesson90.q2: check cell moved (cell 6 "ex.q2.check(answer)"); '
         "the released one was restored",
-        'sub/90_fixture (1).ipynb: lesson90.q3: check cell duplicated (cells 9 "ex.q3.check(greet)", '
-        '10 "pass"); the released one was restored']
+        'sub/90_fixture (1).ipynb: lesson90.q3: check cell duplicated '
+        '(cells 9 "ex.q3.check(greet)", 10 "pass"); the released one was restored']
 
 
 def test_unreadable_files_are_named_readably(tmp_path):
@@ -418,3 +438,37 @@ def test_unreadable_files_are_named_readably(tmp_path):
                   {"cell_type": "code", "metadata": {}, "outputs": []}]}).encode())
     assert prepare.read_submission(tmp_path / "nosource.ipynb") == \
         (None, "nosource.ipynb: cell 2 is not a notebook cell (no type or no source)")
+
+
+def test_an_untouched_check_cell_stays_where_the_student_had_it(tmp_path):
+    nb = nbformat.reads(SOLVED.decode(), as_version=4)
+    nb.cells.insert(4, nbformat.v4.new_code_cell("double = None  # after the check"))
+    ready, reports = prepare.restore(nb, RELEASES["90"], FILE)
+    assert reports == []
+    assert _ready_sources(ready)[2:6] == [
+        ("", "    return 2 * x"), ("q1-check", "ex.q1.check(double)"),
+        ("", "double = None  # after the check"), ("", "# ex.q1.hint()")]
+
+
+ROOT = Path(__file__).resolve().parents[2]
+COURSE = sorted(p.name for p in (ROOT / "solutions").glob("*.ipynb")
+                if (ROOT / "exercises" / p.name).exists())
+
+
+@pytest.mark.parametrize("name", COURSE)
+def test_course_notebooks_without_ids_or_as_nbformat_3_are_prepared_the_same(tmp_path, name):
+    """Every real solution notebook: losing its ids (Colab) or being saved as nbformat 3 yields
+    the very notebook its original yields, with nothing reported."""
+    release = prepare.load_release(ROOT / "exercises")[name[:2]]
+    original = ROOT / "solutions" / name
+    expected, reports = prepare.restore(prepare.read_submission(original)[0], release, name)
+    assert reports == []
+    put(tmp_path / "no_ids" / name, json.dumps(_without_ids(original.read_bytes(), 0)).encode())
+    v3 = nbformat.convert(nbformat.read(original, as_version=4), 3)
+    put(tmp_path / "v3" / name, nbformat.writes(v3).encode())
+    assert json.loads((tmp_path / "v3" / name).read_text())["nbformat"] == 3
+    for variant in ("no_ids", "v3"):
+        nb, problem = prepare.read_submission(tmp_path / variant / name)
+        ready, reports = prepare.restore(nb, release, name)
+        assert (problem, reports) == ("", [])
+        assert [c.source for c in ready.cells] == [c.source for c in expected.cells]
