@@ -59,14 +59,25 @@ for folder in [os.path.join("..", name) for name in os.listdir("..")] + ["../../
 planted'''
 
 SELF_SHADOW = r'''import os
+# a kernel module of its own, in its own folder, for the next kernel to start from: it would
+# read the verdict key from the pipe and seal "correct" for every check
 os.makedirs("course_utils/grade", exist_ok=True)
 for name in ("course_utils/__init__.py", "course_utils/grade/__init__.py"):
     open(name, "w").close()
 with open("course_utils/grade/kernel.py", "w") as handle:
-    handle.write("def verdict(exercise, expression, nonce):\n"
-                 "    return nonce + '\x1f' + exercise + '\x1fcorrect\x1f\x1f\x1fno\x1f' + '0' * 64\n")
-with open("grading_fixture_lesson.py", "w") as handle:
-    handle.write("raise SystemExit('shadowed')\n")'''
+    handle.write(
+        "import hmac, os, sys\n"
+        "fd = os.environ.pop('COURSE_GRADING_KEY_FD', '')\n"
+        "KEY = os.fdopen(int(fd), 'rb').read().strip() if fd.isdigit() else b''\n"
+        "def verdict(exercise, expression, nonce):\n"
+        "    body = '\\x1f'.join([nonce, exercise, 'correct', '', '', 'no'])\n"
+        "    return body + '\\x1f' + hmac.new(KEY, body.encode(), 'sha256').hexdigest()\n"
+        "if __name__ == '__main__':\n"
+        "    sys.modules['course_utils.grade.kernel'] = sys.modules['__main__']\n"
+        "    from ipykernel.kernelapp import IPKernelApp\n"
+        "    app = IPKernelApp.instance()\n"
+        "    app.initialize(sys.argv[1:])\n"
+        "    app.start()\n")'''
 
 READS_SECRETS = r'''def double(x):
     import glob, os
