@@ -179,14 +179,26 @@ def summarise(book: dict) -> dict:
 
 # ------------------------------------------------------------------ the page
 
+_RC = {"svg.fonttype": "none", "svg.hashsalt": "course-report", "font.size": 10,
+       "text.parse_math": False}  # a "$" in a label is text, not mathtext
+
+
+def _svg(figure) -> str:
+    """The figure as an inline SVG element (no XML header, no date: the same data gives the
+    same page)."""
+    buffer = io.StringIO()
+    figure.savefig(buffer, format="svg", metadata={"Date": None, "Creator": None})
+    svg = buffer.getvalue()
+    return svg[svg.index("<svg"):]
+
+
 def histogram_svg(totals: list[float], maximum: float) -> str:
-    """The score distribution as an inline SVG element (no XML header), drawn without pyplot
-    so it neither needs nor changes a global backend."""
+    """The score distribution, drawn without pyplot so it neither needs nor changes a global
+    backend."""
     from matplotlib import rc_context
     from matplotlib.figure import Figure
 
-    with rc_context({"svg.fonttype": "none", "svg.hashsalt": "course-report",
-                     "font.size": 10}):
+    with rc_context(_RC):
         figure = Figure(figsize=(6.4, 2.6), layout="constrained")
         axes = figure.subplots()
         top = max([maximum or 0, *totals, 1])
@@ -200,10 +212,28 @@ def histogram_svg(totals: list[float], maximum: float) -> str:
         axes.set_xlim(bins[0], bins[-1])
         axes.yaxis.get_major_locator().set_params(integer=True)
         axes.spines[["top", "right"]].set_visible(False)
-        buffer = io.StringIO()
-        figure.savefig(buffer, format="svg", metadata={"Date": None, "Creator": None})
-    svg = buffer.getvalue()
-    return svg[svg.index("<svg"):]
+        return _svg(figure)
+
+
+def pass_rate_svg(exercises: list[dict]) -> str:
+    """One horizontal bar per exercise: the share of submitters who passed it, the weakest
+    exercises in red, so the ones to revisit in class stand out."""
+    from matplotlib import rc_context
+    from matplotlib.figure import Figure
+
+    shown = [e for e in exercises if e["pass_rate"] is not None]
+    with rc_context(_RC):
+        figure = Figure(figsize=(6.4, 0.8 + 0.24 * max(len(shown), 1)), layout="constrained")
+        axes = figure.subplots()
+        rates = [100 * e["pass_rate"] for e in shown]
+        colours = ["#c62828" if rate < 50 else "#1565c0" for rate in rates]
+        axes.barh(range(len(shown)), rates, color=colours)
+        axes.set_yticks(range(len(shown)), [e["id"] for e in shown])
+        axes.invert_yaxis()
+        axes.set_xlim(0, 100)
+        axes.set_xlabel("passed, % of those who submitted")
+        axes.spines[["top", "right"]].set_visible(False)
+        return _svg(figure)
 
 
 def _table(book: dict, units: list[dict], feedback_dir_name: str) -> list[dict]:
@@ -239,6 +269,7 @@ def render(book: dict, feedback_dir_name: str = "feedback") -> str:
     return template.render(
         summary=summary, units=units, table=_table(book, units, feedback_dir_name),
         histogram=Markup(histogram_svg(totals, book.get("maximum", 0))),
+        pass_rates=Markup(pass_rate_svg(summary["exercises"])),
         incomplete=summary["incomplete"])
 
 

@@ -163,7 +163,7 @@ def test_page_shows_the_summary_groups_lessons_and_flags(page):
 
 
 def test_page_is_self_contained(page):
-    assert "<svg" in page and "<rect" in page          # the histogram, inline
+    assert page.count("<svg") == 2 and "<rect" in page  # histogram and pass rates, inline
     assert not re.search(r"""(src|href)=["']?(https?:)?//""", page)
     assert "@import" not in page and "url(http" not in page
     assert "default-src 'none'" in page                  # the browser may fetch nothing
@@ -175,6 +175,18 @@ def test_everything_from_students_is_escaped(page):
     assert "&lt;img src=x onerror=alert(2)&gt;" in page
     assert page.count("<script>") == 1                   # the table sorter only
     assert 'href="feedback/%3Cscript%3Ealert%281%29%3C/script%3E.md"' in page
+
+
+def test_the_same_gradebook_gives_the_same_page(book, tmp_path):
+    first = report.write_report(book, tmp_path / "a").read_bytes()
+    assert report.write_report(build_class(), tmp_path / "b").read_bytes() == first
+
+
+def test_chart_labels_from_exercise_ids_are_text():
+    svg = report.pass_rate_svg([{"id": "<script>x$y</script>", "pass_rate": 0.5},
+                                {"id": "lesson01.q1", "pass_rate": None}])
+    assert "<script" not in svg and "&lt;script&gt;x$y&lt;/script&gt;" in svg
+    assert "lesson01.q1" not in svg  # nobody submitted it: no bar
 
 
 def test_students_table_links_feedback_and_sorts_by_data_values(page):
@@ -381,3 +393,20 @@ def test_prune_keeps_the_keys_of_this_run(tmp_path):
     assert cache.prune(tmp_path, {kept}) == 1
     assert cache.lookup(tmp_path, kept) == RECORDS and cache.lookup(tmp_path, old) is None
     assert (tmp_path / "README").exists()
+
+
+@pytest.mark.parametrize("records, expected, keep", [
+    (RECORDS, ["lesson03.q1"], True),
+    ([], [], True),
+    ([dict(RECORDS[0], status="fault", reason="timed out after 5 s (an endless loop?)")],
+     ["lesson03.q1"], True),  # the student's loop: it would time out again
+    (RECORDS, ["lesson03.q1", "lesson03.q2"], False),  # the run stopped before q2
+    ([dict(RECORDS[0], status="fault",
+           reason="not run: the kernel could not be restored after an earlier fault")],
+     ["lesson03.q1"], False),
+    ([*RECORDS, {"student": "ada", "note": "03_x: code cell 2: kernel failure: Kernel didn't "
+                 "respond", "failed_to_run": True}], ["lesson03.q1"], False),
+    ([{"student": "ada", "points": float("nan")}], [], False),
+])
+def test_only_runs_that_went_through_are_worth_keeping(records, expected, keep):
+    assert cache.worth_keeping(records, expected) is keep
