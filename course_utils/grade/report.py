@@ -114,67 +114,72 @@ def _mean(values):
     return round(statistics.fmean(values), 2) if values else None
 
 
+def _exercise_summary(exercise: dict, rows: list[dict]) -> dict:
+    """Submitted, passed, mean points and the groups of messages of one exercise."""
+    exercise_id, submitted, passed, earned, misses = exercise["id"], 0, 0, [], Counter()
+    examples: dict[tuple, str] = {}
+    for row in rows:
+        points = (row.get("points") or {}).get(exercise_id)
+        if points is None:
+            continue
+        detail = (row.get("details") or {}).get(exercise_id)
+        if not isinstance(detail, dict):  # points without details: judge by the points
+            full = points > 0 and points >= (exercise.get("points") or 0)
+            detail = {"status": "correct" if full else "unknown"}
+        submitted += 1
+        earned.append(points)
+        if detail.get("status") == "correct":
+            passed += 1
+            continue
+        text = _miss_text(detail)
+        group = (str(detail.get("status") or "unknown"), pattern(text))
+        misses[group] += 1
+        examples.setdefault(group, text[:EXAMPLE_CHARS])
+    ranked = sorted(misses.items(), key=lambda item: (-item[1], item[0]))
+    return {
+        "id": exercise_id, "points": exercise.get("points"), "submitted": submitted,
+        "passed": passed, "pass_rate": round(passed / submitted, 3) if submitted else None,
+        "mean_points": _mean(earned),
+        "groups": [{"status": status, "pattern": text, "count": count,
+                    "example": examples[(status, text)]}
+                   for (status, text), count in ranked[:TOP_GROUPS]],
+        "other_misses": sum(count for _, count in ranked[TOP_GROUPS:]),
+    }
+
+
+def _lesson_summary(unit: dict, rows: list[dict], units: list[dict]) -> dict:
+    """How many submitted the lesson, and which students' runs failed in it, by kind."""
+    failures: dict[str, set] = defaultdict(set)
+    for row in rows:
+        for exercise in unit["exercises"]:
+            detail = (row.get("details") or {}).get(exercise)
+            if isinstance(detail, dict) and detail.get("status") == "fault":
+                kind = failure_kind(str(detail.get("reason") or "")) or "other fault"
+                failures[kind].add(row["student"])
+        for note in row.get("notes") or []:
+            kind = failure_kind(str(note))
+            if kind and _note_lesson(str(note), units) is unit:
+                failures[kind].add(row["student"])
+    return {"id": unit["id"], "name": unit["name"], "maximum": unit["maximum"],
+            "submitted": sum(lesson_points(row, unit) is not None for row in rows),
+            "students": len(rows),
+            "failures": {kind: sorted(names) for kind, names in sorted(failures.items())}}
+
+
 def summarise(book: dict) -> dict:
     """Every number and group the report shows, as plain data (what the tests assert)."""
     rows = list(book.get("students") or [])
     units = lessons(book)
     totals = [row.get("total") or 0 for row in rows]
-    summary = {
+    return {
         "students": len(rows), "maximum": book.get("maximum", 0),
         "mean": _mean(totals), "median": statistics.median(totals) if totals else None,
         "flagged": [r["student"] for r in rows if r.get("flagged")],
         "failed_to_run": [r["student"] for r in rows if r.get("failed_to_run")],
         "incomplete": book.get("incomplete"),
-        "exercises": [], "lessons": [],
+        "exercises": [_exercise_summary(e, rows) for e in book.get("exercises", [])],
+        "lessons": [_lesson_summary(unit, rows, units) for unit in units],
     }
-    for exercise in book.get("exercises", []):
-        exercise_id, submitted, passed, earned, misses = exercise["id"], 0, 0, [], Counter()
-        examples: dict[tuple, str] = {}
-        for row in rows:
-            points = (row.get("points") or {}).get(exercise_id)
-            detail = (row.get("details") or {}).get(exercise_id)
-            if points is None or not isinstance(detail, dict):
-                continue
-            submitted += 1
-            earned.append(points)
-            if detail.get("status") == "correct":
-                passed += 1
-                continue
-            text = _miss_text(detail)
-            group = (detail.get("status") or "unknown", pattern(text))
-            misses[group] += 1
-            examples.setdefault(group, text[:EXAMPLE_CHARS])
-        ranked = sorted(misses.items(), key=lambda item: (-item[1], item[0]))
-        summary["exercises"].append({
-            "id": exercise_id, "points": exercise.get("points"), "submitted": submitted,
-            "passed": passed, "pass_rate": round(passed / submitted, 3) if submitted else None,
-            "mean_points": _mean(earned),
-            "groups": [{"status": status, "pattern": text, "count": count,
-                        "example": examples[(status, text)]}
-                       for (status, text), count in ranked[:TOP_GROUPS]],
-            "other_misses": sum(count for _, count in ranked[TOP_GROUPS:]),
-        })
-    for unit in units:
-        failures: dict[str, set] = defaultdict(set)
-        submitted = 0
-        for row in rows:
-            if lesson_points(row, unit) is not None:
-                submitted += 1
-            for exercise in unit["exercises"]:
-                detail = (row.get("details") or {}).get(exercise)
-                if isinstance(detail, dict) and detail.get("status") == "fault":
-                    failures[failure_kind(str(detail.get("reason") or "")) or "other fault"].add(
-                        row["student"])
-            for note in row.get("notes") or []:
-                kind = failure_kind(str(note))
-                if kind and _note_lesson(str(note), units) is unit:
-                    failures[kind].add(row["student"])
-        summary["lessons"].append({
-            "id": unit["id"], "name": unit["name"], "maximum": unit["maximum"],
-            "submitted": submitted, "students": len(rows),
-            "failures": {kind: sorted(names) for kind, names in sorted(failures.items())},
-        })
-    return summary
 
 
 # ------------------------------------------------------------------ the page
@@ -202,8 +207,8 @@ def histogram_svg(totals: list[float], maximum: float) -> str:
         figure = Figure(figsize=(6.4, 2.6), layout="constrained")
         axes = figure.subplots()
         top = max([maximum or 0, *totals, 1])
-        if top <= 40:
-            bins = [x - 0.5 for x in range(int(top) + 2)]
+        if top <= 40 and all(float(t).is_integer() for t in [top, *totals]):
+            bins = [x - 0.5 for x in range(int(top) + 2)]  # one bar per possible score
         else:
             bins = [top * i / 20 for i in range(21)]
         axes.hist(totals, bins=bins, color="#1565c0", edgecolor="white")

@@ -131,6 +131,15 @@ def test_lessons_count_submissions_and_failed_runs(summary):
     assert lesson04["failures"] == {"unreadable file": ["eve"]}
 
 
+def test_points_without_details_still_count(book):
+    for row in book["students"]:
+        row["details"].pop("lesson04.q1", None)   # e.g. a gradebook merged from an older run
+    lesson04 = exercise(report.summarise(book), "lesson04.q1")
+    assert (lesson04["submitted"], lesson04["passed"], lesson04["mean_points"]) == (4, 3, 2.25)
+    assert lesson04["groups"] == [{"status": "unknown", "pattern": "unknown", "count": 1,
+                                   "example": "unknown"}]
+
+
 def test_an_empty_class_still_gives_a_page(tmp_path):
     book = {"exercises": [{"id": "lesson01.q1", "points": 1}], "maximum": 1, "students": []}
     summary = report.summarise(book)
