@@ -19,8 +19,8 @@ from collections.abc import Mapping
 from pathlib import Path
 
 KINDS = ("canvas", "moodle")
-# Canvas's own gradebook export begins with these columns; its importer matches a student by
-# ID, then SIS User ID, then SIS Login ID, and reads a "Points Possible" row.
+# Canvas's own gradebook export begins with these columns (and its second row is "Points
+# Possible"); its importer reads the same layout and matches a student by one of the ids.
 CANVAS_IDENTITY = ("Student", "ID", "SIS User ID", "SIS Login ID", "Section")
 MOODLE_IDENTITY = ("Student",)
 
