@@ -67,7 +67,7 @@ def test_report_table_sorts_and_student_text_stays_text(report_page):
 
     assert page.evaluate("document.querySelectorAll('script').length") == 1
     assert page.locator("#histogram svg").count() == 1
-    assert "6 students" in page.locator("#summary").inner_text()
+    assert "6 students · mean 2.67 · median 3 of 6 points" in page.locator("#summary").inner_text()
     assert dialogs == [] and fetched == []
 
     screenshot = folder / "report-sorted.png"

@@ -8,8 +8,8 @@ tests/grading/test_report.py are worked out by hand from this table.
 
 from __future__ import annotations
 
-EXERCISES = [{"id": "lesson03.q1", "points": 2}, {"id": "lesson03.q2", "points": 1},
-             {"id": "lesson04.q1", "points": 3}]
+# build_class() returns fresh dicts every time: tests change their own copy of the class
+POINTS = {"lesson03.q1": 2, "lesson03.q2": 1, "lesson04.q1": 3}
 LESSON_OF = {"lesson03": "03_sequential", "lesson04": "04_ordereddict"}
 HOSTILE = "<script>alert(1)</script>"
 HOSTILE_ANSWER = "<img src=x onerror=alert(2)>"
@@ -21,16 +21,14 @@ SHAPE_MISTAKE = ("✗ Incorrect — lesson03.q1: Stack the layers\n"
 
 
 def detail(exercise: str, status: str, message: str = "", reason: str = "") -> dict:
-    points = next(e["points"] for e in EXERCISES if e["id"] == exercise)
-    return {"status": status, "reason": reason, "message": message, "points": points,
+    return {"status": status, "reason": reason, "message": message, "points": POINTS[exercise],
             "lesson": LESSON_OF[exercise.split(".")[0]]}
 
 
 def student(name: str, outcomes: dict, notes=(), flagged=False, failed=False, **extra) -> dict:
     """A gradebook row; ``outcomes`` maps an exercise to a detail (absent: not submitted)."""
-    points = {e["id"]: (None if e["id"] not in outcomes else
-                        e["points"] if outcomes[e["id"]]["status"] == "correct" else 0)
-              for e in EXERCISES}
+    points = {e: (None if e not in outcomes else p if outcomes[e]["status"] == "correct" else 0)
+              for e, p in POINTS.items()}
     return {"student": name, "points": points, "details": dict(outcomes), "notes": list(notes),
             "flagged": flagged, "failed_to_run": failed,
             "total": sum(p for p in points.values() if p), **extra}
@@ -42,7 +40,7 @@ def correct(exercise: str) -> dict:
 
 def build_class() -> dict:
     students = [
-        student("ada", {e["id"]: correct(e["id"]) for e in EXERCISES}),
+        student("ada", {e: correct(e) for e in POINTS}),
         student("ben", {
             "lesson03.q1": detail("lesson03.q1", "not correct",
                                   SHAPE_MISTAKE.format(got=8, code="return self.fc(x)"),
@@ -85,5 +83,5 @@ def build_class() -> dict:
                                   "the check did not pass")},
             notes=[f"03_sequential.ipynb: {HOSTILE_ANSWER} cell edited; restored"], flagged=True),
     ]
-    return {"exercises": EXERCISES, "maximum": 6,
+    return {"exercises": [{"id": e, "points": p} for e, p in POINTS.items()], "maximum": 6,
             "students": sorted(students, key=lambda row: row["student"])}
