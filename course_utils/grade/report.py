@@ -26,6 +26,7 @@ from course_utils.grade.exports import lesson_points, lessons, printable
 
 TEMPLATE = Path(__file__).with_name("report.html.j2")
 TOP_GROUPS = 5
+STATUS_ORDER = {"not correct": 0, "tampered": 1, "fault": 2}
 EXAMPLE_CHARS = 400
 
 # ------------------------------------------------------------------ grouping check messages
@@ -78,8 +79,8 @@ FAILURE_KINDS = (  # (label, words any of which marks it), first match wins
     ("time-out", ("timed out", "time budget", "timeout")),
     ("out of memory", ("out of memory", "memoryerror", "memory cap")),
     ("sys.exit()", ("sys.exit",)),
-    ("unreadable file", ("not a notebook", "not a readable", "json but not",
-                         "could not be read")),
+    ("unreadable file", ("not a notebook", "not a readable", "json but not", "not valid json",
+                         "empty file", "could not be read")),
     ("run stopped before the check", ("did not reach", "not run:")),
 )
 
@@ -135,7 +136,10 @@ def _exercise_summary(exercise: dict, rows: list[dict]) -> dict:
         group = (str(detail.get("status") or "unknown"), pattern(text))
         misses[group] += 1
         examples.setdefault(group, text[:EXAMPLE_CHARS])
-    ranked = sorted(misses.items(), key=lambda item: (-item[1], item[0]))
+    # most common first; on a tie the answers' mistakes before tampering and run faults
+    # (the lessons table lists those too)
+    ranked = sorted(misses.items(), key=lambda item: (
+        -item[1], STATUS_ORDER.get(item[0][0], len(STATUS_ORDER)), item[0]))
     return {
         "id": exercise_id, "points": exercise.get("points"), "submitted": submitted,
         "passed": passed, "pass_rate": round(passed / submitted, 3) if submitted else None,

@@ -66,6 +66,9 @@ def test_pattern_blanks_numbers_and_quoted_values_but_not_names(text, expected):
     ("ran out of memory (the grader caps memory per notebook)", "out of memory"),
     ("the kernel died (os._exit, exit(), a crash or too much memory)", "kernel died"),
     ("x.ipynb: JSON but not a Jupyter notebook (no list of cells)", "unreadable file"),
+    ("x.ipynb: not valid JSON (line 1, column 12)", "unreadable file"),
+    ("x.ipynb: empty file", "unreadable file"),
+    ("x.pdf: not a notebook file (.pdf)", "unreadable file"),
     ("the run did not reach this check", "run stopped before the check"),
     ("the cell called sys.exit()", "sys.exit()"),
     ("03_x.ipynb: check cell of lesson03.q1 was edited; restored", None),
@@ -92,8 +95,8 @@ def test_the_shared_mistake_is_one_group_with_two_students(summary):
     assert q1["mean_points"] == pytest.approx(4 / 6, abs=0.01)
     assert [(g["status"], g["pattern"], g["count"]) for g in q1["groups"]] == [
         ("not correct", "The output has shape (<n>, <n>); expected (<n>, <n>).", 2),
-        ("fault", "timed out after <n> s (an endless loop?)", 1),
         ("tampered", "checking code was replaced by notebook code", 1),
+        ("fault", "timed out after <n> s (an endless loop?)", 1),
     ]
     assert q1["groups"][0]["example"] == "The output has shape (4, 8); expected (4, 16)."
     assert q1["other_misses"] == 0
