@@ -132,8 +132,10 @@ def _exercise_summary(exercise: dict, rows: list[dict]) -> dict:
         if detail.get("status") == "correct":
             passed += 1
             continue
-        text = _miss_text(detail)
-        group = (str(detail.get("status") or "unknown"), pattern(text))
+        text, status = _miss_text(detail), str(detail.get("status") or "unknown")
+        # a fault groups by its kind ("unreadable file" whatever the file's damage)
+        kind = failure_kind(text) if status == "fault" else None
+        group = (status, kind or pattern(text))
         misses[group] += 1
         examples.setdefault(group, text[:EXAMPLE_CHARS])
     # most common first; on a tie the answers' mistakes before tampering and run faults
