@@ -46,7 +46,7 @@ def _digest_of(content) -> str:
     elif isinstance(content, bytes):
         data = content
     elif isinstance(content, str):
-        data = content.encode("utf-8", "surrogateescape")
+        data = content.encode("utf-8", "surrogatepass")
     elif isinstance(content, Mapping):
         data = json.dumps(content, sort_keys=True, ensure_ascii=True,
                           separators=(",", ":")).encode()
@@ -62,7 +62,7 @@ def tree_fingerprint(root: Path) -> str:
     for path in sorted(root.rglob("*")):
         if not path.is_file() or "__pycache__" in path.parts or path.suffix in _SKIPPED_SUFFIXES:
             continue
-        relative = path.relative_to(root).as_posix().encode("utf-8", "surrogateescape")
+        relative = path.relative_to(root).as_posix().encode("utf-8", "surrogatepass")
         digest.update(len(relative).to_bytes(8, "big") + relative)
         data = path.read_bytes()
         digest.update(len(data).to_bytes(8, "big") + data)
@@ -98,7 +98,7 @@ def notebook_key(student: str, prepared, release, settings: Mapping | None = Non
     ``{"timeout": 30, "memory_mb": 2048, "sandbox": True}``."""
     parts = {
         "format": FORMAT,
-        "student": student.encode("utf-8", "surrogateescape").hex(),
+        "student": student.encode("utf-8", "surrogatepass").hex(),
         "prepared": _digest_of(prepared),
         "release": _digest_of(release),
         "course_utils": course_utils_fingerprint(),

@@ -337,6 +337,15 @@ def test_key_depends_on_every_input(monkeypatch, tmp_path):
     assert len({base, *changed}) == 6
 
 
+def test_any_folder_name_gives_a_key_and_an_entry(tmp_path):
+    names = [b"j\xf6rg".decode("utf-8", "surrogateescape"), "\ud800", "é" * 300]
+    keys = {key(student=name) for name in names}
+    assert len(keys) == 3
+    for k, name in zip(sorted(keys), names):
+        cache.store(tmp_path, k, [{"student": name}])
+        assert cache.lookup(tmp_path, k) == [{"student": name}]
+
+
 def test_package_fingerprint_follows_file_contents_not_byte_code(tmp_path):
     package = tmp_path / "pkg"
     (package / "__pycache__").mkdir(parents=True)
