@@ -6,7 +6,10 @@ course's own notebooks (a mix of correct, partly wrong and broken), then times, 
 
 - plain ``pytest --nbval-lax --nbval-current-env`` over the same files, one process;
 - ``python -m course_utils.grade`` with ``--workers 1`` (the overhead ratio compares these two);
-- ``python -m course_utils.grade`` with ``--workers 2`` (the speed-up compares 1 and 2 workers).
+- ``python -m course_utils.grade`` with ``--workers 2`` (the speed-up compares 1 and 2 workers);
+- the same with ``--no-sandbox`` (what the bubblewrap sandbox costs);
+- a regrade after 3 of the submissions changed, with the cache of the 2-worker run (what
+  incremental regrading saves).
 """
 
 from __future__ import annotations
@@ -75,19 +78,47 @@ def measure(submissions: int = 100, repeat: int = 1) -> dict:
                  "--nbval-current-env", "-q", "subs"]
         (root / "none.ini").write_text("[pytest]\n")
 
-        def grade(workers: int) -> list[str]:
+        def grade(workers: int, *extra: str, out: str = "") -> list[str]:
             return [sys.executable, "-m", "course_utils.grade", "subs", "--out",
-                    str(root / f"out{workers}"), "--workers", str(workers), "--no-progress"]
+                    str(root / (out or f"out{workers}")), "--workers", str(workers),
+                    "--no-progress", *extra]
 
-        times = {"plain": [], 1: [], 2: []}
+        times = {"plain": [], 1: [], 2: [], "open": [], "regrade": []}
         for _ in range(repeat):
             times["plain"].append(_timed(plain, root))
-            times[1].append(_timed(grade(1), root))
-            times[2].append(_timed(grade(2), root))
-    plain_s, one, two = (statistics.median(times[k]) for k in ("plain", 1, 2))
+            times[1].append(_timed(grade(1, "--fresh"), root))
+            times[2].append(_timed(grade(2, "--fresh"), root))
+            times["open"].append(_timed(grade(2, "--fresh", "--no-sandbox", out="open"), root))
+            changed = _change_three(root / "subs")
+            times["regrade"].append(_timed(grade(2), root))
+            _restore(changed)
+    plain_s, one, two, open_s, regrade = (statistics.median(times[k])
+                                          for k in ("plain", 1, 2, "open", "regrade"))
     return {"submissions": submissions, "mix": mix, "plain_s": plain_s, "grade_s": one,
             "one_worker_s": one, "two_workers_s": two, "overhead_ratio": one / plain_s,
-            "speedup": one / two, "repeat": repeat}
+            "speedup": one / two, "no_sandbox_s": open_s, "sandbox_cost": two / open_s - 1,
+            "regrade_s": regrade, "regrade_ratio": regrade / two, "repeat": repeat}
+
+
+def _change_three(folder: Path) -> dict[Path, bytes]:
+    """Three readable submissions get one more markdown cell: new content, same verdicts."""
+    changed = {}
+    for path in sorted(folder.glob("*/*.ipynb")):
+        if len(changed) == 3:
+            break
+        try:
+            nb = nbformat.read(path, as_version=4)
+        except Exception:  # noqa: BLE001 - the broken uploads of the mix
+            continue
+        changed[path] = path.read_bytes()
+        nb.cells.append(nbformat.v4.new_markdown_cell("Resubmitted."))
+        nbformat.write(nb, path)
+    return changed
+
+
+def _restore(changed: dict[Path, bytes]) -> None:
+    for path, raw in changed.items():
+        path.write_bytes(raw)
 
 
 if __name__ == "__main__":

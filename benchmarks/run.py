@@ -56,6 +56,13 @@ def rows(results: dict) -> list[tuple[str, str, str, str]]:
         out.append(("grading speed-up, 2 workers vs 1",
                     f"{r['one_worker_s']:.1f} s / {r['two_workers_s']:.1f} s = {r['speedup']:.2f}×",
                     "≥ 1.7 ×", _verdict(r["speedup"] >= 1.7)))
+        if "sandbox_cost" in r:
+            out.append(("grading in the sandbox vs --no-sandbox, 2 workers",
+                        f"{r['two_workers_s']:.1f} s vs {r['no_sandbox_s']:.1f} s = "
+                        f"{r['sandbox_cost']:+.0%}", "≤ +10 %", _verdict(r["sandbox_cost"] <= 0.10)))
+            out.append((f"regrade after 3 of {r['submissions']} submissions changed",
+                        f"{r['regrade_s']:.1f} s = {r['regrade_ratio']:.1%} of the full run",
+                        "≤ 5 %", _verdict(r["regrade_ratio"] <= 0.05)))
     if "memory" in results:
         r = results["memory"]
         worst = max(r["peak_mb"], key=r["peak_mb"].get)

@@ -5,7 +5,9 @@
     python -m course_utils.grade merge DIR1 DIR2 ... --out DIR
 
 SUBMISSIONS holds one folder per student with any of the exercise notebooks. DIR receives
-``gradebook.csv``, ``gradebook.json``, ``feedback/<student>.md`` and ``pytest.log``.
+``gradebook.csv``, ``gradebook.json``, ``feedback/<student>.md``, ``report.html``,
+``pytest.log`` and the cache ``.cache/``. Exit status 2, and no gradebook, when grading itself
+failed (see ``runner.GradingError``).
 ``--shard K/N`` grades only the students of shard K of N (a stable hash of the folder name),
 so N batch jobs can grade a large course and ``merge`` joins their DIRs.
 """
@@ -18,7 +20,7 @@ import shutil
 import sys
 from pathlib import Path
 
-from course_utils.grade import feedback, gradebook, prepare
+from course_utils.grade import exports, feedback, gradebook, prepare, report
 from course_utils.grade.runner import GradingError, Settings, grade
 
 DEFAULT_RELEASE = Path(__file__).resolve().parents[2] / "exercises"
@@ -54,6 +56,10 @@ def grade_main(argv: list[str]) -> int:
     parser.add_argument("--no-sandbox", action="store_true",
                         help="grade where bubblewrap cannot run (macOS, a container without user "
                              "namespaces): student code then runs as you; every row says so")
+    parser.add_argument("--export", action="append", default=[], choices=exports.KINDS,
+                        help="also write OUT/canvas.csv or OUT/moodle.csv (repeat for both)")
+    parser.add_argument("--fresh", action="store_true",
+                        help="ignore results cached in OUT/.cache and grade every notebook again")
     parser.add_argument("--no-progress", action="store_true", help="no progress bar")
     parser.add_argument("--keep-scratch", action="store_true",
                         help="keep the prepared notebooks (to debug the grader)")
@@ -65,20 +71,27 @@ def grade_main(argv: list[str]) -> int:
     settings = Settings(args.submissions, args.out, args.release, workers=args.workers,
                         timeout=args.timeout, shard=args.shard, memory_mb=args.memory_mb,
                         notebook_timeout=args.notebook_timeout, sandbox=not args.no_sandbox,
-                        progress=not args.no_progress, keep_scratch=args.keep_scratch)
+                        progress=not args.no_progress, keep_scratch=args.keep_scratch,
+                        fresh=args.fresh)
     try:
-        book = grade(settings)
+        graded = grade(settings)
     except GradingError as error:
         print(f"grading failed, no gradebook written: {error}", file=sys.stderr)
         return 2
-    write_results(book, args.out, prepare.load_release(args.release))
-    print(summary(book))
+    page = write_results(graded.book, args.out, prepare.load_release(args.release), args.export)
+    print(summary(graded.book))
+    print(f"notebooks run: {graded.ran}, reused from the cache: {graded.reused}")
+    print(f"report: {page}")
     return 0
 
 
-def write_results(book: dict, out: Path, releases) -> None:
+def write_results(book: dict, out: Path, releases, export_kinds=()) -> Path:
+    """Gradebook, feedback, exports, and last the report (its links point at the feedback)."""
     gradebook.write(book, out)
     feedback.write_all(book, feedback.exercise_info(releases), out / "feedback")
+    for kind in export_kinds:
+        exports.write_export(book, out, kind)
+    return report.write_report(book, out)
 
 
 def summary(book: dict) -> str:
@@ -98,13 +111,17 @@ def merge_main(argv: list[str]) -> int:
                                      description="Join the result folders of shards.")
     parser.add_argument("parts", type=Path, nargs="+", help="result folders of the shards")
     parser.add_argument("--out", type=Path, required=True)
+    parser.add_argument("--export", action="append", default=[], choices=exports.KINDS)
     args = parser.parse_args(argv)
     book = gradebook.merge([gradebook.read(part) for part in args.parts])
     gradebook.write(book, args.out)
     for part in args.parts:
         if (part / "feedback").is_dir():
             shutil.copytree(part / "feedback", args.out / "feedback", dirs_exist_ok=True)
+    for kind in args.export:
+        exports.write_export(book, args.out, kind)
     print(summary(book))
+    print(f"report: {report.write_report(book, args.out)}")
     return 0
 
 

@@ -201,7 +201,7 @@ def worth_keeping(records: list[dict], expected_exercises=()) -> bool:
     recorded = {r.get("exercise") for r in records}
     if any(exercise not in recorded for exercise in expected_exercises):
         return False
-    texts = " ".join(str(r.get(k) or "") for r in records for k in ("reason", "note")).lower()
+    texts = " ".join(str(r.get(k) or "") for r in records for k in ("reason", "note", "text")).lower()
     return not any(words in texts for words in GRADER_TROUBLE)
 
 

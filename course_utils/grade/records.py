@@ -56,7 +56,8 @@ class Note:
 
 
 def to_wire(record) -> dict:
-    data = asdict(record)
+    """The record as plain JSON values (what xdist, the records file and the cache carry)."""
+    data = {k: list(v) if isinstance(v, tuple) else v for k, v in asdict(record).items()}
     data["kind"] = type(record).__name__
     return data
 

@@ -28,7 +28,7 @@ from pathlib import Path
 
 import nbformat
 
-from course_utils.grade import collect, gradebook, prepare, records, sandbox
+from course_utils.grade import cache, collect, gradebook, prepare, records, sandbox
 from course_utils.grade.collect import Submission, in_shard  # noqa: F401 - re-exported
 from course_utils.grade.records import CheckResult, Note
 
@@ -54,6 +54,14 @@ class Settings:
     sandbox: bool = True
     progress: bool = True
     keep_scratch: bool = False
+    fresh: bool = False       # ignore results cached in OUT/.cache
+
+    def verdict_settings(self) -> dict:
+        """What besides the notebooks changes a verdict: part of every cache key."""
+        return {"timeout": self.timeout, "memory_mb": self.memory_mb, "sandbox": self.sandbox,
+                "notebook_timeout": self.notebook_timeout,
+                "environment": {k: v for k, v in sorted(os.environ.items())
+                                if k.startswith("COURSE_GRADING") or k == "PYTHONPATH"}}
 
 
 @dataclass
@@ -107,7 +115,8 @@ def _zero(student: str, release, reason: str):
 def run_pytest(settings: Settings, work: Path, prepared: Prepared, private: Path,
                modules: list[str]) -> Path:
     """One pytest --nbval-lax run over the prepared notebooks; returns the records file."""
-    if settings.workers > 1:
+    workers = min(settings.workers, len(prepared.notebooks))   # a small regrade skips xdist
+    if workers > 1:
         try:
             import xdist  # noqa: F401
         except ImportError:
@@ -127,8 +136,8 @@ def run_pytest(settings: Settings, work: Path, prepared: Prepared, private: Path
         command += ["--grading-hide", str(Path(hidden).resolve())]
     if not settings.sandbox:
         command.append("--grading-no-sandbox")
-    if settings.workers > 1:
-        command += ["-n", str(settings.workers), "--dist", "loadfile"]
+    if workers > 1:
+        command += ["-n", str(workers), "--dist", "loadfile"]
     command += [str(path) for path, _, _ in prepared.notebooks]
     env = dict(os.environ, COURSE_GRADING="1")
     settings.out.mkdir(parents=True, exist_ok=True)
@@ -181,7 +190,7 @@ def read_verdicts(records_file: Path, prepared: Prepared) -> list:
     for number, line in enumerate(records_file.read_text().splitlines(), 1):
         try:
             record = records.from_wire(json.loads(line), exercises)
-        except (ValueError, records.BadRecord) as error:
+        except ValueError as error:   # BadRecord and JSON errors
             raise GradingError(f"record {number} of the grading run is malformed: {error}") from None
         submission = by_place.get((record.student, record.lesson))
         if submission is None:
@@ -196,7 +205,6 @@ def read_verdicts(records_file: Path, prepared: Prepared) -> list:
             if (submission.student, exercise) not in seen:
                 found.append(CheckResult(submission.student, release.path.stem, exercise, "fault",
                                          points, reason="the run did not reach this check"))
-    _refuse_silent_failure(found)
     return found
 
 
@@ -221,10 +229,55 @@ def _refuse_silent_failure(found: list) -> None:
                            "work on this machine (see pytest.log)")
 
 
+# ---------------------------------------------------------------- the cache
+
+def _from_cache(settings: Settings, prepared: Prepared) -> tuple[list, dict]:
+    """Records of notebooks graded before with the same content, release, course_utils and
+    settings; those notebooks are taken out of ``prepared`` (they will not run again)."""
+    folder, wanted = settings.out / ".cache", settings.verdict_settings()
+    reused, keys, to_run = [], {}, []
+    for path, submission, release in prepared.notebooks:
+        key = cache.notebook_key(submission.student, path, release.path, wanted)
+        keys[(submission.student, release.path.stem)] = key
+        hit = None if settings.fresh else cache.lookup(folder, key)
+        try:
+            hit = [records.from_wire(r, {release.path.stem: release.exercises}) for r in hit or []]
+        except records.BadRecord:
+            hit = []
+        if hit and all(r.student == submission.student for r in hit):
+            reused += hit
+        else:
+            to_run.append((path, submission, release))
+    prepared.notebooks = to_run
+    prepared.cells = sum(sum(c.cell_type == "code" for c in nbformat.read(p, as_version=4).cells)
+                         for p, _, _ in to_run)
+    return reused, keys
+
+
+def _to_cache(settings: Settings, prepared: Prepared, keys: dict, fresh: list) -> None:
+    by_notebook: dict = {}
+    for record in fresh:
+        by_notebook.setdefault((record.student, record.lesson), []).append(records.to_wire(record))
+    for _path, submission, release in prepared.notebooks:
+        place = (submission.student, release.path.stem)
+        wires = by_notebook.get(place, [])
+        if cache.worth_keeping(wires, release.exercises):
+            cache.store(settings.out / ".cache", keys[place], wires)
+
+
 # ---------------------------------------------------------------- all stages
 
-def grade(settings: Settings) -> dict:
-    """Everything the instructor command does but writing; returns the gradebook."""
+@dataclass
+class Graded:
+    """A grading run's gradebook and how many notebooks ran or came from the cache."""
+
+    book: dict
+    ran: int = 0
+    reused: int = 0
+
+
+def grade(settings: Settings) -> Graded:
+    """Everything the instructor command does but writing."""
     releases = prepare.load_release(settings.release)
     if not releases:
         raise GradingError(f"no released exercise notebooks in {settings.release}")
@@ -237,11 +290,17 @@ def grade(settings: Settings) -> dict:
         submissions = collect.collect(settings.submissions, releases, settings.shard)
         prepared = prepare_all(submissions, releases, scratch)
         found = list(prepared.records)
+        reused, keys = _from_cache(settings, prepared)
+        found += reused
+        ran, from_cache = len(prepared.notebooks), len(keys) - len(prepared.notebooks)
         if prepared.notebooks:
             modules = sorted({module for release in releases.values()
                               for _line, module in release.imports.values()})
             records_file = run_pytest(settings, scratch, prepared, private, modules)
-            found += read_verdicts(records_file, prepared)
+            fresh = read_verdicts(records_file, prepared)
+            _refuse_silent_failure(fresh)
+            _to_cache(settings, prepared, keys, fresh)
+            found += fresh
     finally:
         if not settings.keep_scratch:
             shutil.rmtree(scratch, ignore_errors=True)
@@ -254,4 +313,4 @@ def grade(settings: Settings) -> dict:
     for record in found:
         gradebook.add(rows, record)
     exercises = {e: p for r in releases.values() for e, p in r.exercises.items()}
-    return gradebook.build(rows, exercises)
+    return Graded(gradebook.build(rows, exercises), ran, from_cache)

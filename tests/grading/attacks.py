@@ -83,16 +83,20 @@ READS_SECRETS = r'''def double(x):
     import glob, os
     import course_utils
     repo = os.path.dirname(os.path.dirname(course_utils.__file__))
+    own = os.getcwd()
+    wanted = ("return 2 " + "* x", "--grading-" + "records", "answer = " + "42")
     found = []
     for pattern in [repo + "/solutions/*.ipynb", repo + "/tests/fixtures/grading/solutions/*",
                     "../*/*.ipynb", "../../*/*/*.ipynb", "/proc/*/cmdline", "/tmp/course-grading-*/*",
                     os.path.expanduser("~") + "/*"]:
         for path in glob.glob(pattern):
+            if os.path.abspath(path).startswith(own + os.sep):
+                continue   # its own notebook
             try:
                 text = open(path, errors="replace").read()
             except OSError:
                 continue
-            if "return 2 * x" in text or "--grading-records" in text or "answer = 42" in text:
+            if any(marker in text for marker in wanted):
                 found.append(path + ": " + text[:200])
     raise ValueError("STOLEN " + " | ".join(found) if found else "found nothing to steal")'''
 

@@ -107,6 +107,16 @@ def test_nothing_outlives_the_run_and_the_gradebook_stays_the_grader_s(attack_ru
     assert "rewritten" not in (out / "gradebook.csv").read_text()
 
 
+def test_a_module_planted_in_its_own_folder_never_becomes_the_kernel(attack_run):
+    """After the kernel died, the new kernel started from its own code: the wrong answers got
+    sealed verdicts of the genuine check, not a fault and not a forged pass."""
+    out, _done, _before = attack_run
+    details = _rows(out)["self_shadow"]["details"]
+    assert details["lesson90.q2"]["status"] == "not correct", details
+    assert "That is not the number we are looking for." in details["lesson90.q2"]["message"]
+    assert details["lesson90.q3"]["status"] == "not correct", details
+
+
 def test_the_installation_is_unchanged(attack_run):
     _out, _done, before = attack_run
     assert _install_digest() == before
@@ -131,10 +141,11 @@ def test_the_summary_counts_the_flagged(attack_run):
 
 def _loud(tmp_path, env=None, *extra):
     submissions = tmp_path / "subs"
-    (submissions / "someone").mkdir(parents=True)
-    (submissions / "someone" / attacks.L90).write_bytes(attacks.SOLUTIONS[attacks.L90].read_bytes())
+    for student in ("ada", "bo"):
+        (submissions / student).mkdir(parents=True)
+        (submissions / student / attacks.L90).write_bytes(attacks.SOLUTIONS[attacks.L90].read_bytes())
     done = subprocess.run(_command(submissions, tmp_path / "out", *extra), capture_output=True,
-                          text=True, timeout=300, env=dict(os.environ, **ENV, **(env or {})))
+                          text=True, timeout=300, env={**os.environ, **ENV, **(env or {})})
     assert done.returncode == 2, (done.stdout, done.stderr)
     assert not (tmp_path / "out" / "gradebook.csv").exists()
     assert not (tmp_path / "out" / "gradebook.json").exists()

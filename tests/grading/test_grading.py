@@ -206,3 +206,28 @@ def test_untouched_exercises_score_zero(course_run, name):
     expected = _exercises(name)
     assert {e: row["points"][e] for e in expected} == dict.fromkeys(expected, 0)
     assert not row["flagged"]
+
+
+# ------------------------------------------------------------------ regrading with the cache
+
+def test_a_regrade_runs_only_the_changed_notebook(tmp_path):
+    submissions = tmp_path / "subs"
+    for student in ("ada", "bo", "cy"):
+        (submissions / student).mkdir(parents=True)
+        (submissions / student / faults.FILE).write_bytes(faults.SOLUTION.read_bytes())
+    out = tmp_path / "out"
+    first = grade(submissions, out, faults.RELEASE, "--workers", "2", env=FIXTURE_ENV)
+    assert "notebooks run: 3, reused from the cache: 0" in first
+    before = gradebook.read(out)
+    nb = nbformat.read(submissions / "bo" / faults.FILE, as_version=4)
+    next(c for c in nb.cells if c.get("id") == "q2-answer").source = "answer = 41"
+    nbformat.write(nb, submissions / "bo" / faults.FILE)
+    second = grade(submissions, out, faults.RELEASE, "--workers", "2", env=FIXTURE_ENV)
+    assert "notebooks run: 1, reused from the cache: 2" in second
+    after = {row["student"]: row for row in gradebook.read(out)["students"]}
+    assert after["bo"]["points"]["lesson90.q2"] == 0 and after["bo"]["total"] == 5
+    assert [after[s] for s in ("ada", "cy")] == [r for r in before["students"] if r["student"] != "bo"]
+    assert (out / "report.html").exists()
+    fresh = grade(submissions, out, faults.RELEASE, "--workers", "2", "--fresh", env=FIXTURE_ENV)
+    assert "notebooks run: 3, reused from the cache: 0" in fresh
+    assert {r["student"]: r for r in gradebook.read(out)["students"]} == after
