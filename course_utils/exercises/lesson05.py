@@ -18,6 +18,31 @@ def linears(model: nn.Module) -> list:
     return [m for m in model.modules() if isinstance(m, nn.Linear)]
 
 
+def forward_joined(model, inputs, head_advice: str):
+    """Run a branching model; the errors of a join along the wrong dimension become the course's message.
+
+    ``head_advice`` says what the layer after the join must read, for a head that cannot read it.
+    """
+    batch = inputs[0].shape[0]
+    try:
+        return checks.call(model, *inputs, what="your model")
+    except RuntimeError as error:
+        text = str(error)
+        if "mat1 and mat2 shapes cannot be multiplied" in text:
+            rows = text.split("(", 1)[1].split("x", 1)[0]
+            if rows == str(2 * batch):
+                raise checks.mistake_in_your_code(
+                    error, f"The head received {rows} rows for a batch of {batch}: `torch.cat(..., dim=0)` "
+                           "stacks the samples of both branches. Join along dim=1, the features.") from None
+            raise checks.mistake_in_your_code(
+                error, f"A layer cannot read the features it receives: {head_advice}.") from None
+        if "Sizes of tensors must match" in text:
+            raise checks.mistake_in_your_code(
+                error, "torch.cat refused the branches: every size except the joined dimension must match. "
+                       "The samples are dim 0 and the features dim 1: join along dim=1.") from None
+        raise
+
+
 # --- q1 ---------------------------------------------------------------------------------
 
 class ThreeWayFork(nn.Module):
@@ -123,7 +148,7 @@ class TwoBranchNet(nn.Module):
                             f"{expected}: two Linear layers that both read the {in_features} input "
                             "features, and one head.")
         x = torch.randn(4, in_features)
-        out = model(x)
+        out = forward_joined(model, (x,), f"it reads hidden1 + hidden2 = {hidden1 + hidden2} features")
         if not isinstance(out, torch.Tensor) or out.shape != (4, out_features):
             shape = tuple(out.shape) if isinstance(out, torch.Tensor) else type(out).__name__
             raise Incorrect(f"For an input of shape (4, {in_features}) the output should have shape "
@@ -187,7 +212,8 @@ class TwoHeadNet(nn.Module):
         in_features, hidden, n_classes = self.sizes
         model = checks.instantiate(answer, *self.sizes)
         x = torch.randn(5, in_features)
-        out = model(x)
+        out = forward_joined(model, (x,), f"both heads read the {hidden} features of the trunk: "
+                                          f"`nn.Linear(hidden, n_classes)` and `nn.Linear(hidden, 1)`")
         if isinstance(out, torch.Tensor) or not isinstance(out, (tuple, list)) or len(out) != 2:
             what = f"one tensor of shape {tuple(out.shape)}" if isinstance(out, torch.Tensor) \
                 else f"{type(out).__name__}"
@@ -264,8 +290,10 @@ class FusionNet(nn.Module):
     def _check_one(self, model, sizes):
         a_features, b_features, hidden, n_classes = sizes
         batch = 5
+        head_advice = (f"along dim=1 the join carries {hidden} + {hidden} = {2 * hidden} features, so the head "
+                       "is `nn.Linear(2 * hidden, n_classes)`")
         a, b = checks.hidden_input(batch, a_features), checks.hidden_input(batch, b_features, seed=99)
-        out = self._forward(model, a, b, sizes)
+        out = forward_joined(model, (a, b), head_advice)
         out = checks.plain(checks.expect_tensor(out, "the output"))
         if out.dim() == 2 and out.shape == (2 * batch, n_classes):
             raise Incorrect(f"For a batch of {batch} samples your model returns {2 * batch} rows of scores: "
@@ -281,44 +309,19 @@ class FusionNet(nn.Module):
                             f"(Linear({a_features}, {hidden}), Linear({b_features}, {hidden}) and a head reading "
                             f"{2 * hidden} features); yours has {checks.parameter_count(model)}. "
                             f"Where yours are: {checks.parameter_breakdown(model)}.")
-        if "CatBackward0" not in checks.autograd_ops(out if out.grad_fn else self._forward(model, a, b, sizes)):
+        if "CatBackward0" not in checks.autograd_ops(out):
             raise Incorrect("Your forward does not join the branches with torch.cat "
                             "(no cat in the autograd graph of the output).")
         with torch.no_grad():
-            agrees = lambda: same(self._forward(model, a, b, sizes), reference(a, b))  # noqa: E731
+            agrees = lambda: same(forward_joined(model, (a, b), head_advice), reference(a, b))  # noqa: E731
             if checks.copy_weights_until(reference, model, agrees):
                 return
             swapped = torch.cat([reference.branch_b(b), reference.branch_a(a)], dim=1)
-            if same(self._forward(model, a, b, sizes), reference.head(swapped)):
+            if same(forward_joined(model, (a, b), head_advice), reference.head(swapped)):
                 raise Incorrect("Your branches are joined in the other order: branch a's features first, "
                                 "`torch.cat([a_features, b_features], dim=1)`.")
         raise Incorrect("Same layers, different output: each branch is its Linear followed by a ReLU, "
                         "branch a reads `a` and branch b reads `b`, and the head reads the joined features.")
-
-    @staticmethod
-    def _forward(model, a, b, sizes):
-        """Run the student's model; the shape errors of a half-done fix become the course's message."""
-        a_features, b_features, hidden, n_classes = sizes
-        try:
-            return checks.call(model, a, b, what="your model")
-        except RuntimeError as error:
-            text = str(error)
-            if "mat1 and mat2 shapes cannot be multiplied" in text:
-                rows = text.split("(", 1)[1].split("x", 1)[0]
-                if rows == str(2 * a.shape[0]):
-                    raise checks.mistake_in_your_code(
-                        error, f"The head received {rows} rows for a batch of {a.shape[0]}: "
-                               "`torch.cat(..., dim=0)` stacks the samples of both branches. Join along "
-                               "dim=1, the features.") from None
-                raise checks.mistake_in_your_code(
-                    error, f"The head cannot read the joined features: along dim=1 the join carries "
-                           f"{hidden} + {hidden} = {2 * hidden} features, so the head is "
-                           f"`nn.Linear(2 * hidden, n_classes)`.") from None
-            if "Sizes of tensors must match" in text:
-                raise checks.mistake_in_your_code(
-                    error, "torch.cat refused the branches: every size except the joined dimension must "
-                           "match. The samples are dim 0 and the features dim 1: join along dim=1.") from None
-            raise
 
 
 q4 = FusionDebug()
