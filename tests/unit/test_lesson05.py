@@ -385,7 +385,7 @@ class HardCodedSizes(nn.Module):  # works for the notebook's sizes only
     (OnlyTheHeadFixed, "The head received 10 rows for a batch of 5"),
     (StackedInstead, "Your output has shape (5, 2, 3), three dimensions: `torch.stack` adds a new dimension"),
     (BranchesSwapped, "Your branches are joined in the other order"),
-    (SummedInstead, "FusionNet(4, 6, 8, 3) should have 107 parameters"),
+    (SummedInstead, "FusionNet(4, 6, 8, 3) should have 147 parameters (Linear(4, 8), Linear(6, 8) and a head reading 16 features); yours has 123"),
     (HardCodedSizes, "along dim=1 the join carries 7 + 7 = 14 features"),
 ])
 def test_q4_wrong_answers_say_which_symptom_is_left(answer, message):
