@@ -126,22 +126,27 @@ class TwoBranchNet(nn.Module):
         joined = torch.cat([self.branch1(x), self.branch2(x)], dim=1)
         return self.head(joined)
 '''
-    sizes = (6, 5, 7, 3)
+    # the notebook draws TwoBranchNet(6, 5, 7, 3); the second size set catches widths typed in as numbers
+    cases = [(6, 5, 7, 3), (4, 9, 2, 5)]
 
     def check_answer(self, answer):
-        in_features, hidden1, hidden2, out_features = self.sizes
-        model = checks.instantiate(answer, *self.sizes)
+        for sizes in self.cases:
+            self._check_one(answer, sizes)
+
+    def _check_one(self, answer, sizes):
+        in_features, hidden1, hidden2, out_features = sizes
+        model = checks.instantiate(answer, *sizes)
         layers = linears(model)
         if not any(layer.in_features == hidden1 + hidden2 for layer in layers):
             narrow = [layer.in_features for layer in layers if layer.out_features == out_features]
             if narrow:
                 raise Incorrect(
-                    f"With TwoBranchNet{self.sizes} your last layer has in_features={narrow[0]}, "
+                    f"With TwoBranchNet{sizes} your last layer has in_features={narrow[0]}, "
                     f"but the concatenation carries {hidden1} + {hidden2} = {hidden1 + hidden2} "
                     "features: the head must read both branches.")
             raise Incorrect(f"No nn.Linear reads {hidden1} + {hidden2} = {hidden1 + hidden2} "
                             "features: the layer after torch.cat needs in_features = hidden1 + hidden2.")
-        reference = TwoBranchReference(*self.sizes)
+        reference = TwoBranchReference(*sizes)
         expected, found = checks.parameter_count(reference), checks.parameter_count(model)
         if found != expected:
             raise Incorrect(f"Your module has {found} parameters, the network described has "
@@ -159,7 +164,7 @@ class TwoBranchNet(nn.Module):
         copy_weights_by_shape(model, reference)
         if same(out, reference(x)):
             return
-        swapped = SwappedTwoBranch(*self.sizes)
+        swapped = SwappedTwoBranch(*sizes)
         swapped.load_state_dict(reference.state_dict())
         if same(out, swapped(x)):
             raise Incorrect("Your branches are joined in the other order: torch.cat([branch1, "

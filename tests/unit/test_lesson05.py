@@ -436,3 +436,18 @@ class FusionFixedInPlace(BrokenFusionNet):
 @pytest.mark.parametrize("answer", [FusionFunctional, FusionModuleDict, FusionFixedInPlace])
 def test_q4_correct_answers_in_other_styles(answer):
     assert_check_passed(ex.q4, answer)
+
+
+class HeadWidthTypedIn(nn.Module):  # 5 + 7 = 12 from the notebook's TwoBranchNet(6, 5, 7, 3)
+    def __init__(self, in_features, hidden1, hidden2, out_features):
+        super().__init__()
+        self.branch1 = nn.Sequential(nn.Linear(in_features, hidden1), nn.ReLU())
+        self.branch2 = nn.Sequential(nn.Linear(in_features, hidden2), nn.Tanh())
+        self.head = nn.Linear(12, out_features)
+
+    def forward(self, x):
+        return self.head(torch.cat([self.branch1(x), self.branch2(x)], dim=1))
+
+
+def test_q2_widths_typed_in_as_numbers_fail_on_the_checks_second_sizes():
+    assert_check_failed(ex.q2, HeadWidthTypedIn, match="With TwoBranchNet(4, 9, 2, 5) your last layer has in_features=12")

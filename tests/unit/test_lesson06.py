@@ -549,3 +549,19 @@ class DownBlockShortcutInForward(nn.Module):
 @pytest.mark.parametrize("answer", [DownBlockFlat, DownBlockIdentityKept, DownBlockShortcutInForward])
 def test_q4_correct_answers_in_other_styles(answer):
     assert_check_passed(ex.q4, answer)
+
+
+class ChannelsTypedIn(nn.Module):  # the notebook draws ResidualBlock(4, 6)
+    def __init__(self, channels, hidden_channels):
+        super().__init__()
+        self.conv1 = nn.Conv2d(4, 6, kernel_size=3, padding=1)
+        self.conv2 = nn.Conv2d(6, 4, kernel_size=3, padding=1)
+
+    def forward(self, x):
+        return self.conv2(torch.relu(self.conv1(x))) + x
+
+
+def test_q1_channels_typed_in_as_numbers_fail_on_the_checks_second_sizes():
+    assert_check_failed(ex.q1, ChannelsTypedIn,
+                        match="ResidualBlock(3, 5) should have 278 parameters (two 3×3 convolutions, 3→5 and 5→3 "
+                              "channels); yours has 442")
