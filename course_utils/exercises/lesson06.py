@@ -46,6 +46,20 @@ def count_mismatch(model: nn.Module, reference: nn.Module, described: str, layer
     return message
 
 
+def forward_block(model: nn.Module, x: torch.Tensor, out_channels: int):
+    """Run a block; the error of adding tensors whose channels differ becomes the course's message."""
+    try:
+        return checks.call(model, x, what="your block")
+    except RuntimeError as error:
+        if "must match the size of tensor" not in str(error):
+            raise
+        in_channels = x.shape[1]
+        raise checks.mistake_in_your_code(
+            error, f"With {in_channels} input channels and {out_channels} output channels, x and the branch "
+                   f"cannot be added. Give x a 1×1 projection shortcut, `nn.Conv2d(in_channels, out_channels, "
+                   "kernel_size=1)`, and add its output when the counts differ.") from None
+
+
 def expect_addition(out: torch.Tensor) -> None:
     if not checks.autograd_ops(out) & {"AddBackward0", "AddBackward1"}:
         raise Incorrect("No addition in your forward (no add in the autograd graph of the "
@@ -194,7 +208,7 @@ class ProjectionBlock(nn.Module):
 
     @staticmethod
     def _compare(model, reference, x):
-        out = model(x)
+        out = forward_block(model, x, reference.conv2.out_channels)
         expected_shape = (x.shape[0], reference.conv2.out_channels, *x.shape[2:])
         if not isinstance(out, torch.Tensor) or out.shape != expected_shape:
             shape = tuple(out.shape) if isinstance(out, torch.Tensor) else type(out).__name__
@@ -332,7 +346,7 @@ class DownBlock(nn.Module):
 
     def _check_one(self, model, in_channels, out_channels):
         x = checks.hidden_input(2, in_channels, 6, 6)
-        out = self._forward(model, x, in_channels, out_channels)
+        out = forward_block(model, x, out_channels)
         checks.expect_shape(out, (2, out_channels, 6, 6), f"the output of DownBlock({in_channels}, {out_channels})")
         if not checks.autograd_ops(out) & {"AddBackward0", "AddBackward1"}:
             raise Incorrect("Nothing is added: an `nn.Identity()` inside a Sequential hands its input on to the "
@@ -357,23 +371,11 @@ class DownBlock(nn.Module):
             raise Incorrect(count_mismatch(model, reference, f"DownBlock({in_channels}, {out_channels}) should "
                                            f"have {checks.parameter_count(reference)} parameters", three_by_three))
         with torch.no_grad():
-            agrees = lambda: same(self._forward(model, x, in_channels, out_channels), reference(x))  # noqa: E731
+            agrees = lambda: same(forward_block(model, x, out_channels), reference(x))  # noqa: E731
             if checks.copy_weights_until(reference, model, agrees):
                 return
         raise Incorrect("Right layers, different output: the block returns conv2(relu(conv1(x))) + "
                         "shortcut(x), with the shortcut applied to the block's input x and no ReLU after the sum.")
-
-    @staticmethod
-    def _forward(model, x, in_channels, out_channels):
-        try:
-            return checks.call(model, x, what="your block")
-        except RuntimeError as error:
-            if "must match the size of tensor" not in str(error):
-                raise
-            raise checks.mistake_in_your_code(
-                error, f"DownBlock({in_channels}, {out_channels}): x has {in_channels} channels and the branch "
-                       f"{out_channels}, so they cannot be added. Give x a 1×1 projection shortcut, "
-                       f"`nn.Conv2d(in_channels, out_channels, kernel_size=1)`, when the counts differ.") from None
 
 
 q4 = SequentialSkipDebug()

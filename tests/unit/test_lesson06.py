@@ -492,7 +492,7 @@ class BranchWithoutBiases(ReLUAfterTheSum):
 
 @pytest.mark.parametrize("answer, message", [
     (BrokenDownBlock, "Nothing is added: an `nn.Identity()` inside a Sequential hands its input on"),
-    (AddsXWithoutProjection, "DownBlock(3, 8): x has 3 channels and the branch 8, so they cannot be added"),
+    (AddsXWithoutProjection, "With 3 input channels and 8 output channels, x and the branch cannot be added"),
     (ProjectsOnlyRGB, "DownBlock(1, 8) has no 1×1 projection shortcut. With 1 input channel the sum broadcasts"),
     (AlwaysProjects, "With DownBlock(8, 8) the channels already match, so the shortcut is the identity"),
     (ReLUAfterTheSum, "Right layers, different output"),
@@ -565,3 +565,14 @@ def test_q1_channels_typed_in_as_numbers_fail_on_the_checks_second_sizes():
     assert_check_failed(ex.q1, ChannelsTypedIn,
                         match="ResidualBlock(3, 5) should have 278 parameters (two 3×3 convolutions, 3→5 and 5→3 "
                               "channels); yours has 442")
+
+
+class ProjectionRegisteredButNotUsed(ex.ProjectionReference):
+    def forward(self, x):
+        return self.conv2(torch.relu(self.conv1(x))) + x
+
+
+def test_q2_a_projection_left_unused_gets_the_course_message_with_the_students_line():
+    outcome = assert_check_failed(ex.q2, ProjectionRegisteredButNotUsed,
+                                  match="With 3 input channels and 8 output channels, x and the branch cannot be added")
+    assert "in forward: `return self.conv2(torch.relu(self.conv1(x))) + x`" in outcome.message
