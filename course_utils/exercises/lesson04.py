@@ -2,7 +2,7 @@
 and debug a named model whose saved weights never arrive.
 
 Names are part of these exercises (the student is given them), so the checks do compare names,
-always with names of their own that change between runs, so code that ignores the names it is
+always with names of their own, other than the lesson's and different in each case, so code that ignores the names it is
 given cannot pass; they compare weights by value and behaviour by running the models on hidden
 inputs, exactly where the statement says "exactly".
 """
@@ -39,11 +39,11 @@ def numbered_mlp(widths) -> nn.Sequential:
     return nn.Sequential(*layers)
 
 
-def mlp_names(model: nn.Sequential, linear: str = "fc", activation: str = "relu") -> list:
-    """fc1, relu1, fc2, relu2, ... for the layers of ``numbered_mlp`` (other stems on request)."""
-    names, counts = [], {linear: 0, activation: 0}
+def mlp_names(model: nn.Sequential) -> list:
+    """fc1, relu1, fc2, relu2, ... for the layers of ``numbered_mlp`` (the names the lesson uses)."""
+    names, counts = [], {"fc": 0, "relu": 0}
     for layer in model:
-        kind = linear if isinstance(layer, nn.Linear) else activation
+        kind = "fc" if isinstance(layer, nn.Linear) else "relu"
         counts[kind] += 1
         names.append(f"{kind}{counts[kind]}")
     return names
@@ -92,7 +92,8 @@ def name_layers(model, names):
     return nn.Sequential(OrderedDict(zip(names, model)))
 '''
 
-    # names of the check's own, different in each run: code that ignores `names` cannot pass
+    # names of the check's own, not the lesson's and different in each case: code that ignores
+    # `names` cannot pass
     cases = [((6, 5, 4, 3), ("stem", "squash1", "body", "squash2", "readout")),
              ((4, 8, 2), ("encoder", "nonlinearity", "decoder"))]
 
@@ -387,7 +388,7 @@ def load_named(saved):
         if model is None:
             raise Incorrect("`load_named` returned None: end it with `return model`.")
         if not isinstance(model, nn.Sequential):
-            raise Incorrect(f"`load_named` returned {checks._kind(model)}; return the named `nn.Sequential`.")
+            raise Incorrect(f"`load_named` returned a {type(model).__name__}; return the named `nn.Sequential`.")
         names = [name for name, _ in model.named_children()]
         if names != list(NAMED_LAYERS):
             repeated = sorted({n for n in ("relu", "fc") if n in names})
@@ -397,8 +398,8 @@ def load_named(saved):
                                 f"disappears. Give every layer its own name: {list(NAMED_LAYERS)}.")
             raise Incorrect(f"Your model's layers are named {names}; expected {list(NAMED_LAYERS)}, in that order.")
         arrived = [name for name, number in SAVED_MODULE_OF.items()
-                   if checks.exactly_equal(getattr(model, name).weight, saved[number + ".weight"])
-                   and checks.exactly_equal(getattr(model, name).bias, saved[number + ".bias"])]
+                   if checks.exactly_equal(getattr(getattr(model, name), "weight", None), saved[number + ".weight"])
+                   and checks.exactly_equal(getattr(getattr(model, name), "bias", None), saved[number + ".bias"])]
         if not arrived:
             raise Incorrect("None of the saved weights reached your model: `load_state_dict(saved, strict=False)` "
                             "skips every key it does not know, and the saved keys ('0.weight', ...) are not your "
