@@ -371,7 +371,9 @@ class DownBlock(nn.Module):
             raise Incorrect(count_mismatch(model, reference, f"DownBlock({in_channels}, {out_channels}) should "
                                            f"have {checks.parameter_count(reference)} parameters", three_by_three))
         with torch.no_grad():
-            agrees = lambda: same(forward_block(model, x, out_channels), reference(x))  # noqa: E731
+            def agrees():
+                return same(forward_block(model, x, out_channels), reference(x))
+
             if checks.copy_weights_until(reference, model, agrees):
                 return
         raise Incorrect("Right layers, different output: the block returns conv2(relu(conv1(x))) + "
