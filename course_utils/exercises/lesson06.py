@@ -51,7 +51,7 @@ def forward_block(model: nn.Module, x: torch.Tensor, out_channels: int):
     try:
         return checks.call(model, x, what="your block")
     except RuntimeError as error:
-        if "must match the size of tensor" not in str(error):
+        if "must match the size of tensor" not in str(error) or "non-singleton dimension 1" not in str(error):
             raise
         in_channels = x.shape[1]
         raise checks.mistake_in_your_code(
@@ -345,6 +345,7 @@ class DownBlock(nn.Module):
             self._check_one(checks.instantiate(answer, in_channels, out_channels), in_channels, out_channels)
 
     def _check_one(self, model, in_channels, out_channels):
+        expect_same_size_padding(model)
         x = checks.hidden_input(2, in_channels, 6, 6)
         out = forward_block(model, x, out_channels)
         checks.expect_shape(out, (2, out_channels, 6, 6), f"the output of DownBlock({in_channels}, {out_channels})")
@@ -355,9 +356,10 @@ class DownBlock(nn.Module):
         projections = [c for c in convs(model) if c.kernel_size == (1, 1)
                        and (c.in_channels, c.out_channels) == (in_channels, out_channels)]
         if in_channels != out_channels and not projections:
-            raise Incorrect(f"DownBlock({in_channels}, {out_channels}) has no 1×1 projection shortcut. With "
-                            f"{in_channels} input channel{'s' if in_channels > 1 else ''} the sum "
-                            f"{'broadcasts: the image is added to each of the ' + str(out_channels) + ' channels, silently' if in_channels == 1 else 'cannot be formed'}. "
+            consequence = (f"With 1 input channel the sum broadcasts: the image is added to each of the "
+                           f"{out_channels} channels, silently." if in_channels == 1 else
+                           f"x has {in_channels} channels and the branch {out_channels}: they cannot be added.")
+            raise Incorrect(f"DownBlock({in_channels}, {out_channels}) has no 1×1 projection shortcut. {consequence} "
                             f"Use `nn.Conv2d({in_channels}, {out_channels}, kernel_size=1)` on x when the "
                             "channel counts differ.")
         reference = ProjectionReference(in_channels, out_channels,

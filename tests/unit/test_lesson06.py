@@ -576,3 +576,14 @@ def test_q2_a_projection_left_unused_gets_the_course_message_with_the_students_l
     outcome = assert_check_failed(ex.q2, ProjectionRegisteredButNotUsed,
                                   match="With 3 input channels and 8 output channels, x and the branch cannot be added")
     assert "in forward: `return self.conv2(torch.relu(self.conv1(x))) + x`" in outcome.message
+
+
+class DownBlockWithoutPadding(DownBlockIdentityKept):
+    def __init__(self, in_channels, out_channels):
+        super().__init__(in_channels, out_channels)
+        self.branch[2] = nn.Conv2d(out_channels, out_channels, kernel_size=3)
+
+
+def test_q4_a_shrinking_branch_is_told_about_padding_not_channels():
+    outcome = assert_check_failed(ex.q4, DownBlockWithoutPadding, match="A 3×3 convolution with padding=0 shrinks the image")
+    assert "channels" not in outcome.message
