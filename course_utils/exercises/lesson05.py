@@ -319,12 +319,12 @@ class FusionNet(nn.Module):
                             "(no cat in the autograd graph of the output).")
         with torch.no_grad():
             def agrees():
-                return same(forward_joined(model, (a, b), head_advice), reference(a, b))
+                return same(checks.plain(forward_joined(model, (a, b), head_advice)), reference(a, b))
 
             if checks.copy_weights_until(reference, model, agrees):
                 return
             swapped = torch.cat([reference.branch_b(b), reference.branch_a(a)], dim=1)
-            if same(forward_joined(model, (a, b), head_advice), reference.head(swapped)):
+            if same(checks.plain(forward_joined(model, (a, b), head_advice)), reference.head(swapped)):
                 raise Incorrect("Your branches are joined in the other order: branch a's features first, "
                                 "`torch.cat([a_features, b_features], dim=1)`.")
         raise Incorrect("Same layers, different output: each branch is its Linear followed by a ReLU, "

@@ -451,3 +451,22 @@ class HeadWidthTypedIn(nn.Module):  # 5 + 7 = 12 from the notebook's TwoBranchNe
 
 def test_q2_widths_typed_in_as_numbers_fail_on_the_checks_second_sizes():
     assert_check_failed(ex.q2, HeadWidthTypedIn, match="With TwoBranchNet(4, 9, 2, 5) your last layer has in_features=12")
+
+
+class AlwaysClose(torch.Tensor):
+    """A tensor that answers True to every comparison: a plain-value check is not fooled."""
+
+    @classmethod
+    def __torch_function__(cls, func, types, args=(), kwargs=None):
+        if func in (torch.allclose, torch.equal):
+            return True
+        return super().__torch_function__(func, types, args, kwargs or {})
+
+
+class FusionThatLies(FusionFixedInPlace):
+    def forward(self, a, b):
+        return (super().forward(a, b) * 0).as_subclass(AlwaysClose)
+
+
+def test_q4_an_output_that_lies_about_its_values_is_refused():
+    assert_check_failed(ex.q4, FusionThatLies, match="Same layers, different output")

@@ -587,3 +587,22 @@ class DownBlockWithoutPadding(DownBlockIdentityKept):
 def test_q4_a_shrinking_branch_is_told_about_padding_not_channels():
     outcome = assert_check_failed(ex.q4, DownBlockWithoutPadding, match="A 3×3 convolution with padding=0 shrinks the image")
     assert "channels" not in outcome.message
+
+
+class AlwaysClose(torch.Tensor):
+    """A tensor that answers True to every comparison: a plain-value check is not fooled."""
+
+    @classmethod
+    def __torch_function__(cls, func, types, args=(), kwargs=None):
+        if func in (torch.allclose, torch.equal):
+            return True
+        return super().__torch_function__(func, types, args, kwargs or {})
+
+
+class DownBlockThatLies(DownBlockIdentityKept):
+    def forward(self, x):
+        return (super().forward(x) * 0 + x.mean()).as_subclass(AlwaysClose)
+
+
+def test_q4_an_output_that_lies_about_its_values_is_refused():
+    assert_check_failed(ex.q4, DownBlockThatLies, match="Right layers, different output")
