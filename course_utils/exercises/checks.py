@@ -375,3 +375,46 @@ def expect_connected_to_graph(output, what: str = "your output") -> None:
     if isinstance(output, torch.Tensor) and output.grad_fn is None and not output.requires_grad:
         raise Incorrect(f"{_capital(what)} is cut off from autograd (no `grad_fn`): no gradient could reach "
                         "the layers. Don't `.detach()` it or compute it under `torch.no_grad()`.")
+
+
+# --- added for lessons 04-07 ---
+
+_equal = torch.equal  # held here, so a notebook that reassigns torch.equal changes no verdict
+
+
+def plain(value):
+    """A plain ``torch.Tensor`` / ``int`` / ``float`` / ``bool`` for a subclass of one of them.
+
+    Why: an answer must not pass by lying (a tensor subclass whose ``__torch_function__`` makes
+    every comparison True, an ``int`` whose ``__eq__`` always says yes). Anything else is
+    returned unchanged. (The lead's shared convention; exercises-a writes the same function for
+    lessons 00-03: keep one copy when the branches meet.)
+    """
+    if isinstance(value, torch.Tensor):
+        return value.as_subclass(torch.Tensor) if type(value) is not torch.Tensor else value
+    if isinstance(value, bool):  # bool cannot be subclassed
+        return value
+    if isinstance(value, int):
+        return int.__int__(value)  # the base slot: a subclass's own __int__ cannot lie here
+    if isinstance(value, float):
+        return float.__float__(value)
+    return value
+
+
+def exactly_equal(actual, expected) -> bool:
+    """``torch.equal`` on plain tensors: same shape, same values, no tolerance."""
+    return isinstance(actual, torch.Tensor) and _equal(plain(actual).detach(), plain(expected).detach())
+
+
+def mistake_in_your_code(error: BaseException, message: str) -> Incorrect:
+    """The course's message for an exception a known mistake raises, ending with the student's line.
+
+    Why: a raw ``RuntimeError: mat1 and mat2 shapes cannot be multiplied`` says what PyTorch
+    saw; the student needs to hear which of their choices caused it, and where they made it.
+    """
+    from course_utils.exercises.engine import student_line
+
+    location = student_line(error)
+    if location is not None:
+        message += f" ({location.caption()} `{location.source}`)"
+    return Incorrect(message)

@@ -1,7 +1,10 @@
-"""Exercises of lesson 04 (naming layers): rename a Sequential, remap saved keys, freeze by name.
+"""Exercises of lesson 04 (naming layers): rename a Sequential, remap saved keys, freeze by name,
+and debug a named model whose saved weights never arrive.
 
-Names are part of these exercises (the student is given them), so the checks do compare names;
-they compare weights by value and behaviour by running the models on hidden inputs.
+Names are part of these exercises (the student is given them), so the checks do compare names,
+always with names of their own, other than the lesson's and different in each case, so code that ignores the names it is
+given cannot pass; they compare weights by value and behaviour by running the models on hidden
+inputs, exactly where the statement says "exactly".
 """
 
 import copy
@@ -10,11 +13,8 @@ from collections import OrderedDict
 import torch
 from torch import nn
 
+from course_utils.exercises import checks
 from course_utils.exercises.engine import Exercise, Incorrect
-
-
-def close(a, b) -> bool:
-    return isinstance(a, torch.Tensor) and a.shape == b.shape and torch.allclose(a, b, atol=1e-6)
 
 
 def expect_function(answer, what: str) -> None:
@@ -40,7 +40,7 @@ def numbered_mlp(widths) -> nn.Sequential:
 
 
 def mlp_names(model: nn.Sequential) -> list:
-    """fc1, relu1, fc2, relu2, ... for the layers of ``numbered_mlp``."""
+    """fc1, relu1, fc2, relu2, ... for the layers of ``numbered_mlp`` (the names the lesson uses)."""
     names, counts = [], {"fc": 0, "relu": 0}
     for layer in model:
         kind = "fc" if isinstance(layer, nn.Linear) else "relu"
@@ -49,9 +49,33 @@ def mlp_names(model: nn.Sequential) -> list:
     return names
 
 
+def sequential_refusal(error: BaseException):
+    """The course's message for ``nn.Sequential(dict)`` or ``nn.Sequential([pairs])``, else None."""
+    text = str(error)
+    if isinstance(error, TypeError) and "is not a Module subclass" in text:
+        given = "a plain `dict`" if text.startswith("dict ") else \
+            "a list of pairs" if text.startswith("list ") else "that container"
+        return checks.mistake_in_your_code(
+            error, f"`nn.Sequential` takes names only from an `OrderedDict`: it treats {given} as one "
+                   "layer and refuses it. Write `nn.Sequential(OrderedDict(...))`.")
+    return None
+
+
+class NamingExercise(Exercise):
+    """Lesson 04's solutions use ``OrderedDict``, as the notebook does: run them with it at hand."""
+
+    def reference_answer(self):
+        import ast
+
+        namespace = {"torch": torch, "nn": nn, "OrderedDict": OrderedDict}
+        exec(compile(self.solution_code, f"<solution of {self.id}>", "exec"), namespace)
+        last = [node.name for node in ast.parse(self.solution_code).body if isinstance(node, ast.FunctionDef)][-1]
+        return namespace[last]
+
+
 # --- q1 ---------------------------------------------------------------------------------
 
-class NameTheLayers(Exercise):
+class NameTheLayers(NamingExercise):
     id = "lesson04.q1"
     points = 2
     title = "Give an unnamed nn.Sequential names, keeping its weights"
@@ -68,45 +92,64 @@ def name_layers(model, names):
     return nn.Sequential(OrderedDict(zip(names, model)))
 '''
 
+    # names of the check's own, not the lesson's and different in each case: code that ignores
+    # `names` cannot pass
+    cases = [((6, 5, 4, 3), ("stem", "squash1", "body", "squash2", "readout")),
+             ((4, 8, 2), ("encoder", "nonlinearity", "decoder"))]
+
     def check_answer(self, name_layers):
         expect_function(name_layers, "name_layers")
-        for widths in [(6, 5, 4, 3), (4, 8, 2)]:
-            model = numbered_mlp(widths)
-            names = mlp_names(model)
-            x = torch.randn(5, widths[0])
-            with torch.no_grad():
-                expected = model(x)
+        for widths, names in self.cases:
+            self._check_one(name_layers, numbered_mlp(widths), list(names))
+
+    @staticmethod
+    def _check_one(name_layers, model, names):
+        x = checks.hidden_input(5, model[0].in_features)
+        with torch.no_grad():
+            expected = model(x)
+        try:
             renamed = name_layers(model, list(names))
-            if renamed is None:
-                raise Incorrect("`name_layers` returned None: end it with `return nn.Sequential(...)`.")
-            if isinstance(renamed, dict):
-                raise Incorrect(f"`name_layers` returned a {type(renamed).__name__}; wrap it in a model: "
-                                "`nn.Sequential(OrderedDict(...))`.")
-            if not isinstance(renamed, nn.Sequential):
-                raise Incorrect(f"`name_layers` returned a {type(renamed).__name__}; return an `nn.Sequential`.")
-            got_names = [name for name, _ in renamed.named_children()]
-            if got_names != names:
-                if got_names == [str(i) for i in range(len(got_names))]:
-                    raise Incorrect(f"Your layers are still numbered {got_names}: pass the names in, "
-                                    "as the keys of an `OrderedDict`.")
-                raise Incorrect(f"Your model's layers are named {got_names}; expected {names}, in that order.")
-            got_kinds = [describe(layer) for layer in renamed]
-            kinds = [describe(layer) for layer in model]
-            if got_kinds != kinds:
-                wrong = next(n for n, a, b in zip(names, got_kinds, kinds) if a != b)
-                raise Incorrect(f"'{wrong}' holds {got_kinds[names.index(wrong)]}, but the original "
-                                f"layer at that position is {kinds[names.index(wrong)]}: keep each "
-                                "layer at its position.")
+        except TypeError as error:
+            raise sequential_refusal(error) or error
+        if renamed is None:
+            raise Incorrect("`name_layers` returned None: end it with `return nn.Sequential(...)`.")
+        if isinstance(renamed, dict):
+            raise Incorrect(f"`name_layers` returned a {type(renamed).__name__}; wrap it in a model: "
+                            "`nn.Sequential(OrderedDict(...))`.")
+        if not isinstance(renamed, nn.Sequential):
+            raise Incorrect(f"`name_layers` returned a {type(renamed).__name__}; return an `nn.Sequential`.")
+        got_names = [name for name, _ in renamed.named_children()]
+        if got_names != names:
+            if got_names == [str(i) for i in range(len(got_names))]:
+                raise Incorrect(f"Your layers are still numbered {got_names}: pass the names in, "
+                                "as the keys of an `OrderedDict`.")
+            if set(got_names) != set(names) and len(got_names) == len(names):
+                raise Incorrect(f"Your model's layers are named {got_names}, but `name_layers` was given "
+                                f"{names}: use the names it receives, not names of your own.")
+            raise Incorrect(f"Your model's layers are named {got_names}; expected {names}, in that order.")
+        try:
             with torch.no_grad():
                 got = renamed(x)
-            if not close(got, expected):
-                raise Incorrect("Your renamed model computes different outputs: its layers have new "
-                                "weights. Put the original layer objects in (or copy their weights).")
+        except Exception as error:  # noqa: BLE001 - a layer out of place; said below, or re-raised
+            got = error
+        if checks.exactly_equal(got, expected):
+            return
+        got_kinds = [describe(layer) for layer in renamed]
+        kinds = [describe(layer) for layer in model]
+        if got_kinds != kinds:
+            wrong = next(n for n, a, b in zip(names, got_kinds, kinds) if a != b)
+            raise Incorrect(f"'{wrong}' holds {got_kinds[names.index(wrong)]}, but the original "
+                            f"layer at that position is {kinds[names.index(wrong)]}: keep each "
+                            "layer at its position.")
+        if isinstance(got, Exception):
+            raise got
+        raise Incorrect("Your renamed model computes different outputs: its layers have new "
+                        "weights. Put the original layer objects in (or copy their weights).")
 
 
 # --- q2 ---------------------------------------------------------------------------------
 
-class RemapKeys(Exercise):
+class RemapKeys(NamingExercise):
     id = "lesson04.q2"
     points = 2
     title = "Rename the keys of a saved state_dict so it loads into the named model"
@@ -149,7 +192,7 @@ def remap_keys(state_dict, mapping):
             module, rest = key.split(".", 1)
             expected[mapping.get(module, module) + "." + rest] = value
         before = {key: value.clone() for key, value in saved.items()}
-        got = remap_keys(saved, dict(mapping))
+        got = self._call(remap_keys, saved, mapping)
         if got is None:
             raise Incorrect("`remap_keys` returned None: return the new dictionary.")
         if not isinstance(got, dict):
@@ -162,18 +205,39 @@ def remap_keys(state_dict, mapping):
         if unexpected or missing:
             raise Incorrect(self._explain_keys(missing, unexpected, mapping, list(saved)))
         for key, value in expected.items():
-            if not isinstance(got[key], torch.Tensor) or not torch.equal(got[key], value):
+            if not checks.exactly_equal(got[key], value):
                 raise Incorrect(f"The tensor under '{key}' is not the saved one: rename the keys, keep the values.")
-        if any(not torch.equal(saved[key], before[key]) for key in before):
+        if any(not checks.exactly_equal(saved[key], before[key]) for key in before):
             raise Incorrect("`remap_keys` changed the saved tensors; rename the keys, keep the values.")
         target = nn.Sequential(OrderedDict(zip(names, copy.deepcopy(numbered))))
         for param in target.parameters():
             nn.init.zeros_(param)
         target.load_state_dict(got)  # strict: the key sets already match
-        x = torch.randn(3, numbered[0].in_features)
+        x = checks.hidden_input(3, numbered[0].in_features)
         with torch.no_grad():
-            if not close(target(x), numbered(x)):
+            if not checks.exactly_equal(target(x), numbered(x)):
                 raise Incorrect("The named model, loaded with your dictionary, computes different outputs.")
+
+    @staticmethod
+    def _call(remap_keys, saved, mapping):
+        """Call the answer; the exceptions two common slips raise become the course's message."""
+        try:
+            return remap_keys(saved, dict(mapping))
+        except ValueError as error:
+            if "values to unpack" not in str(error):
+                raise
+            raise checks.mistake_in_your_code(
+                error, "`key.split('.')` splits at EVERY dot, so a key with more dots, such as "
+                       "'11.0.weight', gives more than two parts. Split once, at the first dot: "
+                       "`module, rest = key.split('.', 1)`.") from None
+        except KeyError as error:
+            missing = error.args[0] if error.args else None
+            if missing in mapping or not isinstance(missing, str) or missing not in {k.split(".", 1)[0] for k in saved}:
+                raise
+            raise checks.mistake_in_your_code(
+                error, f"KeyError {missing!r}: `mapping` does not mention every layer, and layers it leaves "
+                       f"out keep their keys. Look the module name up with a default, "
+                       f"`mapping.get(module, module)`.") from None
 
     @staticmethod
     def _explain_keys(missing, unexpected, mapping, saved_keys):
@@ -210,7 +274,7 @@ def remap_keys(state_dict, mapping):
 
 # --- q3 ---------------------------------------------------------------------------------
 
-class FreezeByName(Exercise):
+class FreezeByName(NamingExercise):
     id = "lesson04.q3"
     points = 2
     title = "Freeze the layers whose names you are given"
@@ -231,9 +295,17 @@ def freeze(model, names):
 
     def check_answer(self, freeze):
         expect_function(freeze, "freeze")
-        model = nn.Sequential(OrderedDict(
-            (f"layer{i}", nn.Linear(3, 3)) for i in range(1, 13)))
-        frozen = ["layer1", "layer2"]
+        twelve = nn.Sequential(OrderedDict((f"layer{i}", nn.Linear(3, 3)) for i in range(1, 13)))
+        self._check_one(freeze, twelve, ["layer1", "layer2"])
+        # other names, a prefix trap ('encoder' / 'encoder_head') and a nested layer whose
+        # parameters are 'block.0.weight', 'block.2.weight', ...
+        nested = nn.Sequential(OrderedDict([
+            ("encoder", nn.Linear(3, 3)), ("block", nn.Sequential(nn.Linear(3, 3), nn.ReLU(), nn.Linear(3, 3))),
+            ("encoder_head", nn.Linear(3, 3)), ("decoder", nn.Linear(3, 3))]))
+        self._check_one(freeze, nested, ["block", "encoder"])
+
+    @staticmethod
+    def _check_one(freeze, model, frozen):
         before = {name: p.detach().clone() for name, p in model.named_parameters()}
         freeze(model, list(frozen))
         if not model.training or any(not m.training for m in model.modules()):
@@ -242,31 +314,124 @@ def freeze(model, names):
                             "`requires_grad` to False instead.")
         flags = {name: p.requires_grad for name, p in model.named_parameters()}
         if all(flags.values()):
-            raise Incorrect("No parameter has `requires_grad == False` after your function ran: call "
-                            "`param.requires_grad_(False)` on the model's own parameters (not on a "
-                            "copy, `.data` or `.detach()`).")
+            raise Incorrect(f"No parameter has `requires_grad == False` after `freeze(model, {frozen})` ran: "
+                            "call `param.requires_grad_(False)` on the model's own parameters (not on a "
+                            "copy, `.data` or `.detach()`) of the layers named in `names`.")
         for name, trainable in flags.items():
             module = name.split(".")[0]
             if module in frozen and trainable:
                 raise Incorrect(f"'{name}' is still trainable: freeze every parameter of '{module}', "
-                                "weight and bias.")
+                                "weight and bias, at any depth inside it.")
             if module not in frozen and not trainable:
                 if any(module.startswith(f) for f in frozen):
                     raise Incorrect(f"You also froze '{name}': '{module}' starts with "
                                     f"'{next(f for f in frozen if module.startswith(f))}'. Compare the "
                                     "whole module name (the part before the first dot).")
-                raise Incorrect(f"You froze '{name}', but '{module}' is not in the names you were given.")
+                raise Incorrect(f"You froze '{name}', but '{module}' is not in the names you were given "
+                                f"({frozen}).")
         # behaviour: one optimizer step moves the trainable weights and leaves the frozen ones
         optimizer = torch.optim.SGD(model.parameters(), lr=0.1)
-        loss = model(torch.randn(4, 3)).pow(2).sum()
+        loss = model(checks.hidden_input(4, 3)).pow(2).sum()
         loss.backward()
         optimizer.step()
         for name, p in model.named_parameters():
-            moved = not torch.equal(p.detach(), before[name])
+            moved = not checks.exactly_equal(p, before[name])
             if name.split(".")[0] in frozen and moved:
                 raise Incorrect(f"'{name}' changed in an optimizer step although it should be frozen.")
+
+
+# --- q4 (debugging) ------------------------------------------------------------------------
+
+NAMED_LAYERS = ("fc1", "relu1", "fc2", "relu2", "head")
+SAVED_MODULE_OF = {"fc1": "0", "fc2": "2", "head": "4"}  # named layer -> module number in the saved keys
+
+
+def saved_numbered_model() -> nn.Sequential:
+    """The colleague's numbered model whose ``state_dict`` the debugging exercise loads."""
+    return nn.Sequential(nn.Linear(6, 8), nn.ReLU(), nn.Linear(8, 8), nn.ReLU(), nn.Linear(8, 3))
+
+
+class DebugLoadNamed(NamingExercise):
+    id = "lesson04.q4"
+    points = 2
+    title = "Debug: a named model that never receives its saved weights"
+    why = ("A repeated name silently drops a layer, and `strict=False` silently loads nothing: "
+           "both errors stay quiet, so compare layer names and outputs after every load.")
+    hints = [
+        "Print the model that `broken_load_named` returns and what `load_state_dict` returns: "
+        "how many layers are there, and which keys were missing or unexpected?",
+        "Give each ReLU its own name (`relu1`, `relu2`), and rename the saved keys before loading "
+        "with the default `strict=True`: `{'0': 'fc1', '2': 'fc2', '4': 'head'}` maps the module "
+        "numbers to names (split each key once at the first dot).",
+    ]
+    solution = '''
+def load_named(saved):
+    model = nn.Sequential(OrderedDict([
+        ("fc1", nn.Linear(6, 8)), ("relu1", nn.ReLU()),
+        ("fc2", nn.Linear(8, 8)), ("relu2", nn.ReLU()),
+        ("head", nn.Linear(8, 3)),
+    ]))
+    mapping = {"0": "fc1", "2": "fc2", "4": "head"}
+    renamed = OrderedDict()
+    for key, tensor in saved.items():
+        module, rest = key.split(".", 1)
+        renamed[mapping[module] + "." + rest] = tensor
+    model.load_state_dict(renamed)
+    return model
+'''
+
+    def check_answer(self, load_named):
+        expect_function(load_named, "load_named")
+        numbered = saved_numbered_model()
+        saved = numbered.state_dict()
+        model = self._call(load_named, OrderedDict((k, v.clone()) for k, v in saved.items()))
+        if model is None:
+            raise Incorrect("`load_named` returned None: end it with `return model`.")
+        if not isinstance(model, nn.Sequential):
+            raise Incorrect(f"`load_named` returned a {type(model).__name__}; return the named `nn.Sequential`.")
+        names = [name for name, _ in model.named_children()]
+        if names != list(NAMED_LAYERS):
+            repeated = sorted({n for n in ("relu", "fc") if n in names})
+            if len(names) < len(NAMED_LAYERS) and repeated:
+                raise Incorrect(f"Your model has {len(names)} layers, {names}: the name '{repeated[0]}' is used "
+                                "twice, and an OrderedDict keeps one entry per name, so a layer silently "
+                                f"disappears. Give every layer its own name: {list(NAMED_LAYERS)}.")
+            raise Incorrect(f"Your model's layers are named {names}; expected {list(NAMED_LAYERS)}, in that order.")
+        arrived = [name for name, number in SAVED_MODULE_OF.items()
+                   if checks.exactly_equal(getattr(getattr(model, name), "weight", None), saved[number + ".weight"])
+                   and checks.exactly_equal(getattr(getattr(model, name), "bias", None), saved[number + ".bias"])]
+        if not arrived:
+            raise Incorrect("None of the saved weights reached your model: `load_state_dict(saved, strict=False)` "
+                            "skips every key it does not know, and the saved keys ('0.weight', ...) are not your "
+                            "layer names ('fc1.weight', ...). Its return value lists them. Rename the keys, "
+                            "then load with the default `strict=True`.")
+        for name, number in SAVED_MODULE_OF.items():
+            if name not in arrived:
+                raise Incorrect(f"'{name}' does not hold the saved weights of layer '{number}' "
+                                f"('{number}.weight', '{number}.bias'): rename those keys to '{name}.weight' "
+                                f"and '{name}.bias'.")
+        x = checks.hidden_input(4, 6)
+        with torch.no_grad():
+            if not checks.exactly_equal(model(x), numbered(x)):
+                raise Incorrect("Your model holds the saved weights but computes something else than the "
+                                "saved model: keep the layers in the order Linear, ReLU, Linear, ReLU, Linear.")
+
+    @staticmethod
+    def _call(load_named, saved):
+        try:
+            return load_named(saved)
+        except TypeError as error:
+            raise sequential_refusal(error) or error
+        except RuntimeError as error:
+            if "Error(s) in loading state_dict" not in str(error):
+                raise
+            raise checks.mistake_in_your_code(
+                error, "`load_state_dict` refused the saved weights: they are keyed by number ('0.weight', "
+                       "'2.bias', ...) and your model expects its layer names ('fc1.weight', ...). Rename "
+                       "the keys first (split each key once at the first dot).") from None
 
 
 q1 = NameTheLayers()
 q2 = RemapKeys()
 q3 = FreezeByName()
+q4 = DebugLoadNamed()

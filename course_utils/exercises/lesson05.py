@@ -1,4 +1,5 @@
-"""Exercises of lesson 05 (branching): channel arithmetic, a fork joined by cat, two heads.
+"""Exercises of lesson 05 (branching): channel arithmetic, a fork joined by cat, two heads, and
+debugging a two-input network that joins its branches along the wrong dimension.
 
 Each class checks behaviour (run the student's module, compare with a reference after copying
 its weights) and structure (parameters, a ``cat`` in the autograd graph). Weights are matched
@@ -15,6 +16,31 @@ from course_utils.exercises.engine import Exercise, Incorrect
 
 def linears(model: nn.Module) -> list:
     return [m for m in model.modules() if isinstance(m, nn.Linear)]
+
+
+def forward_joined(model, inputs, head_advice: str):
+    """Run a branching model; the errors of a join along the wrong dimension become the course's message.
+
+    ``head_advice`` says what the layer after the join must read, for a head that cannot read it.
+    """
+    batch = inputs[0].shape[0]
+    try:
+        return checks.call(model, *inputs, what="your model")
+    except RuntimeError as error:
+        text = str(error)
+        if "mat1 and mat2 shapes cannot be multiplied" in text:
+            rows = text.split("(", 1)[1].split("x", 1)[0]
+            if rows == str(2 * batch):
+                raise checks.mistake_in_your_code(
+                    error, f"The head received {rows} rows for a batch of {batch}: `torch.cat(..., dim=0)` "
+                           "stacks the samples of both branches. Join along dim=1, the features.") from None
+            raise checks.mistake_in_your_code(
+                error, f"A layer cannot read the features it receives: {head_advice}.") from None
+        if "Sizes of tensors must match" in text:
+            raise checks.mistake_in_your_code(
+                error, "torch.cat refused the branches: every size except the joined dimension must match. "
+                       "The samples are dim 0 and the features dim 1: join along dim=1.") from None
+        raise
 
 
 # --- q1 ---------------------------------------------------------------------------------
@@ -45,13 +71,16 @@ class ForkShape(Exercise):
     ]
     solution = "fork_shape = (2, 3 + 8 + 16 + 4, 32, 32)   # (2, 31, 32, 32)\n"
 
+    def reference_answer(self):
+        return (2, 3 + 8 + 16 + 4, 32, 32)
+
     def check_answer(self, answer):
         expected = tuple(ThreeWayFork()(torch.zeros(2, 3, 32, 32)).shape)
         if not isinstance(answer, (tuple, list, torch.Size)) or len(answer) != 4 \
-                or not all(isinstance(n, int) for n in answer):
+                or not all(isinstance(n, int) and not isinstance(n, bool) for n in answer):
             raise Incorrect("Give the shape as four integers (batch, channels, height, width), "
                             f"for example (2, 1, 32, 32); you gave {answer!r}.")
-        batch, channels, height, width = answer
+        batch, channels, height, width = (checks.plain(n) for n in answer)
         if batch != expected[0]:
             raise Incorrect(f"Batch size {batch}: convolutions and cat along dim=1 never change "
                             f"the batch, it stays {expected[0]}.")
@@ -97,29 +126,34 @@ class TwoBranchNet(nn.Module):
         joined = torch.cat([self.branch1(x), self.branch2(x)], dim=1)
         return self.head(joined)
 '''
-    sizes = (6, 5, 7, 3)
+    # the notebook draws TwoBranchNet(6, 5, 7, 3); the second size set catches widths typed in as numbers
+    cases = [(6, 5, 7, 3), (4, 9, 2, 5)]
 
     def check_answer(self, answer):
-        in_features, hidden1, hidden2, out_features = self.sizes
-        model = checks.instantiate(answer, *self.sizes)
+        for sizes in self.cases:
+            self._check_one(answer, sizes)
+
+    def _check_one(self, answer, sizes):
+        in_features, hidden1, hidden2, out_features = sizes
+        model = checks.instantiate(answer, *sizes)
         layers = linears(model)
         if not any(layer.in_features == hidden1 + hidden2 for layer in layers):
             narrow = [layer.in_features for layer in layers if layer.out_features == out_features]
             if narrow:
                 raise Incorrect(
-                    f"With TwoBranchNet{self.sizes} your last layer has in_features={narrow[0]}, "
+                    f"With TwoBranchNet{sizes} your last layer has in_features={narrow[0]}, "
                     f"but the concatenation carries {hidden1} + {hidden2} = {hidden1 + hidden2} "
                     "features: the head must read both branches.")
             raise Incorrect(f"No nn.Linear reads {hidden1} + {hidden2} = {hidden1 + hidden2} "
                             "features: the layer after torch.cat needs in_features = hidden1 + hidden2.")
-        reference = TwoBranchReference(*self.sizes)
+        reference = TwoBranchReference(*sizes)
         expected, found = checks.parameter_count(reference), checks.parameter_count(model)
         if found != expected:
             raise Incorrect(f"Your module has {found} parameters, the network described has "
                             f"{expected}: two Linear layers that both read the {in_features} input "
                             "features, and one head.")
         x = torch.randn(4, in_features)
-        out = model(x)
+        out = forward_joined(model, (x,), f"it reads hidden1 + hidden2 = {hidden1 + hidden2} features")
         if not isinstance(out, torch.Tensor) or out.shape != (4, out_features):
             shape = tuple(out.shape) if isinstance(out, torch.Tensor) else type(out).__name__
             raise Incorrect(f"For an input of shape (4, {in_features}) the output should have shape "
@@ -130,7 +164,7 @@ class TwoBranchNet(nn.Module):
         copy_weights_by_shape(model, reference)
         if same(out, reference(x)):
             return
-        swapped = SwappedTwoBranch(*self.sizes)
+        swapped = SwappedTwoBranch(*sizes)
         swapped.load_state_dict(reference.state_dict())
         if same(out, swapped(x)):
             raise Incorrect("Your branches are joined in the other order: torch.cat([branch1, "
@@ -183,7 +217,8 @@ class TwoHeadNet(nn.Module):
         in_features, hidden, n_classes = self.sizes
         model = checks.instantiate(answer, *self.sizes)
         x = torch.randn(5, in_features)
-        out = model(x)
+        out = forward_joined(model, (x,), f"both heads read the {hidden} features of the trunk: "
+                                          f"`nn.Linear(hidden, n_classes)` and `nn.Linear(hidden, 1)`")
         if isinstance(out, torch.Tensor) or not isinstance(out, (tuple, list)) or len(out) != 2:
             what = f"one tensor of shape {tuple(out.shape)}" if isinstance(out, torch.Tensor) \
                 else f"{type(out).__name__}"
@@ -222,3 +257,79 @@ class TwoHeadNet(nn.Module):
 
 q3 = TwoHeads()
 TwoHeadReference = q3.solution_object()
+
+
+# --- q4 (debugging) ------------------------------------------------------------------------
+
+class FusionDebug(Exercise):
+    id = "lesson05.q4"
+    points = 2
+    title = "Debug: two inputs joined along the wrong dimension"
+    why = ("cat along dim=0 puts one branch's samples under the other's: the batch doubles and no "
+           "error says so until the loss. Along dim=1 the features sit side by side and the widths add.")
+    hints = [
+        "Run `BrokenFusionNet(4, 6, 8, 3)` on a batch of 5 and look at the output's shape: how many "
+        "rows, for how many samples? Which dimension of `torch.cat` are the samples, which the features?",
+        "Join along the features, `torch.cat([a_features, b_features], dim=1)`, and size the head for "
+        "what the join now carries: `nn.Linear(2 * hidden, n_classes)`.",
+    ]
+    solution = '''
+class FusionNet(nn.Module):
+    def __init__(self, a_features, b_features, hidden, n_classes):
+        super().__init__()
+        self.branch_a = nn.Sequential(nn.Linear(a_features, hidden), nn.ReLU())
+        self.branch_b = nn.Sequential(nn.Linear(b_features, hidden), nn.ReLU())
+        self.head = nn.Linear(2 * hidden, n_classes)
+
+    def forward(self, a, b):
+        joined = torch.cat([self.branch_a(a), self.branch_b(b)], dim=1)
+        return self.head(joined)
+'''
+    # two sets of sizes, so nothing hard-coded for the notebook's (4, 6, 8, 3) passes
+    cases = [(4, 6, 8, 3), (5, 3, 7, 2)]
+
+    def check_answer(self, answer):
+        for sizes in self.cases:
+            self._check_one(checks.instantiate(answer, *sizes), sizes)
+
+    def _check_one(self, model, sizes):
+        a_features, b_features, hidden, n_classes = sizes
+        batch = 5
+        head_advice = (f"along dim=1 the join carries {hidden} + {hidden} = {2 * hidden} features, so the head "
+                       "is `nn.Linear(2 * hidden, n_classes)`")
+        a, b = checks.hidden_input(batch, a_features), checks.hidden_input(batch, b_features, seed=99)
+        out = forward_joined(model, (a, b), head_advice)
+        out = checks.plain(checks.expect_tensor(out, "the output"))
+        if out.dim() == 2 and out.shape == (2 * batch, n_classes):
+            raise Incorrect(f"For a batch of {batch} samples your model returns {2 * batch} rows of scores: "
+                            "`torch.cat(..., dim=0)` puts branch b's samples under branch a's. Join the "
+                            "features side by side, along dim=1.")
+        if out.dim() == 3:
+            raise Incorrect(f"Your output has shape {tuple(out.shape)}, three dimensions: `torch.stack` adds "
+                            "a new dimension; `torch.cat` along dim=1 joins the features of each sample.")
+        checks.expect_shape(out, (batch, n_classes), "the output")
+        reference = FusionReference(*sizes)
+        if checks.parameter_count(model) != checks.parameter_count(reference):
+            raise Incorrect(f"FusionNet{sizes} should have {checks.parameter_count(reference)} parameters "
+                            f"(Linear({a_features}, {hidden}), Linear({b_features}, {hidden}) and a head reading "
+                            f"{2 * hidden} features); yours has {checks.parameter_count(model)}. "
+                            f"Where yours are: {checks.parameter_breakdown(model)}.")
+        if "CatBackward0" not in checks.autograd_ops(out):
+            raise Incorrect("Your forward does not join the branches with torch.cat "
+                            "(no cat in the autograd graph of the output).")
+        with torch.no_grad():
+            def agrees():
+                return same(checks.plain(forward_joined(model, (a, b), head_advice)), reference(a, b))
+
+            if checks.copy_weights_until(reference, model, agrees):
+                return
+            swapped = torch.cat([reference.branch_b(b), reference.branch_a(a)], dim=1)
+            if same(checks.plain(forward_joined(model, (a, b), head_advice)), reference.head(swapped)):
+                raise Incorrect("Your branches are joined in the other order: branch a's features first, "
+                                "`torch.cat([a_features, b_features], dim=1)`.")
+        raise Incorrect("Same layers, different output: each branch is its Linear followed by a ReLU, "
+                        "branch a reads `a` and branch b reads `b`, and the head reads the joined features.")
+
+
+q4 = FusionDebug()
+FusionReference = q4.solution_object()

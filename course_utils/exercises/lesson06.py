@@ -1,4 +1,5 @@
-"""Exercises of lesson 06 (residual): a residual block, a projection shortcut, a learnable sum.
+"""Exercises of lesson 06 (residual): a residual block, a projection shortcut, a learnable sum,
+and debugging a block that hoped a Sequential would add.
 
 Behavioural checks compare the student's block with a reference after copying its weights
 (matched by shape, so attribute names and order are free); structural checks look for an
@@ -26,6 +27,37 @@ def expect_same_size_padding(model: nn.Module) -> None:
         raise Incorrect(f"A {k}×{k} convolution with padding={p[0]} shrinks the image, and then "
                         f"branch(x) and x cannot be added: use padding={k // 2} so height and "
                         "width stay the same.")
+
+
+def count_mismatch(model: nn.Module, reference: nn.Module, described: str, layers=None) -> str:
+    """'X should have N parameters (...); yours has M', naming the layers built with bias=False.
+
+    Why: a student who wrote ``bias=False`` sees a count off by a few channels and no reason;
+    the block described keeps PyTorch's default ``bias=True``.
+    """
+    layers = convs(model) if layers is None else layers
+    message = (f"{described}; yours has {checks.parameter_count(model)}. "
+               f"Where yours are: {checks.parameter_breakdown(model)}.")
+    without_bias = [name for name, module in model.named_modules() if module in layers and module.bias is None]
+    if without_bias:
+        names = ", ".join(f"`{name}`" for name in without_bias)
+        message += (f" {names} {'has' if len(without_bias) == 1 else 'have'} no bias (`bias=False`): the "
+                    "block described keeps PyTorch's default `bias=True`, one extra parameter per output channel.")
+    return message
+
+
+def forward_block(model: nn.Module, x: torch.Tensor, out_channels: int):
+    """Run a block; the error of adding tensors whose channels differ becomes the course's message."""
+    try:
+        return checks.call(model, x, what="your block")
+    except RuntimeError as error:
+        if "must match the size of tensor" not in str(error) or "non-singleton dimension 1" not in str(error):
+            raise
+        in_channels = x.shape[1]
+        raise checks.mistake_in_your_code(
+            error, f"With {in_channels} input channels and {out_channels} output channels, x and the branch "
+                   f"cannot be added. Give x a 1×1 projection shortcut, `nn.Conv2d(in_channels, out_channels, "
+                   "kernel_size=1)`, and add its output when the counts differ.") from None
 
 
 def expect_addition(out: torch.Tensor) -> None:
@@ -60,21 +92,28 @@ class ResidualBlock(nn.Module):
         out = self.conv2(self.relu(self.conv1(x)))
         return out + x
 '''
-    sizes = (4, 6)
+    # the notebook draws ResidualBlock(4, 6); the second size set catches channels typed in as numbers
+    cases = [(4, 6), (3, 5)]
 
     def check_answer(self, answer):
-        model = checks.instantiate(answer, *self.sizes)
+        for sizes in self.cases:
+            self._check_one(answer, sizes)
+
+    def _check_one(self, answer, sizes):
+        channels, hidden = sizes
+        model = checks.instantiate(answer, *sizes)
         expect_same_size_padding(model)
-        reference = ResidualReference(*self.sizes)
+        reference = ResidualReference(*sizes)
         expected, found = checks.parameter_count(reference), checks.parameter_count(model)
         if found != expected:
-            raise Incorrect(f"ResidualBlock{self.sizes} should have {expected} parameters "
-                            f"(two 3×3 convolutions, 4→6 and 6→4 channels); yours has {found}.")
-        x = torch.randn(2, 4, 5, 5)
+            raise Incorrect(count_mismatch(model, reference, f"ResidualBlock{sizes} should have {expected} parameters "
+                                           f"(two 3×3 convolutions, {channels}→{hidden} and {hidden}→{channels} "
+                                           "channels)"))
+        x = torch.randn(2, channels, 5, 5)
         out = model(x)
         if not isinstance(out, torch.Tensor) or out.shape != x.shape:
             shape = tuple(out.shape) if isinstance(out, torch.Tensor) else type(out).__name__
-            raise Incorrect(f"A residual block keeps the shape of its input, (2, 4, 5, 5); "
+            raise Incorrect(f"A residual block keeps the shape of its input, {tuple(x.shape)}; "
                             f"yours returned {shape}.")
         expect_addition(out)
         copy_weights_by_shape(model, reference)
@@ -154,9 +193,10 @@ class ProjectionBlock(nn.Module):
         expect_same_size_padding(model)
         reference = ProjectionReference(3, 8, shortcut_bias=one_by_one[0].bias is not None)
         if checks.parameter_count(model) != checks.parameter_count(reference):
-            raise Incorrect(f"ProjectionBlock(3, 8) should have {checks.parameter_count(reference)} "
-                            f"parameters (two 3×3 convolutions and one 1×1); yours has "
-                            f"{checks.parameter_count(model)}.")
+            three_by_three = [c for c in convs(model) if c.kernel_size != (1, 1)]
+            raise Incorrect(count_mismatch(model, reference, f"ProjectionBlock(3, 8) should have "
+                                           f"{checks.parameter_count(reference)} parameters (two 3×3 "
+                                           "convolutions and one 1×1)", three_by_three))
         self._compare(model, reference, torch.randn(2, 3, 5, 5))
         same_channels = checks.instantiate(answer, 8, 8)
         identity = ProjectionReference(8, 8)
@@ -168,7 +208,7 @@ class ProjectionBlock(nn.Module):
 
     @staticmethod
     def _compare(model, reference, x):
-        out = model(x)
+        out = forward_block(model, x, reference.conv2.out_channels)
         expected_shape = (x.shape[0], reference.conv2.out_channels, *x.shape[2:])
         if not isinstance(out, torch.Tensor) or out.shape != expected_shape:
             shape = tuple(out.shape) if isinstance(out, torch.Tensor) else type(out).__name__
@@ -265,3 +305,81 @@ class WeightedSum(nn.Module):
 
 q3 = LearnableWeightedSum()
 WeightedSumReference = q3.solution_object()
+
+
+# --- q4 (debugging) ------------------------------------------------------------------------
+
+class SequentialSkipDebug(Exercise):
+    id = "lesson06.q4"
+    points = 3
+    title = "Debug: a skip connection hidden in a Sequential"
+    why = ("A Sequential only chains; the + of a residual block lives in forward. And when the channels "
+           "change, only a projection makes the sum right: broadcasting a 1-channel input hides the bug.")
+    hints = [
+        "Compare `BrokenDownBlock(8, 8)(x)` with its branch without the `nn.Identity()`: is anything "
+        "added? Then try adding `x` in forward and run `DownBlock(3, 8)` and `DownBlock(1, 8)`.",
+        "Keep the two convolutions in the Sequential (drop the Identity), add `self.shortcut = "
+        "nn.Conv2d(in_channels, out_channels, kernel_size=1)` when the channel counts differ and "
+        "`nn.Identity()` when they are equal, and `return self.branch(x) + self.shortcut(x)`.",
+    ]
+    solution = '''
+class DownBlock(nn.Module):
+    def __init__(self, in_channels, out_channels):
+        super().__init__()
+        self.branch = nn.Sequential(
+            nn.Conv2d(in_channels, out_channels, kernel_size=3, padding=1), nn.ReLU(),
+            nn.Conv2d(out_channels, out_channels, kernel_size=3, padding=1),
+        )
+        if in_channels != out_channels:
+            self.shortcut = nn.Conv2d(in_channels, out_channels, kernel_size=1)
+        else:
+            self.shortcut = nn.Identity()
+
+    def forward(self, x):
+        return self.branch(x) + self.shortcut(x)
+'''
+
+    def check_answer(self, answer):
+        # 3 -> 8 fails loudly without a projection; 1 -> 8 broadcasts silently; 8 -> 8 needs none
+        for in_channels, out_channels in [(3, 8), (1, 8), (8, 8)]:
+            self._check_one(checks.instantiate(answer, in_channels, out_channels), in_channels, out_channels)
+
+    def _check_one(self, model, in_channels, out_channels):
+        expect_same_size_padding(model)
+        x = checks.hidden_input(2, in_channels, 6, 6)
+        out = forward_block(model, x, out_channels)
+        checks.expect_shape(out, (2, out_channels, 6, 6), f"the output of DownBlock({in_channels}, {out_channels})")
+        if not checks.autograd_ops(out) & {"AddBackward0", "AddBackward1"}:
+            raise Incorrect("Nothing is added: an `nn.Identity()` inside a Sequential hands its input on to the "
+                            "next step, it does not add the block's input back. A Sequential never adds; write "
+                            "the `+` in forward: `return self.branch(x) + self.shortcut(x)`.")
+        projections = [c for c in convs(model) if c.kernel_size == (1, 1)
+                       and (c.in_channels, c.out_channels) == (in_channels, out_channels)]
+        if in_channels != out_channels and not projections:
+            consequence = (f"With 1 input channel the sum broadcasts: the image is added to each of the "
+                           f"{out_channels} channels, silently." if in_channels == 1 else
+                           f"x has {in_channels} channels and the branch {out_channels}: they cannot be added.")
+            raise Incorrect(f"DownBlock({in_channels}, {out_channels}) has no 1×1 projection shortcut. {consequence} "
+                            f"Use `nn.Conv2d({in_channels}, {out_channels}, kernel_size=1)` on x when the "
+                            "channel counts differ.")
+        reference = ProjectionReference(in_channels, out_channels,
+                                        shortcut_bias=not projections or projections[0].bias is not None)
+        if checks.parameter_count(model) != checks.parameter_count(reference):
+            if in_channels == out_channels and checks.parameter_count(model) > checks.parameter_count(reference):
+                raise Incorrect(f"With DownBlock({in_channels}, {out_channels}) the channels already match, so "
+                                "the shortcut is the identity, with no parameters; yours adds "
+                                f"{checks.parameter_count(model) - checks.parameter_count(reference)}.")
+            three_by_three = [c for c in convs(model) if c.kernel_size != (1, 1)]
+            raise Incorrect(count_mismatch(model, reference, f"DownBlock({in_channels}, {out_channels}) should "
+                                           f"have {checks.parameter_count(reference)} parameters", three_by_three))
+        with torch.no_grad():
+            def agrees():
+                return same(checks.plain(forward_block(model, x, out_channels)), reference(x))
+
+            if checks.copy_weights_until(reference, model, agrees):
+                return
+        raise Incorrect("Right layers, different output: the block returns conv2(relu(conv1(x))) + "
+                        "shortcut(x), with the shortcut applied to the block's input x and no ReLU after the sum.")
+
+
+q4 = SequentialSkipDebug()

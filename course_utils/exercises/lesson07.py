@@ -1,5 +1,6 @@
 """Exercises of lesson 07 (networks that change): a condition in forward, growing a model the
-optimizer knows about, a growth step that keeps the function, heads chosen by name.
+optimizer knows about, a growth step that keeps the function, heads chosen by name, and
+debugging a growing network whose new blocks are lost, disruptive and never trained.
 
 Layers are found by their weight shapes (the sizes make each shape unique), never by attribute
 name, so any correct spelling passes; the reference output is computed from the student's own
@@ -188,74 +189,108 @@ q2 = RegisterWithOptimizer()
 
 # --- q3 ---------------------------------------------------------------------------------
 
+def convs_3x3(model: nn.Module) -> list:
+    return [m for m in model.modules() if isinstance(m, nn.Conv2d) and m.kernel_size == (3, 3)]
+
+
 class FunctionPreservingBlock(Exercise):
     id = "lesson07.q3"
     points = 3
-    title = "A new block that leaves the network's output unchanged when it is added"
+    title = "A conv block that leaves the network's output exactly unchanged when it is added"
     why = ("Growing with a block that starts as the identity keeps everything the network has "
            "learned; training then moves the block away from the identity only where that helps.")
     hints = [
-        "A residual block returns `x + branch(x)`. If the branch outputs exactly zero at the start, "
-        "the block returns `x`: make the branch's LAST layer zero (weight and bias).",
-        "Branch: `nn.Linear(width, width)`, ReLU, `nn.Linear(width, width)`; in `__init__` call "
-        "`nn.init.zeros_` on the last layer's weight and bias. Keep the first layer's default "
-        "(random) initialization, or nothing can ever learn.",
+        "The lesson's `ZeroInitBlock` was made of `Linear` layers; the idea carries over. A residual "
+        "block returns `x + branch(x)`: which layer of the branch has to output exactly zero, and which "
+        "must stay random so that a gradient can reach the branch?",
+        "`conv1 = nn.Conv2d(channels, hidden_channels, 3, padding=1)`, `conv2 = nn.Conv2d(hidden_channels, "
+        "channels, 3, padding=1)`; in `__init__`, `nn.init.zeros_` on conv2's weight AND bias (nothing "
+        "near zero: `torch.equal` wants exactly zero); forward returns `x + conv2(relu(conv1(x)))`.",
     ]
     solution = '''
 class IdentityAtStart(nn.Module):
-    def __init__(self, width):
+    def __init__(self, channels, hidden_channels):
         super().__init__()
-        self.expand = nn.Linear(width, width)
-        self.project = nn.Linear(width, width)
-        nn.init.zeros_(self.project.weight)
-        nn.init.zeros_(self.project.bias)
+        self.conv1 = nn.Conv2d(channels, hidden_channels, kernel_size=3, padding=1)
+        self.conv2 = nn.Conv2d(hidden_channels, channels, kernel_size=3, padding=1)
+        nn.init.zeros_(self.conv2.weight)
+        nn.init.zeros_(self.conv2.bias)
 
     def forward(self, x):
-        return x + self.project(torch.relu(self.expand(x)))
+        return x + self.conv2(torch.relu(self.conv1(x)))
 '''
+    sizes = (4, 6)
 
     def check_answer(self, answer):
-        block = checks.instantiate(answer, 6)
+        channels, hidden = self.sizes
+        block = checks.instantiate(answer, channels, hidden)
         if checks.parameter_count(block) == 0:
             raise Incorrect("Your block has no registered parameters, so it could never learn anything.")
-        x = checks.hidden_input(5, 6)
-        with torch.no_grad():
-            y = checks.call(block, x, what="your block")
-        checks.expect_shape(y, (5, 6), "the block's output")
-        if not torch.allclose(y, x, atol=1e-6, rtol=0):
-            difference = y - x
-            if torch.count_nonzero(y) == 0:
-                raise Incorrect("Your block returns zeros: add the input back, `return x + branch(x)`.")
-            if torch.equal(y, torch.relu(x)):
-                raise Incorrect("Negative inputs come out as 0: a ReLU after the addition changes the "
-                                "function. Return `x + branch(x)` with no activation after the `+`.")
-            if torch.allclose(difference, difference[:1].expand_as(difference), atol=1e-6):
-                raise Incorrect("Your block adds the same vector to every input: that is the last layer's "
-                                "bias. Zero the bias as well as the weight.")
-            worst = difference.abs().max().item()
-            raise Incorrect(f"When it is created, the block must return its input unchanged "
-                            f"(largest difference here {worst:.4f}): zero-initialise the last layer "
-                            f"of the branch.")
+        self._expect_branch(block, channels, hidden)
+        # negative values (a ReLU after the sum shows), and a second size (padding shows)
+        for x in (checks.hidden_input(2, channels, 5, 5), checks.hidden_input(1, channels, 7, 3, seed=7)):
+            with torch.no_grad():
+                y = checks.call(block, x, what="your block")
+            checks.expect_shape(y, tuple(x.shape), "the block's output")
+            if not checks.exactly_equal(y, x):
+                self._explain_difference(checks.plain(y), x)
+        x = checks.hidden_input(2, channels, 5, 5)
         if not block(x).requires_grad:
             raise Incorrect("No gradient can flow into your block: its output does not depend on any "
                             "trainable parameter. Use the block's layers in forward, and do not detach "
                             "them or set requires_grad=False.")
         if not self._weights_learn(block, x):
-            raise Incorrect("Your block starts as the identity but can never learn: no weight matrix gets "
-                            "a gradient. Zero only the LAST layer; if the first layer is zero too, "
-                            "ReLU(0) = 0 and the last layer's gradient stays zero forever.")
+            raise Incorrect("Your block starts as the identity but can never learn: no weight gets a "
+                            "gradient. Zero only the LAST convolution; if the first one is zero too, "
+                            "ReLU(0) = 0 and the last one's gradient stays zero forever.")
+
+    @staticmethod
+    def _expect_branch(block, channels, hidden):
+        found = {tuple(c.weight.shape): c for c in convs_3x3(block)}
+        for shape, role in [((hidden, channels, 3, 3), f"a 3×3 `nn.Conv2d({channels}, {hidden})` (channels → hidden)"),
+                            ((channels, hidden, 3, 3), f"a 3×3 `nn.Conv2d({hidden}, {channels})` (hidden → channels)")]:
+            if shape not in found:
+                yours = ", ".join(f"Conv2d({c.in_channels}, {c.out_channels}, {c.kernel_size[0]}×{c.kernel_size[1]})"
+                                  for c in block.modules() if isinstance(c, nn.Conv2d)) or "none"
+                raise Incorrect(f"With IdentityAtStart({channels}, {hidden}) the branch needs {role}; your "
+                                f"registered convolutions: {yours}.")
+            padding = found[shape].padding
+            if padding != "same" and padding != (1, 1):
+                raise Incorrect(f"A 3×3 convolution with padding={padding[0] if isinstance(padding, tuple) else padding} "
+                                "changes the height and width, so branch(x) and x no longer fit: use padding=1.")
+
+    @staticmethod
+    def _explain_difference(y, x):
+        difference = y - x
+        if torch.count_nonzero(y) == 0:
+            raise Incorrect("Your block returns zeros: add the input back, `return x + branch(x)`.")
+        if checks.exactly_equal(y, torch.relu(x)):
+            raise Incorrect("Negative inputs come out as 0: a ReLU after the addition changes the "
+                            "function. Return `x + branch(x)` with no activation after the `+`.")
+        per_channel = difference.mean(dim=(2, 3), keepdim=True).expand_as(difference)
+        if torch.allclose(difference, per_channel, atol=1e-6) and difference.abs().max() > 0:
+            raise Incorrect("Your block adds the same value at every pixel of a channel: that is the last "
+                            "convolution's bias. Zero the bias as well as the weight.")
+        worst = difference.abs().max().item()
+        if worst < 1e-3:
+            raise Incorrect(f"Almost, but not exactly: the output differs from the input by up to {worst:.2g}. "
+                            "`torch.equal(block(x), x)` needs the branch to be exactly zero: a tiny random "
+                            "initialization is not zero; `nn.init.zeros_` is.")
+        raise Incorrect(f"When it is created, the block must return its input unchanged "
+                        f"(largest difference here {worst:.4f}): zero-initialise the last convolution "
+                        f"of the branch, weight and bias.")
 
     @staticmethod
     def _weights_learn(block, x) -> bool:
-        """Some weight matrix gets a gradient now, or after one step (a gate that starts at 0)."""
+        """Some weight gets a gradient now, or after one step (a gate that starts at 0)."""
         block = copy.deepcopy(block)
-        target = checks.hidden_input(5, 6, seed=99)
+        target = checks.hidden_input(*x.shape, seed=99)
         optimizer = torch.optim.SGD(block.parameters(), lr=0.1)
-        matrices = [p for p in block.parameters() if p.dim() >= 2]
+        weights = [p for p in block.parameters() if p.dim() >= 2]
         for _ in range(2):
             optimizer.zero_grad()
             nn.functional.mse_loss(block(x), target).backward()
-            if any(p.grad is not None and p.grad.abs().sum() > 0 for p in matrices):
+            if any(p.grad is not None and p.grad.abs().sum() > 0 for p in weights):
                 return True
             optimizer.step()
         return False
@@ -332,3 +367,130 @@ class MultiHeadNet(nn.Module):
 
 
 q4 = HeadsByName()
+
+
+# --- q5 (debugging) ------------------------------------------------------------------------
+
+class Block(nn.Module):
+    """The lesson's residual block: h + project(relu(expand(h))), default initialization."""
+
+    def __init__(self, width):
+        super().__init__()
+        self.expand = nn.Linear(width, width)
+        self.project = nn.Linear(width, width)
+
+    def forward(self, h):
+        return h + self.project(torch.relu(self.expand(h)))
+
+
+class GrowingNetDebug(Exercise):
+    id = "lesson07.q5"
+    points = 3
+    title = "Debug: a growing network whose new blocks are lost, disruptive and never trained"
+    why = ("Three quiet failures of growth, each without an error: a plain list hides the block from "
+           "PyTorch, a random block changes what the network learned, and an optimizer never told "
+           "about the block leaves it as it was born.")
+    hints = [
+        "After `net.grow(optimizer)`, look at `net.state_dict().keys()`, compare `net(x)` before and "
+        "after growing, and ask the optimizer which parameters it has (`optimizer.param_groups`).",
+        "Keep the blocks in an `nn.ModuleList`; zero the new block's `project` weight and bias before "
+        "appending it; then `optimizer.add_param_group({'params': block.parameters()})`.",
+    ]
+    solution = '''
+class GrowingNet(nn.Module):
+    def __init__(self, width):
+        super().__init__()
+        self.width = width
+        self.stem = nn.Linear(1, width)
+        self.blocks = nn.ModuleList()
+        self.head = nn.Linear(width, 1)
+
+    def grow(self, optimizer):
+        block = Block(self.width)
+        nn.init.zeros_(block.project.weight)
+        nn.init.zeros_(block.project.bias)
+        self.blocks.append(block)
+        optimizer.add_param_group({"params": block.parameters()})
+
+    def forward(self, x):
+        h = torch.relu(self.stem(x))
+        for block in self.blocks:
+            h = block(h)
+        return self.head(h)
+'''
+    width = 6
+
+    def reference_answer(self):
+        namespace = {"torch": torch, "nn": nn, "Block": Block}
+        exec(compile(self.solution_code, f"<solution of {self.id}>", "exec"), namespace)
+        return namespace["GrowingNet"]
+
+    def check_answer(self, answer):
+        model = checks.instantiate(answer, self.width)
+        if not callable(getattr(model, "grow", None)):
+            raise Incorrect("Your GrowingNet has no `grow` method: keep `def grow(self, optimizer):` from the "
+                            "broken version and fix what it does.")
+        x, target = checks.hidden_input(16, 1), checks.hidden_input(16, 1, seed=99)
+        optimizer = torch.optim.Adam(model.parameters(), lr=0.01)
+        for growth in (1, 2):
+            self._train_step(model, optimizer, x, target)
+            self._check_growth(model, optimizer, x, target, growth)
+
+    def _check_growth(self, model, optimizer, x, target, growth):
+        known = {id(p) for p in model.parameters()}
+        count = checks.parameter_count(model)
+        with torch.no_grad():
+            before = checks.plain(checks.call(model, x, what="your model"))
+        try:
+            checks.call(model.grow, optimizer, what="`grow`")
+        except ValueError as error:
+            if "more than one parameter group" not in str(error):
+                raise
+            raise checks.mistake_in_your_code(
+                error, "You gave the optimizer parameters it already had (PyTorch refuses a parameter in two "
+                       "groups): add a group with the new block's parameters only.") from None
+        hidden = checks.unregistered_modules(model)
+        if hidden:
+            raise Incorrect(f"`self.{hidden[0]}` is a plain Python list: the blocks in it are not registered, so "
+                            "`model.parameters()`, `state_dict()` and `.to(device)` never see them. Use "
+                            "`nn.ModuleList()`.")
+        added = checks.parameter_count(model) - count
+        block_size = 2 * (self.width * self.width + self.width)
+        if added == 0 and growth > 1:
+            raise Incorrect("The second call of `grow` added no parameters: it replaced the first block. A name "
+                            "used twice (`add_module('new', ...)`, `setattr`) replaces the layer silently; "
+                            "`self.blocks.append(block)` adds one each time.")
+        if added == 0:
+            raise Incorrect("`grow` added no registered parameters: append the new block to a registered "
+                            "container such as an `nn.ModuleList`.")
+        if added != block_size:
+            raise Incorrect(f"`grow` added {added} parameters; one `Block({self.width})` has {block_size}. Add "
+                            "exactly one block per call.")
+        new = [p for p in model.parameters() if id(p) not in known]
+        with torch.no_grad():
+            after = checks.plain(checks.call(model, x, what="your model"))
+        checks.expect_shape(after, tuple(before.shape), "the output after growing")
+        if not checks.exactly_equal(after, before):
+            worst = (after - before).abs().max().item()
+            raise Incorrect(f"Growing changed the network's output (largest difference {worst:.4g}): a randomly "
+                            "initialized block disturbs what the network has learned. Zero the new block's "
+                            "`project` layer (weight and bias) before adding it, so it starts as the identity.")
+        checks.expect_optimizer_covers(optimizer, model)
+        old_state_lost = [name for name, p in model.named_parameters() if id(p) in known and not optimizer.state.get(p)]
+        if old_state_lost:
+            raise Incorrect(f"The optimizer forgot what it had learned about '{old_state_lost[0]}' (Adam's running "
+                            "averages are gone): keep the optimizer and call `optimizer.add_param_group`.")
+        values = [p.detach().clone() for p in new]
+        self._train_step(model, optimizer, x, target)
+        if all(checks.exactly_equal(p, v) for p, v in zip(new, values)):
+            raise Incorrect("The new block did not change in a training step: give its parameters to the "
+                            "optimizer with the optimizer's own learning rate, and keep requires_grad=True.")
+
+    @staticmethod
+    def _train_step(model, optimizer, x, target):
+        optimizer.zero_grad()
+        nn.functional.mse_loss(model(x), target).backward()
+        optimizer.step()
+
+
+q5 = GrowingNetDebug()

@@ -1,4 +1,5 @@
-"""Checks of lesson 06 on the reference, alternative correct answers and common mistakes."""
+"""Checks of lesson 06 on alternative correct answers and common mistakes (the reference, the stub
+and the hints of every exercise are tested in test_every_exercise.py)."""
 
 import pytest
 import torch
@@ -6,14 +7,7 @@ import torch.nn.functional as F
 from torch import nn
 
 from course_utils.exercises import lesson06 as ex
-from course_utils.exercises.testing import (assert_check_failed, assert_check_passed,
-                                            assert_check_unattempted)
-
-
-def solution_class(exercise, name):
-    namespace = {"torch": torch, "nn": nn}
-    exec(exercise.solution_code, namespace)
-    return namespace[name]
+from course_utils.exercises.testing import assert_check_failed, assert_check_passed
 
 
 # --- q1: residual block ------------------------------------------------------------------
@@ -84,8 +78,7 @@ class WideBlock(nn.Module):
         return self.conv2(torch.relu(self.conv1(x))) + x
 
 
-def test_q1_reference_and_alternatives():
-    assert_check_passed(ex.q1, solution_class(ex.q1, "ResidualBlock"))
+def test_q1_alternatives():
     assert_check_passed(ex.q1, ResidualWithSequentialBody)
     assert_check_passed(ex.q1, ResidualInPlace)
 
@@ -100,10 +93,6 @@ def test_q1_reference_and_alternatives():
 ])
 def test_q1_wrong_answers(answer, message):
     assert_check_failed(ex.q1, answer, match=message)
-
-
-def test_q1_not_attempted():
-    assert_check_unattempted(ex.q1, NotImplemented)
 
 
 # --- q2: projection shortcut -------------------------------------------------------------
@@ -171,8 +160,7 @@ class ConcatenatesInstead(ProjectionIfInForward):
         return torch.cat([self.conv2(torch.relu(self.conv1(x))), skip], dim=1)
 
 
-def test_q2_reference_and_alternatives():
-    assert_check_passed(ex.q2, solution_class(ex.q2, "ProjectionBlock"))
+def test_q2_alternatives():
     assert_check_passed(ex.q2, ProjectionNoBias)
     assert_check_passed(ex.q2, ProjectionIfInForward)
 
@@ -186,10 +174,6 @@ def test_q2_reference_and_alternatives():
 ])
 def test_q2_wrong_answers(answer, message):
     assert_check_failed(ex.q2, answer, match=message)
-
-
-def test_q2_not_attempted():
-    assert_check_unattempted(ex.q2, NotImplemented)
 
 
 # --- q3: learnable weighted sum ----------------------------------------------------------
@@ -259,8 +243,7 @@ class PlainSum(ex.WeightedSumReference):
         return out1 + self.fc2(out1)
 
 
-def test_q3_reference_and_alternatives():
-    assert_check_passed(ex.q3, solution_class(ex.q3, "WeightedSum"))
+def test_q3_alternatives():
     assert_check_passed(ex.q3, AlphaFirst)
     assert_check_passed(ex.q3, AlphaAsOneElementVector)
 
@@ -276,15 +259,6 @@ def test_q3_reference_and_alternatives():
 ])
 def test_q3_wrong_answers(answer, message):
     assert_check_failed(ex.q3, answer, match=message)
-
-
-def test_q3_not_attempted():
-    assert_check_unattempted(ex.q3, NotImplemented)
-
-
-def test_every_exercise_has_two_hints_and_a_solution():
-    for q in (ex.q1, ex.q2, ex.q3):
-        assert len(q.hints) >= 2 and q.solution_code.strip()
 
 
 # --- a second review: more student answers ---------------------------------------------------
@@ -426,3 +400,209 @@ class AlphaAsBuffer(WeightedSumSecondLayerFirst):
 ])
 def test_q3_more_wrong(answer, message):
     assert_check_failed(ex.q3, answer, match=message)
+
+
+# --- gaps closed: a count message that names bias=False --------------------------------------
+
+class ResidualWithoutBiases(ex.ResidualReference):
+    def __init__(self, channels, hidden_channels):
+        super().__init__(channels, hidden_channels)
+        self.conv1 = nn.Conv2d(channels, hidden_channels, kernel_size=3, padding=1, bias=False)
+        self.conv2 = nn.Conv2d(hidden_channels, channels, kernel_size=3, padding=1, bias=False)
+
+
+class ProjectionWithoutBranchBiases(ex.ProjectionReference):
+    def __init__(self, in_channels, out_channels):
+        super().__init__(in_channels, out_channels)
+        self.conv1 = nn.Conv2d(in_channels, out_channels, kernel_size=3, padding=1, bias=False)
+
+
+def test_q1_count_message_names_the_layers_built_without_bias():
+    assert_check_failed(ex.q1, ResidualWithoutBiases,
+                        match="yours has 432. Where yours are: conv1 (Conv2d): 216, conv2 (Conv2d): 216. `conv1`, "
+                              "`conv2` have no bias (`bias=False`): the block described keeps PyTorch's default")
+
+
+def test_q2_count_message_names_the_layer_built_without_bias():
+    assert_check_failed(ex.q2, ProjectionWithoutBranchBiases,
+                        match="`conv1` has no bias (`bias=False`)")
+
+
+def test_q1_count_message_without_bias_talk_when_biases_are_there():
+    outcome = assert_check_failed(ex.q1, WideBlock, match="should have 442 parameters")
+    assert "bias=False" not in outcome.message
+
+
+# --- q4 (debugging): DownBlock -----------------------------------------------------------------
+
+class BrokenDownBlock(nn.Module):  # the notebook's broken version, as handed out
+    def __init__(self, in_channels, out_channels):
+        super().__init__()
+        self.branch = nn.Sequential(
+            nn.Conv2d(in_channels, out_channels, kernel_size=3, padding=1), nn.ReLU(),
+            nn.Conv2d(out_channels, out_channels, kernel_size=3, padding=1),
+            nn.Identity(),
+        )
+
+    def forward(self, x):
+        return self.branch(x)
+
+
+class AddsXWithoutProjection(BrokenDownBlock):
+    def forward(self, x):
+        return self.branch(x) + x
+
+
+class ProjectsOnlyRGB(BrokenDownBlock):  # a 1-channel input then broadcasts silently
+    def __init__(self, in_channels, out_channels):
+        super().__init__(in_channels, out_channels)
+        self.shortcut = nn.Conv2d(3, out_channels, kernel_size=1) if in_channels == 3 else nn.Identity()
+
+    def forward(self, x):
+        return self.branch(x) + self.shortcut(x)
+
+
+class AlwaysProjects(BrokenDownBlock):
+    def __init__(self, in_channels, out_channels):
+        super().__init__(in_channels, out_channels)
+        self.shortcut = nn.Conv2d(in_channels, out_channels, kernel_size=1)
+
+    def forward(self, x):
+        return self.branch(x) + self.shortcut(x)
+
+
+class ReLUAfterTheSum(AlwaysProjects):
+    def __init__(self, in_channels, out_channels):
+        super().__init__(in_channels, out_channels)
+        if in_channels == out_channels:
+            self.shortcut = nn.Identity()
+
+    def forward(self, x):
+        return torch.relu(super().forward(x))
+
+
+class BranchWithoutBiases(ReLUAfterTheSum):
+    def __init__(self, in_channels, out_channels):
+        super().__init__(in_channels, out_channels)
+        self.branch[0] = nn.Conv2d(in_channels, out_channels, kernel_size=3, padding=1, bias=False)
+
+    def forward(self, x):
+        return self.branch(x) + self.shortcut(x)
+
+
+@pytest.mark.parametrize("answer, message", [
+    (BrokenDownBlock, "Nothing is added: an `nn.Identity()` inside a Sequential hands its input on"),
+    (AddsXWithoutProjection, "With 3 input channels and 8 output channels, x and the branch cannot be added"),
+    (ProjectsOnlyRGB, "DownBlock(1, 8) has no 1×1 projection shortcut. With 1 input channel the sum broadcasts"),
+    (AlwaysProjects, "With DownBlock(8, 8) the channels already match, so the shortcut is the identity"),
+    (ReLUAfterTheSum, "Right layers, different output"),
+    (BranchWithoutBiases, "`branch.0` has no bias (`bias=False`)"),
+])
+def test_q4_wrong_answers_say_which_symptom_is_left(answer, message):
+    assert_check_failed(ex.q4, answer, match=message)
+
+
+def test_q4_the_loud_mismatch_points_at_the_students_line():
+    outcome = assert_check_failed(ex.q4, AddsXWithoutProjection, match="cannot be added")
+    assert "in forward: `return self.branch(x) + x`" in outcome.message
+
+
+class DownBlockFlat(nn.Module):
+    """Shortcut registered first, separate conv attributes, functional ReLU, no bias on the projection."""
+
+    def __init__(self, in_channels, out_channels):
+        super().__init__()
+        self.shortcut = (nn.Conv2d(in_channels, out_channels, 1, bias=False)
+                         if in_channels != out_channels else nn.Identity())
+        self.second = nn.Conv2d(out_channels, out_channels, 3, padding=1)
+        self.first = nn.Conv2d(in_channels, out_channels, 3, padding=1)
+
+    def forward(self, x):
+        return self.second(F.relu(self.first(x))) + self.shortcut(x)
+
+
+class DownBlockIdentityKept(AlwaysProjects):
+    """The broken class fixed in place: the harmless Identity stays, the projection is conditional."""
+
+    def __init__(self, in_channels, out_channels):
+        super().__init__(in_channels, out_channels)
+        self.shortcut = (nn.Conv2d(in_channels, out_channels, kernel_size=1)
+                         if in_channels != out_channels else nn.Identity())
+
+
+class DownBlockShortcutInForward(nn.Module):
+    """No shortcut module at all when the channels match: the `if` is in forward."""
+
+    def __init__(self, in_channels, out_channels):
+        super().__init__()
+        self.branch = nn.Sequential(nn.Conv2d(in_channels, out_channels, 3, padding="same"), nn.ReLU(inplace=True),
+                                    nn.Conv2d(out_channels, out_channels, 3, padding="same"))
+        self.project = nn.Conv2d(in_channels, out_channels, 1) if in_channels != out_channels else None
+
+    def forward(self, x):
+        skip = x if self.project is None else self.project(x)
+        out = self.branch(x)
+        out += skip
+        return out
+
+
+@pytest.mark.parametrize("answer", [DownBlockFlat, DownBlockIdentityKept, DownBlockShortcutInForward])
+def test_q4_correct_answers_in_other_styles(answer):
+    assert_check_passed(ex.q4, answer)
+
+
+class ChannelsTypedIn(nn.Module):  # the notebook draws ResidualBlock(4, 6)
+    def __init__(self, channels, hidden_channels):
+        super().__init__()
+        self.conv1 = nn.Conv2d(4, 6, kernel_size=3, padding=1)
+        self.conv2 = nn.Conv2d(6, 4, kernel_size=3, padding=1)
+
+    def forward(self, x):
+        return self.conv2(torch.relu(self.conv1(x))) + x
+
+
+def test_q1_channels_typed_in_as_numbers_fail_on_the_checks_second_sizes():
+    assert_check_failed(ex.q1, ChannelsTypedIn,
+                        match="ResidualBlock(3, 5) should have 278 parameters (two 3×3 convolutions, 3→5 and 5→3 "
+                              "channels); yours has 442")
+
+
+class ProjectionRegisteredButNotUsed(ex.ProjectionReference):
+    def forward(self, x):
+        return self.conv2(torch.relu(self.conv1(x))) + x
+
+
+def test_q2_a_projection_left_unused_gets_the_course_message_with_the_students_line():
+    outcome = assert_check_failed(ex.q2, ProjectionRegisteredButNotUsed,
+                                  match="With 3 input channels and 8 output channels, x and the branch cannot be added")
+    assert "in forward: `return self.conv2(torch.relu(self.conv1(x))) + x`" in outcome.message
+
+
+class DownBlockWithoutPadding(DownBlockIdentityKept):
+    def __init__(self, in_channels, out_channels):
+        super().__init__(in_channels, out_channels)
+        self.branch[2] = nn.Conv2d(out_channels, out_channels, kernel_size=3)
+
+
+def test_q4_a_shrinking_branch_is_told_about_padding_not_channels():
+    outcome = assert_check_failed(ex.q4, DownBlockWithoutPadding, match="A 3×3 convolution with padding=0 shrinks the image")
+    assert "channels" not in outcome.message
+
+
+class AlwaysClose(torch.Tensor):
+    """A tensor that answers True to every comparison: a plain-value check is not fooled."""
+
+    @classmethod
+    def __torch_function__(cls, func, types, args=(), kwargs=None):
+        if func in (torch.allclose, torch.equal):
+            return True
+        return super().__torch_function__(func, types, args, kwargs or {})
+
+
+class DownBlockThatLies(DownBlockIdentityKept):
+    def forward(self, x):
+        return (super().forward(x) * 0 + x.mean()).as_subclass(AlwaysClose)
+
+
+def test_q4_an_output_that_lies_about_its_values_is_refused():
+    assert_check_failed(ex.q4, DownBlockThatLies, match="Right layers, different output")

@@ -1,5 +1,6 @@
-"""Checks of lesson 07: each exercise on its reference, alternative correct answers, a bank of
-wrong answers (each with the message it must produce), and the release stub."""
+"""Checks of lesson 07: alternative correct answers and a bank of wrong answers, each with the
+message it must produce (the reference, the stub and the hints of every exercise are tested in
+test_every_exercise.py)."""
 
 import pytest
 import torch
@@ -10,24 +11,7 @@ from course_utils.exercises.testing import (
     assert_check_errored,
     assert_check_failed,
     assert_check_passed,
-    assert_check_unattempted,
 )
-
-
-def solution_namespace(exercise):
-    namespace = {"torch": torch, "nn": nn}
-    exec(exercise.solution_code, namespace)
-    return namespace
-
-
-@pytest.mark.parametrize("exercise", [ex.q1, ex.q2, ex.q3, ex.q4])
-def test_stub_is_not_attempted(exercise):
-    assert_check_unattempted(exercise, NotImplemented)
-
-
-@pytest.mark.parametrize("exercise", [ex.q1, ex.q2, ex.q3, ex.q4])
-def test_exercise_has_two_hints_and_a_solution(exercise):
-    assert len(exercise.hints) >= 2 and exercise.solution_code.strip()
 
 
 # --- q1: forward(x, use_extra) -------------------------------------------------------------
@@ -36,10 +20,6 @@ class Q1Base(nn.Module):
     def __init__(self, i, h, o):
         super().__init__()
         self.first, self.extra, self.last = nn.Linear(i, h), nn.Linear(h, h), nn.Linear(h, o)
-
-
-def test_q1_reference():
-    assert_check_passed(ex.q1, solution_namespace(ex.q1)["ConditionalNet"])
 
 
 def test_q1_alternative_sequential_parts_and_other_order():
@@ -137,7 +117,7 @@ def test_q1_forward_without_condition_argument():
 
 
 def test_q1_instance_instead_of_class():
-    assert_check_failed(ex.q1, solution_namespace(ex.q1)["ConditionalNet"](4, 8, 3), match="class itself")
+    assert_check_failed(ex.q1, ex.q1.solution_object()(4, 8, 3), match="class itself")
 
 
 def test_q1_error_in_student_forward_is_reported():
@@ -149,10 +129,6 @@ def test_q1_error_in_student_forward_is_reported():
 
 
 # --- q2: add a layer and register it ---------------------------------------------------------
-
-def test_q2_reference():
-    assert_check_passed(ex.q2, solution_namespace(ex.q2)["add_layer"])
-
 
 def test_q2_alternative_register_all_unknown_parameters():
     def add_layer(model, optimizer):
@@ -241,134 +217,7 @@ def test_q2_wrong_signature():
     assert_check_failed(ex.q2, add_layer, match="cannot be called with")
 
 
-# --- q3: a block that starts as the identity --------------------------------------------------
-
-def test_q3_reference():
-    assert_check_passed(ex.q3, solution_namespace(ex.q3)["IdentityAtStart"])
-
-
-def test_q3_alternative_sequential_branch_zeroed_under_no_grad():
-    class Alt(nn.Module):
-        def __init__(self, width):
-            super().__init__()
-            self.branch = nn.Sequential(nn.Linear(width, width), nn.ReLU(), nn.Linear(width, width))
-            with torch.no_grad():
-                self.branch[2].weight.zero_()
-                self.branch[2].bias.zero_()
-
-        def forward(self, x):
-            return x + self.branch(x)
-
-    assert_check_passed(ex.q3, Alt)
-
-
-def test_q3_alternative_identity_initialised_linear():
-    class Alt(nn.Module):
-        def __init__(self, width):
-            super().__init__()
-            self.linear = nn.Linear(width, width)
-            nn.init.eye_(self.linear.weight)
-            nn.init.zeros_(self.linear.bias)
-
-        def forward(self, x):
-            return self.linear(x)
-
-    assert_check_passed(ex.q3, Alt)
-
-
-class Q3Branch(nn.Module):
-    def __init__(self, width):
-        super().__init__()
-        self.expand, self.project = nn.Linear(width, width), nn.Linear(width, width)
-
-
-def test_q3_not_zero_initialised():
-    class Wrong(Q3Branch):
-        def forward(self, x):
-            return x + self.project(torch.relu(self.expand(x)))
-
-    assert_check_failed(ex.q3, Wrong, match="must return its input unchanged (largest difference here")
-
-
-def test_q3_only_weight_zeroed():
-    class Wrong(Q3Branch):
-        def __init__(self, width):
-            super().__init__(width)
-            nn.init.zeros_(self.project.weight)
-
-        def forward(self, x):
-            return x + self.project(torch.relu(self.expand(x)))
-
-    assert_check_failed(ex.q3, Wrong, match="Zero the bias as well as the weight")
-
-
-def test_q3_no_skip_connection():
-    class Wrong(Q3Branch):
-        def __init__(self, width):
-            super().__init__(width)
-            nn.init.zeros_(self.project.weight)
-            nn.init.zeros_(self.project.bias)
-
-        def forward(self, x):
-            return self.project(torch.relu(self.expand(x)))
-
-    assert_check_failed(ex.q3, Wrong, match="returns zeros")
-
-
-def test_q3_relu_after_the_addition():
-    class Wrong(Q3Branch):
-        def __init__(self, width):
-            super().__init__(width)
-            nn.init.zeros_(self.project.weight)
-            nn.init.zeros_(self.project.bias)
-
-        def forward(self, x):
-            return torch.relu(x + self.project(torch.relu(self.expand(x))))
-
-    assert_check_failed(ex.q3, Wrong, match="Negative inputs come out as 0")
-
-
-def test_q3_everything_zeroed_can_never_learn():
-    class Wrong(Q3Branch):
-        def __init__(self, width):
-            super().__init__(width)
-            for p in self.parameters():
-                nn.init.zeros_(p)
-
-        def forward(self, x):
-            return x + self.project(torch.relu(self.expand(x)))
-
-    assert_check_failed(ex.q3, Wrong, match="can never learn")
-
-
-def test_q3_no_parameters():
-    class Wrong(nn.Module):
-        def __init__(self, width):
-            super().__init__()
-
-        def forward(self, x):
-            return x
-
-    assert_check_failed(ex.q3, Wrong, match="no registered parameters")
-
-
-def test_q3_width_changed():
-    class Wrong(nn.Module):
-        def __init__(self, width):
-            super().__init__()
-            self.linear = nn.Linear(width, 2 * width)
-
-        def forward(self, x):
-            return self.linear(x)
-
-    assert_check_failed(ex.q3, Wrong, match="has shape (5, 12); expected (5, 6)")
-
-
 # --- q4: heads by name -----------------------------------------------------------------------
-
-def test_q4_reference():
-    assert_check_passed(ex.q4, solution_namespace(ex.q4)["MultiHeadNet"])
-
 
 def test_q4_alternative_add_module_and_sequential_trunk():
     class Alt(nn.Module):
@@ -572,84 +421,6 @@ def test_q2_more_wrong(answer, message):
     assert_check_failed(ex.q2, answer, match=message)
 
 
-class GatedResidual(nn.Module):
-    """x + gate * tanh(fc(x)) with a learnable gate at 0 (fc learns from the second step on)."""
-
-    def __init__(self, width):
-        super().__init__()
-        self.fc = nn.Linear(width, width)
-        self.gate = nn.Parameter(torch.zeros(1))
-
-    def forward(self, x):
-        return x + self.gate * torch.tanh(self.fc(x))
-
-
-class IdentityLinearWithoutBias(nn.Module):
-    def __init__(self, width):
-        super().__init__()
-        self.linear = nn.Linear(width, width, bias=False)
-        nn.init.eye_(self.linear.weight)
-
-    def forward(self, x):
-        return self.linear(x)
-
-
-class ZeroedLastLayerInSequential(nn.Module):
-    def __init__(self, width):
-        super().__init__()
-        self.branch = nn.Sequential(nn.Linear(width, width), nn.ReLU(), nn.Linear(width, width))
-        self.branch[-1].weight.data.zero_()
-        self.branch[-1].bias.data.fill_(0.0)
-
-    def forward(self, x):
-        return torch.add(x, self.branch(x))
-
-
-@pytest.mark.parametrize("answer", [GatedResidual, IdentityLinearWithoutBias, ZeroedLastLayerInSequential])
-def test_q3_more_alternatives(answer):
-    assert_check_passed(ex.q3, answer)
-
-
-class ReturnsInputOnly(nn.Module):
-    def __init__(self, width):
-        super().__init__()
-        self.fc = nn.Linear(width, width)
-
-    def forward(self, x):
-        return x
-
-
-class FrozenIdentityLinear(IdentityLinearWithoutBias):
-    def __init__(self, width):
-        super().__init__(width)
-        self.linear.requires_grad_(False)
-
-
-class DetachedZeroBranch(ZeroedLastLayerInSequential):
-    def forward(self, x):
-        return x + self.branch(x).detach()
-
-
-class GateAndLayerBothZero(GatedResidual):
-    def __init__(self, width):
-        super().__init__(width)
-        nn.init.zeros_(self.fc.weight)
-        nn.init.zeros_(self.fc.bias)
-
-    def forward(self, x):
-        return x + self.gate * torch.relu(self.fc(x))
-
-
-@pytest.mark.parametrize("answer, message", [
-    (ReturnsInputOnly, "No gradient can flow into your block"),
-    (FrozenIdentityLinear, "No gradient can flow into your block"),
-    (DetachedZeroBranch, "No gradient can flow into your block"),
-    (GateAndLayerBothZero, "Your block starts as the identity but can never learn"),
-])
-def test_q3_more_wrong(answer, message):
-    assert_check_failed(ex.q3, answer, match=message)
-
-
 class HeadsAddedOneByOne(nn.Module):
     """Heads added in sorted order with ModuleDict.update; trunk in an nn.Sequential."""
 
@@ -684,3 +455,298 @@ class FirstHeadAlways(HeadsAddedOneByOne):
 ])
 def test_q4_more_wrong(answer, message):
     assert_check_failed(ex.q4, answer, match=message)
+
+
+# --- q3: a conv block that starts as the identity, exactly ------------------------------------
+
+class ZeroedConvBlock(nn.Module):
+    """x + conv2(relu(conv1(x))) with conv2 set by ``init`` (the reference when it zeroes conv2)."""
+
+    def init(self):
+        nn.init.zeros_(self.conv2.weight)
+        nn.init.zeros_(self.conv2.bias)
+
+    def __init__(self, channels, hidden_channels):
+        super().__init__()
+        self.conv1 = nn.Conv2d(channels, hidden_channels, kernel_size=3, padding=1)
+        self.conv2 = nn.Conv2d(hidden_channels, channels, kernel_size=3, padding=1)
+        with torch.no_grad():
+            self.init()
+
+    def forward(self, x):
+        return x + self.conv2(torch.relu(self.conv1(x)))
+
+
+class NearlyZero(ZeroedConvBlock):  # "near zero" passed the old check's tolerance
+    def init(self):
+        nn.init.normal_(self.conv2.weight, std=1e-6)
+        nn.init.zeros_(self.conv2.bias)
+
+
+class OnlyWeightZeroed(ZeroedConvBlock):
+    def init(self):
+        nn.init.zeros_(self.conv2.weight)
+
+
+class NotZeroed(ZeroedConvBlock):
+    def init(self):
+        pass
+
+
+class BothZeroed(ZeroedConvBlock):
+    def init(self):
+        for conv in (self.conv1, self.conv2):
+            nn.init.zeros_(conv.weight)
+            nn.init.zeros_(conv.bias)
+
+
+class ReLUAfterTheSum(ZeroedConvBlock):
+    def forward(self, x):
+        return torch.relu(super().forward(x))
+
+
+class NoSkip(ZeroedConvBlock):
+    def forward(self, x):
+        return self.conv2(torch.relu(self.conv1(x)))
+
+
+class NoPadding(ZeroedConvBlock):
+    def __init__(self, channels, hidden_channels):
+        super().__init__(channels, hidden_channels)
+        self.conv1.padding = (0, 0)
+
+
+class PastedLessonCell(nn.Module):  # the lesson's Linear ZeroInitBlock, copied: not a conv block
+    def __init__(self, channels, hidden_channels):
+        super().__init__()
+        self.expand = nn.Linear(channels, channels)
+        self.project = nn.Linear(channels, channels)
+        nn.init.zeros_(self.project.weight)
+        nn.init.zeros_(self.project.bias)
+
+    def forward(self, h):
+        return h + self.project(torch.relu(self.expand(h)))
+
+
+class DetachedBranch(ZeroedConvBlock):
+    def forward(self, x):
+        return x + self.conv2(torch.relu(self.conv1(x))).detach()
+
+
+@pytest.mark.parametrize("answer, message", [
+    (NearlyZero, "Almost, but not exactly: the output differs from the input by up to"),
+    (OnlyWeightZeroed, "the same value at every pixel of a channel: that is the last convolution's bias"),
+    (NotZeroed, "When it is created, the block must return its input unchanged"),
+    (BothZeroed, "Your block starts as the identity but can never learn"),
+    (ReLUAfterTheSum, "Negative inputs come out as 0"),
+    (NoSkip, "Your block returns zeros: add the input back"),
+    (NoPadding, "A 3×3 convolution with padding=0 changes the height and width"),
+    (PastedLessonCell, "With IdentityAtStart(4, 6) the branch needs a 3×3 `nn.Conv2d(4, 6)`"),
+    (DetachedBranch, "No gradient can flow into your block"),
+])
+def test_q3_wrong_answers(answer, message):
+    assert_check_failed(ex.q3, answer, match=message)
+
+
+class GatedConvBlock(nn.Module):
+    """Both convolutions random, a learnable gate at exactly 0 (they learn from the second step)."""
+
+    def __init__(self, channels, hidden_channels):
+        super().__init__()
+        self.branch = nn.Sequential(nn.Conv2d(channels, hidden_channels, 3, padding=1), nn.ReLU(),
+                                    nn.Conv2d(hidden_channels, channels, 3, padding=1))
+        self.gate = nn.Parameter(torch.zeros(()))
+
+    def forward(self, x):
+        return x + self.gate * self.branch(x)
+
+
+class ZeroedInPlaceUnderNoGrad(nn.Module):
+    """Sequential branch, last conv zeroed with .zero_() under no_grad, padding='same', torch.add."""
+
+    def __init__(self, channels, hidden_channels):
+        super().__init__()
+        self.branch = nn.Sequential(nn.Conv2d(channels, hidden_channels, 3, padding="same"), nn.ReLU(),
+                                    nn.Conv2d(hidden_channels, channels, 3, padding="same"))
+        with torch.no_grad():
+            self.branch[-1].weight.zero_()
+            self.branch[-1].bias.zero_()
+
+    def forward(self, x):
+        return torch.add(x, self.branch(x))
+
+
+class LastConvWithoutBias(nn.Module):
+    """Last conv without bias, its weight set to 0 with constant_, layers registered in reverse."""
+
+    def __init__(self, channels, hidden_channels):
+        super().__init__()
+        self.out = nn.Conv2d(hidden_channels, channels, 3, padding=1, bias=False)
+        self.inp = nn.Conv2d(channels, hidden_channels, 3, padding=1)
+        nn.init.constant_(self.out.weight, 0.0)
+
+    def forward(self, x):
+        residual = x
+        return self.out(nn.functional.relu(self.inp(x))) + residual
+
+
+@pytest.mark.parametrize("answer", [GatedConvBlock, ZeroedInPlaceUnderNoGrad, LastConvWithoutBias])
+def test_q3_correct_answers_in_other_styles(answer):
+    assert_check_passed(ex.q3, answer)
+
+
+def test_q3_equality_is_exact_as_the_statement_says():
+    outcome = assert_check_failed(ex.q3, NearlyZero, match="`torch.equal(block(x), x)` needs the branch to be exactly zero")
+    assert "tiny random initialization is not zero" in outcome.message
+
+
+# --- q5 (debugging): GrowingNet -----------------------------------------------------------------
+
+class BrokenGrowingNet(nn.Module):  # the notebook's broken version, as handed out
+    def __init__(self, width):
+        super().__init__()
+        self.width = width
+        self.stem = nn.Linear(1, width)
+        self.blocks = []
+        self.head = nn.Linear(width, 1)
+
+    def grow(self, optimizer):
+        self.blocks.append(ex.Block(self.width))
+
+    def forward(self, x):
+        h = torch.relu(self.stem(x))
+        for block in self.blocks:
+            h = block(h)
+        return self.head(h)
+
+
+class RegisteredOnly(BrokenGrowingNet):
+    def __init__(self, width):
+        super().__init__(width)
+        self.blocks = nn.ModuleList()
+
+
+def zero_block(width):
+    block = ex.Block(width)
+    nn.init.zeros_(block.project.weight)
+    nn.init.zeros_(block.project.bias)
+    return block
+
+
+class RegisteredAndZeroed(RegisteredOnly):
+    def grow(self, optimizer):
+        self.blocks.append(zero_block(self.width))
+
+
+class RebuildsTheOptimizer(RegisteredOnly):
+    def grow(self, optimizer):
+        self.blocks.append(zero_block(self.width))
+        optimizer.__init__(self.parameters(), lr=0.01)  # a fresh state for every parameter
+
+
+class ReplacesUnderOneName(RegisteredOnly):
+    def grow(self, optimizer):
+        block = zero_block(self.width)
+        self.blocks.add_module("new", block)
+        optimizer.add_param_group({"params": block.parameters()})
+
+
+class GivesTheOptimizerEverything(RegisteredAndZeroed):
+    def grow(self, optimizer):
+        super().grow(optimizer)
+        optimizer.add_param_group({"params": self.parameters()})
+
+
+class NewBlockWithZeroLearningRate(RegisteredAndZeroed):
+    def grow(self, optimizer):
+        super().grow(optimizer)
+        optimizer.add_param_group({"params": self.blocks[-1].parameters(), "lr": 0.0})
+
+
+class NoGrowMethod(nn.Module):
+    def __init__(self, width):
+        super().__init__()
+        self.stem, self.head = nn.Linear(1, width), nn.Linear(width, 1)
+
+    def forward(self, x):
+        return self.head(torch.relu(self.stem(x)))
+
+
+@pytest.mark.parametrize("answer, message", [
+    (BrokenGrowingNet, "`self.blocks` is a plain Python list: the blocks in it are not registered"),
+    (RegisteredOnly, "Growing changed the network's output (largest difference"),
+    (RegisteredAndZeroed, "The optimizer does not know 4 parameters of the model (blocks.0.expand.weight"),
+    (RebuildsTheOptimizer, "The optimizer forgot what it had learned about 'stem.weight'"),
+    (ReplacesUnderOneName, "The second call of `grow` added no parameters: it replaced the first block"),
+    (GivesTheOptimizerEverything, "You gave the optimizer parameters it already had"),
+    (NewBlockWithZeroLearningRate, "The new block did not change in a training step"),
+    (NoGrowMethod, "Your GrowingNet has no `grow` method"),
+])
+def test_q5_wrong_answers_say_which_symptom_is_left(answer, message):
+    assert_check_failed(ex.q5, answer, match=message)
+
+
+def test_q5_a_parameter_given_twice_points_at_the_students_line():
+    outcome = assert_check_failed(ex.q5, GivesTheOptimizerEverything, match="already had")
+    assert "in grow: `optimizer.add_param_group({\"params\": self.parameters()})`" in outcome.message
+
+
+class GrowingNetSequentialBlocks(nn.Module):
+    """Blocks in an nn.Sequential grown with append; zeroed under no_grad; parameters as a list."""
+
+    def __init__(self, width):
+        super().__init__()
+        self.width = width
+        self.stem = nn.Linear(1, width)
+        self.blocks = nn.Sequential()
+        self.head = nn.Linear(width, 1)
+
+    def grow(self, optimizer):
+        block = ex.Block(self.width)
+        with torch.no_grad():
+            block.project.weight.zero_()
+            block.project.bias.zero_()
+        self.blocks.append(block)
+        optimizer.add_param_group({"params": list(block.parameters())})
+
+    def forward(self, x):
+        return self.head(self.blocks(torch.relu(self.stem(x))))
+
+
+class GrowingNetNamedBlocks(GrowingNetSequentialBlocks):
+    """add_module with a new name each time; the group gets its own learning rate."""
+
+    def __init__(self, width):
+        super().__init__(width)
+        self.blocks = nn.ModuleDict()
+
+    def grow(self, optimizer):
+        block = zero_block(self.width)
+        self.blocks.add_module(f"block{len(self.blocks) + 1}", block)
+        optimizer.add_param_group({"params": block.parameters(), "lr": 0.001})
+
+    def forward(self, x):
+        h = torch.relu(self.stem(x))
+        for block in self.blocks.values():
+            h = block(h)
+        return self.head(h)
+
+
+class GrowingNetZeroInitBlock(RegisteredOnly):
+    """A subclass of Block that zeroes itself, like the lesson's ZeroInitBlock."""
+
+    class ZeroInitBlock(ex.Block):
+        def __init__(self, width):
+            super().__init__(width)
+            nn.init.zeros_(self.project.weight)
+            nn.init.zeros_(self.project.bias)
+
+    def grow(self, optimizer):
+        new = self.ZeroInitBlock(self.width)
+        self.blocks.append(new)
+        optimizer.add_param_group({"params": new.parameters()})
+
+
+@pytest.mark.parametrize("answer", [GrowingNetSequentialBlocks, GrowingNetNamedBlocks, GrowingNetZeroInitBlock])
+def test_q5_correct_answers_in_other_styles(answer):
+    assert_check_passed(ex.q5, answer)
