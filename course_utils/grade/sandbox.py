@@ -263,15 +263,19 @@ def _arguments(argv):
     return parser.parse_args(argv)
 
 
-def _key_pipe() -> int:
-    """The verdict key moves from the environment into a pipe; returns the read end."""
-    key = os.environ.pop(KEY_VARIABLE, "").encode()
-    if len(key) > 4096:  # a pipe holds 64 KiB; a key this long is a mistake
-        raise SystemExit(f"{KEY_VARIABLE} is longer than 4096 bytes")
+def _pipe_holding(data: bytes) -> int:
+    """The read end of a pipe that holds ``data`` and is closed for writing."""
+    if len(data) > 60000:  # a pipe holds 64 KiB; more would block this write
+        raise SystemExit(f"{len(data)} bytes do not fit in a pipe")
     read_end, write_end = os.pipe()
-    os.write(write_end, key)
+    os.write(write_end, data)
     os.close(write_end)
     return read_end
+
+
+def _key_pipe() -> int:
+    """The verdict key moves from the environment into a pipe; returns the read end."""
+    return _pipe_holding(os.environ.pop(KEY_VARIABLE, "").encode())
 
 
 def _child_setup() -> None:
@@ -303,6 +307,10 @@ def main(argv=None) -> int:
         fonts = {os.open(path, os.O_RDONLY): path.name for path in _matplotlib_font_cache()}
         command = bwrap_command(kernel_command, os.getcwd(), connection_file, args.hide,
                                 args.tmp_mb, env, fonts)
+        # options through a pipe: the sandbox's pid 1 (bwrap) shows no layout in its cmdline
+        options = command[1:command.index("--")]
+        fonts[_pipe_holding(b"".join(a.encode() + b"\0" for a in options))] = None
+        command = ["bwrap", "--args", str(list(fonts)[-1]), "--", *kernel_command]
     child = subprocess.Popen(command, env=env, pass_fds=(key_fd, *fonts),
                              preexec_fn=_child_setup)
     for fd in (key_fd, *fonts):
