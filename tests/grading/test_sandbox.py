@@ -60,12 +60,12 @@ class Kernel:
         self.manager, self.client = manager, client
 
     def run(self, code: str, timeout: float = 60) -> dict:
-        out = {"stdout": "", "error": None}
+        out = {"stdout": "", "stderr": "", "error": None}
 
         def collect(message):
             content = message["content"]
-            if message["msg_type"] == "stream" and content["name"] == "stdout":
-                out["stdout"] += content["text"]
+            if message["msg_type"] == "stream":
+                out[content["name"]] += content["text"]
             elif message["msg_type"] == "error":
                 out["error"] = content["ename"]
 
@@ -216,6 +216,34 @@ def test_private_tmp_is_size_capped(boxed):
 def test_root_and_dev_are_read_only(boxed):
     code = "print(json.dumps([write('/planted'), write('/dev/planted'), write('/dev/null')]))"
     assert boxed.result(code) == ["EROFS", "EROFS", "ok"]
+
+
+@needs_sandbox
+def test_course_stack_runs_without_a_word_on_stderr(start, tmp_path):
+    """torch (which reads the CPU list in /sys), matplotlib (fonts, its font list built once
+    outside and copied in) and Graphviz (fontconfig, the dot program) work as outside, with
+    nothing on stderr."""
+    cache = tmp_path / "cache"
+    (tmp_path / "scratch").mkdir()
+    boxed = start(tmp_path / "scratch", env={"XDG_CACHE_HOME": str(cache)})
+    assert [p.name for p in (cache / "matplotlib").glob("fontlist-*.json")]
+    code = ("import io, logging\nlogged = []\nwatch = logging.Handler()\n"
+            "watch.emit = lambda record: logged.append(record.getMessage())\n"
+            "logging.getLogger('matplotlib.font_manager').addHandler(watch)\n"
+            "logging.getLogger('matplotlib.font_manager').setLevel(logging.INFO)\n"
+            "import torch, graphviz, matplotlib\nmatplotlib.use('agg')\n"
+            "import matplotlib.pyplot as plt\ntorch.manual_seed(0)\n"
+            "layer = torch.nn.Linear(3, 2)\nfig = plt.figure()\nplt.plot([1, 2])\n"
+            "plt.title('loss')\nfig.savefig(io.BytesIO(), format='png')\n"
+            "svg = graphviz.Digraph(graph_attr={'label': 'net'}).pipe(format='svg')\n"
+            "print(json.dumps([list(layer(torch.ones(3)).shape), b'<svg' in svg, "
+            "os.listdir(os.environ['MPLCONFIGDIR']), logged]))")
+    out = boxed.run(code)
+    assert out["error"] is None and out["stderr"] == ""
+    shape, drawn, inside, logged = json.loads(out["stdout"].strip().splitlines()[-1])
+    assert shape == [2] and drawn
+    assert not any("generated new fontManager" in line for line in logged), logged
+    assert inside == [p.name for p in (cache / "matplotlib").glob("fontlist-*.json")]
 
 
 # ---------------------------------------------------------------- processes, network, secrets
