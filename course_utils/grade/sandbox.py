@@ -28,13 +28,12 @@ from __future__ import annotations
 
 import argparse
 import functools
+import importlib.util
 import os
 import platform
 import shutil
-import signal
 import subprocess
 import sys
-import time
 from pathlib import Path
 
 from course_utils.grade import memory_watch
@@ -45,7 +44,6 @@ KEY_FD_VARIABLE = "COURSE_GRADING_KEY_FD"
 DISPLAY_NAME = "Course grading (sandbox)"
 TMP_MB = 256
 SHM_MB = 64
-POLL_SECONDS = 0.1
 SYSTEM_DIRS = ("/usr", "/bin", "/sbin", "/lib", "/lib32", "/lib64", "/libx32")
 # What Python, torch, matplotlib and Graphviz read from /etc: the dynamic loader, time
 # zone, user and host names, MIME types, fonts, Debian's alternatives and system-Python files.
@@ -53,7 +51,8 @@ ETC_ENTRIES = ("ld.so.cache", "ld.so.conf", "ld.so.conf.d", "localtime", "timezo
                "group", "nsswitch.conf", "host.conf", "hosts", "mime.types", "locale.alias",
                "fonts", "alternatives", "os-release", "python3",
                f"python{sys.version_info.major}.{sys.version_info.minor}")
-OTHER_READ_ONLY = ("/var/cache/fontconfig", "/sys/devices/system/cpu")  # font cache; CPU list torch reads
+# Graphviz's font cache; the CPU list torch and OpenBLAS read (else torch warns on stderr)
+OTHER_READ_ONLY = ("/var/cache/fontconfig", "/sys/devices/system/cpu")
 PASSED_VARIABLES = ("PYTHONPATH", "PYTHONHASHSEED", "TZ", "LANG", "LC_ALL", "OMP_NUM_THREADS",
                     "MKL_NUM_THREADS", "OPENBLAS_NUM_THREADS", "PYDEVD_DISABLE_FILE_VALIDATION")
 PRIVATE_DIRS = {"HOME": "/tmp/home", "MPLCONFIGDIR": "/tmp/matplotlib",
@@ -96,25 +95,27 @@ def problem() -> str | None:
     disabled = _userns_disabled()
     if disabled:
         return f"user namespaces are disabled: {disabled} (bwrap said: {said})"
-    return f"bubblewrap cannot create a sandbox here: {said}"
+    return (f"bubblewrap cannot create a sandbox here ({said}); in a container, allow user "
+            "namespaces (docker run --security-opt seccomp=unconfined) or grade with --no-sandbox")
+
+
+PROC_SYS = "/proc/sys"
+USERNS_SETTINGS = (("user/max_user_namespaces", "0", "10000"),  # setting, forbids, allows
+                   ("kernel/unprivileged_userns_clone", "0", "1"),
+                   ("kernel/apparmor_restrict_unprivileged_userns", "1", "0"))
 
 
 def _userns_disabled() -> str:
-    """The setting that forbids user namespaces, if one does."""
-    for path, forbidding in (("/proc/sys/user/max_user_namespaces", "0"),
-                             ("/proc/sys/kernel/unprivileged_userns_clone", "0"),
-                             ("/proc/sys/kernel/apparmor_restrict_unprivileged_userns", "1")):
+    """The kernel setting that forbids user namespaces and how to allow them, if one does."""
+    for path, forbids, allows in USERNS_SETTINGS:
         try:
-            value = Path(path).read_text().strip()
+            value = Path(PROC_SYS, path).read_text().strip()
         except OSError:
             continue
-        if value == forbidding:
-            setting = path.removeprefix("/proc/sys/").replace("/", ".")
-            wanted = "1" if forbidding == "0" else "0"
-            if setting == "user.max_user_namespaces":
-                wanted = "10000"
-            return f"sysctl {setting} is {value}; set it to {wanted} (sudo sysctl -w " \
-                   f"{setting}={wanted}) or grade with --no-sandbox"
+        if value == forbids:
+            setting = path.replace("/", ".")
+            return (f"sysctl {setting} is {value}; allow them with sudo sysctl -w "
+                    f"{setting}={allows}, or grade with --no-sandbox")
     return ""
 
 
@@ -192,10 +193,16 @@ def python_folders() -> list[str]:
 
 
 def _matplotlib_font_cache() -> list[Path]:
-    """The instructor's matplotlib font list: copied in, it saves ~1 s per kernel start."""
-    folder = os.environ.get("MPLCONFIGDIR") or os.path.join(
-        os.environ.get("XDG_CACHE_HOME") or os.path.expanduser("~/.cache"), "matplotlib")
-    return sorted(Path(folder).glob("fontlist-v*.json"))
+    """The instructor's matplotlib font list (where matplotlib keeps it), built here once if
+    missing: copied into the sandbox, it saves ~1 s per kernel that draws a figure."""
+    folder = Path(os.environ.get("MPLCONFIGDIR") or os.path.join(
+        os.environ.get("XDG_CACHE_HOME") or os.path.expanduser("~/.cache"), "matplotlib"))
+    found = sorted(folder.glob("fontlist-v*.json"))
+    if not found and importlib.util.find_spec("matplotlib") is not None:
+        subprocess.run([sys.executable, "-c", "import matplotlib.font_manager"],
+                       capture_output=True, timeout=300)
+        found = sorted(folder.glob("fontlist-v*.json"))
+    return found
 
 
 def bwrap_command(kernel_command: list[str], scratch: str, connection_file: str,
@@ -215,7 +222,8 @@ def bwrap_command(kernel_command: list[str], scratch: str, connection_file: str,
         options += ["--ro-bind", folder, folder]
     repo = os.path.dirname(_package_folder())  # for an editable install, the course repo
     hidden = list(hide) + [os.path.join(repo, "solutions"), os.path.join(repo, "exercises")]
-    for path in dict.fromkeys(os.path.realpath(p) for p in hidden):
+    spellings = (q for p in hidden for q in (os.path.abspath(p), os.path.realpath(p)))
+    for path in dict.fromkeys(spellings):
         if not os.path.exists(path) or not any(_within(path, f) for f in read_only):
             continue  # never bound, so already invisible
         if os.path.isdir(path):
@@ -263,15 +271,19 @@ def _arguments(argv):
     return parser.parse_args(argv)
 
 
-def _key_pipe() -> int:
-    """The verdict key moves from the environment into a pipe; returns the read end."""
-    key = os.environ.pop(KEY_VARIABLE, "").encode()
-    if len(key) > 4096:  # a pipe holds 64 KiB; a key this long is a mistake
-        raise SystemExit(f"{KEY_VARIABLE} is longer than 4096 bytes")
+def _pipe_holding(data: bytes) -> int:
+    """The read end of a pipe that holds ``data`` and is closed for writing."""
+    if len(data) > 60000:  # a pipe holds 64 KiB; more would block this write
+        raise SystemExit(f"{len(data)} bytes do not fit in a pipe")
     read_end, write_end = os.pipe()
-    os.write(write_end, key)
+    os.write(write_end, data)
     os.close(write_end)
     return read_end
+
+
+def _key_pipe() -> int:
+    """The verdict key moves from the environment into a pipe; returns the read end."""
+    return _pipe_holding(os.environ.pop(KEY_VARIABLE, "").encode())
 
 
 def _child_setup() -> None:
@@ -303,51 +315,19 @@ def main(argv=None) -> int:
         fonts = {os.open(path, os.O_RDONLY): path.name for path in _matplotlib_font_cache()}
         command = bwrap_command(kernel_command, os.getcwd(), connection_file, args.hide,
                                 args.tmp_mb, env, fonts)
+        # options through a pipe: the sandbox's pid 1 (bwrap) shows no layout in its cmdline
+        options = command[1:command.index("--")]
+        fonts[_pipe_holding(b"".join(a.encode() + b"\0" for a in options))] = None
+        command = ["bwrap", "--args", str(list(fonts)[-1]), "--", *kernel_command]
     child = subprocess.Popen(command, env=env, pass_fds=(key_fd, *fonts),
                              preexec_fn=_child_setup)
     for fd in (key_fd, *fonts):
         os.close(fd)
-    code = _supervise(child, args, connection_file)
+    code = memory_watch.supervise(child.pid, args.memory_mb,
+                                  oom_marker(args.marker_dir, connection_file),
+                                  kernel_is_child=args.no_sandbox)
     child.returncode = code
     return code
-
-
-def _supervise(child, args, connection_file) -> int:
-    """Wait for the kernel, sampling memory; afterwards nothing below the launcher is left."""
-    watch = memory_watch.MemoryWatch(os.getpid(), args.memory_mb)
-    stopped = []
-    for signum in (signal.SIGTERM, signal.SIGHUP):
-        signal.signal(signum, lambda number, _frame: stopped.append(number))
-    signal.signal(signal.SIGINT, lambda *_: _interrupt(child.pid, args.no_sandbox))
-    status = None
-    while status is None and not stopped:
-        if watch.over_limit():
-            marker = oom_marker(args.marker_dir, connection_file)
-            marker.parent.mkdir(parents=True, exist_ok=True)
-            marker.write_text(f"{watch.peak_mb}\n")
-            break
-        status = memory_watch.reap(child.pid)
-        if status is None:
-            time.sleep(POLL_SECONDS)
-    ended = [status]
-    memory_watch.kill_tree(os.getpid(), ended.append, child.pid)
-    if stopped:
-        return 128 + stopped[0]
-    if ended[-1] is None:
-        return 128 + signal.SIGKILL
-    code = os.waitstatus_to_exitcode(ended[-1])
-    return code if code >= 0 else 128 - code
-
-
-def _interrupt(pid: int, direct: bool) -> None:
-    """Pass a SIGINT on to the kernel (inside the sandbox: the first process below bwrap)."""
-    targets = [pid] if direct else [p for p in memory_watch.descendants(pid)
-                                    if memory_watch.command_name(p) != "bwrap"][:1]
-    for target in targets:
-        try:
-            os.kill(target, signal.SIGINT)
-        except ProcessLookupError:
-            pass
 
 
 if __name__ == "__main__":

@@ -11,8 +11,10 @@ manager is collected.
 
 from __future__ import annotations
 
+import asyncio
 import atexit
 import os
+import signal
 import shutil
 import tempfile
 import uuid
@@ -58,6 +60,21 @@ class SandboxKernelManager(KernelManager):
             raise ValueError(f"socket paths in {socket_dir} would be {longest} characters, over "
                              f"the Unix limit of {SOCKET_PATH_MAX}: set {SOCKET_BASE_VARIABLE} "
                              "to a shorter folder")
+
+    async def _async_kill_kernel(self, restart: bool = False) -> None:
+        """SIGTERM to the launcher alone first: it then kills everything below it (in
+        --no-sandbox mode the only way to reach what the kernel started in a session of its
+        own), and exits; jupyter_client's SIGKILL to its process group follows."""
+        process = getattr(self.provisioner, "process", None)
+        if process is not None and process.poll() is None:
+            process.send_signal(signal.SIGTERM)
+            for _ in range(200):
+                if process.poll() is not None:
+                    break
+                await asyncio.sleep(0.01)
+        await super()._async_kill_kernel(restart=restart)
+
+    _kill_kernel = run_sync(_async_kill_kernel)
 
     async def _async_cleanup_resources(self, restart: bool = False) -> None:
         await super()._async_cleanup_resources(restart=restart)

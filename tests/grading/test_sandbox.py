@@ -1,0 +1,452 @@
+"""Each property of the grading sandbox, proved with a real kernel.
+
+Kernels are started the way nbval starts them (``SandboxKernelManager`` and a kernelspec from
+``sandbox.kernelspec``), with plain ipykernel as the kernel module, and probed with code run
+in them. Where a property could hold by accident (a refused connection, an unlisted folder),
+the same probe also runs in a ``--no-sandbox`` kernel and must succeed there.
+
+Skipped only where bubblewrap cannot run and ``COURSE_REQUIRE_SANDBOX`` is unset: ``make
+test`` sets it, so CI fails rather than skips.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import socket
+import sys
+import sysconfig
+import time
+import uuid
+from pathlib import Path
+
+import pytest
+from jupyter_client.kernelspec import KernelSpecManager
+
+from course_utils.grade import sandbox
+from course_utils.grade.sandbox_manager import SandboxKernelManager
+
+REPO = Path(sandbox.__file__).resolve().parents[2]
+CAN_SANDBOX = sandbox.problem() is None
+needs_sandbox = pytest.mark.skipif(
+    not CAN_SANDBOX and not os.environ.get("COURSE_REQUIRE_SANDBOX"),
+    reason=f"no sandbox here: {sandbox.problem()}")
+pytestmark = pytest.mark.slow
+
+
+def skip_without_sandbox(sandboxed: bool = True) -> None:
+    if sandboxed and not CAN_SANDBOX and not os.environ.get("COURSE_REQUIRE_SANDBOX"):
+        pytest.skip(f"no sandbox here: {sandbox.problem()}")
+
+PROBES = r'''
+import errno, json, os, socket, subprocess, sys
+def attempt(action):
+    """'ok', or the errno name of the OSError the action raised."""
+    try:
+        action()
+        return "ok"
+    except OSError as error:
+        return errno.errorcode.get(error.errno, str(error))
+def write(path):
+    return attempt(lambda: open(path, "w").write("written by the kernel"))
+'''
+
+
+class Kernel:
+    """A started kernel and its client; ``result(code)`` runs code and returns the JSON value
+    it prints last."""
+
+    def __init__(self, manager, client):
+        self.manager, self.client = manager, client
+
+    def run(self, code: str, timeout: float = 60) -> dict:
+        out = {"stdout": "", "stderr": "", "error": None}
+
+        def collect(message):
+            content = message["content"]
+            if message["msg_type"] == "stream":
+                out[content["name"]] += content["text"]
+            elif message["msg_type"] == "error":
+                out["error"] = content["ename"]
+
+        self.client.execute_interactive(code, timeout=timeout, output_hook=collect)
+        return out
+
+    def result(self, code: str):
+        out = self.run(code)
+        assert out["error"] is None, out
+        return json.loads(out["stdout"].strip().splitlines()[-1])
+
+    def stop(self, now: bool = True) -> None:
+        self.client.stop_channels()
+        self.manager.shutdown_kernel(now=now)
+
+
+@pytest.fixture(scope="module")
+def start(tmp_path_factory):
+    """start(scratch, **kernelspec options, env={...}) -> Kernel; all stopped at the end."""
+    specs = tmp_path_factory.mktemp("kernelspecs")
+    markers = tmp_path_factory.mktemp("markers")
+    started, devnull = [], open(os.devnull, "w")
+
+    def start_kernel(scratch: Path, memory_mb=1024, hide=(), sandbox_on=True, env=None,
+                     marker_dir=None):
+        name = f"grading-{uuid.uuid4().hex[:8]}"
+        spec = sandbox.kernelspec(memory_mb, marker_dir or markers, hide,
+                                  sandbox=sandbox_on, kernel_module="ipykernel_launcher")
+        (specs / "kernels" / name).mkdir(parents=True)
+        (specs / "kernels" / name / "kernel.json").write_text(json.dumps(spec))
+        saved = dict(os.environ)
+        os.environ.update(env or {})
+        try:
+            manager = SandboxKernelManager(
+                kernel_name=name, kernel_spec_manager=KernelSpecManager(
+                    kernel_dirs=[str(specs / "kernels")]))
+            manager.start_kernel(cwd=str(scratch), stdout=devnull, stderr=devnull)
+        finally:
+            os.environ.clear()
+            os.environ.update(saved)
+        client = manager.client()
+        client.start_channels()
+        client.wait_for_ready(timeout=60)
+        kernel = Kernel(manager, client)
+        kernel.run(PROBES)
+        started.append(kernel)
+        return kernel
+
+    yield start_kernel
+    for kernel in started:
+        if kernel.manager.has_kernel:
+            kernel.stop()
+    devnull.close()
+
+
+@pytest.fixture(scope="module")
+def course(tmp_path_factory):
+    """Two students' scratch folders side by side, and a PYTHONPATH folder with a hidden part."""
+    root = tmp_path_factory.mktemp("course")
+    for student in ("alice", "bob"):
+        (root / "scratch" / student).mkdir(parents=True)
+        (root / "scratch" / student / "01_layers.ipynb").write_text("{}")
+    library = root / "library"
+    (library / "answers").mkdir(parents=True)
+    (library / "helper.py").write_text("VALUE = 42\n")
+    (library / "answers" / "key.txt").write_text("the answers\n")
+    return root
+
+
+@pytest.fixture(scope="module")
+def boxed(start, course):
+    """One sandboxed kernel for alice, shared by the read-only probes."""
+    return start(course / "scratch" / "alice", hide=[course / "library" / "answers"],
+                 env={"PYTHONPATH": str(course / "library")})
+
+
+@pytest.fixture(scope="module")
+def unboxed(start, course):
+    """The same kernel without the sandbox: the control for probes that could pass by accident."""
+    return start(course / "scratch" / "alice", sandbox_on=False,
+                 env={"PYTHONPATH": str(course / "library")})
+
+
+def test_sandbox_available_or_not_required():
+    if os.environ.get("COURSE_REQUIRE_SANDBOX"):
+        assert sandbox.problem() is None
+
+
+# ---------------------------------------------------------------- files
+
+@needs_sandbox
+def test_environment_and_package_are_read_only(boxed):
+    import course_utils
+
+    targets = [sys.prefix, sysconfig.get_paths()["purelib"], sys.base_prefix,
+               os.path.dirname(course_utils.__file__)]
+    code = f"print(json.dumps([write(os.path.join(p, 'planted.py')) for p in {targets!r}]))"
+    assert boxed.result(code) == ["EROFS"] * len(targets)
+    assert boxed.result(f"print(json.dumps(write({course_utils.__file__!r})))") == "EROFS"
+    assert not any(Path(p, "planted.py").exists() for p in targets)
+
+
+@needs_sandbox
+def test_package_importable_but_repo_around_it_invisible(boxed):
+    code = ("import course_utils.grade.gradebook; print(json.dumps([os.path.exists(p) for p in "
+            f"{[str(REPO / n) for n in ('solutions', 'exercises', 'README.md', '.git')]!r}]))")
+    assert (REPO / "solutions").is_dir()
+    assert boxed.result(code) == [False, False, False, False]
+
+
+@needs_sandbox
+def test_hidden_folder_invisible_inside_a_bound_folder(boxed, course):
+    code = (f"import helper; print(json.dumps([helper.VALUE, "
+            f"os.listdir({str(course / 'library' / 'answers')!r}), write("
+            f"{str(course / 'library' / 'answers' / 'new.txt')!r})]))")
+    assert boxed.result(code) == [42, [], "EROFS"]
+
+
+@needs_sandbox
+def test_other_students_folder_cannot_be_listed(boxed, unboxed, course):
+    bob, scratch = course / "scratch" / "bob", course / "scratch"
+    code = (f"print(json.dumps([attempt(lambda: os.listdir({str(bob)!r})), "
+            f"os.listdir({str(scratch)!r})]))")
+    assert boxed.result(code) == ["ENOENT", ["alice"]]
+    listed, siblings = unboxed.result(code)
+    assert listed == "ok" and "bob" in siblings
+
+
+@needs_sandbox
+def test_scratch_and_private_tmp_are_writable(boxed, course):
+    marker = f"only-in-the-sandbox-{uuid.uuid4().hex}"
+    code = (f"print(json.dumps([write('answer.txt'), write('/tmp/{marker}'), "
+            f"os.getcwd(), os.environ['HOME'], write(os.environ['HOME'] + '/x')]))")
+    assert boxed.result(code) == ["ok", "ok", str(course / "scratch" / "alice"), "/tmp/home",
+                                  "ok"]
+    assert (course / "scratch" / "alice" / "answer.txt").read_text() == "written by the kernel"
+    assert not Path("/tmp", marker).exists()
+
+
+@needs_sandbox
+def test_private_tmp_is_size_capped(boxed):
+    code = ("print(json.dumps(attempt(lambda: open('/tmp/big', 'wb').write(b'x' * (300 << 20)))))")
+    assert boxed.result(code) == "ENOSPC"
+    boxed.run("os.remove('/tmp/big')")
+
+
+@needs_sandbox
+def test_root_and_dev_are_read_only(boxed):
+    code = "print(json.dumps([write('/planted'), write('/dev/planted'), write('/dev/null')]))"
+    assert boxed.result(code) == ["EROFS", "EROFS", "ok"]
+
+
+@needs_sandbox
+def test_course_stack_runs_without_a_word_on_stderr(start, tmp_path):
+    """torch (which reads the CPU list in /sys), matplotlib (fonts, its font list built once
+    outside and copied in) and Graphviz (fontconfig, the dot program) work as outside, with
+    nothing on stderr."""
+    cache = tmp_path / "cache"
+    (tmp_path / "scratch").mkdir()
+    boxed = start(tmp_path / "scratch", env={"XDG_CACHE_HOME": str(cache)})
+    assert [p.name for p in (cache / "matplotlib").glob("fontlist-*.json")]
+    code = ("import io, logging\nlogged = []\nwatch = logging.Handler()\n"
+            "watch.emit = lambda record: logged.append(record.getMessage())\n"
+            "logging.getLogger('matplotlib.font_manager').addHandler(watch)\n"
+            "logging.getLogger('matplotlib.font_manager').setLevel(logging.INFO)\n"
+            "import torch, graphviz, matplotlib\nmatplotlib.use('agg')\n"
+            "import matplotlib.pyplot as plt\ntorch.manual_seed(0)\n"
+            "layer = torch.nn.Linear(3, 2)\nfig = plt.figure()\nplt.plot([1, 2])\n"
+            "plt.title('loss')\nfig.savefig(io.BytesIO(), format='png')\n"
+            "svg = graphviz.Digraph(graph_attr={'label': 'net'}).pipe(format='svg')\n"
+            "print(json.dumps([list(layer(torch.ones(3)).shape), b'<svg' in svg, "
+            "os.listdir(os.environ['MPLCONFIGDIR']), logged]))")
+    out = boxed.run(code)
+    assert out["error"] is None and out["stderr"] == ""
+    shape, drawn, inside, logged = json.loads(out["stdout"].strip().splitlines()[-1])
+    assert shape == [2] and drawn
+    assert not any("generated new fontManager" in line for line in logged), logged
+    assert inside == [p.name for p in (cache / "matplotlib").glob("fontlist-*.json")]
+
+
+# ---------------------------------------------------------------- processes, network, secrets
+
+@needs_sandbox
+def test_grader_processes_are_invisible(boxed):
+    code = ("print(json.dumps([open(f'/proc/{p}/cmdline').read().replace(chr(0), ' ') "
+            "for p in os.listdir('/proc') if p.isdigit()]))")
+    visible = boxed.result(code)
+    assert len(visible) >= 2 and visible[0].startswith("bwrap --args ")
+    assert any("ipykernel_launcher" in c for c in visible)
+    assert not any("pytest" in c or "course_utils.grade.sandbox" in c for c in visible)
+
+
+@needs_sandbox
+def test_no_connection_to_a_server_outside(boxed, unboxed):
+    with socket.socket() as server:
+        server.bind(("127.0.0.1", 0))
+        server.listen()
+        port = server.getsockname()[1]
+        code = (f"print(json.dumps(attempt(lambda: socket.create_connection("
+                f"('127.0.0.1', {port}), timeout=5).close())))")
+        assert boxed.result(code) == "ECONNREFUSED"
+        assert unboxed.result(code) == "ok"
+
+
+@needs_sandbox
+def test_no_capabilities_and_no_new_user_namespace(boxed):
+    code = ("caps = [l.split()[1] for l in open('/proc/self/status') if l.startswith('CapEff')]; "
+            "r = subprocess.run(['unshare', '--user', 'true'], capture_output=True); "
+            "print(json.dumps([caps[0], r.returncode != 0]))")
+    assert boxed.result(code) == ["0000000000000000", True]
+
+
+def _processes_with(marker: str) -> list[int]:
+    found = []
+    for pid in filter(str.isdigit, os.listdir("/proc")):
+        try:
+            if marker in Path(f"/proc/{pid}/cmdline").read_bytes().decode(errors="replace"):
+                found.append(int(pid))
+        except OSError:
+            continue
+    return found
+
+
+@pytest.mark.parametrize("sandbox_on", [True, False], ids=["sandbox", "no-sandbox"])
+@pytest.mark.parametrize("now", [True, False], ids=["killed", "shut-down"])
+def test_processes_the_kernel_started_end_with_it(start, course, tmp_path, sandbox_on, now):
+    skip_without_sandbox(sandbox_on)
+    scratch = tmp_path / "carol"
+    scratch.mkdir()
+    kernel = start(scratch, sandbox_on=sandbox_on)
+    marker = f"left-behind-{uuid.uuid4().hex}"
+    sleeper = f"[sys.executable, '-c', 'import time; time.sleep(1000)', '{marker}']"
+    daemon = ("import os, subprocess, sys, time\nif os.fork() == 0:\n    os.setsid()\n"
+              f"    subprocess.Popen({sleeper})\n    time.sleep(1000)\n")
+    kernel.run(f"subprocess.Popen({sleeper}, start_new_session=True)\n"
+               f"subprocess.Popen([sys.executable, '-c', {daemon!r}, '{marker}'])")
+    deadline = time.monotonic() + 20
+    while len(_processes_with(marker)) < 3 and time.monotonic() < deadline:
+        time.sleep(0.1)
+    assert len(_processes_with(marker)) >= 3  # a sleeper, a daemon and the daemon's sleeper
+    kernel.stop(now=now)
+    deadline = time.monotonic() + 10
+    while _processes_with(marker) and time.monotonic() < deadline:
+        time.sleep(0.1)
+    assert _processes_with(marker) == []
+
+
+# ---------------------------------------------------------------- the verdict key
+
+@pytest.mark.parametrize("sandbox_on", [True, False], ids=["sandbox", "no-sandbox"])
+def test_verdict_key_only_through_the_pipe(start, tmp_path, sandbox_on):
+    skip_without_sandbox(sandbox_on)
+    key = f"key-{uuid.uuid4().hex}"
+    kernel = start(tmp_path, sandbox_on=sandbox_on, env={sandbox.KEY_VARIABLE: key})
+    code = (f"fd = int(os.environ['{sandbox.KEY_FD_VARIABLE}'])\n"
+            "first, second = os.read(fd, 4096).decode(), os.read(fd, 4096).decode()\n"
+            "os.close(fd)\n"
+            # in the sandbox every process is the kernel's; outside, the launcher's environment
+            # still holds the key (the documented limit of --no-sandbox)
+            f"pids = [p for p in os.listdir('/proc') if p.isdigit()] if {sandbox_on} "
+            "else ['self']\n"
+            "environs = [open(f'/proc/{p}/environ', 'rb').read() for p in pids]\n"
+            f"print(json.dumps([first, second, '{sandbox.KEY_VARIABLE}' in os.environ, "
+            f"any(b'{key}' in e for e in environs)]))")
+    assert kernel.result(code) == [key, "", False, False]
+
+
+# ---------------------------------------------------------------- memory
+
+@pytest.mark.parametrize("sandbox_on", [True, False], ids=["sandbox", "no-sandbox"])
+def test_reserved_address_space_is_not_capped(start, tmp_path, sandbox_on):
+    skip_without_sandbox(sandbox_on)
+    kernel = start(tmp_path, memory_mb=400, sandbox_on=sandbox_on, marker_dir=tmp_path)
+    code = ("import mmap, time\nreserved = mmap.mmap(-1, 8 << 30, flags=mmap.MAP_PRIVATE)\n"
+            "reserved[:1 << 20] = b'x' * (1 << 20)\ntime.sleep(0.5)\n"
+            "print(json.dumps(len(reserved) >> 30))")
+    assert kernel.result(code) == 8
+    assert kernel.manager.is_alive()
+    assert list(tmp_path.glob("*.oom")) == []
+
+
+@pytest.mark.parametrize("where", ["kernel", "child in a new session", "no-sandbox"])
+def test_touching_more_than_the_cap_kills_the_tree_and_leaves_a_marker(start, tmp_path, where):
+    skip_without_sandbox(where != "no-sandbox")
+    markers = tmp_path / "markers"
+    kernel = start(tmp_path, memory_mb=400, sandbox_on=where != "no-sandbox",
+                   marker_dir=markers)
+    grow = ("import time\nheld = []\nfor _ in range(40):\n"  # 2 GB in 4 s, then wait
+            "    held.append(b'x' * (50 << 20))\n    time.sleep(0.1)\ntime.sleep(60)\n")
+    if where == "child in a new session":
+        code = f"subprocess.Popen([sys.executable, '-c', {grow!r}], start_new_session=True)"
+    else:
+        code = grow
+    kernel.client.execute(code)
+    deadline = time.monotonic() + 30
+    while kernel.manager.is_alive() and time.monotonic() < deadline:
+        time.sleep(0.1)
+    assert not kernel.manager.is_alive()
+    marker = sandbox.oom_marker(markers, kernel.manager.connection_file)
+    assert [p.name for p in markers.iterdir()] == [marker.name]
+    assert 400 < int(marker.read_text()) < 1500  # stopped at the cap, long before 2 GB
+
+
+# ---------------------------------------------------------------- interrupts, sockets
+
+@needs_sandbox
+def test_a_sleeping_cell_is_interrupted(start, tmp_path):
+    kernel = start(tmp_path)
+    assert kernel.manager.kernel_spec.interrupt_mode == "message"
+    # stop_on_error=False: else the kernel may abort the next request, sent right after
+    msg_id = kernel.client.execute("import time; time.sleep(100)", stop_on_error=False)
+    time.sleep(1)
+    began = time.monotonic()
+    kernel.manager.interrupt_kernel()
+    reply = kernel.client.get_shell_msg(timeout=20)
+    assert reply["parent_header"]["msg_id"] == msg_id
+    assert reply["content"]["status"] == "error"
+    assert reply["content"]["ename"] == "KeyboardInterrupt"
+    assert time.monotonic() - began < 10
+    assert kernel.result("print(json.dumps(6 * 7))") == 42
+
+
+@needs_sandbox
+def test_each_kernel_has_its_own_socket_folder_removed_at_shutdown(start, tmp_path):
+    (tmp_path / "a").mkdir()
+    (tmp_path / "b").mkdir()
+    first, second = start(tmp_path / "a"), start(tmp_path / "b")
+    folders = [first.manager.socket_dir, second.manager.socket_dir]
+    assert folders[0] != folders[1]
+    assert all(any(p.is_socket() for p in folder.iterdir()) for folder in folders)
+    first.stop()
+    second.stop(now=False)
+    assert not any(folder.exists() for folder in folders)
+
+
+# ---------------------------------------------------------------- without a kernel
+
+def test_kernelspec_runs_the_launcher_with_message_interrupts(tmp_path):
+    spec = sandbox.kernelspec(3072, tmp_path, hide=["/a", "/b"])
+    assert spec["argv"] == [sys.executable, "-m", "course_utils.grade.sandbox", "--memory-mb",
+                            "3072", "--marker-dir", str(tmp_path), "--hide", "/a", "--hide",
+                            "/b", "{connection_file}"]
+    assert spec["interrupt_mode"] == "message"
+    assert spec["display_name"] == "Course grading (sandbox)"
+    assert "--no-sandbox" in sandbox.kernelspec(3072, tmp_path, sandbox=False)["argv"]
+
+
+def test_problem_names_what_to_install(monkeypatch):
+    check = sandbox.problem.__wrapped__
+    monkeypatch.setattr(sandbox.shutil, "which", lambda name: None)
+    assert check() == "bubblewrap is not installed: apt-get install bubblewrap"
+    monkeypatch.setattr(sandbox.platform, "system", lambda: "Darwin")
+    assert check().startswith("not Linux")
+
+
+def test_problem_names_the_setting_that_forbids_user_namespaces(monkeypatch, tmp_path):
+    check = sandbox.problem.__wrapped__
+    refused = sandbox.subprocess.CompletedProcess(
+        [], 1, "", "bwrap: No permissions to creating new namespace\n")
+    monkeypatch.setattr(sandbox.subprocess, "run", lambda *a, **k: refused)
+    monkeypatch.setattr(sandbox.shutil, "which", lambda name: "/usr/bin/bwrap")
+    monkeypatch.setattr(sandbox, "PROC_SYS", str(tmp_path))
+    (tmp_path / "user").mkdir()
+    (tmp_path / "user" / "max_user_namespaces").write_text("15000\n")
+    assert check().startswith("bubblewrap cannot create a sandbox here (bwrap: No permissions")
+    (tmp_path / "user" / "max_user_namespaces").write_text("0\n")
+    assert check() == ("user namespaces are disabled: sysctl user.max_user_namespaces is 0; "
+                       "allow them with sudo sysctl -w user.max_user_namespaces=10000, or grade "
+                       "with --no-sandbox (bwrap said: bwrap: No permissions to creating new "
+                       "namespace)")
+
+
+def test_bwrap_command_binds_only_the_whitelist(tmp_path):
+    connection = tmp_path / "sockets" / "kernel-1.json"
+    command = sandbox.bwrap_command(["python"], str(tmp_path / "scratch"), str(connection),
+                                    hide=[REPO / "course_utils" / "grade"])
+    pairs = {(command[i], command[i + 1]) for i in range(len(command) - 1)}
+    assert ("--ro-bind", "/etc/passwd") in pairs and ("--ro-bind", "/etc") not in pairs
+    assert ("--ro-bind", str(REPO / "course_utils")) in pairs
+    assert ("--ro-bind", str(REPO)) not in pairs
+    assert ("--tmpfs", str(REPO / "course_utils" / "grade")) in pairs
+    assert ("--bind", str(tmp_path / "scratch")) in pairs
+    assert ("--bind", str(tmp_path / "sockets")) in pairs
+    assert command[command.index("--") + 1:] == ["python"]
