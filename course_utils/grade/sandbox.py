@@ -233,8 +233,10 @@ def bwrap_command(kernel_command: list[str], scratch: str, connection_file: str,
     socket_dir = os.path.dirname(os.path.abspath(connection_file))
     options += ["--bind", scratch, scratch, "--bind", socket_dir, socket_dir,
                 "--ro-bind", connection_file, connection_file,
-                "--remount-ro", "/", "--chdir", scratch, "--clearenv"]
-    for name, value in (env or {}).items():
+                "--remount-ro", "/", "--chdir", "/", "--clearenv"]
+    # The kernel starts in "/" and moves into its scratch folder only after its own modules are
+    # imported: a course_utils/ a notebook wrote there must never become the next kernel.
+    for name, value in dict(env or {}, COURSE_GRADING_SCRATCH=scratch).items():
         options += ["--setenv", name, value]
     return options + ["--", *kernel_command]
 
@@ -301,6 +303,7 @@ def _child_setup() -> None:
 
 def main(argv=None) -> int:
     args = _arguments(argv)
+    memory_watch.die_with_parent()   # a grader killed outright takes its kernels along
     memory_watch.become_subreaper()
     key_fd = _key_pipe()
     connection_file = os.path.abspath(args.connection_file)
@@ -309,6 +312,7 @@ def main(argv=None) -> int:
     if args.no_sandbox:
         env = {k: v for k, v in os.environ.items() if k != "JPY_PARENT_PID"}
         env[KEY_FD_VARIABLE] = str(key_fd)
+        env["COURSE_GRADING_SCRATCH"] = os.getcwd()
         command = kernel_command
     else:
         env = sandbox_environment(key_fd)
@@ -319,7 +323,7 @@ def main(argv=None) -> int:
         options = command[1:command.index("--")]
         fonts[_pipe_holding(b"".join(a.encode() + b"\0" for a in options))] = None
         command = ["bwrap", "--args", str(list(fonts)[-1]), "--", *kernel_command]
-    child = subprocess.Popen(command, env=env, pass_fds=(key_fd, *fonts),
+    child = subprocess.Popen(command, env=env, pass_fds=(key_fd, *fonts), cwd="/",
                              preexec_fn=_child_setup)
     for fd in (key_fd, *fonts):
         os.close(fd)
