@@ -39,7 +39,8 @@ LAZILY_WRAPPED = {"torch": {"manual_seed"}}
 LAZILY_WRAPPED_METHODS = {"step"}
 # ipykernel rebinds these per cell; IPython's builtin trap adds and removes the others.
 VOLATILE = {"builtins": {"input", "raw_input", "getpass", "exit", "quit", "get_ipython",
-                         "display", "__IPYTHON__", "_", "__", "___"}}
+                         "display", "__IPYTHON__", "_", "__", "___"},
+            "sys": {"last_type", "last_value", "last_traceback", "last_exc"}}  # set by tracebacks
 
 
 def _watched_modules(extra: tuple[str, ...]) -> dict[str, types.ModuleType]:

@@ -188,9 +188,8 @@ try:
     gc.get_objects()
 except RuntimeError as error:
     notes.append(str(error))
-keeper = next(c.cell_contents for c in kernel.verdict.__closure__
-              if type(c.cell_contents).__name__ == "builtin_function_or_method"
-              and getattr(c.cell_contents, "__self__", None) is not None).__self__
+keeper = next(c.cell_contents.__self__ for c in kernel.verdict.__closure__
+              if type(getattr(c.cell_contents, "__self__", None)).__name__ == "generator")
 try:
     keeper.gi_frame.f_locals["key"]
 except RuntimeError as error:
