@@ -289,13 +289,19 @@ def _processes_with(marker: str) -> list[int]:
     return found
 
 
-@pytest.mark.parametrize("sandbox_on", [True, False], ids=["sandbox", "no-sandbox"])
-@pytest.mark.parametrize("now", [True, False], ids=["killed", "shut-down"])
-def test_processes_the_kernel_started_end_with_it(start, course, tmp_path, sandbox_on, now):
+ENDINGS = {  # how the kernel manager ends a kernel; "launcher SIGKILLed" skips its SIGTERM
+    "shut down": lambda kernel: kernel.stop(now=False),
+    "killed": lambda kernel: kernel.stop(now=True),
+    "launcher SIGKILLed": lambda kernel: os.kill(kernel.manager.provisioner.process.pid, 9),
+}
+
+
+@pytest.mark.parametrize("ending, sandbox_on", [
+    ("shut down", True), ("killed", True), ("launcher SIGKILLed", True),
+    ("shut down", False), ("killed", False)])  # without a sandbox, SIGKILL leaves them
+def test_processes_the_kernel_started_end_with_it(start, tmp_path, ending, sandbox_on):
     skip_without_sandbox(sandbox_on)
-    scratch = tmp_path / "carol"
-    scratch.mkdir()
-    kernel = start(scratch, sandbox_on=sandbox_on)
+    kernel = start(tmp_path, sandbox_on=sandbox_on)
     marker = f"left-behind-{uuid.uuid4().hex}"
     sleeper = f"[sys.executable, '-c', 'import time; time.sleep(1000)', '{marker}']"
     daemon = ("import os, subprocess, sys, time\nif os.fork() == 0:\n    os.setsid()\n"
@@ -306,11 +312,19 @@ def test_processes_the_kernel_started_end_with_it(start, course, tmp_path, sandb
     while len(_processes_with(marker)) < 3 and time.monotonic() < deadline:
         time.sleep(0.1)
     assert len(_processes_with(marker)) >= 3  # a sleeper, a daemon and the daemon's sleeper
-    kernel.stop(now=now)
+    ENDINGS[ending](kernel)
     deadline = time.monotonic() + 10
     while _processes_with(marker) and time.monotonic() < deadline:
         time.sleep(0.1)
     assert _processes_with(marker) == []
+
+
+@pytest.mark.parametrize("sandbox_on", [True, False], ids=["sandbox", "no-sandbox"])
+def test_launcher_exits_with_the_kernels_status(start, tmp_path, sandbox_on):
+    skip_without_sandbox(sandbox_on)
+    kernel = start(tmp_path, sandbox_on=sandbox_on)
+    kernel.client.execute("os._exit(7)")
+    assert kernel.manager.provisioner.process.wait(timeout=30) == 7
 
 
 # ---------------------------------------------------------------- the verdict key
@@ -367,6 +381,7 @@ def test_touching_more_than_the_cap_kills_the_tree_and_leaves_a_marker(start, tm
     marker = sandbox.oom_marker(markers, kernel.manager.connection_file)
     assert [p.name for p in markers.iterdir()] == [marker.name]
     assert 400 < int(marker.read_text()) < 1500  # stopped at the cap, long before 2 GB
+    assert kernel.manager.provisioner.process.wait(timeout=10) == 128 + 9  # SIGKILL
 
 
 # ---------------------------------------------------------------- interrupts, sockets
