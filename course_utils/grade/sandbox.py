@@ -84,7 +84,7 @@ def problem() -> str | None:
     if shutil.which("bwrap") is None:
         return "bubblewrap is not installed: apt-get install bubblewrap"
     command = ["bwrap", *CORE_OPTIONS, *_system_binds(), "--proc", "/proc", "--dev", "/dev",
-               "--", "true"]
+               "--size", str(2**20), "--tmpfs", "/tmp", "--remount-ro", "/", "--", "true"]
     try:
         run = subprocess.run(command, capture_output=True, text=True, timeout=30)
     except (OSError, subprocess.TimeoutExpired) as error:
@@ -92,6 +92,10 @@ def problem() -> str | None:
     if run.returncode == 0:
         return None
     said = (run.stderr.strip().splitlines() or [f"exit status {run.returncode}"])[-1]
+    if "Unknown option" in said:
+        version = subprocess.run(["bwrap", "--version"], capture_output=True, text=True).stdout
+        return (f"{version.strip() or 'bubblewrap'} is too old ({said}); the sandbox needs "
+                "bubblewrap 0.8 or later")
     disabled = _userns_disabled()
     if disabled:
         return f"user namespaces are disabled: {disabled} (bwrap said: {said})"

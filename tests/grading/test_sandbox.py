@@ -453,6 +453,20 @@ def test_problem_names_the_setting_that_forbids_user_namespaces(monkeypatch, tmp
                        "namespace)")
 
 
+def test_problem_names_an_old_bubblewrap(monkeypatch):
+    def run(command, **_):
+        if command == ["bwrap", "--version"]:
+            return sandbox.subprocess.CompletedProcess(command, 0, "bubblewrap 0.6.1\n", "")
+        return sandbox.subprocess.CompletedProcess(
+            command, 1, "", "bwrap: Unknown option --disable-userns\n")
+
+    monkeypatch.setattr(sandbox.subprocess, "run", run)
+    monkeypatch.setattr(sandbox.shutil, "which", lambda name: "/usr/bin/bwrap")
+    assert sandbox.problem.__wrapped__() == (
+        "bubblewrap 0.6.1 is too old (bwrap: Unknown option --disable-userns); the sandbox "
+        "needs bubblewrap 0.8 or later")
+
+
 def test_bwrap_command_binds_only_the_whitelist(tmp_path):
     connection = tmp_path / "sockets" / "kernel-1.json"
     command = sandbox.bwrap_command(["python"], str(tmp_path / "scratch"), str(connection),
