@@ -51,7 +51,8 @@ ETC_ENTRIES = ("ld.so.cache", "ld.so.conf", "ld.so.conf.d", "localtime", "timezo
                "group", "nsswitch.conf", "host.conf", "hosts", "mime.types", "locale.alias",
                "fonts", "alternatives", "os-release", "python3",
                f"python{sys.version_info.major}.{sys.version_info.minor}")
-# Graphviz's font cache; the CPU list torch and OpenBLAS read (else torch warns on stderr)
+# Graphviz's font cache; the CPU topology that numeric libraries read to size thread pools
+# (torch's cpuinfo warns on stderr without it on some machines, ARM ones among them)
 OTHER_READ_ONLY = ("/var/cache/fontconfig", "/sys/devices/system/cpu")
 PASSED_VARIABLES = ("PYTHONPATH", "PYTHONHASHSEED", "TZ", "LANG", "LC_ALL", "OMP_NUM_THREADS",
                     "MKL_NUM_THREADS", "OPENBLAS_NUM_THREADS", "PYDEVD_DISABLE_FILE_VALIDATION")
