@@ -51,7 +51,8 @@ ETC_ENTRIES = ("ld.so.cache", "ld.so.conf", "ld.so.conf.d", "localtime", "timezo
                "group", "nsswitch.conf", "host.conf", "hosts", "mime.types", "locale.alias",
                "fonts", "alternatives", "os-release", "python3",
                f"python{sys.version_info.major}.{sys.version_info.minor}")
-# Graphviz's font cache; the CPU list torch and OpenBLAS read (else torch warns on stderr)
+# Graphviz's font cache; the CPU topology that numeric libraries read to size thread pools
+# (torch's cpuinfo warns on stderr without it on some machines, ARM ones among them)
 OTHER_READ_ONLY = ("/var/cache/fontconfig", "/sys/devices/system/cpu")
 PASSED_VARIABLES = ("PYTHONPATH", "PYTHONHASHSEED", "TZ", "LANG", "LC_ALL", "OMP_NUM_THREADS",
                     "MKL_NUM_THREADS", "OPENBLAS_NUM_THREADS", "PYDEVD_DISABLE_FILE_VALIDATION")
@@ -84,7 +85,7 @@ def problem() -> str | None:
     if shutil.which("bwrap") is None:
         return "bubblewrap is not installed: apt-get install bubblewrap"
     command = ["bwrap", *CORE_OPTIONS, *_system_binds(), "--proc", "/proc", "--dev", "/dev",
-               "--", "true"]
+               "--size", str(2**20), "--tmpfs", "/tmp", "--remount-ro", "/", "--", "true"]
     try:
         run = subprocess.run(command, capture_output=True, text=True, timeout=30)
     except (OSError, subprocess.TimeoutExpired) as error:
@@ -92,6 +93,10 @@ def problem() -> str | None:
     if run.returncode == 0:
         return None
     said = (run.stderr.strip().splitlines() or [f"exit status {run.returncode}"])[-1]
+    if "Unknown option" in said:
+        version = subprocess.run(["bwrap", "--version"], capture_output=True, text=True).stdout
+        return (f"{version.strip() or 'bubblewrap'} is too old ({said}); the sandbox needs "
+                "bubblewrap 0.8 or later")
     disabled = _userns_disabled()
     if disabled:
         return f"user namespaces are disabled: {disabled} (bwrap said: {said})"

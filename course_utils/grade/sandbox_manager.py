@@ -46,7 +46,8 @@ class SandboxKernelManager(KernelManager):
     def __init__(self, **kwargs):
         base = Path(socket_base())
         base.mkdir(parents=True, exist_ok=True)
-        socket_dir = Path(tempfile.mkdtemp(prefix="k", dir=base))
+        # the real path: the launcher binds this folder into the sandbox under the same name
+        socket_dir = Path(tempfile.mkdtemp(prefix="k", dir=base)).resolve()
         kernel_id = kwargs.pop("kernel_id", None) or str(uuid.uuid4())
         kwargs.setdefault("transport", "ipc")
         kwargs.setdefault("connection_file", str(socket_dir / f"kernel-{kernel_id}.json"))

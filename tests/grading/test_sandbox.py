@@ -151,9 +151,11 @@ def unboxed(start, course):
                  env={"PYTHONPATH": str(course / "library")})
 
 
-def test_sandbox_available_or_not_required():
-    if os.environ.get("COURSE_REQUIRE_SANDBOX"):
-        assert sandbox.problem() is None
+def test_sandbox_available_where_required():
+    """make test sets COURSE_REQUIRE_SANDBOX: there, a machine without a sandbox fails."""
+    if not os.environ.get("COURSE_REQUIRE_SANDBOX"):
+        pytest.skip("COURSE_REQUIRE_SANDBOX is not set")
+    assert sandbox.problem() is None
 
 
 # ---------------------------------------------------------------- files
@@ -291,13 +293,19 @@ def _processes_with(marker: str) -> list[int]:
     return found
 
 
-@pytest.mark.parametrize("sandbox_on", [True, False], ids=["sandbox", "no-sandbox"])
-@pytest.mark.parametrize("now", [True, False], ids=["killed", "shut-down"])
-def test_processes_the_kernel_started_end_with_it(start, course, tmp_path, sandbox_on, now):
+ENDINGS = {  # how the kernel manager ends a kernel; "launcher SIGKILLed" skips its SIGTERM
+    "shut down": lambda kernel: kernel.stop(now=False),
+    "killed": lambda kernel: kernel.stop(now=True),
+    "launcher SIGKILLed": lambda kernel: os.kill(kernel.manager.provisioner.process.pid, 9),
+}
+
+
+@pytest.mark.parametrize("ending, sandbox_on", [
+    ("shut down", True), ("killed", True), ("launcher SIGKILLed", True),
+    ("shut down", False), ("killed", False)])  # without a sandbox, SIGKILL leaves them
+def test_processes_the_kernel_started_end_with_it(start, tmp_path, ending, sandbox_on):
     skip_without_sandbox(sandbox_on)
-    scratch = tmp_path / "carol"
-    scratch.mkdir()
-    kernel = start(scratch, sandbox_on=sandbox_on)
+    kernel = start(tmp_path, sandbox_on=sandbox_on)
     marker = f"left-behind-{uuid.uuid4().hex}"
     sleeper = f"[sys.executable, '-c', 'import time; time.sleep(1000)', '{marker}']"
     daemon = ("import os, subprocess, sys, time\nif os.fork() == 0:\n    os.setsid()\n"
@@ -308,11 +316,19 @@ def test_processes_the_kernel_started_end_with_it(start, course, tmp_path, sandb
     while len(_processes_with(marker)) < 3 and time.monotonic() < deadline:
         time.sleep(0.1)
     assert len(_processes_with(marker)) >= 3  # a sleeper, a daemon and the daemon's sleeper
-    kernel.stop(now=now)
+    ENDINGS[ending](kernel)
     deadline = time.monotonic() + 10
     while _processes_with(marker) and time.monotonic() < deadline:
         time.sleep(0.1)
     assert _processes_with(marker) == []
+
+
+@pytest.mark.parametrize("sandbox_on", [True, False], ids=["sandbox", "no-sandbox"])
+def test_launcher_exits_with_the_kernels_status(start, tmp_path, sandbox_on):
+    skip_without_sandbox(sandbox_on)
+    kernel = start(tmp_path, sandbox_on=sandbox_on)
+    kernel.client.execute("os._exit(7)")
+    assert kernel.manager.provisioner.process.wait(timeout=30) == 7
 
 
 # ---------------------------------------------------------------- the verdict key
@@ -369,6 +385,7 @@ def test_touching_more_than_the_cap_kills_the_tree_and_leaves_a_marker(start, tm
     marker = sandbox.oom_marker(markers, kernel.manager.connection_file)
     assert [p.name for p in markers.iterdir()] == [marker.name]
     assert 400 < int(marker.read_text()) < 1500  # stopped at the cap, long before 2 GB
+    assert kernel.manager.provisioner.process.wait(timeout=10) == 128 + 9  # SIGKILL
 
 
 # ---------------------------------------------------------------- interrupts, sockets
@@ -438,6 +455,20 @@ def test_problem_names_the_setting_that_forbids_user_namespaces(monkeypatch, tmp
                        "allow them with sudo sysctl -w user.max_user_namespaces=10000, or grade "
                        "with --no-sandbox (bwrap said: bwrap: No permissions to creating new "
                        "namespace)")
+
+
+def test_problem_names_an_old_bubblewrap(monkeypatch):
+    def run(command, **_):
+        if command == ["bwrap", "--version"]:
+            return sandbox.subprocess.CompletedProcess(command, 0, "bubblewrap 0.6.1\n", "")
+        return sandbox.subprocess.CompletedProcess(
+            command, 1, "", "bwrap: Unknown option --disable-userns\n")
+
+    monkeypatch.setattr(sandbox.subprocess, "run", run)
+    monkeypatch.setattr(sandbox.shutil, "which", lambda name: "/usr/bin/bwrap")
+    assert sandbox.problem.__wrapped__() == (
+        "bubblewrap 0.6.1 is too old (bwrap: Unknown option --disable-userns); the sandbox "
+        "needs bubblewrap 0.8 or later")
 
 
 def test_bwrap_command_binds_only_the_whitelist(tmp_path):
