@@ -21,7 +21,6 @@ Every reliance on nbval's internals is in ``nbval_bridge``.
 
 from __future__ import annotations
 
-import ast
 import json
 import os
 import re
@@ -34,21 +33,16 @@ from queue import Empty
 
 import pytest
 
-from course_utils.grade import gradebook, nbval_bridge, records, sandbox, seal
+from course_utils.grade import nbval_bridge, records, sandbox, seal, verdicts
+from course_utils.grade.controller import PROPERTY, Controller
 from course_utils.grade.kernel import TRUNCATION_NOTE
 from course_utils.grade.nbval_bridge import KernelDied
 from course_utils.grade.records import CheckResult, Note
 
 KERNEL_NAME = "course-grading"
-PROPERTY = "course_grading"
 MESSAGE_CHARS = 2000
-CHECK_CALL = re.compile(r"^\s*(\w+)\.(q\d+)\.check\((.+)\)\s*$", re.S)
 IMPORT_LINE = re.compile(r"^\s*(?:from\s+([\w.]+)\s+import\s+(\w+)|import\s+([\w.]+))"
                          r"\s+as\s+(\w+)\s*$", re.M)
-NO_VERDICT = "no sealed verdict came back from the check (the grader's checking code was " \
-             "replaced, blocked or broken in this notebook)"
-
-
 @dataclass
 class GradingState:
     """What one pytest process (controller or worker) keeps while grading."""
@@ -121,9 +115,11 @@ def pytest_configure(config):
     nbval_bridge.use_kernel_manager(sandbox.SandboxKernelManager)
     config.stash[STATE] = GradingState(key.encode(), folder, option.grading_memory_mb,
                                        option.grading_notebook_timeout, sandboxed)
-    for path in (option.grading_records, option.grading_progress):
-        if path and not hasattr(config, "workerinput"):
-            Path(path).write_text("")
+    if not hasattr(config, "workerinput"):
+        for path in (option.grading_records, option.grading_progress):
+            if path:
+                Path(path).write_text("")
+        config.pluginmanager.register(Controller(config), "course-grading-controller")
 
 
 def pytest_unconfigure(config):
@@ -148,15 +144,14 @@ def pytest_collection_modifyitems(session, config, items):
             for frm, name, plain, alias in IMPORT_LINE.findall(cell.get("source", "")):
                 aliases[alias] = f"{frm}.{name}" if frm else plain
         for cell in notebook.nb.cells:
-            call = CHECK_CALL.match(cell.get("source", "")) if _exercise(cell) else None
+            call = verdicts.CHECK_CALL.match(cell.get("source", "")) if _exercise(cell) else None
             if call and call.group(1) in aliases:
                 modules.add(aliases[call.group(1)])
     os.environ["COURSE_GRADING_EXERCISES"] = ",".join(sorted(modules))
 
 
-def _exercise(cell) -> str:
-    course = cell.get("metadata", {}).get("course", {})
-    return str(course.get("exercise", "")) if isinstance(course, dict) else ""
+_exercise = verdicts.exercise_of
+
 
 
 def _points(cell) -> float:
@@ -214,52 +209,7 @@ def pytest_runtest_call(item):
     excinfo = pytest.ExceptionInfo.from_exc_info(outcome.excinfo) if outcome.excinfo else None
     if not _exercise(cell) or (excinfo is not None and _fault(excinfo, item)):
         return
-    item._grading_verdict = _ask_verdict(item, cell)
-
-
-def _ask_verdict(item, cell) -> dict:
-    state = item.config.stash[STATE]
-    notebook = nbval_bridge.notebook_of(item)
-    kernel = nbval_bridge.kernel_of(notebook)
-    exercise = _exercise(cell)
-    call = CHECK_CALL.match(cell.source)
-    if call is None:
-        return {"status": "fault", "reason": "the check cell is not of the form ex.qN.check(answer)"}
-    nonce = seal.new_nonce()
-    expression = (f"__import__('course_utils.grade.kernel', fromlist=['verdict'])"
-                  f".verdict({exercise!r}, {call.group(3).strip()!r}, {nonce!r})")
-    timeout = item.config.option.nbval_cell_timeout
-    try:
-        reply = nbval_bridge.evaluate_silently(kernel, {"verdict": expression}, timeout)
-    except Empty:
-        notebook._grading_restart = True
-        nbval_bridge.interrupt(kernel)
-        return {"status": "fault", "reason": f"timed out after {timeout:g} s (an endless loop?)"}
-    except KernelDied:
-        notebook._grading_restart = True
-        return {"status": "fault", "reason": _death_reason(kernel, state)}
-    value = reply.get("verdict", {})
-    text = value.get("data", {}).get("text/plain") if value.get("status") == "ok" else None
-    try:
-        text = ast.literal_eval(text) if isinstance(text, str) else None
-    except (ValueError, SyntaxError):
-        text = None
-    verdict = seal.unseal(state.key, text, nonce, exercise)
-    if verdict is None:
-        return {"status": "tampered", "reason": NO_VERDICT, "sealed": False}
-    verdict["sealed"] = True
-    if verdict["status"] == "tampered":
-        verdict["reason"] = "notebook code changed the grader's checking code: " + \
-                            ", ".join(verdict["findings"][:8])
-    return verdict
-
-
-def _death_reason(kernel, state) -> str:
-    connection = getattr(getattr(kernel, "km", None), "connection_file", "") or ""
-    marker = state.folder / "markers" / (Path(connection).stem + ".oom")
-    if connection and marker.exists():
-        return f"ran out of memory (the grader caps each notebook at {state.memory_mb} MB)"
-    return "the kernel died (os._exit, exit(), a crash or too much memory)"
+    item._grading_verdict = verdicts.ask(item, cell, item.config.stash[STATE])
 
 
 # ---------------------------------------------------------------- one record per cell
@@ -292,7 +242,8 @@ def _record(item, call):
         verdict = getattr(item, "_grading_verdict", None) or {
             "status": "fault", "reason": fault or "the check cell failed before its verdict"}
         return CheckResult(student, lesson, exercise, verdict["status"], _points(cell),
-                           reason=verdict.get("reason", ""),
+                           reason=verdict.get("reason") or (
+                               verdict.get("message", "") if verdict["status"] == "fault" else ""),
                            message=_short(verdict.get("message", "")),
                            findings=tuple(verdict.get("findings", ())),
                            solution_used=bool(verdict.get("solution_used")),
@@ -321,7 +272,7 @@ def _fault(excinfo, item) -> str:
         return ""
     text = str(excinfo.value)
     if excinfo.errisinstance(KernelDied):
-        return _death_reason(nbval_bridge.kernel_of(nbval_bridge.notebook_of(item)),
+        return verdicts.death_reason(nbval_bridge.kernel_of(nbval_bridge.notebook_of(item)),
                              item.config.stash[STATE])
     if text.startswith("not run:"):
         return text
@@ -352,61 +303,3 @@ def _remember_for_replay(item, call, record) -> None:
     elif not _exercise(nbval_bridge.cell_of(item)) and not (isinstance(record, Note)
                                                            and record.failed_to_run):
         replay.append(nbval_bridge.cell_of(item).source)
-
-
-# ---------------------------------------------------------------- controller side
-
-def pytest_runtest_logreport(report):
-    config = _CONFIG.get("config")
-    if config is None or hasattr(config, "workerinput"):
-        return
-    if report.when == "teardown" and config.option.grading_progress:
-        with open(config.option.grading_progress, "a") as handle:
-            handle.write(".")
-    for name, data in report.user_properties:
-        if name == PROPERTY:
-            _collect(config, data)
-
-
-def _collect(config, data: dict) -> None:
-    config.stash[STATE].collected.append(records.from_wire(data))
-    if config.option.grading_records:
-        with open(config.option.grading_records, "a") as handle:
-            handle.write(json.dumps(data) + "\n")
-
-
-def pytest_collectreport(report):
-    config = _CONFIG.get("config")
-    if config is None or hasattr(config, "workerinput") or not report.failed:
-        return
-    path = Path(report.nodeid.split("::")[0])
-    if path.suffix == ".ipynb":
-        _collect(config, records.to_wire(Note(path.parent.name, f"{path.name}: could not be read "
-                                                                "as a notebook", path.stem,
-                                              failed_to_run=True)))
-
-
-_CONFIG: dict = {}
-
-
-@pytest.hookimpl(tryfirst=True)
-def pytest_sessionstart(session):
-    if _active(session.config):
-        _CONFIG["config"] = session.config
-
-
-def pytest_sessionfinish(session):
-    config = session.config
-    _CONFIG.pop("config", None)
-    if not _active(config) or hasattr(config, "workerinput") or not config.option.gradebook:
-        return
-    rows: dict = {}
-    for record in config.stash[STATE].collected:
-        gradebook.add(rows, record)
-    book = gradebook.build(rows)
-    path = Path(config.option.gradebook)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    if path.suffix == ".json":
-        path.write_text(json.dumps(book, indent=1, sort_keys=True) + "\n")
-    else:
-        gradebook.write_csv(book, path)

@@ -132,7 +132,8 @@ def run_pytest(settings: Settings, work: Path, prepared: Prepared, private: Path
                "--grading-memory-mb", str(settings.memory_mb),
                "--grading-notebook-timeout", str(settings.notebook_timeout),
                "--grading-exercises", ",".join(modules), "-q", "--tb=line", "-W", "ignore"]
-    for hidden in (settings.submissions, settings.out, settings.release, work, private):
+    solutions = Path(settings.release).resolve().parent / "solutions"   # beside the release
+    for hidden in (settings.submissions, settings.out, settings.release, solutions, work, private):
         command += ["--grading-hide", str(Path(hidden).resolve())]
     if not settings.sandbox:
         command.append("--grading-no-sandbox")

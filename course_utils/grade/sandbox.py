@@ -131,9 +131,12 @@ def kernelspec(memory_mb: int, marker_dir, hide=(), sandbox: bool = True,
     """The kernel.json dict for a grading kernel started through this launcher.
 
     Interrupts travel as messages: the sandboxed kernel is in a session of its own, so a
-    SIGINT sent to the launcher's process group could not reach it.
+    SIGINT sent to the launcher's process group could not reach it. The launcher runs outside
+    the sandbox with the notebook's folder as its working folder, so Python's isolated mode
+    (``-I``) keeps that folder off its ``sys.path``: a ``course_utils/`` a notebook wrote there
+    must never run in its place.
     """
-    argv = [sys.executable, "-m", "course_utils.grade.sandbox",
+    argv = [sys.executable, "-I", "-m", "course_utils.grade.sandbox",
             "--memory-mb", str(memory_mb), "--marker-dir", str(marker_dir)]
     for path in hide:
         argv += ["--hide", str(path)]

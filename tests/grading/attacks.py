@@ -344,7 +344,7 @@ ATTACKS = {
                                "no sealed verdict"),
     "silences_display": (4, _attack(L90, SILENCES_DISPLAY), {**ZERO90, **NONE91}, True,
                          "IPython.display.display"),
-    "hunts_key": (4, _attack(L90, HUNTS_KEY), {**ZERO90, **NONE91}, True, "gc.get_objects"),
+    "hunts_key": (4, _attack(L90, HUNTS_KEY), {**ZERO90, **NONE91}, True, "no sealed verdict"),
     "uses_solution": (4, _uses_solution, {**ALL90, **NONE91}, True, "reference solution"),
     "reserves_address_space": (5, _reserves, {**NONE90, **ALL91}, False, ""),
     "slow_notebook": (5, _slow, {"lesson90.q1": 2, "lesson90.q2": 0, "lesson90.q3": 0, **NONE91},

@@ -12,7 +12,7 @@ import pytest
 import torch
 from torch import nn
 
-from course_utils.grade import guard, integrity, records, runner, seal
+from course_utils.grade import integrity, records, runner, seal
 from course_utils.grade.records import BadRecord, CheckResult, Note
 
 KEY = b"k" * 64
