@@ -1,5 +1,5 @@
-"""Exercises of lesson 01 (layers): a linear layer by hand, the conv output size, counting
-parameters, adding the channel dimension.
+"""Exercises of lesson 01 (layers): a linear layer by hand, the conv output size, a conv
+layer's parameter count from its settings, adding the channel dimension.
 
 Each check runs the student's function on hidden inputs and compares with what PyTorch does;
 when the numbers differ it tries the common mistakes (a weight not transposed, a missing bias,
@@ -11,15 +11,9 @@ from torch import nn
 from torch.nn import functional as F
 
 from course_utils.exercises import checks
-from course_utils.exercises.checks import same
+from course_utils.exercises.checks import expect_function, plain
+from course_utils.exercises.checks import close as same
 from course_utils.exercises.engine import Exercise, Incorrect
-
-
-def expect_function(answer, name: str) -> None:
-    if isinstance(answer, nn.Module):
-        raise Incorrect(f"You passed a module; pass your function `{name}` itself.")
-    if isinstance(answer, type) or not callable(answer):
-        raise Incorrect(f"Pass the function `{name}` (defined with `def`), not {type(answer).__name__}.")
 
 
 def generator(seed: int) -> torch.Generator:
@@ -59,10 +53,10 @@ def linear_by_hand(x, weight, bias):
     @staticmethod
     def _compare(linear_by_hand, x, weight, bias):
         expected = F.linear(x, weight, bias)
-        got = linear_by_hand(x.clone(), weight.clone(), bias.clone())
+        got = plain(linear_by_hand(x.clone(), weight.clone(), bias.clone()))
         if got is None:
             raise Incorrect("`linear_by_hand` returned None: end it with `return ...`.")
-        if not isinstance(got, torch.Tensor):
+        if type(got) is not torch.Tensor:
             raise Incorrect(f"`linear_by_hand` returned {type(got).__name__}; return the tensor `x @ weight.T + bias`.")
         if same(got, expected):
             return
@@ -142,11 +136,11 @@ def conv_output_size(size, kernel_size, stride=1, padding=0, dilation=1):
 
     @staticmethod
     def _compare(conv_output_size, args, advice):
-        got = checks.call(conv_output_size, *args, what="`conv_output_size`")
+        got = plain(checks.call(conv_output_size, *args, what="`conv_output_size`"))
         expected = reference_size(*args)
         names = ("size", "kernel_size", "stride", "padding", "dilation")
         call = ", ".join(f"{n}={v}" for n, v in zip(names, args))
-        if isinstance(got, bool) or not isinstance(got, int):
+        if type(got) is not int:
             kind = "None" if got is None else f"{got!r} ({type(got).__name__})"
             raise Incorrect(f"`conv_output_size({call})` returned {kind}; return a whole number (an int). "
                             "Floor division `//` keeps it an int and rounds down as PyTorch does.")
@@ -157,84 +151,65 @@ def conv_output_size(size, kernel_size, stride=1, padding=0, dilation=1):
 
 # --- q3 ---------------------------------------------------------------------------------
 
-class Pair(nn.Module):
-    """Two linear layers of which the first is frozen (its parameters still count)."""
-
-    def __init__(self):
-        super().__init__()
-        self.frozen = nn.Linear(6, 4)
-        self.trained = nn.Linear(4, 3)
-        self.frozen.requires_grad_(False)
-
-
-def hidden_models():
-    """(description, model): each one catches a different miscount."""
-    shared = nn.Linear(4, 4)
-    return [
-        ("nn.Linear(10, 20)", nn.Linear(10, 20)),
-        ("nn.Conv2d(3, 16, kernel_size=3)", nn.Conv2d(3, 16, kernel_size=3)),
-        ("nn.Sequential(nn.Linear(4, 8), nn.ReLU(), nn.Linear(8, 2))",
-         nn.Sequential(nn.Linear(4, 8), nn.ReLU(), nn.Linear(8, 2))),
-        ("a model whose first layer is frozen (requires_grad=False)", Pair()),
-        ("nn.Sequential(nn.Conv2d(1, 2, 3), nn.BatchNorm2d(2))", nn.Sequential(nn.Conv2d(1, 2, 3), nn.BatchNorm2d(2))),
-        ("nn.Sequential(layer, nn.ReLU(), layer) using one nn.Linear(4, 4) twice",
-         nn.Sequential(shared, nn.ReLU(), shared)),
-    ]
-
-
-class CountParameters(Exercise):
+class ConvParameterCount(Exercise):
     id = "lesson01.q3"
-    points = 1
-    title = "Count a model's parameters"
-    why = ("The parameter count is the first sanity check of any model you build: it tells you at a glance "
-           "whether a layer is missing, doubled or hidden from PyTorch.")
+    points = 2
+    title = "How many parameters does an nn.Conv2d have? From its settings alone"
+    why = ("A convolution holds one kernel of shape (in_channels, kernel height, kernel width) per output "
+           "channel, plus one bias each; the image size does not enter. That is how you budget a network "
+           "before building it.")
     hints = [
-        "`model.parameters()` yields every parameter tensor of the model and of all its submodules, each once. "
-        "A tensor's `numel()` is the number of values in it.",
-        "`return sum(p.numel() for p in model.parameters())`",
+        "The weight has shape (out_channels, in_channels, kernel height, kernel width); the bias one value "
+        "per output channel. An int `kernel_size` k means a k × k kernel; a tuple gives (height, width).",
+        "`kh, kw = (kernel_size, kernel_size) if isinstance(kernel_size, int) else kernel_size`, then "
+        "`out_channels * in_channels * kh * kw`, plus `out_channels` if `bias`.",
     ]
     solution = '''
-def count_parameters(model):
-    return sum(p.numel() for p in model.parameters())
+def conv2d_parameters(in_channels, out_channels, kernel_size, bias=True):
+    kh, kw = (kernel_size, kernel_size) if isinstance(kernel_size, int) else kernel_size
+    weights = out_channels * in_channels * kh * kw
+    return weights + (out_channels if bias else 0)
 '''
 
-    def check_answer(self, count_parameters):
-        expect_function(count_parameters, "count_parameters")
-        for description, model in hidden_models():
-            expected = sum(p.numel() for p in model.parameters())
-            got = count_parameters(model)
-            if isinstance(got, torch.Tensor):
-                raise Incorrect(f"For {description} `count_parameters` returned a tensor ({got!r}); return a "
-                                "Python int: add up the `p.numel()` values (they are ints), or call `.item()`.")
-            if isinstance(got, bool) or not isinstance(got, int):
-                raise Incorrect(f"For {description} `count_parameters` returned {got!r}; return a whole number (an int).")
+    # (arguments, what to say when only this case is wrong); each case isolates one ingredient
+    CASES = [
+        ((3, 16, 3), "The weight holds `out_channels × in_channels × k × k` numbers, and each output channel has a bias."),
+        ((1, 8, 5), "Each output channel has one kernel per input channel, k × k values each."),
+        ((4, 6, 3, False), "With `bias=False` there are no biases: only the weight is left."),
+        ((2, 5, (3, 1)), "A tuple `kernel_size=(kh, kw)` is a kh × kw kernel: multiply both, not one of them squared."),
+        ((6, 2, (1, 4), False), "A tuple `kernel_size=(kh, kw)` is a kh × kw kernel, and `bias=False` drops the biases."),
+        ((16, 16, 1), "A 1 × 1 convolution still holds `out_channels × in_channels` weights plus the biases."),
+    ]
+
+    def check_answer(self, conv2d_parameters):
+        expect_function(conv2d_parameters, "conv2d_parameters")
+        for args, advice in self.CASES:
+            got = checks.expect_int(checks.call(conv2d_parameters, *args, what="`conv2d_parameters`"),
+                                    "`conv2d_parameters`")
+            in_channels, out_channels, kernel_size, *rest = args
+            bias = rest[0] if rest else True
+            conv = nn.Conv2d(in_channels, out_channels, kernel_size, bias=bias)
+            expected = sum(p.numel() for p in conv.parameters())
             if got != expected:
-                raise Incorrect(f"For {description} you counted {got}; it has {expected} parameters. "
-                                f"{self._diagnose(model, got)}")
+                shown = ", ".join(map(repr, args))
+                raise Incorrect(f"`conv2d_parameters({shown})` returned {got:,}; `{conv}` has {expected:,} parameters "
+                                f"(weight {tuple(conv.weight.shape)}{', bias ' + str(tuple(conv.bias.shape)) if bias else ''})."
+                                f" {self._diagnose(got, conv, advice)}")
 
     @staticmethod
-    def _diagnose(model, got):
-        params = list(model.parameters())
-        if got == len(params):
-            return ("You counted parameter tensors (weight, bias, ...), not the numbers inside them: "
-                    "add up `p.numel()`.")
-        if got == sum(p.shape[0] for p in params):
-            return "`p.shape[0]` is only the first dimension; `p.numel()` multiplies all of them."
-        if got == sum(p.numel() for name, p in model.named_parameters() if not name.endswith("bias")):
-            return "The biases are parameters too: count every tensor in `model.parameters()`."
-        if got == sum(p.numel() for p in params if p.requires_grad):
-            return "Frozen parameters (requires_grad=False) are still parameters: count them too."
-        if got == sum(p.numel() for _, p in model.named_parameters(remove_duplicate=False)) != sum(
-                p.numel() for p in params):
-            return ("You counted the shared layer once per use; its weights exist once, and "
-                    "`model.parameters()` lists each parameter once.")
-        if got == sum(p.numel() for m in model.modules() for p in m.parameters()):
-            return ("You counted nested modules' parameters more than once: `model.parameters()` "
-                    "already includes every submodule.")
-        if got == sum(v.numel() for v in model.state_dict().values()):
-            return ("The state_dict also holds buffers (BatchNorm's running mean and variance), which are "
-                    "not parameters: count `model.parameters()`.")
-        return "Count the values of every tensor in `model.parameters()`."
+    def _diagnose(got, conv, advice):
+        weights = conv.weight.numel()
+        if conv.bias is not None and got == weights:
+            return "The biases are missing: one per output channel."
+        if conv.bias is not None and got == weights + conv.in_channels:
+            return "There is one bias per *output* channel, not per input channel."
+        if got == 2:
+            return "That is the number of parameter tensors (weight and bias); count the numbers inside them."
+        biases = conv.out_channels if conv.bias is not None else 0
+        if got == weights // conv.in_channels + biases and conv.in_channels > 1:
+            return ("Each output channel has one kernel per input channel, so the weight also multiplies by "
+                    "`in_channels`.")
+        return advice
 
 
 # --- q4 ---------------------------------------------------------------------------------
@@ -261,8 +236,8 @@ def add_channel_dim(images):
         for n, h, w in [(3, 6, 5), (1, 4, 7), (8, 5, 5)]:
             images = torch.randn(n, h, w, generator=g)
             given = images.clone()
-            got = add_channel_dim(given)
-            if not isinstance(got, torch.Tensor):
+            got = plain(add_channel_dim(given))
+            if type(got) is not torch.Tensor:
                 raise Incorrect(f"`add_channel_dim` returned {type(got).__name__}; return a tensor.")
             if given.shape != images.shape:
                 raise Incorrect(f"Your function changed the caller's tensor in place (its shape is now "
@@ -275,7 +250,7 @@ def add_channel_dim(images):
             if got.shape != expected.shape:
                 raise Incorrect(f"For images of shape {tuple(images.shape)} you returned shape {tuple(got.shape)}; "
                                 f"expected {tuple(expected.shape)}. {self._diagnose(images, got)}")
-            if not torch.equal(got, expected):
+            if not checks.equal(got, expected):
                 raise Incorrect("The shape is right but the values moved: insert a dimension without "
                                 "reordering the pixels (`unsqueeze(1)`, not a transpose).")
         conv = nn.Conv2d(1, 2, kernel_size=3)
@@ -300,5 +275,5 @@ def add_channel_dim(images):
 
 q1 = LinearByHand()
 q2 = ConvOutputSize()
-q3 = CountParameters()
+q3 = ConvParameterCount()
 q4 = ChannelDimension()
