@@ -173,7 +173,7 @@ def conv2d_parameters(in_channels, out_channels, kernel_size, bias=True):
 
     # (arguments, what to say when only this case is wrong); each case isolates one ingredient
     CASES = [
-        ((3, 16, 3), "The weight holds `out_channels × in_channels × k × k` numbers, and each output channel has a bias."),
+        ((3, 16, 5), "The weight holds `out_channels × in_channels × k × k` numbers, and each output channel has a bias."),
         ((1, 8, 5), "Each output channel has one kernel per input channel, k × k values each."),
         ((4, 6, 3, False), "With `bias=False` there are no biases: only the weight is left."),
         ((2, 5, (3, 1)), "A tuple `kernel_size=(kh, kw)` is a kh × kw kernel: multiply both, not one of them squared."),

@@ -117,8 +117,8 @@ def square_only(in_channels, out_channels, kernel_size, bias=True):
 
 @pytest.mark.parametrize("answer, message", [
     (lambda i, o, k, bias=True: o * i * k * k,
-     "`conv2d_parameters(3, 16, 3)` returned 432; `Conv2d(3, 16, kernel_size=(3, 3), stride=(1, 1))` has 448 "
-     "parameters (weight (16, 3, 3, 3), bias (16,)). The biases are missing: one per output channel."),
+     "`conv2d_parameters(3, 16, 5)` returned 1,200; `Conv2d(3, 16, kernel_size=(5, 5), stride=(1, 1))` has 1,216 "
+     "parameters (weight (16, 3, 5, 5), bias (16,)). The biases are missing: one per output channel."),
     (lambda i, o, k, bias=True: o * i * k * k + i, "There is one bias per *output* channel, not per input channel."),
     (lambda i, o, k, bias=True: o * i * k + o, "each output channel has a bias"),
     (lambda i, o, k, bias=True: o * k * k + o, "Each output channel has one kernel per input channel"),
