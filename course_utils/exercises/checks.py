@@ -72,7 +72,19 @@ def equal(actual, expected) -> bool:
     return type(actual) is _Tensor and _equal(actual.detach(), expected.detach())
 
 
-same = close  # the name lessons 04-07 use
+same, exactly_equal = close, equal  # the names lessons 04-07 use
+
+
+def mistake_in_your_code(error: BaseException, message: str) -> Incorrect:
+    """The course's message for an exception a known mistake raises, ending with the student's line.
+
+    Why: a raw ``RuntimeError: mat1 and mat2 shapes cannot be multiplied`` says what PyTorch
+    saw; the student needs to hear which of their choices caused it, and where they made it.
+    """
+    location = student_line(error)
+    if location is not None:
+        message += f" ({location.caption()} `{location.source}`)"
+    return Incorrect(message)
 
 
 # --- building and calling the answer ------------------------------------------------------
@@ -86,10 +98,9 @@ def instantiate(answer, *args, **kwargs) -> nn.Module:
     except AttributeError as error:
         if FORGOT_SUPER not in str(error):
             raise
-        line = student_line(error)
-        at = f" (your line {line.lineno}: `{line.source}`)" if line else ""
-        raise Incorrect(f"`{answer.__name__}.__init__` must call `super().__init__()` before it assigns a "
-                        f"layer{at}: that call creates the registries `self.name = ...` writes into.") from None
+        raise mistake_in_your_code(error, f"`{answer.__name__}.__init__` must call `super().__init__()` before it "
+                                          "assigns a layer: that call creates the registries `self.name = ...` "
+                                          "writes into.") from None
     if "_parameters" not in vars(model):
         raise Incorrect(f"`{answer.__name__}.__init__` must call `super().__init__()` before anything else"
                         f"{_where_init(answer)}: without it the module has no registries and cannot run.")

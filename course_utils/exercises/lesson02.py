@@ -223,11 +223,10 @@ class TiedAutoencoder(nn.Module):
         except RuntimeError as error:
             if "cannot be multiplied" not in str(error):
                 raise
-            line = checks.student_line(error)
-            at = f" at your line {line.lineno} (`{line.source}`)" if line else ""
-            raise Incorrect(f"Your forward fails{at}: {str(error).splitlines()[0]}. The encoder's weight has shape "
-                            f"({code}, {features}) and the code h has shape (batch, {code}), so decoding is "
-                            "`h @ self.encoder.weight`: (batch, code) @ (code, features).") from None
+            raise checks.mistake_in_your_code(
+                error, f"Your forward fails: {str(error).splitlines()[0]}. The encoder's weight has shape "
+                       f"({code}, {features}) and the code h has shape (batch, {code}), so decoding is "
+                       "`h @ self.encoder.weight`: (batch, code) @ (code, features).") from None
         weight, bias = reference.encoder.weight, reference.decoder_bias
         with torch.no_grad():
             h = torch.relu(reference.encoder(x))

@@ -299,7 +299,7 @@ class LayersMadeInForward(nn.Module):
     (autoencoder(lambda self, x: torch.relu(self.encoder(x)) @ self.encoder.weight.detach() + self.decoder_bias),
      "the weight's gradient counts only one of its two uses"),
     (autoencoder(lambda self, x: torch.relu(self.encoder(x)) @ self.encoder.weight.T + self.decoder_bias),
-     "Your forward fails at your line"),
+     "(batch, code) @ (code, features). (At test_lesson02.py, line"),
     (autoencoder(lambda self, x: torch.relu(self.encoder.forward(x)) @ self.encoder.weight + self.decoder_bias),
      "never `self.layer.forward(x)`"),
     (LayersMadeInForward, "create the encoder and the decoder's bias in `__init__`"),

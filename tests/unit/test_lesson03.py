@@ -212,7 +212,7 @@ class ChainTakingAList(ChainModuleList):
     (ChainDetached, "Item 0 of your list is cut off from autograd"),
     (ChainTakingAList, "receives the layers as separate arguments"),
     (ChainModuleList(), "Pass the class itself"),
-    (NoSuper, "`NoSuper.__init__` must call `super().__init__()` before it assigns a layer (your line"),
+    (NoSuper, "`NoSuper.__init__` must call `super().__init__()` before it assigns a layer: that call creates the registries `self.name = ...` writes into. (At test_lesson03.py, line"),
 ])
 def test_q2_wrong(answer, message):
     assert_check_failed(ex.q2, answer, match=message)
