@@ -290,18 +290,6 @@ def _take(free: list, tensor):
 copy_weights_by_shape = copy_weights  # the name lessons 04-07 use
 
 
-def expect_same_outputs(model, reference: nn.Module, *inputs, what: str = "your model's output"):
-    """Give ``model`` the reference's weights, run both on the hidden inputs and compare."""
-    if parameter_count(model) != parameter_count(reference):
-        expect_parameter_count(model, parameter_count(reference))
-    copy_weights(reference, model)
-    with torch.no_grad():
-        actual = call(model, *inputs, what="your model")
-        expected_output = reference(*inputs)
-    expect_close(expect_tensor(actual, what), expected_output, what)
-    return actual
-
-
 def expect_connected_to_graph(output, what: str = "your output") -> None:
     """An output cut from autograd (``.detach()``, ``torch.no_grad()``) cannot be trained through."""
     output = plain(output)
@@ -354,23 +342,6 @@ def _copy_layers(sources, order) -> None:
                     d.copy_(s.reshape(d.shape))
 
 
-def expect_output_unchanged(model: nn.Module, change, *inputs, exact: bool = False, what: str = "your change"):
-    """Call ``change(model)`` and require the same outputs as before (``exact``: bit for bit)."""
-    with torch.no_grad():
-        before = plain(model(*inputs))
-    changed = change(model)
-    changed = model if changed is None else changed
-    with torch.no_grad():
-        after = expect_tensor(changed(*inputs), "the output after " + what)
-    if after.shape != before.shape:
-        raise Incorrect(f"After {what} the output has shape {_shape(after.shape)}; before it was {_shape(before.shape)}.")
-    if not (equal(after, before) if exact else close(after, before, rtol=0)):
-        worst = (after - before).abs().max().item()
-        raise Incorrect(f"After {what} the output changed (largest difference {worst:.4g}); "
-                        f"it must stay {'exactly ' if exact else ''}the same at the moment of the change.")
-    return changed
-
-
 # --- wording ------------------------------------------------------------------------------
 
 def _shape(shape) -> str:
@@ -404,5 +375,4 @@ kind_of = _kind  # for lesson modules that word their own messages
 
 # Structural checks live next door (module types, autograd ops, optimizer, calls); one vocabulary.
 from course_utils.exercises.structure import (  # noqa: E402,F401
-    autograd_ops, calls_per_module, expect_autograd_op, expect_optimizer_covers, expect_submodules,
-    modules_of_type)
+    autograd_ops, calls_per_module, expect_optimizer_covers, expect_submodules, modules_of_type)

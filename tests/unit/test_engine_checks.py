@@ -154,17 +154,6 @@ def test_copy_weights_pairs_equal_shapes_in_registration_order_and_copies_buffer
     assert torch.equal(target[1].running_mean, torch.full((4,), 3.0))
 
 
-def test_expect_same_outputs_passes_alternatives_and_names_wrong_shapes():
-    x = checks.hidden_input(4, 10)
-    checks.expect_same_outputs(DefinedBackwards(), TwoLayers(), x)
-    checks.expect_same_outputs(nn.Sequential(nn.Linear(10, 20), nn.ReLU(), nn.Linear(20, 5)), TwoLayers(), x)
-    with pytest.raises(Incorrect, match=r"has 320 registered parameters; expected 325"):
-        checks.expect_same_outputs(nn.Sequential(nn.Linear(10, 20), nn.Linear(20, 5, bias=False)), TwoLayers(), x)
-    no_relu = nn.Sequential(nn.Linear(10, 20), nn.Linear(20, 5))
-    with pytest.raises(Incorrect, match="Your model's output differs from the expected values"):
-        checks.expect_same_outputs(no_relu, TwoLayers(), x)
-
-
 # --- plain values: an answer cannot lie its way through a comparison ----------------------------
 
 class LyingTensor(torch.Tensor):
@@ -281,11 +270,7 @@ def test_autograd_ops_see_add_and_cat():
     x = torch.ones(2, 3)
     assert "AddBackward0" in checks.autograd_ops(layer(x) + x)
     assert "CatBackward0" in checks.autograd_ops(torch.cat([layer(x), layer(x)], dim=1))
-    checks.expect_autograd_op(layer(x) + x, "AddBackward0", "no add")
-    with pytest.raises(Incorrect, match="^no add$"):
-        checks.expect_autograd_op(layer(x) * 2, "AddBackward0", "no add")
-    with pytest.raises(Incorrect, match="not connected to any parameter"):
-        checks.expect_autograd_op(layer(x).detach(), "AddBackward0", "no add")
+    assert "AddBackward0" not in checks.autograd_ops(layer(x) * 2)
 
 
 def test_optimizer_must_know_every_parameter():
@@ -295,38 +280,6 @@ def test_optimizer_must_know_every_parameter():
     model.append(nn.Linear(2, 2))
     with pytest.raises(Incorrect, match=r"does not know 2 parameters of the model \(1.weight, 1.bias\)"):
         checks.expect_optimizer_covers(optimizer, model)
-
-
-def test_output_unchanged_exactly():
-    model = nn.Sequential(nn.Linear(2, 2))
-    x = checks.hidden_input(3, 2)
-
-    def nudge(m):
-        with torch.no_grad():
-            m[0].bias.add_(1e-7)
-
-    checks.expect_output_unchanged(model, nudge, x)
-    with pytest.raises(Incorrect, match="it must stay exactly the same"):
-        checks.expect_output_unchanged(model, nudge, x, exact=True)
-
-
-def test_output_unchanged_by_a_change():
-    model = nn.Sequential(nn.Linear(2, 2))
-    x = checks.hidden_input(3, 2)
-
-    def add_identity(m):
-        m.append(nn.Identity())
-
-    assert checks.expect_output_unchanged(model, add_identity, x) is model
-
-    def add_random_layer(m):
-        m.append(nn.Linear(2, 2))
-
-    with pytest.raises(Incorrect, match=r"After adding a layer the output changed \(largest difference"):
-        checks.expect_output_unchanged(model, add_random_layer, x, what="adding a layer")
-
-    with pytest.raises(Incorrect, match=r"output has shape \(3, 4\); before it was \(3, 2\)"):
-        checks.expect_output_unchanged(model, lambda m: nn.Sequential(m, nn.Linear(2, 4)), x)
 
 
 def test_copy_weights_by_shape_ignores_names_and_order():

@@ -202,3 +202,47 @@ def test_add_channel_dim_student_variants_pass(answer):
 ], ids=["in-place", "float64", "transposed"])
 def test_add_channel_dim_student_mistakes(answer, message):
     assert_check_failed(ex.q4, answer, match=message)
+
+
+# --- answers that lie: compared as plain tensors and ints ---------------------------------------
+
+class AgreeableTensor(torch.Tensor):
+    """Makes torch.allclose and torch.equal say True whatever the values."""
+
+    @classmethod
+    def __torch_function__(cls, func, types, args=(), kwargs=None):
+        if func in (torch.allclose, torch.equal, torch.Tensor.allclose, torch.Tensor.equal):
+            return True
+        return super().__torch_function__(func, types, args, kwargs or {})
+
+
+def test_a_tensor_whose_allclose_always_agrees_is_refused_by_linear_by_hand():
+    lie = lambda x, w, b: torch.zeros(x.shape[0], w.shape[0]).as_subclass(AgreeableTensor)  # noqa: E731
+    assert torch.allclose(lie(torch.ones(2, 3), torch.ones(4, 3), None), torch.ones(2, 4))
+    assert_check_failed(ex.q1, lie, match="Your result does not change when `weight` and `bias` change")
+
+
+def test_a_tensor_whose_equal_always_agrees_is_refused_by_add_channel_dim():
+    lie = lambda images: images.flip(-1).unsqueeze(1).as_subclass(AgreeableTensor)  # noqa: E731
+    assert torch.equal(lie(torch.arange(4.0).reshape(1, 2, 2)), torch.zeros(1, 1, 2, 2))
+    assert_check_failed(ex.q4, lie, match="The shape is right but the values moved")
+
+
+class AlwaysEqual(int):
+    def __eq__(self, other):
+        return True
+
+    def __ne__(self, other):
+        return False
+
+    __hash__ = int.__hash__
+
+
+def test_an_int_that_equals_everything_is_refused_by_conv_output_size():
+    assert_check_failed(ex.q2, lambda *args, **kwargs: AlwaysEqual(0), match="returned 0; an `nn.Conv2d`")
+
+
+def test_a_float_subclass_is_refused_by_conv2d_parameters():
+    half = type("Half", (float,), {})
+    assert_check_failed(ex.q3, lambda *args, **kwargs: half(by_shapes(*args, **kwargs)),
+                        match="`conv2d_parameters` returned a float; return a Python int.")
