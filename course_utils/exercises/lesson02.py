@@ -330,7 +330,7 @@ def init_weights(module):
 # --- q5 ---------------------------------------------------------------------------------
 
 BROKEN_SCALED_MLP = '''
-class ScaledMLP(nn.Module):
+class BrokenScaledMLP(nn.Module):
     """Linear(features → hidden) → ReLU → Linear(hidden → features), then each feature
     multiplied by a learned scale that starts at 1."""
 
@@ -352,8 +352,10 @@ class FixScaledMLP(Exercise):
     why = ("Only what is registered is trained, saved and moved: a module in a plain dict and a plain tensor "
            "are invisible to `parameters()`. And only `layer(x)` runs hooks.")
     hints = [
-        "Three lines are wrong. Which container registers a dict of layers? Which wrapper makes a tensor a "
-        "learned parameter? How must a layer be called so its hooks run?",
+        "Three lines are wrong: run `list(BrokenScaledMLP(4, 8).parameters())` and "
+        "`course_utils.trace_shapes(BrokenScaledMLP(4, 8), torch.randn(2, 4))`. Which container registers a "
+        "dict of layers? Which wrapper makes a tensor a learned parameter? How must a layer be called so its "
+        "hooks run?",
         "`self.layers = nn.ModuleDict({...})`, `self.scale = nn.Parameter(torch.ones(features))`, and "
         "`self.layers[\"out\"](h)` instead of `.forward(h)`.",
     ]

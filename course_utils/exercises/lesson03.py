@@ -409,7 +409,7 @@ def make_classifier():
 # --- q5 ---------------------------------------------------------------------------------
 
 BROKEN_TWO_PATHS = '''
-class TwoPaths(nn.Module):
+class BrokenTwoPaths(nn.Module):
     """Meant to compute head(path_a(x) + path_b(x)): two independent paths
     (Linear → ReLU) whose outputs are added, then a Linear head."""
 
@@ -432,8 +432,8 @@ class FixTwoPaths(Exercise):
     why = ("A slice of a Sequential holds the same layers, a Sequential only chains, and a module "
            "registered twice is saved twice: three claims that sound right and are not.")
     hints = [
-        "Run it and print it: `sum(p.numel() for p in TwoPaths(6, 3).parameters())` and "
-        "`list(TwoPaths(6, 3).state_dict())`. How many different Linear layers are there, and how many names?",
+        "Run the broken model and look: `sum(p.numel() for p in BrokenTwoPaths(6, 3).parameters())`, "
+        "`list(BrokenTwoPaths(6, 3).state_dict())`. How many different Linear layers are there, and how many names?",
         "Give `path_b` its own `nn.Sequential(nn.Linear(features, features), nn.ReLU())`, drop `self.model`, and "
         "write the addition yourself: `return self.head(self.path_a(x) + self.path_b(x))`.",
     ]

@@ -522,7 +522,7 @@ def test_init_weights_on_every_parameter_fails():
 
 # --- q5: debugging ScaledMLP ---------------------------------------------------------------
 
-BROKEN = defined(ex.BROKEN_SCALED_MLP, "ScaledMLP")
+BROKEN = defined(ex.BROKEN_SCALED_MLP, "BrokenScaledMLP")
 
 
 class SeparateAttributes(nn.Module):

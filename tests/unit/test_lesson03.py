@@ -448,7 +448,7 @@ def test_q5_alternatives(answer):
     assert_check_passed(ex.q5, answer)
 
 
-BROKEN = defined(ex.BROKEN_TWO_PATHS, "TwoPaths")
+BROKEN = defined(ex.BROKEN_TWO_PATHS, "BrokenTwoPaths")
 
 
 def only_slice_fixed(self, features, n_out):
