@@ -1,5 +1,6 @@
-"""Exercises of lesson 01 (layers): a linear layer by hand, the conv output size, a conv
-layer's parameter count from its settings, adding the channel dimension.
+"""Exercises of lesson 01 (layers): a linear layer by hand (with or without bias, any leading
+dimensions), the conv output size, a conv layer's parameter count from its settings, and images
+brought into Conv2d's layout.
 
 Each check runs the student's function on hidden inputs and compares with what PyTorch does;
 when the numbers differ it tries the common mistakes (a weight not transposed, a missing bias,
@@ -25,18 +26,22 @@ def generator(seed: int) -> torch.Generator:
 class LinearByHand(Exercise):
     id = "lesson01.q1"
     points = 2
-    title = "Compute nn.Linear by hand"
-    why = ("`nn.Linear` is no mystery: one matrix product with the transposed weight plus a bias. "
-           "Every shape error with a Linear layer is about the two inner sizes of that product.")
+    title = "Compute nn.Linear by hand, with or without a bias, for any leading dimensions"
+    why = ("`nn.Linear` is no mystery: one matrix product with the transposed weight, plus a bias when the "
+           "layer has one, over the last dimension. Every shape error with a Linear layer is about the two "
+           "inner sizes of that product.")
     hints = [
-        "The weight is stored as (out_features, in_features), one row per output. For `x` of shape "
-        "(batch, in_features) the product must be (batch, in) @ (in, out).",
-        "`x @ weight.T` has shape (batch, out_features); the bias (out_features,) is added to every "
-        "row by broadcasting: `return x @ weight.T + bias`.",
+        "The weight is stored as (out_features, in_features), one row per output, so the product is "
+        "`x @ weight.T`; `@` works on the last two dimensions, whatever comes before. A layer built with "
+        "`bias=False` has `bias = None`: there is nothing to add.",
+        "`y = x @ weight.T`, then `if bias is not None: y = y + bias`, then `return y`.",
     ]
     solution = '''
 def linear_by_hand(x, weight, bias):
-    return x @ weight.T + bias
+    y = x @ weight.T
+    if bias is not None:
+        y = y + bias
+    return y
 '''
 
     def check_answer(self, linear_by_hand):
@@ -45,40 +50,57 @@ def linear_by_hand(x, weight, bias):
         # square weight first: the classic mistakes then run and can be recognised by their values
         x, weight, bias = torch.randn(4, 3, generator=g), torch.randn(3, 3, generator=g), torch.randn(3, generator=g)
         self._compare(linear_by_hand, x, weight, bias)
-        for batch, n_in, n_out in [(5, 3, 2), (1, 10, 20)]:
-            x = torch.randn(batch, n_in, generator=g)
-            weight, bias = torch.randn(n_out, n_in, generator=g), torch.randn(n_out, generator=g)
+        for shape, n_out, with_bias in [((5, 3), 2, True), ((1, 10), 20, True), ((4, 6), 2, False),
+                                        ((2, 5, 3), 4, True), ((3, 2, 4), 5, False)]:
+            x = torch.randn(*shape, generator=g)
+            weight = torch.randn(n_out, shape[-1], generator=g)
+            bias = torch.randn(n_out, generator=g) if with_bias else None
             self._compare(linear_by_hand, x, weight, bias)
 
     @staticmethod
     def _compare(linear_by_hand, x, weight, bias):
         expected = F.linear(x, weight, bias)
-        got = plain(linear_by_hand(x.clone(), weight.clone(), bias.clone()))
+        shape = f"x {tuple(x.shape)}, weight {tuple(weight.shape)}" + ("" if bias is not None else ", bias None")
+        try:
+            got = plain(linear_by_hand(x.clone(), weight.clone(), None if bias is None else bias.clone()))
+        except TypeError as error:
+            if bias is None and "NoneType" in str(error):
+                raise checks.mistake_in_your_code(
+                    error, f"For {shape} (a layer built with `bias=False`) your function adds `None`: "
+                           "add the bias only when there is one (`if bias is not None`).") from None
+            raise
+        except RuntimeError as error:
+            if x.dim() > 2:   # the 2-D cases ran before: this one fails only for its extra dimension
+                raise checks.mistake_in_your_code(
+                    error, f"For {shape} your function fails ({str(error).splitlines()[0]}): it works on 2-D "
+                           "inputs only. `nn.Linear` acts on the last dimension, whatever comes before it; "
+                           "`x @ weight.T` does too.") from None
+            raise
         if got is None:
             raise Incorrect("`linear_by_hand` returned None: end it with `return ...`.")
         if type(got) is not torch.Tensor:
             raise Incorrect(f"`linear_by_hand` returned {type(got).__name__}; return the tensor `x @ weight.T + bias`.")
         if same(got, expected):
             return
-        shape = f"x {tuple(x.shape)}, weight {tuple(weight.shape)}"
         if got.shape != expected.shape:
-            if got.shape == expected.T.shape:
+            if x.dim() == 2 and got.shape == expected.T.shape:
                 raise Incorrect(f"For {shape} your result has shape {tuple(got.shape)}, one column per sample; "
                                 f"expected {tuple(expected.shape)}, one row per sample. Compute `x @ weight.T`, "
                                 "not `weight @ x.T`.")
             raise Incorrect(f"For {shape} your result has shape {tuple(got.shape)}; expected "
-                            f"{tuple(expected.shape)} (batch, out_features).")
-        if same(got, x @ weight + bias):
+                            f"{tuple(expected.shape)}: the leading dimensions of x, then out_features.")
+        plain_bias = 0 if bias is None else bias
+        if same(got, x @ weight + plain_bias):
             raise Incorrect("You multiplied by `weight` itself. It is stored as (out_features, in_features), "
                             "so the layer computes `x @ weight.T`: with a square weight both run, but only the "
                             "transpose gives the layer's result.")
-        if same(got, x @ weight.T):
+        if bias is not None and same(got, x @ weight.T):
             raise Incorrect("The bias is missing: the layer adds `bias` to every row, `x @ weight.T + bias`.")
-        if not same(linear_by_hand(x.clone(), weight.clone(), bias.clone()), got):
+        if not same(plain(linear_by_hand(x.clone(), weight.clone(), bias)), got):
             raise Incorrect("Called twice on the same tensors, your function gives two different results: "
                             "it seems to create a new layer with random weights. Use the `weight` and `bias` "
                             "you are given.")
-        if same(linear_by_hand(x, 2 * weight, 2 * bias), got):
+        if same(plain(linear_by_hand(x, 2 * weight, None if bias is None else 2 * bias)), got):
             raise Incorrect("Your result does not change when `weight` and `bias` change: use the tensors "
                             "you are given instead of creating a new layer.")
         worst = (got - expected).abs().max().item()
@@ -214,66 +236,90 @@ def conv2d_parameters(in_channels, out_channels, kernel_size, bias=True):
 
 # --- q4 ---------------------------------------------------------------------------------
 
-class ChannelDimension(Exercise):
+class ConvLayout(Exercise):
     id = "lesson01.q4"
-    points = 1
-    title = "Give a batch of grayscale images its channel dimension"
-    why = ("Conv2d reads (N, C, H, W). Knowing which dimension means what is how you fix most shape "
-           "errors in one line.")
+    points = 2
+    title = "Bring images from an image library into Conv2d's layout"
+    why = ("Conv2d reads (N, C, H, W). Knowing which dimension means what — and that moving one is not "
+           "reshaping — is how you fix most shape errors in one line.")
     hints = [
-        "The images are already the batch (dimension 0). What is missing is the channel dimension, and "
-        "Conv2d expects it right after the batch.",
-        "`images.unsqueeze(1)` inserts a dimension of size 1 at position 1: (N, H, W) → (N, 1, H, W).",
+        "Channels-last (N, H, W, C) needs its dimensions *reordered*, not reshaped: `reshape` keeps the "
+        "order of the numbers in memory and so mixes pixels and colours. `tensor.permute(...)` takes the old "
+        "positions in their new order. Grayscale (N, H, W) only lacks its channel dimension.",
+        "`images.unsqueeze(1)` when `images.dim() == 3`, else `images.permute(0, 3, 1, 2)`.",
     ]
     solution = '''
-def add_channel_dim(images):
-    return images.unsqueeze(1)
+def to_conv_layout(images):
+    if images.dim() == 3:
+        return images.unsqueeze(1)
+    return images.permute(0, 3, 1, 2)
 '''
 
-    def check_answer(self, add_channel_dim):
-        expect_function(add_channel_dim, "add_channel_dim")
+    CASES = [((2, 5, 4, 3), "RGB, channels last"), ((3, 6, 5), "grayscale, no channel dimension"),
+             ((1, 4, 7, 3), "one RGB image, channels last"), ((4, 3, 2, 2), "two channels, channels last"),
+             ((1, 4, 7), "one grayscale image")]
+
+    def check_answer(self, to_conv_layout):
+        expect_function(to_conv_layout, "to_conv_layout")
         g = generator(5)
-        for n, h, w in [(3, 6, 5), (1, 4, 7), (8, 5, 5)]:
-            images = torch.randn(n, h, w, generator=g)
+        for shape, label in self.CASES:
+            images = torch.randn(*shape, generator=g)
+            expected = images.unsqueeze(1) if images.dim() == 3 else images.permute(0, 3, 1, 2)
             given = images.clone()
-            got = plain(add_channel_dim(given))
+            try:
+                got = plain(to_conv_layout(given))
+            except RuntimeError as error:
+                if images.dim() != 3:
+                    raise
+                raise checks.mistake_in_your_code(
+                    error, f"For {label}, shape {shape}, your function fails ({str(error).splitlines()[0]}): a "
+                           "grayscale batch has three dimensions and no channel to move; insert one of size 1 "
+                           "at position 1 instead.") from None
             if type(got) is not torch.Tensor:
-                raise Incorrect(f"`add_channel_dim` returned {type(got).__name__}; return a tensor.")
-            if given.shape != images.shape:
-                raise Incorrect(f"Your function changed the caller's tensor in place (its shape is now "
-                                f"{tuple(given.shape)}): use `images.unsqueeze(1)`, which returns a new view, "
-                                "not `unsqueeze_`.")
-            if got.dtype != images.dtype:
-                raise Incorrect(f"You returned dtype {got.dtype} for {images.dtype} images: keep the pixels as "
-                                "they are, only add the dimension (Conv2d's weights are float32).")
-            expected = images.unsqueeze(1)
+                raise Incorrect(f"`to_conv_layout` returned {checks.kind_of(got)}; return a tensor.")
+            if not checks.equal(given, images) or given.shape != images.shape:
+                raise Incorrect(f"Your function changed the caller's tensor in place ({label}): return a new view "
+                                "(`unsqueeze`, `permute`), not `unsqueeze_` or an assignment into `images`.")
+            call = f"For {label}, shape {shape},"
             if got.shape != expected.shape:
-                raise Incorrect(f"For images of shape {tuple(images.shape)} you returned shape {tuple(got.shape)}; "
-                                f"expected {tuple(expected.shape)}. {self._diagnose(images, got)}")
+                raise Incorrect(f"{call} you returned shape {tuple(got.shape)}; expected {tuple(expected.shape)}. "
+                                f"{self._diagnose(images, got)}")
             if not checks.equal(got, expected):
-                raise Incorrect("The shape is right but the values moved: insert a dimension without "
-                                "reordering the pixels (`unsqueeze(1)`, not a transpose).")
-        conv = nn.Conv2d(1, 2, kernel_size=3)
+                raise Incorrect(f"{call} the shape is right but the pixels moved. "
+                                f"{self._diagnose_values(images, got)}")
+        conv = nn.Conv2d(3, 2, kernel_size=3)
         with torch.no_grad():
-            conv(add_channel_dim(torch.randn(2, 5, 5, generator=g)))
+            conv(to_conv_layout(torch.randn(2, 5, 5, 3, generator=g)))
 
     @staticmethod
     def _diagnose(images, got):
-        n, h, w = images.shape
         shape = tuple(got.shape)
-        if shape == (n, h, w):
-            return "Nothing changed: a dimension of size 1 must be inserted."
-        if shape == (1, n, h, w) and n != 1:
-            return (f"That makes one image with {n} channels. The images already are the batch; the "
-                    "channel dimension goes at position 1.")
-        if shape == (n, h, w, 1):
-            return "That puts the channels last (N, H, W, C); Conv2d wants them right after the batch."
-        if len(shape) == 4 and shape[0] == n and shape[2:] == (h, w):
-            return f"Grayscale images have exactly one channel, not {shape[1]}."
-        return "Conv2d wants (N, C, H, W) with C = 1 for grayscale."
+        if images.dim() == 3:
+            n, h, w = images.shape
+            if shape == (n, h, w, 1):
+                return "That puts the channel last (N, H, W, C); Conv2d wants it right after the batch."
+            if shape == (1, n, h, w) and n != 1:
+                return (f"That makes one image with {n} channels. The images already are the batch; the "
+                        "channel dimension goes at position 1.")
+            if shape == tuple(images.shape):
+                return "Grayscale images need a channel dimension of size 1 inserted at position 1."
+            return "Conv2d wants (N, C, H, W) with C = 1 for grayscale."
+        n, h, w, c = images.shape
+        if shape == (n, c, w, h):
+            return "Height and width are swapped: `transpose(1, 3)` exchanges them; the height comes first."
+        return "Conv2d wants (N, C, H, W): batch, channels, height, width."
+
+    @staticmethod
+    def _diagnose_values(images, got):
+        if images.dim() == 4 and checks.equal(got, images.reshape(got.shape)):
+            return ("`reshape` (or `view`) keeps the numbers in memory order, so it mixes colours and pixels: "
+                    "move the channel dimension with `permute(0, 3, 1, 2)`.")
+        if images.dim() == 4 and checks.equal(got, images.transpose(1, 3)):
+            return "`transpose(1, 3)` also swaps height and width: use `permute(0, 3, 1, 2)`."
+        return "Reorder or insert dimensions only; never reshape pixels across them."
 
 
 q1 = LinearByHand()
 q2 = ConvOutputSize()
 q3 = ConvParameterCount()
-q4 = ChannelDimension()
+q4 = ConvLayout()
