@@ -163,23 +163,46 @@ def _describe(value):
 class CountParameters(Exercise):
     id = "lesson00.q3"
     points = 2
-    title = "Count a model's parameters"
-    why = "The parameter count is the first sanity check of any model you build: it catches missing layers."
+    title = "Count a model's parameters: all of them, and the trainable ones"
+    why = ("The parameter count is the first sanity check of any model you build: it catches missing layers; "
+           "the trainable count tells you what an optimizer will actually change.")
     hints = [
-        "`model.parameters()` yields tensors; each tensor's `numel()` is how many numbers it holds.",
-        "`sum(p.numel() for p in model.parameters())`.",
+        "`model.parameters()` yields tensors; each tensor's `numel()` is how many numbers it holds, and its "
+        "`requires_grad` says whether training changes it (False for a frozen layer).",
+        "`total = sum(p.numel() for p in model.parameters())`, the same sum over the parameters with "
+        "`p.requires_grad` for `trainable`, then `return total, trainable`.",
     ]
     solution = '''
         def count_parameters(model):
-            return sum(p.numel() for p in model.parameters())
+            total = sum(p.numel() for p in model.parameters())
+            trainable = sum(p.numel() for p in model.parameters() if p.requires_grad)
+            return total, trainable
     '''
 
     def check_answer(self, answer):
+        checks.expect_function(answer, "count_parameters")
         for description, model in _hidden_models():
-            expected = sum(p.numel() for p in model.parameters())
-            result = checks.expect_int(checks.call(answer, model, what="`count_parameters`"), "`count_parameters`")
-            if result != expected:
-                raise Incorrect(_diagnose(description, model, result, expected))
+            total = sum(p.numel() for p in model.parameters())
+            trainable = sum(p.numel() for p in model.parameters() if p.requires_grad)
+            result = checks.plain(checks.call(answer, model, what="`count_parameters`"))
+            if type(result) is int:
+                raise Incorrect(f"For {description} `count_parameters` returned one number, {result:,}; return two, "
+                                "`(total, trainable)`.")
+            if type(result) not in (tuple, list) or len(result) != 2:
+                raise Incorrect(f"`count_parameters` returned {checks.kind_of(result)}; return two ints, "
+                                "`(total, trainable)`.")
+            got_total = checks.expect_int(result[0], "`count_parameters` (the total)")
+            got_trainable = checks.expect_int(result[1], "`count_parameters` (the trainable count)")
+            if (got_total, got_trainable) == (trainable, total) and total != trainable:
+                raise Incorrect(f"For {description} you returned ({got_total:,}, {got_trainable:,}): the two "
+                                "numbers are swapped; return `(total, trainable)`.")
+            if got_total != total:
+                raise Incorrect(_diagnose(description, model, got_total, total))
+            if got_trainable != trainable:
+                raise Incorrect(f"For {description} you counted {got_trainable:,} trainable parameters; "
+                                f"{trainable:,} of its {total:,} have `requires_grad=True`. "
+                                + ("A frozen layer's parameters are not trainable: count only those with "
+                                   "`p.requires_grad`." if got_trainable == total else ""))
 
 
 def _hidden_models():

@@ -128,36 +128,56 @@ def test_q2_sequential_is_not_a_linear_layer():
     assert_check_failed(ex.q2, nn.Sequential(nn.Linear(20, 7)), match="got a `Sequential` module")
 
 
-# --- q3: count_parameters ----------------------------------------------------------------------
+# --- q3: count_parameters, all and trainable ------------------------------------------------------
+
+def trainable(model):
+    return sum(p.numel() for p in model.parameters() if p.requires_grad)
+
+
+def total(model):
+    return sum(p.numel() for p in model.parameters())
+
 
 def count_with_a_loop(model):
-    total = 0
+    everything = learnable = 0
     for parameter in model.parameters():
-        total += math.prod(parameter.shape)
-    return total
+        everything += math.prod(parameter.shape)
+        if parameter.requires_grad:
+            learnable += math.prod(parameter.shape)
+    return everything, learnable
 
 
 @pytest.mark.parametrize("answer", [
     count_with_a_loop,
-    lambda model: nn.utils.parameters_to_vector(model.parameters()).numel(),
-    lambda model: sum(p.numel() for _, p in model.named_parameters()),
-])
+    lambda model: (nn.utils.parameters_to_vector(model.parameters()).numel(),
+                   sum(p.numel() for p in filter(lambda p: p.requires_grad, model.parameters()))),
+    lambda model: [sum(p.numel() for _, p in model.named_parameters()),
+                   total(model) - sum(p.numel() for p in model.parameters() if not p.requires_grad)],
+], ids=["loop", "vector-filter", "list-by-difference"])
 def test_q3_alternatives_pass(answer):
     assert_check_passed(ex.q3, answer)
 
 
 @pytest.mark.parametrize("answer, message", [
-    (lambda m: len(list(m.parameters())),
+    (lambda m: (len(list(m.parameters())), trainable(m)),
      "For nn.Linear(20, 7) you counted 2; it has 147 parameters. 2 is the number of parameter tensors"),
-    (lambda m: sum(p.numel() for p in m.parameters() if p.requires_grad),
+    (lambda m: (trainable(m), trainable(m)),
      "For a model whose first layer is frozen you counted 10; it has 30 parameters. You counted only trainable"),
-    (lambda m: sum(v.numel() for v in m.state_dict().values()),
+    (lambda m: (sum(v.numel() for v in m.state_dict().values()), trainable(m)),
      "For nn.Sequential(nn.Linear(3, 4), nn.BatchNorm1d(4)) you counted 33; it has 24 parameters. `state_dict()`"),
-    (lambda m: torch.tensor([p.numel() for p in m.parameters()]).sum(), "returned a tensor; return a Python int"),
-    (lambda m: 147, "For nn.Sequential(nn.Linear(10, 20), nn.ReLU(), nn.Linear(20, 5)) you counted 147; it has 325"),
-    (lambda m: float(sum(p.numel() for p in m.parameters())), "returned a float; return a Python int."),
-    (lambda m: sum(p.numel() for _, p in m.named_parameters(remove_duplicate=False)),
+    (lambda m: (torch.tensor([p.numel() for p in m.parameters()]).sum(), trainable(m)),
+     "`count_parameters` (the total) returned a tensor; return a Python int"),
+    (lambda m: (147, 147), "For nn.Sequential(nn.Linear(10, 20), nn.ReLU(), nn.Linear(20, 5)) you counted 147; it has 325"),
+    (lambda m: (total(m), float(trainable(m))), "`count_parameters` (the trainable count) returned a float"),
+    (lambda m: (sum(p.numel() for _, p in m.named_parameters(remove_duplicate=False)), trainable(m)),
      "For a model that uses one nn.Linear(5, 5) twice you counted 60; it has 30 parameters."),
+    (lambda m: total(m), "For nn.Linear(20, 7) `count_parameters` returned one number, 147; return two"),
+    (lambda m: (total(m), total(m)),
+     "For a model whose first layer is frozen you counted 30 trainable parameters; 10 of its 30 have "
+     "`requires_grad=True`. A frozen layer's parameters are not trainable"),
+    (lambda m: (trainable(m), total(m)), "the two numbers are swapped; return `(total, trainable)`"),
+    (lambda m: {"total": total(m), "trainable": trainable(m)}, "`count_parameters` returned a dict; return two ints"),
+    (lambda m: (total(m), trainable(m), 0), "returned a tuple; return two ints"),
 ])
 def test_q3_mistakes_are_named(answer, message):
     assert_check_failed(ex.q3, answer, match=message)
@@ -181,16 +201,17 @@ class ShiftedFloat(float):
 
 def test_q3_an_int_subclass_that_equals_everything_is_refused():
     assert AlwaysEqual(1) == 147                                # it does lie to a plain comparison
-    assert_check_failed(ex.q3, lambda m: AlwaysEqual(1), match="For nn.Linear(20, 7) you counted 1; it has 147")
+    assert_check_failed(ex.q3, lambda m: (AlwaysEqual(1), AlwaysEqual(1)),
+                        match="For nn.Linear(20, 7) you counted 1; it has 147")
 
 
 def test_q3_an_int_subclass_with_the_right_count_passes():
-    assert_check_passed(ex.q3, lambda m: AlwaysEqual(sum(p.numel() for p in m.parameters())))
+    assert_check_passed(ex.q3, lambda m: (AlwaysEqual(total(m)), AlwaysEqual(trainable(m))))
 
 
 def test_q3_a_float_subclass_is_refused():
-    assert_check_failed(ex.q3, lambda m: ShiftedFloat(sum(p.numel() for p in m.parameters())),
-                        match="`count_parameters` returned a float; return a Python int.")
+    assert_check_failed(ex.q3, lambda m: (ShiftedFloat(total(m)), trainable(m)),
+                        match="`count_parameters` (the total) returned a float; return a Python int.")
 
 
 def test_q3_stub_raising_not_implemented_is_not_attempted():
@@ -234,26 +255,18 @@ def test_bilinear_is_not_a_linear_layer():
     assert_check_failed(ex.q2, nn.Bilinear(20, 20, 7), match="got a `Bilinear` module")
 
 
-@pytest.mark.parametrize("answer", [
-    lambda m: sum(p.numel() for _, p in m.named_parameters()),
-    lambda m: sum(p.numel() for mod in m.modules() for p in mod.parameters(recurse=False)),
-], ids=["named_parameters", "per-module-deduplicated"])
-def test_count_parameters_student_variants_pass(answer):
-    assert_check_passed(ex.q3, answer)
+def test_numpy_integer_count_is_rejected():
+    assert_check_failed(ex.q3, lambda m: (np.int64(total(m)), trainable(m)), match="return a Python int")
 
 
 def test_counting_a_shared_layer_per_use_is_named_as_such():
     def per_use(model):
         return sum(p.numel() for m in model.modules(remove_duplicate=False) for p in m.parameters(recurse=False))
-    outcome = assert_check_failed(ex.q3, per_use, match="You counted the shared layer once for each time it is used")
+    outcome = assert_check_failed(ex.q3, lambda m: (per_use(m), trainable(m)),
+                                  match="You counted the shared layer once for each time it is used")
     assert "state_dict" not in outcome.message
 
 
 def test_counting_weights_only_names_the_biases():
-    assert_check_failed(ex.q3, lambda m: sum(p.numel() for n, p in m.named_parameters() if "weight" in n),
-                        match="The biases are parameters too")
-
-
-def test_numpy_integer_count_is_rejected():
-    assert_check_failed(ex.q3, lambda m: np.int64(sum(p.numel() for p in m.parameters())),
-                        match="return a Python int")
+    assert_check_failed(ex.q3, lambda m: (sum(p.numel() for n, p in m.named_parameters() if "weight" in n),
+                                          trainable(m)), match="The biases are parameters too")
