@@ -1,5 +1,6 @@
 """Exercises of lesson 02 (your own nn.Module): a three-layer network, a plain list fixed,
-an autoencoder whose decoder shares the encoder's weight, an initialisation function, and a
+an autoencoder whose decoder shares the encoder's weight, an initialisation function for two
+kinds of layer, and a
 model whose parameters the optimizer never sees (debugging).
 
 The checks build the student's class, look at what is registered (parameters, layers hidden
@@ -262,42 +263,84 @@ class TiedAutoencoder(nn.Module):
 # --- q4 ---------------------------------------------------------------------------------
 
 def init_test_model():
-    return nn.Sequential(nn.Linear(64, 64), nn.ReLU(), nn.Conv2d(3, 4, kernel_size=3), nn.Linear(64, 32))
+    model = nn.Sequential(nn.Linear(64, 64), nn.ReLU(), nn.Conv2d(8, 32, kernel_size=3), nn.BatchNorm2d(32),
+                          nn.Linear(64, 32))
+    with torch.no_grad():   # not BatchNorm's defaults, so touching it shows
+        model[3].weight.uniform_(0.5, 1.5)
+        model[3].bias.uniform_(-0.5, 0.5)
+    return model
 
 
-class XavierInit(Exercise):
+class InitWeights(Exercise):
     id = "lesson02.q4"
-    points = 1
-    title = "Initialise every Linear layer: Xavier-uniform weights, zero biases"
+    points = 2
+    title = "Initialise Linear and Conv2d layers, each its own way, and nothing else"
     why = ("`model.apply(fn)` visits every submodule, so one small function sets up a whole model; the "
-           "isinstance check keeps it from touching layers it was not meant for.")
+           "isinstance checks give each kind of layer its own scheme and keep it from touching the rest.")
     hints = [
-        "`model.apply(init_weights)` calls your function on every module, including `ReLU`, `Conv2d` and the "
-        "`Sequential` itself. Act only when `isinstance(module, nn.Linear)`.",
-        "Inside that `if`: `nn.init.xavier_uniform_(module.weight)` and `nn.init.zeros_(module.bias)`.",
+        "`model.apply(init_weights)` calls your function on every module, including `ReLU`, `BatchNorm2d` and "
+        "the `Sequential` itself. One `if isinstance(module, nn.Linear):` branch, one for `nn.Conv2d`, "
+        "nothing for the others.",
+        "Linear: `nn.init.xavier_uniform_(module.weight)`; Conv2d: "
+        "`nn.init.kaiming_normal_(module.weight, mode=\"fan_out\", nonlinearity=\"relu\")`; both: "
+        "`nn.init.zeros_(module.bias)`.",
     ]
     solution = '''
 def init_weights(module):
     if isinstance(module, nn.Linear):
         nn.init.xavier_uniform_(module.weight)
         nn.init.zeros_(module.bias)
+    elif isinstance(module, nn.Conv2d):
+        nn.init.kaiming_normal_(module.weight, mode="fan_out", nonlinearity="relu")
+        nn.init.zeros_(module.bias)
 '''
 
     def check_answer(self, init_weights):
         checks.expect_function(init_weights, "init_weights")
         model = init_test_model()
-        conv_before = [p.detach().clone() for p in model[2].parameters()]
+        conv_before = checks.plain(model[2].weight).detach().clone()
+        norm_before = [p.detach().clone() for p in model[3].parameters()]
         try:
             model.apply(init_weights)
         except AttributeError as error:
-            if "has no attribute" in str(error):
-                raise Incorrect(f"`model.apply` calls your function on every module, and one of them has no such "
-                                f"attribute ({error}). Act only when `isinstance(module, nn.Linear)`.") from None
-            raise
-        if not all(checks.equal(b, a) for a, b in zip(conv_before, model[2].parameters())):
-            raise Incorrect("Your function also changed the Conv2d layer: initialise `nn.Linear` layers only.")
-        for index in (0, 3):
+            if "has no attribute" not in str(error):
+                raise
+            raise checks.mistake_in_your_code(
+                error, f"`model.apply` calls your function on every module, and one of them has no such attribute "
+                       f"({error}). Act only on `nn.Linear` and `nn.Conv2d` (`isinstance`).") from None
+        if not all(checks.equal(b, a) for a, b in zip(norm_before, model[3].parameters())):
+            raise Incorrect("Your function also changed the BatchNorm2d layer: initialise `nn.Linear` and "
+                            "`nn.Conv2d` layers only, and leave every other module as it is.")
+        for index in (0, 4):
             self._expect_xavier(model[index])
+        self._expect_kaiming_fan_out(model[2], conv_before)
+
+    @staticmethod
+    def _expect_kaiming_fan_out(conv, before):
+        name = f"Conv2d({conv.in_channels} → {conv.out_channels}, kernel {conv.kernel_size[0]})"
+        weight = checks.plain(conv.weight).detach()
+        if checks.equal(weight, before):
+            raise Incorrect(f"Your function left {name} as it was: give `nn.Conv2d` layers Kaiming-normal weights "
+                            "(`mode=\"fan_out\"`) and zero biases.")
+        if not (conv.weight.requires_grad and conv.bias.requires_grad):
+            raise Incorrect(f"Your function froze {name} (`requires_grad=False`): initialising must leave "
+                            "the layer trainable.")
+        if not checks.equal(conv.bias, torch.zeros_like(conv.bias)):
+            raise Incorrect(f"The biases of {name} are not zero: `nn.init.zeros_(module.bias)`.")
+        k = conv.kernel_size[0] * conv.kernel_size[1]
+        fan_in, fan_out = conv.in_channels * k, conv.out_channels * k
+        std, peak = weight.std().item(), weight.abs().max().item()
+        if peak <= 2.0 * std:   # a normal sample of this size reaches about 3.5 standard deviations
+            raise Incorrect(f"The weights of {name} are uniform (all within ±{peak:.4f}); Kaiming-normal draws them "
+                            "from a normal distribution: `nn.init.kaiming_normal_`.")
+        target = math.sqrt(2 / fan_out)
+        if abs(std - math.sqrt(2 / fan_in)) < 0.1 * math.sqrt(2 / fan_in):
+            raise Incorrect(f"The weights of {name} have standard deviation {std:.4f} = sqrt(2 / fan_in): that is "
+                            f"Kaiming's default `mode=\"fan_in\"`. The exercise asks for `mode=\"fan_out\"`, "
+                            f"sqrt(2 / fan_out) = {target:.4f}.")
+        if abs(std - target) > 0.1 * target:
+            raise Incorrect(f"The weights of {name} have standard deviation {std:.4f}; Kaiming-normal with "
+                            f"`mode=\"fan_out\"` and `nonlinearity=\"relu\"` gives sqrt(2 / fan_out) = {target:.4f}.")
 
     @staticmethod
     def _expect_xavier(layer):
@@ -442,5 +485,5 @@ class ScaledMLP(nn.Module):
 q1 = ThreeLayerNet()
 q2 = FixPlainList()
 q3 = TiedAutoencoder()
-q4 = XavierInit()
+q4 = InitWeights()
 q5 = FixScaledMLP()

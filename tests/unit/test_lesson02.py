@@ -310,49 +310,86 @@ def test_q3_mistakes(answer, message):
 
 # --- q4: initialisation --------------------------------------------------------------------
 
-def manual_xavier(module):
+def kaiming_fan_out(conv):
+    nn.init.kaiming_normal_(conv.weight, mode="fan_out", nonlinearity="relu")
+    nn.init.zeros_(conv.bias)
+
+
+def manual_both(module):
     if type(module) is nn.Linear:
         bound = (6 / (module.in_features + module.out_features)) ** 0.5
         with torch.no_grad():
             module.weight.uniform_(-bound, bound)
             module.bias.zero_()
+    elif type(module) is nn.Conv2d:
+        fan_out = module.out_channels * module.kernel_size[0] * module.kernel_size[1]
+        with torch.no_grad():
+            module.weight.normal_(0, (2 / fan_out) ** 0.5)
+            module.bias.fill_(0.0)
 
 
-def gain_one_new_parameters(module):
+def new_parameters(module):
     if isinstance(module, nn.Linear):
         weight = torch.empty_like(module.weight)
         nn.init.xavier_uniform_(weight, gain=1.0)
         module.weight = nn.Parameter(weight)
         nn.init.constant_(module.bias, 0.0)
+    if isinstance(module, nn.Conv2d):
+        kaiming_fan_out(module)
 
 
-@pytest.mark.parametrize("answer", [manual_xavier, gain_one_new_parameters])
+def by_type_table(module):
+    schemes = {nn.Linear: lambda m: nn.init.xavier_uniform_(m.weight),
+               nn.Conv2d: lambda m: nn.init.kaiming_normal_(m.weight, a=0, mode="fan_out")}
+    if type(module) in schemes:
+        schemes[type(module)](module)
+        module.bias.data.zero_()
+
+
+@pytest.mark.parametrize("answer", [manual_both, new_parameters, by_type_table])
 def test_q4_alternatives_pass(answer):
     assert_check_passed(ex.q4, answer)
 
 
-def linear_only(body):
+def linear_then_conv(linear_body, conv_body=kaiming_fan_out):
     def init_weights(module):
         if isinstance(module, nn.Linear):
-            body(module)
+            linear_body(module)
+        elif isinstance(module, nn.Conv2d):
+            conv_body(module)
     return init_weights
 
 
+def xavier(m):
+    nn.init.xavier_uniform_(m.weight)
+    nn.init.zeros_(m.bias)
+
+
 @pytest.mark.parametrize("answer, message", [
-    (linear_only(lambda m: nn.init.xavier_uniform_(m.weight)), "are not zero"),
-    (linear_only(lambda m: (nn.init.kaiming_uniform_(m.weight), nn.init.zeros_(m.bias))),
+    (linear_then_conv(lambda m: nn.init.xavier_uniform_(m.weight)), "The biases of Linear(64 → 64) are not zero"),
+    (linear_then_conv(lambda m: (nn.init.kaiming_uniform_(m.weight), nn.init.zeros_(m.bias))),
      "are uniform on about ±0.3062; Xavier-uniform with the default gain of 1 uses ±sqrt(6 / (fan_in + fan_out)) = ±0.2165"),
-    (linear_only(lambda m: (nn.init.xavier_uniform_(m.weight, gain=2.0), nn.init.zeros_(m.bias))),
+    (linear_then_conv(lambda m: (nn.init.xavier_uniform_(m.weight, gain=2.0), nn.init.zeros_(m.bias))),
      "If you passed `gain=...` (or scaled the weights), leave it out"),
-    (linear_only(lambda m: (nn.init.xavier_uniform_(m.weight, gain=nn.init.calculate_gain("relu")),
-                            nn.init.zeros_(m.bias))), "Xavier-uniform with the default gain of 1"),
-    (linear_only(lambda m: (nn.init.xavier_normal_(m.weight), nn.init.zeros_(m.bias))), "exceed the Xavier-uniform bound"),
-    (linear_only(lambda m: (nn.init.zeros_(m.weight), nn.init.zeros_(m.bias))), "All weights"),
-    (linear_only(lambda m: (nn.init.uniform_(m.weight, -0.01, 0.01), nn.init.zeros_(m.bias))), "uniform on about ±0.0100"),
-    (linear_only(lambda m: (nn.init.normal_(m.weight, std=0.02), nn.init.zeros_(m.bias))), "standard deviation 0.0"),
-    (lambda m: (nn.init.xavier_uniform_(m.weight), nn.init.zeros_(m.bias)), "Act only when `isinstance(module, nn.Linear)`"),
-    (lambda m: (nn.init.xavier_uniform_(m.weight), nn.init.zeros_(m.bias)) if hasattr(m, "weight") else None,
-     "also changed the Conv2d layer"),
+    (linear_then_conv(lambda m: (nn.init.xavier_uniform_(m.weight, gain=nn.init.calculate_gain("relu")),
+                                 nn.init.zeros_(m.bias))), "Xavier-uniform with the default gain of 1"),
+    (linear_then_conv(lambda m: (nn.init.xavier_normal_(m.weight), nn.init.zeros_(m.bias))),
+     "exceed the Xavier-uniform bound"),
+    (linear_then_conv(lambda m: (nn.init.zeros_(m.weight), nn.init.zeros_(m.bias))), "All weights"),
+    (linear_then_conv(lambda m: (nn.init.normal_(m.weight, std=0.02), nn.init.zeros_(m.bias))), "standard deviation 0.0"),
+    (linear_then_conv(xavier, lambda m: None), "Your function left Conv2d(8 → 32, kernel 3) as it was"),
+    (linear_then_conv(xavier, lambda m: nn.init.kaiming_normal_(m.weight, mode="fan_out")),
+     "The biases of Conv2d(8 → 32, kernel 3) are not zero"),
+    (linear_then_conv(xavier, lambda m: (nn.init.kaiming_normal_(m.weight, nonlinearity="relu"), nn.init.zeros_(m.bias))),
+     "that is Kaiming's default `mode=\"fan_in\"`"),
+    (linear_then_conv(xavier, lambda m: (nn.init.kaiming_uniform_(m.weight, mode="fan_out"), nn.init.zeros_(m.bias))),
+     "are uniform (all within"),
+    (linear_then_conv(xavier, xavier), "are uniform (all within ±0.1290); Kaiming-normal draws them from a normal"),
+    (linear_then_conv(xavier, lambda m: (nn.init.normal_(m.weight, std=0.02), nn.init.zeros_(m.bias))),
+     "have standard deviation 0.0202; Kaiming-normal with `mode=\"fan_out\"` and `nonlinearity=\"relu\"` gives"),
+    (lambda m: xavier(m), "one of them has no such attribute"),
+    (lambda m: (xavier(m), kaiming_fan_out(m)) if hasattr(m, "weight") and m.weight.dim() > 1 else
+     (nn.init.zeros_(m.bias) if hasattr(m, "bias") else None), "also changed the BatchNorm2d layer"),
     (nn.Linear, "Pass the function `init_weights` (defined with `def`), not the class Linear."),
 ])
 def test_q4_mistakes(answer, message):
@@ -482,29 +519,13 @@ def test_deep_stack_detached_output_fails():
     assert_check_failed(ex.q2, DeepStackDetached, match="is cut off from autograd")
 
 
-def _init_type_is(module):
-    if type(module) is nn.Linear:
-        torch.nn.init.xavier_uniform_(module.weight)
-        module.bias.data.fill_(0)
-
-
-def _init_copy_no_grad(module):
-    if isinstance(module, nn.Linear):
-        with torch.no_grad():
-            module.weight.copy_(nn.init.xavier_uniform_(torch.empty_like(module.weight)))
-            module.bias.zero_()
-
-
-@pytest.mark.parametrize("answer", [_init_type_is, _init_copy_no_grad])
-def test_init_weights_student_variants_pass(answer):
-    assert_check_passed(ex.q4, answer)
-
-
 def _init_and_freeze(module):
     if isinstance(module, nn.Linear):
         nn.init.xavier_uniform_(module.weight)
         nn.init.zeros_(module.bias)
         module.requires_grad_(False)
+    elif isinstance(module, nn.Conv2d):
+        kaiming_fan_out(module)
 
 
 def _init_every_parameter(module):
@@ -517,7 +538,7 @@ def test_init_weights_that_freezes_fails():
 
 
 def test_init_weights_on_every_parameter_fails():
-    assert_check_failed(ex.q4, _init_every_parameter, match="also changed the Conv2d layer")
+    assert_check_failed(ex.q4, _init_every_parameter, match="also changed the BatchNorm2d layer")
 
 
 # --- q5: debugging ScaledMLP ---------------------------------------------------------------
