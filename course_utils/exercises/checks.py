@@ -17,11 +17,12 @@ from __future__ import annotations
 import inspect
 import itertools
 import re
+from pathlib import Path
 
 import torch
 from torch import nn
 
-from course_utils.exercises.engine import Incorrect, student_line
+from course_utils.exercises.engine import Incorrect, StudentLine, student_line
 
 ATOL, RTOL = 1e-5, 1e-4       # one tolerance for every "same values" in the course
 _MODULE_INTERNALS = frozenset(vars(nn.Module()))  # _modules, _parameters, hooks...
@@ -128,11 +129,15 @@ def expect_function(answer, name: str) -> None:
 
 
 def _where_init(cls) -> str:
+    """' (At your cell, line 3: `def __init__(self, fn):`)': where the student's ``__init__`` starts."""
     try:
         lines, lineno = inspect.getsourcelines(cls.__init__)
+        filename = inspect.getsourcefile(cls.__init__) or ""
     except (OSError, TypeError):
         return ""
-    return f" (your line {lineno}: `{lines[0].strip()}`)"
+    place = "your cell" if re.search(r"ipykernel_\d+|<ipython-input-", filename) else Path(filename).name
+    source = lines[0].strip()
+    return f" ({StudentLine(place, lineno, '', source).caption()} `{source}`)"
 
 
 def call(function, *inputs, what: str = "your answer", **kwargs):

@@ -41,3 +41,24 @@ def test_outcomes_in_a_kernel(tmp_path, monkeypatch):
     assert [o.output_type for o in graded_cell] == ["display_data", "error"]
     assert "Not attempted" in graded_cell[0].data["text/plain"]
     assert graded_cell[1].ename == "CheckFailed"
+
+
+FORGOT_SUPER_CELLS = [
+    "from course_utils.exercises import lesson03\nimport torch\nfrom torch import nn",
+    "class Lambda(nn.Module):\n    def __init__(self, fn, *args, **kwargs):\n        self.fn = fn\n\n"
+    "    def forward(self, x):\n        return self.fn(x)",
+    "lesson03.q3.check(Lambda)",
+]
+
+
+@pytest.mark.slow
+def test_a_forgotten_super_init_names_the_students_cell_and_line(tmp_path, monkeypatch):
+    from nbclient import NotebookClient
+
+    monkeypatch.delenv("COURSE_GRADING", raising=False)
+    nb = new_notebook(cells=[new_code_cell(c) for c in FORGOT_SUPER_CELLS])
+    NotebookClient(nb, kernel_name="python3", timeout=120, resources={"metadata": {"path": str(tmp_path)}}).execute()
+    text = nb.cells[2].outputs[0].data["text/plain"]
+    assert text.startswith("✗ Incorrect — lesson03.q3")
+    assert ("must call `super().__init__()` before anything else (At your cell, line 2: "
+            "`def __init__(self, fn, *args, **kwargs):`)") in text

@@ -341,7 +341,7 @@ FORGOT_SUPER = defined('''
     (HasParameter, "has parameters"),
     (Detached, "`Lambda(fn, 3.0)(x)` is cut off from autograd"),
     (FORGOT_SUPER, "`Lambda.__init__` must call `super().__init__()` before anything else "
-                   "(your line 3: `def __init__(self, fn, *args, **kwargs):`)"),
+                   "(At <cell defining Lambda>, line 3: `def __init__(self, fn, *args, **kwargs):`)"),
 ])
 def test_q3_wrong(answer, message):
     assert_check_failed(ex.q3, answer, match=message)
