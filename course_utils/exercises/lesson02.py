@@ -1,7 +1,6 @@
-"""Exercises of lesson 02 (your own nn.Module): a three-layer network, a plain list fixed,
-an autoencoder whose decoder shares the encoder's weight, an initialisation function for two
-kinds of layer, and a
-model whose parameters the optimizer never sees (debugging).
+"""Exercises of lesson 02 (your own nn.Module): a three-layer network, a plain list of one repeated
+layer fixed, an autoencoder whose decoder shares the encoder's weight, an initialisation function
+for two kinds of layer, and a model whose parameters the optimizer never sees (debugging).
 
 The checks build the student's class, look at what is registered (parameters, layers hidden
 in plain lists), copy a reference's weights in and compare outputs and gradients on hidden
@@ -116,23 +115,39 @@ class ThreeLayerNet(nn.Module):
 
 # --- q2 ---------------------------------------------------------------------------------
 
+BROKEN_DEEP_STACK = '''
+class DeepStack(nn.Module):
+    def __init__(self, width, depth):
+        super().__init__()
+        self.layers = [nn.Linear(width, width)] * depth     # depth layers
+
+    def forward(self, x):
+        for i, layer in enumerate(self.layers):
+            x = layer(x)
+            if i < len(self.layers) - 1:
+                x = torch.relu(x)
+        return x
+'''.strip("\n")
+
+
 class FixPlainList(Exercise):
     id = "lesson02.q2"
     points = 2
-    title = "Fix a model that keeps its layers in a plain list"
-    why = ("Registered layers are trained, moved with `.to()`, saved and counted; a plain list "
-           "silently loses all of that. `nn.ModuleList` is the list that registers.")
+    title = "Fix a stack that keeps its layers in a plain list, built by repeating one layer"
+    why = ("Registered layers are trained, moved with `.to()`, saved and counted; a plain list silently loses "
+           "all of that, and `[layer] * depth` silently shares one layer. Sharing is a choice, never an accident.")
     hints = [
-        "The model runs, but `parameters()` is empty: `nn.Module` does not look inside a Python list. "
-        "Which container is a list *and* a module?",
-        "Wrap the list: `self.layers = nn.ModuleList([nn.Linear(a, b) for a, b in zip(sizes[:-1], sizes[1:])])`. "
-        "`forward` can stay as it is.",
+        "Two things are wrong. `nn.Module` does not look inside a Python list: which container is a list *and* "
+        "a module? And `[nn.Linear(width, width)] * depth` is one layer listed `depth` times: count the different "
+        "objects with `len({id(layer) for layer in self.layers})`.",
+        "`self.layers = nn.ModuleList([nn.Linear(width, width) for _ in range(depth)])`: a new layer on each "
+        "turn of the comprehension. `forward` can stay as it is.",
     ]
     solution = '''
 class DeepStack(nn.Module):
-    def __init__(self, sizes):
+    def __init__(self, width, depth):
         super().__init__()
-        self.layers = nn.ModuleList([nn.Linear(a, b) for a, b in zip(sizes[:-1], sizes[1:])])
+        self.layers = nn.ModuleList([nn.Linear(width, width) for _ in range(depth)])
 
     def forward(self, x):
         for i, layer in enumerate(self.layers):
@@ -143,22 +158,23 @@ class DeepStack(nn.Module):
 '''
 
     def check_answer(self, answer):
-        for sizes in ([4, 8, 8, 2], [3, 5, 2], [6, 1]):
-            model = checks.instantiate(answer, sizes)
-            expected_count = sum(a * b + b for a, b in zip(sizes[:-1], sizes[1:]))
-            if checks.parameter_count(model) == 0 and not checks.unregistered_modules(model):
+        for width, depth in ((6, 3), (4, 2), (5, 1)):
+            model = checks.instantiate(answer, width, depth)
+            one_layer = width * width + width
+            count = checks.parameter_count(model)
+            if count == 0 and not checks.unregistered_modules(model):
                 raise Incorrect("Your model has no registered parameters. Create the layers once, in `__init__`, "
                                 "inside an `nn.ModuleList` (layers created in `forward` are new, untrained "
                                 "layers on every call).")
-            checks.expect_parameter_count(model, expected_count)
-            layers = [nn.Linear(a, b) for a, b in zip(sizes[:-1], sizes[1:])]
-            mine = linear_layers(model)
-            if [tuple(m.weight.shape) for m in mine] != [tuple(r.weight.shape) for r in layers]:
-                raise Incorrect(f"For sizes {sizes} your registered layers are "
-                                f"{[f'Linear({m.in_features} → {m.out_features})' for m in mine]}; expected one "
-                                "Linear between each pair of consecutive sizes, in order.")
+            if not checks.unregistered_modules(model) and count == one_layer and depth > 1:
+                raise Incorrect(f"`DeepStack({width}, {depth})` registers one layer's parameters ({one_layer}) for "
+                                f"{depth} layers: `[nn.Linear(width, width)] * depth` is one layer listed {depth} "
+                                "times, so every step shares the same weights. Create a new layer for each step: "
+                                "`[nn.Linear(width, width) for _ in range(depth)]`.")
+            checks.expect_parameter_count(model, depth * one_layer)
+            layers = [nn.Linear(width, width) for _ in range(depth)]
             checks.copy_weights(nn.Sequential(*layers), model)
-            x = checks.hidden_input(5, sizes[0])
+            x = checks.hidden_input(5, width)
             expect_stack_output(model, layers, x, "your model")
             checks.expect_connected_to_graph(model(x), "your model's output")
 

@@ -2,6 +2,7 @@
 with the words the student must read (the reference, the stub and the hints of every exercise
 are tested once for all lessons in ``test_every_exercise.py``)."""
 
+import copy
 import textwrap
 
 import pytest
@@ -124,7 +125,7 @@ def test_q1_instance_instead_of_class():
     assert_check_failed(ex.q1, SequentialInside(6, 8, 3), match="Pass the class itself")
 
 
-# --- q2: fix a plain list ------------------------------------------------------------------
+# --- q2: fix a plain list of one repeated layer ---------------------------------------------
 
 def stack_forward(self, x):
     for i, layer in enumerate(self.layers):
@@ -135,32 +136,32 @@ def stack_forward(self, x):
 
 
 def deep_stack(make_layers, forward=stack_forward):
-    def init(self, sizes):
+    def init(self, width, depth):
         nn.Module.__init__(self)
-        self.layers = make_layers([nn.Linear(a, b) for a, b in zip(sizes[:-1], sizes[1:])])
+        self.layers = make_layers(width, depth)
     return type("DeepStack", (nn.Module,), {"__init__": init, "forward": forward})
 
 
 class WithAddModule(nn.Module):
-    def __init__(self, sizes):
+    def __init__(self, width, depth):
         super().__init__()
-        self.count = len(sizes) - 1
-        for i, (a, b) in enumerate(zip(sizes[:-1], sizes[1:])):
-            self.add_module(f"layer{i}", nn.Linear(a, b))
+        self.depth = depth
+        for i in range(depth):
+            self.add_module(f"layer{i}", nn.Linear(width, width))
 
     def forward(self, x):
-        for i in range(self.count):
+        for i in range(self.depth):
             x = getattr(self, f"layer{i}")(x)
-            x = torch.relu(x) if i < self.count - 1 else x
+            x = torch.relu(x) if i < self.depth - 1 else x
         return x
 
 
 class AsSequential(nn.Module):
-    def __init__(self, sizes):
+    def __init__(self, width, depth):
         super().__init__()
         parts = []
-        for a, b in zip(sizes[:-1], sizes[1:]):
-            parts += [nn.Linear(a, b), nn.ReLU()]
+        for _ in range(depth):
+            parts += [nn.Linear(width, width), nn.ReLU()]
         self.net = nn.Sequential(*parts[:-1])
 
     def forward(self, x):
@@ -168,51 +169,70 @@ class AsSequential(nn.Module):
 
 
 @pytest.mark.parametrize("answer", [
-    deep_stack(nn.ModuleList),
+    deep_stack(lambda w, d: nn.ModuleList([nn.Linear(w, w) for _ in range(d)])),
+    deep_stack(lambda w, d: nn.ModuleList(copy.deepcopy(nn.Linear(w, w)) for _ in range(d))),
     WithAddModule,
     AsSequential,
-])
+], ids=["modulelist", "deep-copies", "add-module", "sequential"])
 def test_q2_alternatives_pass(answer):
     assert_check_passed(ex.q2, answer)
 
 
+BROKEN_DEEP_STACK = defined(ex.BROKEN_DEEP_STACK, "DeepStack")
+
+
 class LayersMadeInForward(nn.Module):
-    def __init__(self, sizes):
+    def __init__(self, width, depth):
         super().__init__()
-        self.sizes = sizes
+        self.width, self.depth = width, depth
 
     def forward(self, x):
-        for a, b in zip(self.sizes[:-1], self.sizes[1:]):
-            x = torch.relu(nn.Linear(a, b)(x))
+        for _ in range(self.depth):
+            x = torch.relu(nn.Linear(self.width, self.width)(x))
         return x
 
 
 class ForgotSuper(nn.Module):
-    def __init__(self, sizes):
-        self.layers = nn.ModuleList([nn.Linear(a, b) for a, b in zip(sizes[:-1], sizes[1:])])
+    def __init__(self, width, depth):
+        self.layers = nn.ModuleList([nn.Linear(width, width) for _ in range(depth)])
 
 
-class OneBigLayer(nn.Module):
-    def __init__(self, sizes):
+class OneLayerLooped(nn.Module):
+    def __init__(self, width, depth):
         super().__init__()
-        self.layers = nn.ModuleList([nn.Linear(sizes[0], sizes[-1])])
+        self.layer, self.depth = nn.Linear(width, width), depth
 
-    forward = stack_forward
+    def forward(self, x):
+        for i in range(self.depth):
+            x = self.layer(x)
+            x = torch.relu(x) if i < self.depth - 1 else x
+        return x
 
 
 @pytest.mark.parametrize("answer, message", [
-    (deep_stack(list), "plain Python list"),
-    (deep_stack(tuple), "plain Python list"),
-    (deep_stack(lambda layers: {str(i): layer for i, layer in enumerate(layers)},
-                lambda self, x: x), "plain Python list or dict"),
-    (deep_stack(nn.ModuleList, lambda self, x: stack_forward(self, x).relu()), "ReLU at the end"),
-    (deep_stack(nn.ModuleList, lambda self, x: [x := layer(x) for layer in self.layers][-1]), "No ReLU between"),
+    (BROKEN_DEEP_STACK, "Layers stored in a plain Python list or dict (`self.layers`) are not registered"),
+    (deep_stack(lambda w, d: nn.ModuleList([nn.Linear(w, w)] * d)),
+     "`DeepStack(6, 3)` registers one layer's parameters (42) for 3 layers: `[nn.Linear(width, width)] * depth` "
+     "is one layer listed 3 times"),
+    (OneLayerLooped, "so every step shares the same weights"),
+    (deep_stack(lambda w, d: [nn.Linear(w, w) for _ in range(d)]), "plain Python list"),
+    (deep_stack(lambda w, d: tuple(nn.Linear(w, w) for _ in range(d))), "plain Python list"),
+    (deep_stack(lambda w, d: nn.ModuleList([nn.Linear(w, w) for _ in range(d)]),
+                lambda self, x: stack_forward(self, x).relu()), "ReLU at the end"),
+    (deep_stack(lambda w, d: nn.ModuleList([nn.Linear(w, w) for _ in range(d)]),
+                lambda self, x: [x := layer(x) for layer in self.layers][-1]), "No ReLU between"),
     (LayersMadeInForward, "Create the layers once, in `__init__`"),
     (ForgotSuper, "must call `super().__init__()` before it assigns a layer"),
-    (OneBigLayer, "registered parameters; expected"),
+    (deep_stack(lambda w, d: nn.ModuleList([nn.Linear(w, w) for _ in range(d + 1)])),
+     "Your model has 168 registered parameters; expected 126"),
 ])
 def test_q2_mistakes(answer, message):
     assert_check_failed(ex.q2, answer, match=message)
+
+
+def test_q2_statement_code_is_one_layer_in_a_plain_list():
+    model = BROKEN_DEEP_STACK(8, 3)
+    assert list(model.parameters()) == [] and len({id(layer) for layer in model.layers}) == 1
 
 
 # --- q3: one layer used twice --------------------------------------------------------------
@@ -456,63 +476,22 @@ def test_three_layer_net_softmax_at_the_end_fails():
     assert_check_failed(ex.q1, Softmaxed, match="differs from the expected values")
 
 
-class DeepStackAddModule(nn.Module):
-    def __init__(self, sizes):
-        super().__init__()
-        self.n = len(sizes) - 1
-        for i, (a, b) in enumerate(zip(sizes[:-1], sizes[1:])):
-            self.add_module(f"fc{i}", nn.Linear(a, b))
-
-    def forward(self, x):
-        for i in range(self.n):
-            x = getattr(self, f"fc{i}")(x)
-            if i < self.n - 1:
-                x = torch.relu(x)
-        return x
-
-
 class DeepStackModuleDict(nn.Module):
-    def __init__(self, sizes):
+    def __init__(self, width, depth):
         super().__init__()
-        self.layers = nn.ModuleDict({str(i): nn.Linear(a, b) for i, (a, b) in enumerate(zip(sizes[:-1], sizes[1:]))})
+        self.layers = nn.ModuleDict({f"step{i}": nn.Linear(width, width) for i in range(depth)})
 
     def forward(self, x):
-        layers = list(self.layers.values())
-        for i, layer in enumerate(layers):
-            x = layer(x)
-            if i < len(layers) - 1:
-                x = x.relu()
-        return x
-
-
-@pytest.mark.parametrize("answer", [DeepStackAddModule, DeepStackModuleDict])
-def test_deep_stack_student_variants_pass(answer):
-    assert_check_passed(ex.q2, answer)
-
-
-class DeepStackFirstOnly(nn.Module):
-    """Registers only the first layer by also assigning it to an attribute."""
-
-    def __init__(self, sizes):
-        super().__init__()
-        self.layers = [nn.Linear(a, b) for a, b in zip(sizes[:-1], sizes[1:])]
-        self.first = self.layers[0]
-
-    def forward(self, x):
-        for i, layer in enumerate(self.layers):
+        for i, layer in enumerate(self.layers.values()):
             x = layer(x)
             if i < len(self.layers) - 1:
-                x = x.relu()
+                x = F.relu(x)
         return x
 
 
 class DeepStackDetached(DeepStackModuleDict):
     def forward(self, x):
         return super().forward(x).detach()
-
-
-def test_deep_stack_partly_registered_fails():
-    assert_check_failed(ex.q2, DeepStackFirstOnly, match="Layers stored in a plain Python list or dict (`self.layers`)")
 
 
 def test_deep_stack_detached_output_fails():
