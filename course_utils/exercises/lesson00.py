@@ -1,7 +1,9 @@
 """Exercises of 00_start_here: tensors of a given shape, one linear layer, counting parameters.
 
-The worked example of the exercise engine: three small exercises whose checks show each
-kind of feedback — hidden inputs (q1, q3), the common mistakes named in the student's terms
+The worked example of the exercise engine. ``q0`` is the exercise *Start here* solves in front
+of the student (blank RGB images) to show the flow; ``q1`` to ``q3`` are the exercise set,
+and ``q1`` asks for what the lesson did not show (grayscale images of any size). Their checks
+show each kind of feedback — hidden inputs, the common mistakes named in the student's terms
 (channels last, a swapped layer, a forgotten bias, counting tensors instead of numbers).
 """
 
@@ -13,7 +15,9 @@ from course_utils.exercises.engine import Exercise, Incorrect
 
 
 class MakeImages(Exercise):
-    id = "lesson00.q1"
+    """Solved in notebooks/00_start_here to show not attempted, incorrect, a hint and correct."""
+
+    id = "lesson00.q0"
     points = 1
     title = "A batch of blank RGB images"
     why = "PyTorch expects images as (batch, channels, height, width); every conv layer reads that layout."
@@ -36,7 +40,7 @@ class MakeImages(Exercise):
         call = f"`make_images({batch_size})`"
         if type(images).__module__ == "numpy":
             raise Incorrect(f"{call} returned a NumPy array; build a tensor with `torch.zeros(...)`.")
-        checks.expect_tensor(images, call)
+        images = checks.expect_tensor(images, call)
         shape = tuple(images.shape)
         expected = (batch_size, 3, 32, 32)
         if shape == (batch_size, 32, 32, 3):
@@ -45,6 +49,60 @@ class MakeImages(Exercise):
         if len(shape) == 3:
             raise Incorrect(f"{call} has shape {shape}: one image, no batch dimension. "
                             f"Put the batch size first: {expected}.")
+        if len(shape) == 4 and shape[1:] == expected[1:] and shape[0] != batch_size:
+            raise Incorrect(f"{call} returned a batch of {shape[0]} images; use the argument "
+                            f"`batch_size` instead of a fixed number.")
+        checks.expect_shape(images, expected, call)
+        if images.dtype != torch.float32:
+            raise Incorrect(f"{call} has dtype {images.dtype}; layers need torch.float32, "
+                            f"the default of `torch.zeros`.")
+        if images.count_nonzero().item():
+            raise Incorrect(f"{call} contains values other than zero: the images must be blank.")
+
+
+class MakeGrayscale(Exercise):
+    id = "lesson00.q1"
+    points = 1
+    title = "A batch of blank grayscale images of any size"
+    why = ("A grayscale image still has a channel dimension, of size 1: every conv layer reads "
+           "(batch, channels, height, width), whatever the number of channels.")
+    hints = [
+        "Same layout as the RGB images of *Start here*: (batch, channels, height, width). How many "
+        "channels does a grayscale image have?",
+        "`torch.zeros(batch_size, 1, height, width)`: one channel, then the height, then the width.",
+    ]
+    solution = '''
+        def make_grayscale(batch_size, height, width):
+            return torch.zeros(batch_size, 1, height, width)
+    '''
+
+    def check_answer(self, answer):
+        checks.expect_function(answer, "make_grayscale")
+        for batch_size, height, width in ((5, 28, 20), (1, 7, 9), (2, 32, 32)):
+            images = checks.call(answer, batch_size, height, width, what="`make_grayscale`")
+            self._check_images(images, batch_size, height, width)
+
+    @staticmethod
+    def _check_images(images, batch_size, height, width):
+        call = f"`make_grayscale({batch_size}, {height}, {width})`"
+        if type(images).__module__ == "numpy":
+            raise Incorrect(f"{call} returned a NumPy array; build a tensor with `torch.zeros(...)`.")
+        images = checks.expect_tensor(images, call)
+        shape, expected = tuple(images.shape), (batch_size, 1, height, width)
+        if shape == (batch_size, 3, 32, 32) and expected != shape:
+            raise Incorrect(f"{call} returned the RGB 32×32 images of *Start here*; this exercise asks for "
+                            f"grayscale images of the given height and width: {expected}.")
+        if shape == (batch_size, height, width):
+            raise Incorrect(f"{call} has shape {shape}: no channel dimension. A grayscale image has one channel, "
+                            f"and it still gets its own dimension: {expected}.")
+        if shape == (batch_size, height, width, 1):
+            raise Incorrect(f"{call} has shape {shape}: that is channels last. PyTorch wants "
+                            f"(batch, channels, height, width), so {expected}.")
+        if shape == (batch_size, 1, width, height) and height != width:
+            raise Incorrect(f"{call} has shape {shape}: height and width are swapped. The height (number of "
+                            f"rows) comes first: {expected}.")
+        if len(shape) == 4 and shape[0] == batch_size and shape[2:] == (height, width) and shape[1] != 1:
+            raise Incorrect(f"{call} has {shape[1]} channels; a grayscale image has exactly one: {expected}.")
         if len(shape) == 4 and shape[1:] == expected[1:] and shape[0] != batch_size:
             raise Incorrect(f"{call} returned a batch of {shape[0]} images; use the argument "
                             f"`batch_size` instead of a fixed number.")
@@ -68,6 +126,11 @@ class LinearLayer(Exercise):
     solution = '''
         layer = nn.Linear(20, 7)
     '''
+
+    def reference_answer(self):
+        namespace = {"nn": nn, "torch": torch}
+        exec(self.solution_code, namespace)   # the solution binds a value, not a class or function
+        return namespace["layer"]
 
     def check_answer(self, answer):
         if answer is nn.Linear:
@@ -94,34 +157,52 @@ class LinearLayer(Exercise):
 def _describe(value):
     if isinstance(value, nn.Module):
         return f"a `{type(value).__name__}` module"
-    return checks._kind(value)
+    return checks.kind_of(value)
 
 
 class CountParameters(Exercise):
     id = "lesson00.q3"
     points = 2
-    title = "Count a model's parameters"
-    why = "The parameter count is the first sanity check of any model you build: it catches missing layers."
+    title = "Count a model's parameters: all of them, and the trainable ones"
+    why = ("The parameter count is the first sanity check of any model you build: it catches missing layers; "
+           "the trainable count tells you what an optimizer will actually change.")
     hints = [
-        "`model.parameters()` yields tensors; each tensor's `numel()` is how many numbers it holds.",
-        "`sum(p.numel() for p in model.parameters())`.",
+        "`model.parameters()` yields tensors; each tensor's `numel()` is how many numbers it holds, and its "
+        "`requires_grad` says whether training changes it (False for a frozen layer).",
+        "`total = sum(p.numel() for p in model.parameters())`, the same sum over the parameters with "
+        "`p.requires_grad` for `trainable`, then `return total, trainable`.",
     ]
     solution = '''
         def count_parameters(model):
-            return sum(p.numel() for p in model.parameters())
+            total = sum(p.numel() for p in model.parameters())
+            trainable = sum(p.numel() for p in model.parameters() if p.requires_grad)
+            return total, trainable
     '''
 
     def check_answer(self, answer):
+        checks.expect_function(answer, "count_parameters")
         for description, model in _hidden_models():
-            expected = sum(p.numel() for p in model.parameters())
-            result = checks.call(answer, model, what="`count_parameters`")
-            if isinstance(result, torch.Tensor):
-                raise Incorrect("`count_parameters` returned a tensor; return a Python int "
-                                "(sum the `p.numel()` values, or call `.item()`).")
-            if not isinstance(result, int) or isinstance(result, bool):
-                raise Incorrect(f"`count_parameters` returned {checks._kind(result)}; return a Python int.")
-            if result != expected:
-                raise Incorrect(_diagnose(description, model, result, expected))
+            total = sum(p.numel() for p in model.parameters())
+            trainable = sum(p.numel() for p in model.parameters() if p.requires_grad)
+            result = checks.plain(checks.call(answer, model, what="`count_parameters`"))
+            if type(result) is int:
+                raise Incorrect(f"For {description} `count_parameters` returned one number, {result:,}; return two, "
+                                "`(total, trainable)`.")
+            if type(result) not in (tuple, list) or len(result) != 2:
+                raise Incorrect(f"`count_parameters` returned {checks.kind_of(result)}; return two ints, "
+                                "`(total, trainable)`.")
+            got_total = checks.expect_int(result[0], "`count_parameters` (the total)")
+            got_trainable = checks.expect_int(result[1], "`count_parameters` (the trainable count)")
+            if (got_total, got_trainable) == (trainable, total) and total != trainable:
+                raise Incorrect(f"For {description} you returned ({got_total:,}, {got_trainable:,}): the two "
+                                "numbers are swapped; return `(total, trainable)`.")
+            if got_total != total:
+                raise Incorrect(_diagnose(description, model, got_total, total))
+            if got_trainable != trainable:
+                raise Incorrect(f"For {description} you counted {got_trainable:,} trainable parameters; "
+                                f"{trainable:,} of its {total:,} have `requires_grad=True`. "
+                                + ("A frozen layer's parameters are not trainable: count only those with "
+                                   "`p.requires_grad`." if got_trainable == total else ""))
 
 
 def _hidden_models():
@@ -158,6 +239,7 @@ def _diagnose(description, model, result, expected):
     return said
 
 
-q1 = MakeImages()
+q0 = MakeImages()
+q1 = MakeGrayscale()
 q2 = LinearLayer()
 q3 = CountParameters()

@@ -1,5 +1,6 @@
-"""Exercises of lesson 01 (layers): a linear layer by hand, the conv output size, counting
-parameters, adding the channel dimension.
+"""Exercises of lesson 01 (layers): a linear layer by hand (with or without bias, any leading
+dimensions), the conv output size, a conv layer's parameter count from its settings, and images
+brought into Conv2d's layout.
 
 Each check runs the student's function on hidden inputs and compares with what PyTorch does;
 when the numbers differ it tries the common mistakes (a weight not transposed, a missing bias,
@@ -11,15 +12,9 @@ from torch import nn
 from torch.nn import functional as F
 
 from course_utils.exercises import checks
-from course_utils.exercises.checks import same
+from course_utils.exercises.checks import expect_function, plain
+from course_utils.exercises.checks import close as same
 from course_utils.exercises.engine import Exercise, Incorrect
-
-
-def expect_function(answer, name: str) -> None:
-    if isinstance(answer, nn.Module):
-        raise Incorrect(f"You passed a module; pass your function `{name}` itself.")
-    if isinstance(answer, type) or not callable(answer):
-        raise Incorrect(f"Pass the function `{name}` (defined with `def`), not {type(answer).__name__}.")
 
 
 def generator(seed: int) -> torch.Generator:
@@ -31,18 +26,22 @@ def generator(seed: int) -> torch.Generator:
 class LinearByHand(Exercise):
     id = "lesson01.q1"
     points = 2
-    title = "Compute nn.Linear by hand"
-    why = ("`nn.Linear` is no mystery: one matrix product with the transposed weight plus a bias. "
-           "Every shape error with a Linear layer is about the two inner sizes of that product.")
+    title = "Compute nn.Linear by hand, with or without a bias, for any leading dimensions"
+    why = ("`nn.Linear` is no mystery: one matrix product with the transposed weight, plus a bias when the "
+           "layer has one, over the last dimension. Every shape error with a Linear layer is about the two "
+           "inner sizes of that product.")
     hints = [
-        "The weight is stored as (out_features, in_features), one row per output. For `x` of shape "
-        "(batch, in_features) the product must be (batch, in) @ (in, out).",
-        "`x @ weight.T` has shape (batch, out_features); the bias (out_features,) is added to every "
-        "row by broadcasting: `return x @ weight.T + bias`.",
+        "The weight is stored as (out_features, in_features), one row per output, so the product is "
+        "`x @ weight.T`; `@` works on the last two dimensions, whatever comes before. A layer built with "
+        "`bias=False` has `bias = None`: there is nothing to add.",
+        "`y = x @ weight.T`, then `if bias is not None: y = y + bias`, then `return y`.",
     ]
     solution = '''
 def linear_by_hand(x, weight, bias):
-    return x @ weight.T + bias
+    y = x @ weight.T
+    if bias is not None:
+        y = y + bias
+    return y
 '''
 
     def check_answer(self, linear_by_hand):
@@ -51,40 +50,57 @@ def linear_by_hand(x, weight, bias):
         # square weight first: the classic mistakes then run and can be recognised by their values
         x, weight, bias = torch.randn(4, 3, generator=g), torch.randn(3, 3, generator=g), torch.randn(3, generator=g)
         self._compare(linear_by_hand, x, weight, bias)
-        for batch, n_in, n_out in [(5, 3, 2), (1, 10, 20)]:
-            x = torch.randn(batch, n_in, generator=g)
-            weight, bias = torch.randn(n_out, n_in, generator=g), torch.randn(n_out, generator=g)
+        for shape, n_out, with_bias in [((5, 3), 2, True), ((1, 10), 20, True), ((4, 6), 2, False),
+                                        ((2, 5, 3), 4, True), ((3, 2, 4), 5, False)]:
+            x = torch.randn(*shape, generator=g)
+            weight = torch.randn(n_out, shape[-1], generator=g)
+            bias = torch.randn(n_out, generator=g) if with_bias else None
             self._compare(linear_by_hand, x, weight, bias)
 
     @staticmethod
     def _compare(linear_by_hand, x, weight, bias):
         expected = F.linear(x, weight, bias)
-        got = linear_by_hand(x.clone(), weight.clone(), bias.clone())
+        shape = f"x {tuple(x.shape)}, weight {tuple(weight.shape)}" + ("" if bias is not None else ", bias None")
+        try:
+            got = plain(linear_by_hand(x.clone(), weight.clone(), None if bias is None else bias.clone()))
+        except TypeError as error:
+            if bias is None and "NoneType" in str(error):
+                raise checks.mistake_in_your_code(
+                    error, f"For {shape} (a layer built with `bias=False`) your function adds `None`: "
+                           "add the bias only when there is one (`if bias is not None`).") from None
+            raise
+        except RuntimeError as error:
+            if x.dim() > 2:   # the 2-D cases ran before: this one fails only for its extra dimension
+                raise checks.mistake_in_your_code(
+                    error, f"For {shape} your function fails ({str(error).splitlines()[0]}): it works on 2-D "
+                           "inputs only. `nn.Linear` acts on the last dimension, whatever comes before it; "
+                           "`x @ weight.T` does too.") from None
+            raise
         if got is None:
             raise Incorrect("`linear_by_hand` returned None: end it with `return ...`.")
-        if not isinstance(got, torch.Tensor):
+        if type(got) is not torch.Tensor:
             raise Incorrect(f"`linear_by_hand` returned {type(got).__name__}; return the tensor `x @ weight.T + bias`.")
         if same(got, expected):
             return
-        shape = f"x {tuple(x.shape)}, weight {tuple(weight.shape)}"
         if got.shape != expected.shape:
-            if got.shape == expected.T.shape:
+            if x.dim() == 2 and got.shape == expected.T.shape:
                 raise Incorrect(f"For {shape} your result has shape {tuple(got.shape)}, one column per sample; "
                                 f"expected {tuple(expected.shape)}, one row per sample. Compute `x @ weight.T`, "
                                 "not `weight @ x.T`.")
             raise Incorrect(f"For {shape} your result has shape {tuple(got.shape)}; expected "
-                            f"{tuple(expected.shape)} (batch, out_features).")
-        if same(got, x @ weight + bias):
+                            f"{tuple(expected.shape)}: the leading dimensions of x, then out_features.")
+        plain_bias = 0 if bias is None else bias
+        if same(got, x @ weight + plain_bias):
             raise Incorrect("You multiplied by `weight` itself. It is stored as (out_features, in_features), "
                             "so the layer computes `x @ weight.T`: with a square weight both run, but only the "
                             "transpose gives the layer's result.")
-        if same(got, x @ weight.T):
+        if bias is not None and same(got, x @ weight.T):
             raise Incorrect("The bias is missing: the layer adds `bias` to every row, `x @ weight.T + bias`.")
-        if not same(linear_by_hand(x.clone(), weight.clone(), bias.clone()), got):
+        if not same(plain(linear_by_hand(x.clone(), weight.clone(), bias)), got):
             raise Incorrect("Called twice on the same tensors, your function gives two different results: "
                             "it seems to create a new layer with random weights. Use the `weight` and `bias` "
                             "you are given.")
-        if same(linear_by_hand(x, 2 * weight, 2 * bias), got):
+        if same(plain(linear_by_hand(x, 2 * weight, None if bias is None else 2 * bias)), got):
             raise Incorrect("Your result does not change when `weight` and `bias` change: use the tensors "
                             "you are given instead of creating a new layer.")
         worst = (got - expected).abs().max().item()
@@ -142,11 +158,11 @@ def conv_output_size(size, kernel_size, stride=1, padding=0, dilation=1):
 
     @staticmethod
     def _compare(conv_output_size, args, advice):
-        got = checks.call(conv_output_size, *args, what="`conv_output_size`")
+        got = plain(checks.call(conv_output_size, *args, what="`conv_output_size`"))
         expected = reference_size(*args)
         names = ("size", "kernel_size", "stride", "padding", "dilation")
         call = ", ".join(f"{n}={v}" for n, v in zip(names, args))
-        if isinstance(got, bool) or not isinstance(got, int):
+        if type(got) is not int:
             kind = "None" if got is None else f"{got!r} ({type(got).__name__})"
             raise Incorrect(f"`conv_output_size({call})` returned {kind}; return a whole number (an int). "
                             "Floor division `//` keeps it an int and rounds down as PyTorch does.")
@@ -157,148 +173,153 @@ def conv_output_size(size, kernel_size, stride=1, padding=0, dilation=1):
 
 # --- q3 ---------------------------------------------------------------------------------
 
-class Pair(nn.Module):
-    """Two linear layers of which the first is frozen (its parameters still count)."""
-
-    def __init__(self):
-        super().__init__()
-        self.frozen = nn.Linear(6, 4)
-        self.trained = nn.Linear(4, 3)
-        self.frozen.requires_grad_(False)
-
-
-def hidden_models():
-    """(description, model): each one catches a different miscount."""
-    shared = nn.Linear(4, 4)
-    return [
-        ("nn.Linear(10, 20)", nn.Linear(10, 20)),
-        ("nn.Conv2d(3, 16, kernel_size=3)", nn.Conv2d(3, 16, kernel_size=3)),
-        ("nn.Sequential(nn.Linear(4, 8), nn.ReLU(), nn.Linear(8, 2))",
-         nn.Sequential(nn.Linear(4, 8), nn.ReLU(), nn.Linear(8, 2))),
-        ("a model whose first layer is frozen (requires_grad=False)", Pair()),
-        ("nn.Sequential(nn.Conv2d(1, 2, 3), nn.BatchNorm2d(2))", nn.Sequential(nn.Conv2d(1, 2, 3), nn.BatchNorm2d(2))),
-        ("nn.Sequential(layer, nn.ReLU(), layer) using one nn.Linear(4, 4) twice",
-         nn.Sequential(shared, nn.ReLU(), shared)),
-    ]
-
-
-class CountParameters(Exercise):
+class ConvParameterCount(Exercise):
     id = "lesson01.q3"
-    points = 1
-    title = "Count a model's parameters"
-    why = ("The parameter count is the first sanity check of any model you build: it tells you at a glance "
-           "whether a layer is missing, doubled or hidden from PyTorch.")
+    points = 2
+    title = "How many parameters does an nn.Conv2d have? From its settings alone"
+    why = ("A convolution holds one kernel of shape (in_channels, kernel height, kernel width) per output "
+           "channel, plus one bias each; the image size does not enter. That is how you budget a network "
+           "before building it.")
     hints = [
-        "`model.parameters()` yields every parameter tensor of the model and of all its submodules, each once. "
-        "A tensor's `numel()` is the number of values in it.",
-        "`return sum(p.numel() for p in model.parameters())`",
+        "The weight has shape (out_channels, in_channels, kernel height, kernel width); the bias one value "
+        "per output channel. An int `kernel_size` k means a k × k kernel; a tuple gives (height, width).",
+        "`kh, kw = (kernel_size, kernel_size) if isinstance(kernel_size, int) else kernel_size`, then "
+        "`out_channels * in_channels * kh * kw`, plus `out_channels` if `bias`.",
     ]
     solution = '''
-def count_parameters(model):
-    return sum(p.numel() for p in model.parameters())
+def conv2d_parameters(in_channels, out_channels, kernel_size, bias=True):
+    kh, kw = (kernel_size, kernel_size) if isinstance(kernel_size, int) else kernel_size
+    weights = out_channels * in_channels * kh * kw
+    return weights + (out_channels if bias else 0)
 '''
 
-    def check_answer(self, count_parameters):
-        expect_function(count_parameters, "count_parameters")
-        for description, model in hidden_models():
-            expected = sum(p.numel() for p in model.parameters())
-            got = count_parameters(model)
-            if isinstance(got, torch.Tensor):
-                raise Incorrect(f"For {description} `count_parameters` returned a tensor ({got!r}); return a "
-                                "Python int: add up the `p.numel()` values (they are ints), or call `.item()`.")
-            if isinstance(got, bool) or not isinstance(got, int):
-                raise Incorrect(f"For {description} `count_parameters` returned {got!r}; return a whole number (an int).")
+    # (arguments, what to say when only this case is wrong); each case isolates one ingredient
+    CASES = [
+        ((3, 16, 5), "The weight holds `out_channels × in_channels × k × k` numbers, and each output channel has a bias."),
+        ((1, 8, 5), "Each output channel has one kernel per input channel, k × k values each."),
+        ((4, 6, 3, False), "With `bias=False` there are no biases: only the weight is left."),
+        ((2, 5, (3, 1)), "A tuple `kernel_size=(kh, kw)` is a kh × kw kernel: multiply both, not one of them squared."),
+        ((6, 2, (1, 4), False), "A tuple `kernel_size=(kh, kw)` is a kh × kw kernel, and `bias=False` drops the biases."),
+        ((16, 16, 1), "A 1 × 1 convolution still holds `out_channels × in_channels` weights plus the biases."),
+    ]
+
+    def check_answer(self, conv2d_parameters):
+        expect_function(conv2d_parameters, "conv2d_parameters")
+        for args, advice in self.CASES:
+            got = checks.expect_int(checks.call(conv2d_parameters, *args, what="`conv2d_parameters`"),
+                                    "`conv2d_parameters`")
+            in_channels, out_channels, kernel_size, *rest = args
+            bias = rest[0] if rest else True
+            conv = nn.Conv2d(in_channels, out_channels, kernel_size, bias=bias)
+            expected = sum(p.numel() for p in conv.parameters())
             if got != expected:
-                raise Incorrect(f"For {description} you counted {got}; it has {expected} parameters. "
-                                f"{self._diagnose(model, got)}")
+                shown = ", ".join(map(repr, args))
+                raise Incorrect(f"`conv2d_parameters({shown})` returned {got:,}; `{conv}` has {expected:,} parameters "
+                                f"(weight {tuple(conv.weight.shape)}{', bias ' + str(tuple(conv.bias.shape)) if bias else ''})."
+                                f" {self._diagnose(got, conv, advice)}")
 
     @staticmethod
-    def _diagnose(model, got):
-        params = list(model.parameters())
-        if got == len(params):
-            return ("You counted parameter tensors (weight, bias, ...), not the numbers inside them: "
-                    "add up `p.numel()`.")
-        if got == sum(p.shape[0] for p in params):
-            return "`p.shape[0]` is only the first dimension; `p.numel()` multiplies all of them."
-        if got == sum(p.numel() for name, p in model.named_parameters() if not name.endswith("bias")):
-            return "The biases are parameters too: count every tensor in `model.parameters()`."
-        if got == sum(p.numel() for p in params if p.requires_grad):
-            return "Frozen parameters (requires_grad=False) are still parameters: count them too."
-        if got == sum(p.numel() for _, p in model.named_parameters(remove_duplicate=False)) != sum(
-                p.numel() for p in params):
-            return ("You counted the shared layer once per use; its weights exist once, and "
-                    "`model.parameters()` lists each parameter once.")
-        if got == sum(p.numel() for m in model.modules() for p in m.parameters()):
-            return ("You counted nested modules' parameters more than once: `model.parameters()` "
-                    "already includes every submodule.")
-        if got == sum(v.numel() for v in model.state_dict().values()):
-            return ("The state_dict also holds buffers (BatchNorm's running mean and variance), which are "
-                    "not parameters: count `model.parameters()`.")
-        return "Count the values of every tensor in `model.parameters()`."
+    def _diagnose(got, conv, advice):
+        weights = conv.weight.numel()
+        if conv.bias is not None and got == weights:
+            return "The biases are missing: one per output channel."
+        if conv.bias is not None and got == weights + conv.in_channels:
+            return "There is one bias per *output* channel, not per input channel."
+        if got == 2:
+            return "That is the number of parameter tensors (weight and bias); count the numbers inside them."
+        biases = conv.out_channels if conv.bias is not None else 0
+        if got == weights // conv.in_channels + biases and conv.in_channels > 1:
+            return ("Each output channel has one kernel per input channel, so the weight also multiplies by "
+                    "`in_channels`.")
+        return advice
 
 
 # --- q4 ---------------------------------------------------------------------------------
 
-class ChannelDimension(Exercise):
+class ConvLayout(Exercise):
     id = "lesson01.q4"
-    points = 1
-    title = "Give a batch of grayscale images its channel dimension"
-    why = ("Conv2d reads (N, C, H, W). Knowing which dimension means what is how you fix most shape "
-           "errors in one line.")
+    points = 2
+    title = "Bring images from an image library into Conv2d's layout"
+    why = ("Conv2d reads (N, C, H, W). Knowing which dimension means what — and that moving one is not "
+           "reshaping — is how you fix most shape errors in one line.")
     hints = [
-        "The images are already the batch (dimension 0). What is missing is the channel dimension, and "
-        "Conv2d expects it right after the batch.",
-        "`images.unsqueeze(1)` inserts a dimension of size 1 at position 1: (N, H, W) → (N, 1, H, W).",
+        "Channels-last (N, H, W, C) needs its dimensions *reordered*, not reshaped: `reshape` keeps the "
+        "order of the numbers in memory and so mixes pixels and colours. `tensor.permute(...)` takes the old "
+        "positions in their new order. Grayscale (N, H, W) only lacks its channel dimension.",
+        "`images.unsqueeze(1)` when `images.dim() == 3`, else `images.permute(0, 3, 1, 2)`.",
     ]
     solution = '''
-def add_channel_dim(images):
-    return images.unsqueeze(1)
+def to_conv_layout(images):
+    if images.dim() == 3:
+        return images.unsqueeze(1)
+    return images.permute(0, 3, 1, 2)
 '''
 
-    def check_answer(self, add_channel_dim):
-        expect_function(add_channel_dim, "add_channel_dim")
+    CASES = [((2, 5, 4, 3), "RGB, channels last"), ((3, 6, 5), "grayscale, no channel dimension"),
+             ((1, 4, 7, 3), "one RGB image, channels last"), ((4, 3, 2, 2), "two channels, channels last"),
+             ((1, 4, 7), "one grayscale image")]
+
+    def check_answer(self, to_conv_layout):
+        expect_function(to_conv_layout, "to_conv_layout")
         g = generator(5)
-        for n, h, w in [(3, 6, 5), (1, 4, 7), (8, 5, 5)]:
-            images = torch.randn(n, h, w, generator=g)
+        for shape, label in self.CASES:
+            images = torch.randn(*shape, generator=g)
+            expected = images.unsqueeze(1) if images.dim() == 3 else images.permute(0, 3, 1, 2)
             given = images.clone()
-            got = add_channel_dim(given)
-            if not isinstance(got, torch.Tensor):
-                raise Incorrect(f"`add_channel_dim` returned {type(got).__name__}; return a tensor.")
-            if given.shape != images.shape:
-                raise Incorrect(f"Your function changed the caller's tensor in place (its shape is now "
-                                f"{tuple(given.shape)}): use `images.unsqueeze(1)`, which returns a new view, "
-                                "not `unsqueeze_`.")
-            if got.dtype != images.dtype:
-                raise Incorrect(f"You returned dtype {got.dtype} for {images.dtype} images: keep the pixels as "
-                                "they are, only add the dimension (Conv2d's weights are float32).")
-            expected = images.unsqueeze(1)
+            try:
+                got = plain(to_conv_layout(given))
+            except RuntimeError as error:
+                if images.dim() != 3:
+                    raise
+                raise checks.mistake_in_your_code(
+                    error, f"For {label}, shape {shape}, your function fails ({str(error).splitlines()[0]}): a "
+                           "grayscale batch has three dimensions and no channel to move; insert one of size 1 "
+                           "at position 1 instead.") from None
+            if type(got) is not torch.Tensor:
+                raise Incorrect(f"`to_conv_layout` returned {checks.kind_of(got)}; return a tensor.")
+            if not checks.equal(given, images) or given.shape != images.shape:
+                raise Incorrect(f"Your function changed the caller's tensor in place ({label}): return a new view "
+                                "(`unsqueeze`, `permute`), not `unsqueeze_` or an assignment into `images`.")
+            call = f"For {label}, shape {shape},"
             if got.shape != expected.shape:
-                raise Incorrect(f"For images of shape {tuple(images.shape)} you returned shape {tuple(got.shape)}; "
-                                f"expected {tuple(expected.shape)}. {self._diagnose(images, got)}")
-            if not torch.equal(got, expected):
-                raise Incorrect("The shape is right but the values moved: insert a dimension without "
-                                "reordering the pixels (`unsqueeze(1)`, not a transpose).")
-        conv = nn.Conv2d(1, 2, kernel_size=3)
+                raise Incorrect(f"{call} you returned shape {tuple(got.shape)}; expected {tuple(expected.shape)}. "
+                                f"{self._diagnose(images, got)}")
+            if not checks.equal(got, expected):
+                raise Incorrect(f"{call} the shape is right but the pixels moved. "
+                                f"{self._diagnose_values(images, got)}")
+        conv = nn.Conv2d(3, 2, kernel_size=3)
         with torch.no_grad():
-            conv(add_channel_dim(torch.randn(2, 5, 5, generator=g)))
+            conv(to_conv_layout(torch.randn(2, 5, 5, 3, generator=g)))
 
     @staticmethod
     def _diagnose(images, got):
-        n, h, w = images.shape
         shape = tuple(got.shape)
-        if shape == (n, h, w):
-            return "Nothing changed: a dimension of size 1 must be inserted."
-        if shape == (1, n, h, w) and n != 1:
-            return (f"That makes one image with {n} channels. The images already are the batch; the "
-                    "channel dimension goes at position 1.")
-        if shape == (n, h, w, 1):
-            return "That puts the channels last (N, H, W, C); Conv2d wants them right after the batch."
-        if len(shape) == 4 and shape[0] == n and shape[2:] == (h, w):
-            return f"Grayscale images have exactly one channel, not {shape[1]}."
-        return "Conv2d wants (N, C, H, W) with C = 1 for grayscale."
+        if images.dim() == 3:
+            n, h, w = images.shape
+            if shape == (n, h, w, 1):
+                return "That puts the channel last (N, H, W, C); Conv2d wants it right after the batch."
+            if shape == (1, n, h, w) and n != 1:
+                return (f"That makes one image with {n} channels. The images already are the batch; the "
+                        "channel dimension goes at position 1.")
+            if shape == tuple(images.shape):
+                return "Grayscale images need a channel dimension of size 1 inserted at position 1."
+            return "Conv2d wants (N, C, H, W) with C = 1 for grayscale."
+        n, h, w, c = images.shape
+        if shape == (n, c, w, h):
+            return "Height and width are swapped: `transpose(1, 3)` exchanges them; the height comes first."
+        return "Conv2d wants (N, C, H, W): batch, channels, height, width."
+
+    @staticmethod
+    def _diagnose_values(images, got):
+        if images.dim() == 4 and checks.equal(got, images.reshape(got.shape)):
+            return ("`reshape` (or `view`) keeps the numbers in memory order, so it mixes colours and pixels: "
+                    "move the channel dimension with `permute(0, 3, 1, 2)`.")
+        if images.dim() == 4 and checks.equal(got, images.transpose(1, 3)):
+            return "`transpose(1, 3)` also swaps height and width: use `permute(0, 3, 1, 2)`."
+        return "Reorder or insert dimensions only; never reshape pixels across them."
 
 
 q1 = LinearByHand()
 q2 = ConvOutputSize()
-q3 = CountParameters()
-q4 = ChannelDimension()
+q3 = ConvParameterCount()
+q4 = ConvLayout()

@@ -1,5 +1,6 @@
-"""Exercises of lesson 02 (your own nn.Module): a three-layer network, a plain list fixed,
-one layer shared twice, an initialisation function.
+"""Exercises of lesson 02 (your own nn.Module): a three-layer network, a plain list of one repeated
+layer fixed, an autoencoder whose decoder shares the encoder's weight, an initialisation function
+for two kinds of layer, and a model whose parameters the optimizer never sees (debugging).
 
 The checks build the student's class, look at what is registered (parameters, layers hidden
 in plain lists), copy a reference's weights in and compare outputs and gradients on hidden
@@ -12,54 +13,11 @@ import torch
 from torch import nn
 
 from course_utils.exercises import checks
+from course_utils.exercises.checks import close
 from course_utils.exercises.engine import Exercise, Incorrect
 
-FORGOT_SUPER = "cannot assign module before Module.__init__() call"
-
-
-def build(answer, *args):
-    """Instantiate the student's class; turn the forgotten ``super().__init__()`` into advice."""
-    try:
-        return checks.instantiate(answer, *args)
-    except AttributeError as error:
-        if FORGOT_SUPER in str(error):
-            raise Incorrect(f"`{answer.__name__}.__init__` must call `super().__init__()` first: it creates "
-                            "the registries that `self.layer = ...` writes into.") from None
-        raise
-
-
-def linear_calls(model, x):
-    """Run ``model(x)`` and count how often each registered Linear was called through hooks."""
-    calls = {}
-    handles = [m.register_forward_hook(lambda mod, i, o, name=name: calls.__setitem__(name, calls.get(name, 0) + 1))
-               for name, m in checks.modules_of_type(model, nn.Linear)]
-    try:
-        with torch.no_grad():
-            output = model(x)
-    finally:
-        for handle in handles:
-            handle.remove()
-    return output, calls
-
-
-def run_watching_hooks(model, x, expected_calls: int):
-    """Run ``model(x)``; also return a check that fails if some Linear ran without its hooks."""
-    output, calls = linear_calls(model, x)
-    registered = checks.modules_of_type(model, nn.Linear)
-
-    def expect_hooks_ran():
-        if registered and sum(calls.values()) < expected_calls:
-            raise Incorrect("Some layers ran without their hooks: call a layer as `self.layer(x)`, never "
-                            "`self.layer.forward(x)` (hooks, shape tables and many tools only see the first).")
-    return output, expect_hooks_ran
-
-
-def copy_linears(reference_layers, student_model) -> None:
-    """Give the student's Linear layers (in registration order) the reference's weights."""
-    with torch.no_grad():
-        for ref, (_, mine) in zip(reference_layers, checks.modules_of_type(student_model, nn.Linear)):
-            mine.weight.copy_(ref.weight)
-            mine.bias.copy_(ref.bias)
+def linear_layers(model) -> list:
+    return [m for _, m in checks.modules_of_type(model, nn.Linear)]
 
 
 def mlp(x, layers, relu_after_last=False, relu_positions=None):
@@ -75,26 +33,36 @@ def mlp(x, layers, relu_after_last=False, relu_positions=None):
     return x
 
 
-def close(a, b) -> bool:
-    return isinstance(a, torch.Tensor) and a.shape == b.shape and torch.allclose(a, b, atol=1e-5)
+def run_counting_calls(model, x):
+    """``model(x)`` and how many Linear calls its hooks saw (a layer called as ``.forward`` is not seen)."""
+    output = []
+    counts = checks.calls_per_module(model, x, output=output)
+    linears = {name for name, _ in checks.modules_of_type(model, nn.Linear)}
+    return checks.plain(output[0]), sum(n for name, n in counts.items() if name in linears)
+
+
+HOOKS_SKIPPED = ("Some layers ran without their hooks: call a layer as `self.layer(x)`, never "
+                 "`self.layer.forward(x)` (hooks, shape tables and many tools only see the first).")
 
 
 def expect_stack_output(model, layers, x, what):
     """Compare with Linear → ReLU → ... → Linear and name the usual deviation."""
     expected = mlp(x, layers)
-    got, expect_hooks_ran = run_watching_hooks(model, x, len(layers))
+    got, calls = run_counting_calls(model, x)
     checks.expect_tensor(got, f"{what}'s output")
-    if close(got, expected):
-        expect_hooks_ran()
-        return
-    if close(got, mlp(x, layers, relu_after_last=True)):
-        raise Incorrect("Your output goes through a ReLU at the end, so it can never be negative: the last "
-                        "layer's output is returned as it is.")
-    if close(got, mlp(x, layers, relu_positions=())):
-        raise Incorrect("No ReLU between the layers: without it, stacked Linear layers collapse into one "
-                        "linear map. Apply a ReLU after every layer but the last.")
-    if len(layers) > 2 and any(close(got, mlp(x, layers, relu_positions=[i])) for i in range(len(layers) - 1)):
-        raise Incorrect("A ReLU is missing after one of the hidden layers: apply one after every layer but the last.")
+    with torch.no_grad():
+        if close(got, expected):
+            if calls < len(layers):
+                raise Incorrect(HOOKS_SKIPPED)
+            return
+        if close(got, mlp(x, layers, relu_after_last=True)):
+            raise Incorrect("Your output goes through a ReLU at the end, so it can never be negative: the last "
+                            "layer's output is returned as it is.")
+        if close(got, mlp(x, layers, relu_positions=())):
+            raise Incorrect("No ReLU between the layers: without it, stacked Linear layers collapse into one "
+                            "linear map. Apply a ReLU after every layer but the last.")
+        if len(layers) > 2 and any(close(got, mlp(x, layers, relu_positions=[i])) for i in range(len(layers) - 1)):
+            raise Incorrect("A ReLU is missing after one of the hidden layers: apply one after every layer but the last.")
     checks.expect_close(got, expected, f"{what}'s output")
 
 
@@ -129,17 +97,17 @@ class ThreeLayerNet(nn.Module):
 
     def check_answer(self, answer):
         for n_in, hidden, n_out in [(6, 8, 3), (10, 20, 5)]:
-            model = build(answer, n_in, hidden, n_out)
+            model = checks.instantiate(answer, n_in, hidden, n_out)
             expected_count = n_in * hidden + hidden + hidden * hidden + hidden + hidden * n_out + n_out
             checks.expect_parameter_count(model, expected_count)
             checks.expect_submodules(model, nn.Linear, count=3)
             layers = [nn.Linear(n_in, hidden), nn.Linear(hidden, hidden), nn.Linear(hidden, n_out)]
-            mine = [m for _, m in checks.modules_of_type(model, nn.Linear)]
+            mine = linear_layers(model)
             if [tuple(m.weight.shape) for m in mine] != [tuple(r.weight.shape) for r in layers]:
                 shapes = ", ".join(f"Linear({m.in_features} → {m.out_features})" for m in mine)
                 raise Incorrect(f"Your layers, in the order `__init__` creates them, are {shapes}; expected "
                                 f"Linear({n_in} → {hidden}), Linear({hidden} → {hidden}), Linear({hidden} → {n_out}).")
-            copy_linears(layers, model)
+            checks.copy_weights(nn.Sequential(*layers), model)
             x = checks.hidden_input(7, n_in)
             expect_stack_output(model, layers, x, "your network")
             checks.expect_connected_to_graph(model(x), "your network's output")
@@ -147,23 +115,39 @@ class ThreeLayerNet(nn.Module):
 
 # --- q2 ---------------------------------------------------------------------------------
 
+BROKEN_DEEP_STACK = '''
+class DeepStack(nn.Module):
+    def __init__(self, width, depth):
+        super().__init__()
+        self.layers = [nn.Linear(width, width)] * depth     # depth layers
+
+    def forward(self, x):
+        for i, layer in enumerate(self.layers):
+            x = layer(x)
+            if i < len(self.layers) - 1:
+                x = torch.relu(x)
+        return x
+'''.strip("\n")
+
+
 class FixPlainList(Exercise):
     id = "lesson02.q2"
     points = 2
-    title = "Fix a model that keeps its layers in a plain list"
-    why = ("Registered layers are trained, moved with `.to()`, saved and counted; a plain list "
-           "silently loses all of that. `nn.ModuleList` is the list that registers.")
+    title = "Fix a stack that keeps its layers in a plain list, built by repeating one layer"
+    why = ("Registered layers are trained, moved with `.to()`, saved and counted; a plain list silently loses "
+           "all of that, and `[layer] * depth` silently shares one layer. Sharing is a choice, never an accident.")
     hints = [
-        "The model runs, but `parameters()` is empty: `nn.Module` does not look inside a Python list. "
-        "Which container is a list *and* a module?",
-        "Wrap the list: `self.layers = nn.ModuleList([nn.Linear(a, b) for a, b in zip(sizes[:-1], sizes[1:])])`. "
-        "`forward` can stay as it is.",
+        "Two things are wrong. `nn.Module` does not look inside a Python list: which container is a list *and* "
+        "a module? And `[nn.Linear(width, width)] * depth` is one layer listed `depth` times: count the different "
+        "objects with `len({id(layer) for layer in self.layers})`.",
+        "`self.layers = nn.ModuleList([nn.Linear(width, width) for _ in range(depth)])`: a new layer on each "
+        "turn of the comprehension. `forward` can stay as it is.",
     ]
     solution = '''
 class DeepStack(nn.Module):
-    def __init__(self, sizes):
+    def __init__(self, width, depth):
         super().__init__()
-        self.layers = nn.ModuleList([nn.Linear(a, b) for a, b in zip(sizes[:-1], sizes[1:])])
+        self.layers = nn.ModuleList([nn.Linear(width, width) for _ in range(depth)])
 
     def forward(self, x):
         for i, layer in enumerate(self.layers):
@@ -174,142 +158,205 @@ class DeepStack(nn.Module):
 '''
 
     def check_answer(self, answer):
-        for sizes in ([4, 8, 8, 2], [3, 5, 2], [6, 1]):
-            model = build(answer, sizes)
-            expected_count = sum(a * b + b for a, b in zip(sizes[:-1], sizes[1:]))
-            if checks.parameter_count(model) == 0 and not checks.unregistered_modules(model):
+        for width, depth in ((6, 3), (4, 2), (5, 1)):
+            model = checks.instantiate(answer, width, depth)
+            one_layer = width * width + width
+            count = checks.parameter_count(model)
+            if count == 0 and not checks.unregistered_modules(model):
                 raise Incorrect("Your model has no registered parameters. Create the layers once, in `__init__`, "
                                 "inside an `nn.ModuleList` (layers created in `forward` are new, untrained "
                                 "layers on every call).")
-            checks.expect_parameter_count(model, expected_count)
-            layers = [nn.Linear(a, b) for a, b in zip(sizes[:-1], sizes[1:])]
-            mine = [m for _, m in checks.modules_of_type(model, nn.Linear)]
-            if [tuple(m.weight.shape) for m in mine] != [tuple(r.weight.shape) for r in layers]:
-                raise Incorrect(f"For sizes {sizes} your registered layers are "
-                                f"{[f'Linear({m.in_features} → {m.out_features})' for m in mine]}; expected one "
-                                "Linear between each pair of consecutive sizes, in order.")
-            copy_linears(layers, model)
-            x = checks.hidden_input(5, sizes[0])
+            if not checks.unregistered_modules(model) and count == one_layer and depth > 1:
+                raise Incorrect(f"`DeepStack({width}, {depth})` registers one layer's parameters ({one_layer}) for "
+                                f"{depth} layers: `[nn.Linear(width, width)] * depth` is one layer listed {depth} "
+                                "times, so every step shares the same weights. Create a new layer for each step: "
+                                "`[nn.Linear(width, width) for _ in range(depth)]`.")
+            checks.expect_parameter_count(model, depth * one_layer)
+            layers = [nn.Linear(width, width) for _ in range(depth)]
+            checks.copy_weights(nn.Sequential(*layers), model)
+            x = checks.hidden_input(5, width)
             expect_stack_output(model, layers, x, "your model")
             checks.expect_connected_to_graph(model(x), "your model's output")
 
 
 # --- q3 ---------------------------------------------------------------------------------
 
-class SharedReference(nn.Module):
-    def __init__(self, features):
-        super().__init__()
-        self.fc = nn.Linear(features, features)
-
-    def forward(self, x):
-        return self.fc(torch.relu(self.fc(x)))
-
-
-class ShareOneLayer(Exercise):
+class TiedAutoencoder(Exercise):
     id = "lesson02.q3"
     points = 2
-    title = "Use one layer twice"
-    why = ("Parameters belong to modules, not to calls: one layer called twice is counted once, and its "
-           "gradient adds up the contributions of both uses.")
+    title = "An autoencoder whose decoder reuses the encoder's weight"
+    why = ("Parameters belong to modules, not to calls: one weight used by the encoder and (transposed) by "
+           "the decoder is counted once, and its gradient adds up the contributions of both uses.")
     hints = [
-        "Create a single `nn.Linear(features, features)` in `__init__`. Nothing stops `forward` from calling "
-        "the same layer twice.",
-        "`forward` returns `self.fc(torch.relu(self.fc(x)))`: layer, ReLU, the same layer again.",
+        "Register one `nn.Linear(features, code)` as the encoder and one `nn.Parameter(torch.zeros(features))` "
+        "as the decoder's bias; no second weight. The encoder's weight has shape (code, features).",
+        "In `forward`: `h = torch.relu(self.encoder(x))`, then decode with the same weight: "
+        "`h @ self.encoder.weight + self.decoder_bias` maps (batch, code) back to (batch, features).",
     ]
     solution = '''
-class SharedTwice(nn.Module):
-    def __init__(self, features):
+class TiedAutoencoder(nn.Module):
+    def __init__(self, features, code):
         super().__init__()
-        self.fc = nn.Linear(features, features)
+        self.encoder = nn.Linear(features, code)
+        self.decoder_bias = nn.Parameter(torch.zeros(features))
 
     def forward(self, x):
-        return self.fc(torch.relu(self.fc(x)))
+        h = torch.relu(self.encoder(x))
+        return h @ self.encoder.weight + self.decoder_bias
 '''
 
     def check_answer(self, answer):
-        features = 5
-        model = build(answer, features)
-        one_layer = features * features + features
-        count = checks.parameter_count(model)
-        if count == 2 * one_layer:
-            raise Incorrect(f"Your model registers {count} parameters, two layers' worth. Sharing means one "
-                            f"layer ({one_layer} parameters) created once in `__init__` and called twice in `forward`.")
-        if count == 0 and not checks.unregistered_modules(model):
-            raise Incorrect("Your model has no registered parameters: create the layer in `__init__`, "
-                            "not in `forward` (a layer made in `forward` is new and random on every call).")
-        checks.expect_parameter_count(model, one_layer)
-        reference = SharedReference(features)
-        checks.copy_parameters(reference, model)
-        x = checks.hidden_input(4, features)
-        layer = reference.fc
-        got, expect_hooks_ran = run_watching_hooks(model, x, 2)
-        checks.expect_tensor(got, "your model's output")
-        with torch.no_grad():
-            if close(got, layer(x)):
-                raise Incorrect("Your model applies the layer once; call it twice, with a ReLU in between.")
-            if close(got, layer(layer(x))):
-                raise Incorrect("The ReLU between the two uses is missing: `self.fc(torch.relu(self.fc(x)))`.")
-            if close(got, torch.relu(layer(torch.relu(layer(x))))):
-                raise Incorrect("Your output ends with a ReLU; return the second use of the layer as it is.")
-            checks.expect_close(got, reference(x), "your model's output")
-        expect_hooks_ran()
-        self._expect_accumulated_gradient(model, reference, x)
+        for features, code in [(8, 3), (5, 2)]:
+            model = checks.instantiate(answer, features, code)
+            self._expect_parameters(model, features, code)
+            reference = self.reference_answer()(features, code)
+            nn.init.normal_(reference.decoder_bias)   # a zero bias would hide a forgotten one
+            checks.copy_weights(reference, model)
+            x = checks.hidden_input(4, features)
+            self._expect_output(model, reference, x, features, code)
+            self._expect_summed_gradient(model, reference, x)
 
     @staticmethod
-    def _expect_accumulated_gradient(model, reference, x):
+    def _expect_parameters(model, features, code):
+        one_weight = features * code
+        expected = one_weight + code + features
+        count = checks.parameter_count(model)
+        if count == 0 and not checks.unregistered_modules(model):
+            raise Incorrect("Your model has no registered parameters: create the encoder and the decoder's bias in "
+                            "`__init__`, not in `forward` (a layer made in `forward` is new and random on every call).")
+        if count >= expected + one_weight:
+            raise Incorrect(f"Your model registers {count} parameters, {count - expected} too many: the decoder has a "
+                            f"weight of its own. Tie it: use the encoder's weight (transposed) in `forward`. A copy "
+                            "made in `__init__` is not a tie: the two drift apart at the first training step.")
+        if count == expected - features:
+            raise Incorrect(f"Your model registers {count} parameters: the decoder's bias ({features} values, one per "
+                            "reconstructed feature) is missing. Register it as an `nn.Parameter`.")
+        checks.expect_parameter_count(model, expected)
+
+    @staticmethod
+    def _expect_output(model, reference, x, features, code):
+        try:
+            got, calls = run_counting_calls(model, x)
+        except RuntimeError as error:
+            if "cannot be multiplied" not in str(error):
+                raise
+            raise checks.mistake_in_your_code(
+                error, f"Your forward fails: {str(error).splitlines()[0]}. The encoder's weight has shape "
+                       f"({code}, {features}) and the code h has shape (batch, {code}), so decoding is "
+                       "`h @ self.encoder.weight`: (batch, code) @ (code, features).") from None
+        weight, bias = reference.encoder.weight, reference.decoder_bias
+        with torch.no_grad():
+            h = torch.relu(reference.encoder(x))
+            if close(got, reference(x)):
+                if calls < 1 and linear_layers(model):
+                    raise Incorrect(HOOKS_SKIPPED)
+                return
+            if isinstance(got, torch.Tensor) and tuple(got.shape) == (x.shape[0], code):
+                raise Incorrect(f"Your model returns the code h, shape {tuple(got.shape)}: decode it back to "
+                                f"{features} features with the encoder's weight.")
+            if close(got, reference.encoder(x) @ weight + bias):
+                raise Incorrect("The ReLU after the encoder is missing: `h = torch.relu(self.encoder(x))`.")
+            if close(got, torch.relu(h @ weight + bias)):
+                raise Incorrect("Your output ends with a ReLU; return the decoder's result as it is.")
+            if close(got, h @ weight):
+                raise Incorrect("The decoder's bias is registered but not added: `h @ self.encoder.weight + bias`.")
+        checks.expect_close(got, reference(x).detach(), "your model's output")
+
+    @staticmethod
+    def _expect_summed_gradient(model, reference, x):
         model.zero_grad()
         reference.zero_grad()
-        model(x).sum().backward()
+        checks.plain(model(x)).sum().backward()
         reference(x).sum().backward()
-        mine = [p.grad for p in model.parameters()]
-        if any(g is None for g in mine):
-            raise Incorrect("Your layer gets no gradient: is the output computed under `torch.no_grad()` or detached?")
-        expected = [p.grad for p in reference.parameters()]
-        if not all(torch.allclose(a, b, atol=1e-5) for a, b in zip(mine, expected)):
-            raise Incorrect("The outputs are right but the layer's gradient is not the sum over both uses: "
-                            "don't `.detach()` (or use `torch.no_grad()` on) either call of the layer.")
+        weight = next(p for p in model.parameters() if p.dim() == 2)
+        if weight.grad is None:
+            raise Incorrect("Your weight gets no gradient: is the output computed under `torch.no_grad()` or detached?")
+        if not close(weight.grad, reference.encoder.weight.grad):
+            raise Incorrect("The outputs are right but the weight's gradient counts only one of its two uses: "
+                            "don't `.detach()` (or copy) the weight in the decoder; use the parameter itself.")
 
 
 # --- q4 ---------------------------------------------------------------------------------
 
 def init_test_model():
-    return nn.Sequential(nn.Linear(64, 64), nn.ReLU(), nn.Conv2d(3, 4, kernel_size=3), nn.Linear(64, 32))
+    model = nn.Sequential(nn.Linear(64, 64), nn.ReLU(), nn.Conv2d(8, 32, kernel_size=3), nn.BatchNorm2d(32),
+                          nn.Linear(64, 32))
+    with torch.no_grad():   # not BatchNorm's defaults, so touching it shows
+        model[3].weight.uniform_(0.5, 1.5)
+        model[3].bias.uniform_(-0.5, 0.5)
+    return model
 
 
-class XavierInit(Exercise):
+class InitWeights(Exercise):
     id = "lesson02.q4"
-    points = 1
-    title = "Initialise every Linear layer: Xavier-uniform weights, zero biases"
+    points = 2
+    title = "Initialise Linear and Conv2d layers, each its own way, and nothing else"
     why = ("`model.apply(fn)` visits every submodule, so one small function sets up a whole model; the "
-           "isinstance check keeps it from touching layers it was not meant for.")
+           "isinstance checks give each kind of layer its own scheme and keep it from touching the rest.")
     hints = [
-        "`model.apply(init_weights)` calls your function on every module, including `ReLU`, `Conv2d` and the "
-        "`Sequential` itself. Act only when `isinstance(module, nn.Linear)`.",
-        "Inside that `if`: `nn.init.xavier_uniform_(module.weight)` and `nn.init.zeros_(module.bias)`.",
+        "`model.apply(init_weights)` calls your function on every module, including `ReLU`, `BatchNorm2d` and "
+        "the `Sequential` itself. One `if isinstance(module, nn.Linear):` branch, one for `nn.Conv2d`, "
+        "nothing for the others.",
+        "Linear: `nn.init.xavier_uniform_(module.weight)`; Conv2d: "
+        "`nn.init.kaiming_normal_(module.weight, mode=\"fan_out\", nonlinearity=\"relu\")`; both: "
+        "`nn.init.zeros_(module.bias)`.",
     ]
     solution = '''
 def init_weights(module):
     if isinstance(module, nn.Linear):
         nn.init.xavier_uniform_(module.weight)
         nn.init.zeros_(module.bias)
+    elif isinstance(module, nn.Conv2d):
+        nn.init.kaiming_normal_(module.weight, mode="fan_out", nonlinearity="relu")
+        nn.init.zeros_(module.bias)
 '''
 
     def check_answer(self, init_weights):
-        if isinstance(init_weights, (nn.Module, type)) or not callable(init_weights):
-            raise Incorrect("Pass your function `init_weights` itself (defined with `def`).")
+        checks.expect_function(init_weights, "init_weights")
         model = init_test_model()
-        conv_before = [p.detach().clone() for p in model[2].parameters()]
+        conv_before = checks.plain(model[2].weight).detach().clone()
+        norm_before = [p.detach().clone() for p in model[3].parameters()]
         try:
             model.apply(init_weights)
         except AttributeError as error:
-            if "has no attribute" in str(error):
-                raise Incorrect(f"`model.apply` calls your function on every module, and one of them has no such "
-                                f"attribute ({error}). Act only when `isinstance(module, nn.Linear)`.") from None
-            raise
-        if not all(torch.equal(a, b) for a, b in zip(conv_before, model[2].parameters())):
-            raise Incorrect("Your function also changed the Conv2d layer: initialise `nn.Linear` layers only.")
-        for index in (0, 3):
+            if "has no attribute" not in str(error):
+                raise
+            raise checks.mistake_in_your_code(
+                error, f"`model.apply` calls your function on every module, and one of them has no such attribute "
+                       f"({error}). Act only on `nn.Linear` and `nn.Conv2d` (`isinstance`).") from None
+        if not all(checks.equal(b, a) for a, b in zip(norm_before, model[3].parameters())):
+            raise Incorrect("Your function also changed the BatchNorm2d layer: initialise `nn.Linear` and "
+                            "`nn.Conv2d` layers only, and leave every other module as it is.")
+        for index in (0, 4):
             self._expect_xavier(model[index])
+        self._expect_kaiming_fan_out(model[2], conv_before)
+
+    @staticmethod
+    def _expect_kaiming_fan_out(conv, before):
+        name = f"Conv2d({conv.in_channels} → {conv.out_channels}, kernel {conv.kernel_size[0]})"
+        weight = checks.plain(conv.weight).detach()
+        if checks.equal(weight, before):
+            raise Incorrect(f"Your function left {name} as it was: give `nn.Conv2d` layers Kaiming-normal weights "
+                            "(`mode=\"fan_out\"`) and zero biases.")
+        if not (conv.weight.requires_grad and conv.bias.requires_grad):
+            raise Incorrect(f"Your function froze {name} (`requires_grad=False`): initialising must leave "
+                            "the layer trainable.")
+        if not checks.equal(conv.bias, torch.zeros_like(conv.bias)):
+            raise Incorrect(f"The biases of {name} are not zero: `nn.init.zeros_(module.bias)`.")
+        k = conv.kernel_size[0] * conv.kernel_size[1]
+        fan_in, fan_out = conv.in_channels * k, conv.out_channels * k
+        std, peak = weight.std().item(), weight.abs().max().item()
+        if peak <= 2.0 * std:   # a normal sample of this size reaches about 3.5 standard deviations
+            raise Incorrect(f"The weights of {name} are uniform (all within ±{peak:.4f}); Kaiming-normal draws them "
+                            "from a normal distribution: `nn.init.kaiming_normal_`.")
+        target = math.sqrt(2 / fan_out)
+        if abs(std - math.sqrt(2 / fan_in)) < 0.1 * math.sqrt(2 / fan_in):
+            raise Incorrect(f"The weights of {name} have standard deviation {std:.4f} = sqrt(2 / fan_in): that is "
+                            f"Kaiming's default `mode=\"fan_in\"`. The exercise asks for `mode=\"fan_out\"`, "
+                            f"sqrt(2 / fan_out) = {target:.4f}.")
+        if abs(std - target) > 0.1 * target:
+            raise Incorrect(f"The weights of {name} have standard deviation {std:.4f}; Kaiming-normal with "
+                            f"`mode=\"fan_out\"` and `nonlinearity=\"relu\"` gives sqrt(2 / fan_out) = {target:.4f}.")
 
     @staticmethod
     def _expect_xavier(layer):
@@ -317,24 +364,142 @@ def init_weights(module):
         if not (layer.weight.requires_grad and layer.bias.requires_grad):
             raise Incorrect(f"Your function froze {name} (`requires_grad=False`): initialising must leave "
                             "the layer trainable.")
-        if not torch.all(layer.bias == 0):
+        if not checks.equal(layer.bias, torch.zeros_like(layer.bias)):
             raise Incorrect(f"The biases of {name} are not zero: `nn.init.zeros_(module.bias)`.")
-        weight = layer.weight.detach()
+        weight = checks.plain(layer.weight).detach()
         if torch.all(weight == weight.flatten()[0]):
             raise Incorrect(f"All weights of {name} are equal: every unit would compute the same thing and "
                             "get the same gradient. Xavier-uniform draws them at random.")
         bound = math.sqrt(6 / (layer.in_features + layer.out_features))
+        target = bound / math.sqrt(3)  # the standard deviation of U(-bound, bound)
+        peak, std = weight.abs().max().item(), weight.std().item()
+        if peak <= 2.0 * std and abs(std - target) > 0.15 * target:   # uniform (a normal reaches ~3.5 std)
+            raise Incorrect(f"The weights of {name} are uniform on about ±{peak:.4f}; Xavier-uniform with the default "
+                            f"gain of 1 uses ±sqrt(6 / (fan_in + fan_out)) = ±{bound:.4f}. If you passed `gain=...` "
+                            "(or scaled the weights), leave it out: `nn.init.xavier_uniform_(module.weight)`.")
         if weight.abs().max() > bound * (1 + 1e-6):
             raise Incorrect(f"Some weights of {name} exceed the Xavier-uniform bound ±sqrt(6 / (fan_in + fan_out)) "
                             f"= ±{bound:.4f} (largest {weight.abs().max().item():.4f}): use "
                             "`nn.init.xavier_uniform_`, not a normal or Kaiming initialisation.")
-        target = bound / math.sqrt(3)  # the standard deviation of U(-bound, bound)
         if abs(weight.std().item() - target) > 0.15 * target:
             raise Incorrect(f"The weights of {name} have standard deviation {weight.std().item():.4f}; "
                             f"Xavier-uniform gives about {target:.4f}. Use `nn.init.xavier_uniform_(module.weight)`.")
 
 
+# --- q5 ---------------------------------------------------------------------------------
+
+BROKEN_SCALED_MLP = '''
+class BrokenScaledMLP(nn.Module):
+    """Linear(features → hidden) → ReLU → Linear(hidden → features), then each feature
+    multiplied by a learned scale that starts at 1."""
+
+    def __init__(self, features, hidden):
+        super().__init__()
+        self.layers = {"inp": nn.Linear(features, hidden), "out": nn.Linear(hidden, features)}
+        self.scale = torch.ones(features)
+
+    def forward(self, x):
+        h = torch.relu(self.layers["inp"](x))
+        return self.layers["out"].forward(h) * self.scale
+'''.strip("\n")
+
+
+class FixScaledMLP(Exercise):
+    id = "lesson02.q5"
+    points = 2
+    title = "Debug ScaledMLP: make the optimizer see every parameter, and the hooks every layer"
+    why = ("Only what is registered is trained, saved and moved: a module in a plain dict and a plain tensor "
+           "are invisible to `parameters()`. And only `layer(x)` runs hooks.")
+    hints = [
+        "Three lines are wrong: run `list(BrokenScaledMLP(4, 8).parameters())` and "
+        "`course_utils.trace_shapes(BrokenScaledMLP(4, 8), torch.randn(2, 4))`. Which container registers a "
+        "dict of layers? Which wrapper makes a tensor a learned parameter? How must a layer be called so its "
+        "hooks run?",
+        "`self.layers = nn.ModuleDict({...})`, `self.scale = nn.Parameter(torch.ones(features))`, and "
+        "`self.layers[\"out\"](h)` instead of `.forward(h)`.",
+    ]
+    solution = '''
+class ScaledMLP(nn.Module):
+    def __init__(self, features, hidden):
+        super().__init__()
+        self.layers = nn.ModuleDict({"inp": nn.Linear(features, hidden), "out": nn.Linear(hidden, features)})
+        self.scale = nn.Parameter(torch.ones(features))
+
+    def forward(self, x):
+        h = torch.relu(self.layers["inp"](x))
+        return self.layers["out"](h) * self.scale
+'''
+
+    def check_answer(self, answer):
+        for features, hidden in [(4, 8), (6, 3)]:
+            model = checks.instantiate(answer, features, hidden)
+            hidden_layers = checks.unregistered_modules(model)
+            if hidden_layers:
+                raise Incorrect(f"The layers are still invisible to `parameters()`: `self.{hidden_layers[0]}` is a plain "
+                                "Python dict (or list), which `nn.Module` does not look inside. Use `nn.ModuleDict`.")
+            tensors = checks.unregistered_tensors(model)
+            if tensors:
+                raise Incorrect(f"`self.{tensors[0]}` is a plain tensor: `parameters()` does not list it, so the "
+                                "optimizer never changes it and the scale never learns. Wrap it: "
+                                "`nn.Parameter(torch.ones(features))`.")
+            if any(tuple(b.shape) == (features,) for b in model.buffers()):
+                raise Incorrect("The scale is a buffer: saved with the model, but not a parameter, so the optimizer "
+                                "never changes it. Make it an `nn.Parameter`.")
+            checks.expect_parameter_count(model, 2 * features * hidden + hidden + 2 * features)
+            self._expect_function(model, features, hidden)
+            self._expect_training_changes_everything(model, features)
+
+    @staticmethod
+    def _parts(model, features, hidden):
+        linears = linear_layers(model)
+        inp = next((m for m in linears if m.weight.shape == (hidden, features)), None)
+        out = next((m for m in linears if m.weight.shape == (features, hidden)), None)
+        biases = {id(m.bias) for m in linears if m.bias is not None}
+        scale = next((p for p in model.parameters() if p.shape in ((features,), (1, features))
+                      and id(p) not in biases), None)
+        if inp is None or out is None or scale is None:
+            raise Incorrect(f"Expected a Linear({features} → {hidden}), a Linear({hidden} → {features}) and a scale of "
+                            f"{features} values; yours registers {checks.parameter_breakdown(model)}.")
+        return inp, out, scale
+
+    def _expect_function(self, model, features, hidden):
+        inp, out, scale = self._parts(model, features, hidden)
+        if not checks.equal(scale, torch.ones_like(scale)):
+            raise Incorrect("The scale must start at 1 (`torch.ones(features)`), so the untrained model is just the MLP.")
+        with torch.no_grad():
+            scale.copy_(checks.hidden_input(*scale.shape, seed=5))   # a scale of ones would hide a forgotten product
+        x = checks.hidden_input(5, features)
+        got, calls = run_counting_calls(model, x)
+        with torch.no_grad():
+            mlp_only = out(torch.relu(inp(x)))
+            expected = mlp_only * scale
+            if close(got, mlp_only):
+                raise Incorrect("Your output is the MLP's alone: multiply it by the scale.")
+        checks.expect_close(got, expected, "your model's output")
+        counts = checks.calls_per_module(model, x)
+        names = {id(m): n for n, m in model.named_modules()}
+        skipped = [names[id(m)] for m in (inp, out) if not counts.get(names[id(m)])]
+        if skipped:
+            raise Incorrect(f"`{skipped[0]}` runs without its hooks (`trace_shapes` reports it did not run): call it as "
+                            "`layer(h)`, never `layer.forward(h)`.")
+
+    @staticmethod
+    def _expect_training_changes_everything(model, features):
+        before = {name: p.detach().clone() for name, p in model.named_parameters()}
+        optimizer = torch.optim.SGD(model.parameters(), lr=0.1)
+        x, target = checks.hidden_input(8, features, seed=3), checks.hidden_input(8, features, seed=4)
+        loss = (checks.plain(model(x)) - target).pow(2).mean()
+        optimizer.zero_grad()
+        loss.backward()
+        optimizer.step()
+        frozen = [name for name, p in model.named_parameters() if checks.equal(p, before[name])]
+        if frozen:
+            raise Incorrect(f"After one optimizer step `{frozen[0]}` has not changed: is it frozen "
+                            "(`requires_grad=False`) or cut off from the output (`.detach()`)?")
+
+
 q1 = ThreeLayerNet()
 q2 = FixPlainList()
-q3 = ShareOneLayer()
-q4 = XavierInit()
+q3 = TiedAutoencoder()
+q4 = InitWeights()
+q5 = FixScaledMLP()

@@ -136,23 +136,121 @@ def test_a_hidden_list_inside_a_child_is_named_with_its_path():
     assert checks.unregistered_modules(outer) == ["body.layers"]
 
 
-def test_copy_parameters_matches_by_shape_when_order_differs():
+def test_copy_weights_matches_by_shape_when_order_differs():
     reference, other = TwoLayers(), DefinedBackwards()
-    assert checks.copy_parameters(reference, other)
+    checks.copy_weights(reference, other)
     x = checks.hidden_input(4, 10)
     assert torch.allclose(reference(x), other(x))
-    assert not checks.copy_parameters(reference, TwoLayers(10, 21, 5))
+    with pytest.raises(Incorrect, match=r"No parameter of shape \(20, 10\) in your module"):
+        checks.copy_weights(reference, TwoLayers(10, 21, 5))
 
 
-def test_expect_same_outputs_passes_alternatives_and_names_wrong_shapes():
-    x = checks.hidden_input(4, 10)
-    checks.expect_same_outputs(DefinedBackwards(), TwoLayers(), x)
-    checks.expect_same_outputs(nn.Sequential(nn.Linear(10, 20), nn.ReLU(), nn.Linear(20, 5)), TwoLayers(), x)
-    with pytest.raises(Incorrect, match=r"parameter shapes are \[\(20, 10\), \(20,\), \(5, 20\)\]; expected"):
-        checks.expect_same_outputs(nn.Sequential(nn.Linear(10, 20), nn.Linear(20, 5, bias=False)), TwoLayers(), x)
-    no_relu = nn.Sequential(nn.Linear(10, 20), nn.Linear(20, 5))
-    with pytest.raises(Incorrect, match="Your model's output differs from the expected values"):
-        checks.expect_same_outputs(no_relu, TwoLayers(), x)
+def test_copy_weights_pairs_equal_shapes_in_registration_order_and_copies_buffers():
+    source = nn.Sequential(nn.Linear(4, 4), nn.BatchNorm1d(4), nn.Linear(4, 4))
+    source[1].running_mean.fill_(3.0)
+    target = nn.Sequential(nn.Linear(4, 4), nn.BatchNorm1d(4), nn.Linear(4, 4))
+    checks.copy_weights(source, target)
+    assert torch.equal(target[0].weight, source[0].weight) and torch.equal(target[2].weight, source[2].weight)
+    assert torch.equal(target[1].running_mean, torch.full((4,), 3.0))
+
+
+# --- plain values: an answer cannot lie its way through a comparison ----------------------------
+
+class LyingTensor(torch.Tensor):
+    """Says True to every comparison a check could make."""
+
+    @classmethod
+    def __torch_function__(cls, func, types, args=(), kwargs=None):
+        if func in (torch.allclose, torch.equal, torch.Tensor.allclose, torch.Tensor.equal):
+            return True
+        return super().__torch_function__(func, types, args, kwargs or {})
+
+
+class AlwaysEqual(int):
+    def __eq__(self, other):
+        return True
+
+    def __ne__(self, other):
+        return False
+
+    __hash__ = int.__hash__
+
+
+def test_plain_turns_subclasses_into_the_builtin_types():
+    liar = torch.zeros(3).as_subclass(LyingTensor)
+    assert torch.allclose(liar, torch.ones(3))                       # the lie works on torch itself
+    assert type(checks.plain(liar)) is torch.Tensor
+    assert type(checks.plain(AlwaysEqual(3))) is int and checks.plain(AlwaysEqual(3)) == 3
+    assert type(checks.plain(type("F", (float,), {})(2.5))) is float
+    assert checks.plain(True) is True
+    assert [type(v) for v in checks.plain([liar, (AlwaysEqual(1),)])] == [torch.Tensor, tuple]
+    assert checks.plain("text") == "text"
+
+
+def test_plain_keeps_the_autograd_link():
+    parameter = nn.Parameter(torch.ones(2))
+    (checks.plain(parameter) * 3).sum().backward()
+    assert torch.equal(parameter.grad, torch.full((2,), 3.0))
+
+
+def test_comparisons_refuse_a_lying_tensor():
+    liar = torch.zeros(3).as_subclass(LyingTensor)
+    assert not checks.close(liar, torch.ones(3)) and not checks.equal(liar, torch.ones(3))
+    assert checks.close(liar, torch.zeros(3))
+    with pytest.raises(Incorrect, match="differs from the expected values"):
+        checks.expect_close(liar, torch.ones(3))
+
+
+def test_comparisons_do_not_use_a_patched_torch_allclose(monkeypatch):
+    monkeypatch.setattr(torch, "allclose", lambda *args, **kwargs: True)
+    monkeypatch.setattr(torch, "equal", lambda *args, **kwargs: True)
+    assert not checks.close(torch.zeros(3), torch.ones(3))
+    assert not checks.equal(torch.zeros(3), torch.ones(3))
+
+
+def test_expect_int_refuses_floats_tensors_and_numpy_but_unwraps_int_subclasses():
+    assert type(checks.expect_int(AlwaysEqual(7))) is int
+    for value, message in [(7.0, "returned a float"), (torch.tensor(7), "returned a tensor"), (True, "returned a bool")]:
+        with pytest.raises(Incorrect, match=message):
+            checks.expect_int(value, "`count`")
+
+
+def test_close_and_equal_compare_shape_dtype_and_values():
+    a = torch.ones(2, 3)
+    assert checks.close(a, a + 1e-7) and not checks.close(a, a + 1e-2)
+    assert not checks.close(a.reshape(3, 2), a) and not checks.close(a.double(), a)
+    assert not checks.close([1.0], a) and not checks.equal(None, a)
+    assert checks.equal(a, a.clone()) and not checks.equal(a, a + 1e-7)
+
+
+# --- what the answer is ---------------------------------------------------------------------------
+
+@pytest.mark.parametrize("answer, message", [
+    (nn.Linear(2, 2), "You passed a module (a Linear); pass your function `f` itself."),
+    (nn.Linear, "Pass the function `f` (defined with `def`), not the class Linear."),
+    (3, "Pass the function `f` (defined with `def`), not an int."),
+])
+def test_expect_function(answer, message):
+    checks.expect_function(lambda x: x, "f")
+    with pytest.raises(Incorrect, match=message.replace("(", r"\(").replace(")", r"\)")):
+        checks.expect_function(answer, "f")
+
+
+def test_instantiate_names_the_line_that_assigned_before_super_init():
+    class Forgetful(nn.Module):
+        def __init__(self):
+            self.fc = nn.Linear(2, 2)
+
+    with pytest.raises(Incorrect, match=r"before it assigns a layer: .*\(At test_engine_checks.py, line \d+, in __init__: "
+                                        r"`self.fc = nn.Linear\(2, 2\)`\)"):
+        checks.instantiate(Forgetful)
+
+
+def test_unregistered_tensors_are_named():
+    model = nn.Linear(2, 2)
+    model.scale = torch.ones(2)
+    model.register_buffer("kept", torch.zeros(2))
+    assert checks.unregistered_tensors(model) == ["scale"]
 
 
 # --- structure --------------------------------------------------------------------------------
@@ -172,11 +270,7 @@ def test_autograd_ops_see_add_and_cat():
     x = torch.ones(2, 3)
     assert "AddBackward0" in checks.autograd_ops(layer(x) + x)
     assert "CatBackward0" in checks.autograd_ops(torch.cat([layer(x), layer(x)], dim=1))
-    checks.expect_autograd_op(layer(x) + x, "AddBackward0", "no add")
-    with pytest.raises(Incorrect, match="^no add$"):
-        checks.expect_autograd_op(layer(x) * 2, "AddBackward0", "no add")
-    with pytest.raises(Incorrect, match="not connected to any parameter"):
-        checks.expect_autograd_op(layer(x).detach(), "AddBackward0", "no add")
+    assert "AddBackward0" not in checks.autograd_ops(layer(x) * 2)
 
 
 def test_optimizer_must_know_every_parameter():
@@ -186,25 +280,6 @@ def test_optimizer_must_know_every_parameter():
     model.append(nn.Linear(2, 2))
     with pytest.raises(Incorrect, match=r"does not know 2 parameters of the model \(1.weight, 1.bias\)"):
         checks.expect_optimizer_covers(optimizer, model)
-
-
-def test_output_unchanged_by_a_change():
-    model = nn.Sequential(nn.Linear(2, 2))
-    x = checks.hidden_input(3, 2)
-
-    def add_identity(m):
-        m.append(nn.Identity())
-
-    assert checks.expect_output_unchanged(model, add_identity, x) is model
-
-    def add_random_layer(m):
-        m.append(nn.Linear(2, 2))
-
-    with pytest.raises(Incorrect, match=r"After adding a layer the output changed \(largest difference"):
-        checks.expect_output_unchanged(model, add_random_layer, x, what="adding a layer")
-
-    with pytest.raises(Incorrect, match=r"output has shape \(3, 4\); before it was \(3, 2\)"):
-        checks.expect_output_unchanged(model, lambda m: nn.Sequential(m, nn.Linear(2, 4)), x)
 
 
 def test_copy_weights_by_shape_ignores_names_and_order():
@@ -228,11 +303,3 @@ def test_copy_weights_by_shape_matches_a_scalar_of_either_shape():
 def test_copy_weights_by_shape_names_the_missing_shape():
     with pytest.raises(Incorrect, match=r"No parameter of shape \(20, 10\) in your module"):
         checks.copy_weights_by_shape(TwoLayers(), nn.Linear(3, 3))
-
-
-def test_same_compares_shape_and_values():
-    a = torch.ones(2, 3)
-    assert checks.same(a, a + 1e-7)
-    assert not checks.same(a, a + 1e-2)
-    assert not checks.same(a.reshape(3, 2), a)
-    assert not checks.same([1.0], a)

@@ -7,8 +7,8 @@ from nbformat.v4 import new_code_cell, new_notebook
 CELLS = [
     "from course_utils.exercises import lesson00 as ex\nimport torch",
     "def make_images(batch_size):\n    size = 32\n    return torch.zeros(batch_size, 3, size, '32')",
-    "ex.q1.check(make_images)",
-    "outcome = ex.q1.check(lambda b: torch.zeros(b, 3, 32, 32))\noutcome.status",
+    "ex.q0.check(make_images)",
+    "outcome = ex.q0.check(lambda b: torch.zeros(b, 3, 32, 32))\noutcome.status",
     "ex.q2.hint(2)",
     "import os\nos.environ['COURSE_GRADING'] = '1'\nex.q2.check(NotImplemented)",
 ]
@@ -32,7 +32,7 @@ def test_outcomes_in_a_kernel(tmp_path, monkeypatch):
     assert "ipykernel" not in text and "course_utils" not in error_cell[0].data["text/html"]
 
     assert [o.output_type for o in correct_cell] == ["display_data", "execute_result"]
-    assert correct_cell[0].data["text/plain"].startswith("✓ Correct — lesson00.q1")
+    assert correct_cell[0].data["text/plain"].startswith("✓ Correct — lesson00.q0")
     assert correct_cell[1].data["text/plain"] == "'correct'"
 
     assert [o.output_type for o in hint_cell] == ["display_data"]   # shown once, not echoed again
@@ -41,3 +41,24 @@ def test_outcomes_in_a_kernel(tmp_path, monkeypatch):
     assert [o.output_type for o in graded_cell] == ["display_data", "error"]
     assert "Not attempted" in graded_cell[0].data["text/plain"]
     assert graded_cell[1].ename == "CheckFailed"
+
+
+FORGOT_SUPER_CELLS = [
+    "from course_utils.exercises import lesson03\nimport torch\nfrom torch import nn",
+    "class Lambda(nn.Module):\n    def __init__(self, fn, *args, **kwargs):\n        self.fn = fn\n\n"
+    "    def forward(self, x):\n        return self.fn(x)",
+    "lesson03.q3.check(Lambda)",
+]
+
+
+@pytest.mark.slow
+def test_a_forgotten_super_init_names_the_students_cell_and_line(tmp_path, monkeypatch):
+    from nbclient import NotebookClient
+
+    monkeypatch.delenv("COURSE_GRADING", raising=False)
+    nb = new_notebook(cells=[new_code_cell(c) for c in FORGOT_SUPER_CELLS])
+    NotebookClient(nb, kernel_name="python3", timeout=120, resources={"metadata": {"path": str(tmp_path)}}).execute()
+    text = nb.cells[2].outputs[0].data["text/plain"]
+    assert text.startswith("✗ Incorrect — lesson03.q3")
+    assert ("must call `super().__init__()` before anything else (At your cell, line 2: "
+            "`def __init__(self, fn, *args, **kwargs):`)") in text

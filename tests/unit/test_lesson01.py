@@ -1,5 +1,6 @@
-"""Checks of lesson 01's exercises: the reference, other correct answers, and a bank of
-common mistakes, each with the words the student must read."""
+"""Checks of lesson 01's exercises: other correct answers, and a bank of common mistakes, each
+with the words the student must read (the reference, the stub and the hints of every exercise
+are tested once for all lessons in ``test_every_exercise.py``)."""
 
 import math
 
@@ -15,56 +16,56 @@ from course_utils.exercises.testing import (assert_check_errored, assert_check_f
 EXERCISES = [ex.q1, ex.q2, ex.q3, ex.q4]
 
 
-def solution_of(exercise):
-    """The function defined by the exercise's own solution text."""
-    namespace = {"torch": torch, "nn": nn}
-    exec(exercise.solution_code, namespace)
-    return next(v for k, v in namespace.items() if callable(v) and k not in ("torch", "nn"))
-
-
 @pytest.mark.parametrize("exercise", EXERCISES, ids=lambda q: q.id)
-def test_reference_solution_passes(exercise):
-    assert_check_passed(exercise, solution_of(exercise))
-
-
-@pytest.mark.parametrize("exercise", EXERCISES, ids=lambda q: q.id)
-def test_stub_is_not_attempted(exercise):
-    assert_check_unattempted(exercise, NotImplemented)
-
+def test_a_stub_that_raises_not_implemented_is_not_attempted(exercise):
     def stub(*args, **kwargs):
         raise NotImplementedError
 
     assert_check_unattempted(exercise, stub)
 
 
-def test_every_exercise_has_two_hints_and_a_solution():
-    for exercise in EXERCISES:
-        assert len(exercise.hints) >= 2 and exercise.solution_code.strip()
-
-
 # --- q1: a linear layer by hand ------------------------------------------------------------
 
+def with_if(x, weight, bias):
+    y = x @ weight.T
+    if bias is not None:
+        y = y + bias
+    return y
+
+
 @pytest.mark.parametrize("answer", [
+    with_if,
     lambda x, w, b: F.linear(x, w, b),
-    lambda x, w, b: torch.addmm(b, x, w.t()),
-    lambda x, w, b: torch.stack([w @ row + b for row in x]),
-    lambda x, w, b: (x.unsqueeze(1) * w).sum(-1) + b,
-])
+    lambda x, w, b: torch.matmul(x, w.transpose(0, 1)) + (0 if b is None else b),
+    lambda x, w, b: (x.unsqueeze(-2) * w).sum(-1) + (b if b is not None else torch.zeros(w.shape[0])),
+    lambda x, weight, bias: torch.einsum("...i,oi->...o", x, weight) + (bias if bias is not None else 0),
+], ids=["if-bias", "functional", "matmul", "broadcast-sum", "einsum"])
 def test_q1_alternatives_pass(answer):
     assert_check_passed(ex.q1, answer)
 
 
+def add_none_safe(b):
+    return 0 if b is None else b
+
+
 @pytest.mark.parametrize("answer, message", [
-    (lambda x, w, b: x @ w + b, "You multiplied by `weight` itself"),
+    (lambda x, w, b: x @ w + add_none_safe(b), "You multiplied by `weight` itself"),
     (lambda x, w, b: x @ w.T, "The bias is missing"),
     (lambda x, w, b: w @ x.T + b[:, None], "not `weight @ x.T`"),
-    (lambda x, w, b: nn.Linear(x.shape[1], b.shape[0])(x), "create a new layer with random weights"),
-    (lambda x, w, b: x.sum(1, keepdim=True).expand(-1, b.shape[0]), "does not change when `weight` and `bias` change"),
-    (lambda x, w, b: x @ w.T - b, "differs from `nn.Linear`'s"),
+    (lambda x, w, b: nn.Linear(x.shape[-1], w.shape[0])(x), "create a new layer with random weights"),
+    (lambda x, w, b: x.sum(-1, keepdim=True).expand(*x.shape[:-1], w.shape[0]),
+     "does not change when `weight` and `bias` change"),
+    (lambda x, w, b: x @ w.T - add_none_safe(b), "differs from `nn.Linear`'s"),
     (lambda x, w, b: None, "returned None"),
     (lambda x, w, b: (x @ w.T + b).sum(), "has shape ()"),
     (lambda x, w, b: (x @ w.T + b).tolist(), "returned list"),
     (nn.Linear(3, 3), "You passed a module"),
+    (lambda x, w, b: x @ w.T + b,
+     "For x (4, 6), weight (2, 6), bias None (a layer built with `bias=False`) your function adds `None`: add the "
+     "bias only when there is one (`if bias is not None`). (At test_lesson01.py, line"),
+    (lambda x, w, b: torch.addmm(add_none_safe(b) * torch.ones(x.shape[0], w.shape[0]), x, w.t()),
+     "For x (2, 5, 3), weight (4, 3) your function fails (mat1 must be a matrix, got 3-D tensor): it works on 2-D"),
+    (lambda x, w, b: torch.stack([w @ row + add_none_safe(b) for row in x]), "For x (2, 5, 3), weight (4, 3)"),
 ])
 def test_q1_mistakes(answer, message):
     assert_check_failed(ex.q1, answer, match=message)
@@ -104,49 +105,93 @@ def test_q2_reference_sizes_are_measured_from_pytorch():
     assert ex.reference_size(32, 3, 1, 0, 2) == 28
 
 
-# --- q3: counting parameters ---------------------------------------------------------------
+# --- q3: a conv layer's parameter count ----------------------------------------------------
 
-@pytest.mark.parametrize("answer", [
-    lambda m: sum(p.numel() for _, p in m.named_parameters()),
-    lambda m: sum(p.numel() for mod in m.modules() for p in mod.parameters(recurse=False)),
-    lambda m: sum(math.prod(p.shape) for p in m.parameters()),
-    lambda m: int(sum(torch.tensor(p.numel()) for p in m.parameters())),
-])
+def by_shapes(in_channels, out_channels, kernel_size, bias=True):
+    kernel = (kernel_size,) * 2 if isinstance(kernel_size, int) else tuple(kernel_size)
+    return math.prod((out_channels, in_channels, *kernel)) + bias * out_channels
+
+
+def by_building(in_channels, out_channels, kernel_size, bias=True):
+    return sum(p.numel() for p in nn.Conv2d(in_channels, out_channels, kernel_size, bias=bias).parameters())
+
+
+def with_torch_pair(in_channels, out_channels, kernel_size, bias=True):
+    kh, kw = nn.modules.utils._pair(kernel_size)
+    count = in_channels * kh * kw * out_channels
+    if bias:
+        count += out_channels
+    return count
+
+
+@pytest.mark.parametrize("answer", [by_shapes, by_building, with_torch_pair])
 def test_q3_alternatives_pass(answer):
     assert_check_passed(ex.q3, answer)
 
 
+def square_only(in_channels, out_channels, kernel_size, bias=True):
+    k = kernel_size if isinstance(kernel_size, int) else kernel_size[0]
+    return out_channels * in_channels * k * k + (out_channels if bias else 0)
+
+
 @pytest.mark.parametrize("answer, message", [
-    (lambda m: len(list(m.parameters())), "You counted parameter tensors"),
-    (lambda m: sum(p.shape[0] for p in m.parameters()), "`p.shape[0]` is only the first dimension"),
-    (lambda m: sum(p.numel() for n, p in m.named_parameters() if "bias" not in n), "The biases are parameters too"),
-    (lambda m: sum(p.numel() for p in m.parameters() if p.requires_grad), "Frozen parameters"),
-    (lambda m: sum(p.numel() for mod in m.modules() for p in mod.parameters()), "more than once"),
-    (lambda m: sum(v.numel() for v in m.state_dict().values()), "buffers"),
-    (lambda m: float(sum(p.numel() for p in m.parameters())), "return a whole number"),
+    (lambda i, o, k, bias=True: o * i * k * k,
+     "`conv2d_parameters(3, 16, 5)` returned 1,200; `Conv2d(3, 16, kernel_size=(5, 5), stride=(1, 1))` has 1,216 "
+     "parameters (weight (16, 3, 5, 5), bias (16,)). The biases are missing: one per output channel."),
+    (lambda i, o, k, bias=True: o * i * k * k + i, "There is one bias per *output* channel, not per input channel."),
+    (lambda i, o, k, bias=True: o * i * k + o, "each output channel has a bias"),
+    (lambda i, o, k, bias=True: o * k * k + o, "Each output channel has one kernel per input channel"),
+    (lambda i, o, k, bias=True: o * i * k * k + o, "With `bias=False` there are no biases"),
+    (square_only, "A tuple `kernel_size=(kh, kw)` is a kh × kw kernel: multiply both"),
+    (lambda i, o, k, bias=True: 2, "That is the number of parameter tensors"),
+    (lambda i, o, k, bias=True: float(by_shapes(i, o, k, bias)), "`conv2d_parameters` returned a float; return a Python int."),
+    (lambda i, o, k, bias=True: torch.tensor(by_shapes(i, o, k, bias)), "returned a tensor; return a Python int"),
+    (lambda i, o, k: by_shapes(i, o, k), "`conv2d_parameters` cannot be called with (4, 6, 3, False)"),
+    (nn.Conv2d, "Pass the function `conv2d_parameters` (defined with `def`), not the class Conv2d."),
 ])
 def test_q3_mistakes(answer, message):
     assert_check_failed(ex.q3, answer, match=message)
 
 
-# --- q4: channel dimension ----------------------------------------------------------------
+# --- q4: images into Conv2d's layout ---------------------------------------------------------
 
-@pytest.mark.parametrize("answer", [
-    lambda x: x[:, None],
-    lambda x: x.reshape(x.shape[0], 1, x.shape[1], x.shape[2]),
-    lambda x: x.view(-1, 1, *x.shape[1:]),
-])
+def by_movedim(images):
+    return images[:, None] if images.ndim == 3 else torch.movedim(images, -1, 1)
+
+
+def by_einsum(images):
+    if len(images.shape) == 3:
+        return images.reshape(images.shape[0], 1, *images.shape[1:])
+    return torch.einsum("nhwc->nchw", images)
+
+
+def by_two_transposes(images):
+    if images.dim() == 4:
+        return images.transpose(1, 3).transpose(2, 3)
+    return torch.stack([images], dim=1)
+
+
+@pytest.mark.parametrize("answer", [by_movedim, by_einsum, by_two_transposes])
 def test_q4_alternatives_pass(answer):
     assert_check_passed(ex.q4, answer)
 
 
+def rgb_then(fix_rgb, fix_gray=lambda t: t.unsqueeze(1)):
+    return lambda t: fix_rgb(t) if t.dim() == 4 else fix_gray(t)
+
+
 @pytest.mark.parametrize("answer, message", [
-    (lambda x: x.unsqueeze(0), "That makes one image with 3 channels"),
-    (lambda x: x.unsqueeze(-1), "puts the channels last"),
-    (lambda x: x, "Nothing changed"),
-    (lambda x: x.unsqueeze(1).expand(-1, 3, -1, -1), "exactly one channel, not 3"),
-    (lambda x: x.transpose(1, 2).unsqueeze(1), "expected (3, 1, 6, 5)"),
-    (lambda x: x.flip(1).unsqueeze(1), "the values moved"),
+    (rgb_then(lambda t: t.reshape(t.shape[0], t.shape[3], t.shape[1], t.shape[2])),
+     "the pixels moved. `reshape` (or `view`) keeps the numbers in memory order, so it mixes colours and pixels"),
+    (rgb_then(lambda t: t.transpose(1, 3)), "Height and width are swapped"),
+    (rgb_then(lambda t: t.permute(0, 3, 2, 1).transpose(2, 3).transpose(2, 3)), "Height and width are swapped"),
+    (rgb_then(lambda t: t), "you returned shape (2, 5, 4, 3); expected (2, 3, 5, 4)"),
+    (lambda t: t.permute(0, 3, 1, 2), "For grayscale, no channel dimension, shape (3, 6, 5), your function fails"),
+    (rgb_then(lambda t: t.permute(0, 3, 1, 2), lambda t: t.unsqueeze(-1)), "That puts the channel last"),
+    (rgb_then(lambda t: t.permute(0, 3, 1, 2), lambda t: t.unsqueeze(0)), "That makes one image with 3 channels"),
+    (rgb_then(lambda t: t.permute(0, 3, 1, 2), lambda t: t.unsqueeze_(1)), "changed the caller's tensor in place"),
+    (rgb_then(lambda t: t.permute(0, 3, 1, 2).flip(-1)), "the shape is right but the pixels moved"),
+    (rgb_then(lambda t: t.permute(0, 3, 1, 2).tolist()), "`to_conv_layout` returned a list; return a tensor."),
 ])
 def test_q4_mistakes(answer, message):
     assert_check_failed(ex.q4, answer, match=message)
@@ -154,17 +199,8 @@ def test_q4_mistakes(answer, message):
 
 # --- answers written from a student's point of view (review of the checks) ---------------
 
-@pytest.mark.parametrize("answer", [
-    lambda x, w, b: torch.addmm(b, x, w.t()),
-    lambda x, weight, bias: (weight @ x.T).T + bias,
-    lambda x, w, b: (x[:, None, :] * w[None]).sum(-1) + b,
-], ids=["addmm", "transposed-product", "broadcast-sum"])
-def test_linear_by_hand_student_variants_pass(answer):
-    assert_check_passed(ex.q1, answer)
-
-
 def test_linear_by_hand_reshape_is_not_a_transpose():
-    assert_check_failed(ex.q1, lambda x, w, b: x @ w.reshape(w.shape[1], w.shape[0]) + b,
+    assert_check_failed(ex.q1, lambda x, w, b: x @ w.reshape(w.shape[1], w.shape[0]) + add_none_safe(b),
                         match="You multiplied by `weight` itself")
 
 
@@ -181,33 +217,45 @@ def test_conv_output_size_dilation_times_kernel():
                         match="covers `dilation * (kernel_size - 1) + 1` pixels")
 
 
-def test_count_parameters_with_a_set_passes():
-    assert_check_passed(ex.q3, lambda m: sum(p.numel() for p in set(m.parameters())))
+# --- answers that lie: compared as plain tensors and ints ---------------------------------------
+
+class AgreeableTensor(torch.Tensor):
+    """Makes torch.allclose and torch.equal say True whatever the values."""
+
+    @classmethod
+    def __torch_function__(cls, func, types, args=(), kwargs=None):
+        if func in (torch.allclose, torch.equal, torch.Tensor.allclose, torch.Tensor.equal):
+            return True
+        return super().__torch_function__(func, types, args, kwargs or {})
 
 
-@pytest.mark.parametrize("answer, message", [
-    (lambda m: torch.tensor(sum(p.numel() for p in m.parameters())), "returned a tensor"),
-    (lambda m: sum(p.numel() for _, p in m.named_parameters(remove_duplicate=False)),
-     "You counted the shared layer once per use"),
-    (lambda m: sum(p.numel() for p in m.parameters(recurse=False)), "Count the values of every tensor"),
-], ids=["tensor", "shared-per-use", "top-level-only"])
-def test_count_parameters_student_mistakes(answer, message):
-    assert_check_failed(ex.q3, answer, match=message)
+def test_a_tensor_whose_allclose_always_agrees_is_refused_by_linear_by_hand():
+    lie = lambda x, w, b: torch.zeros(x.shape[0], w.shape[0]).as_subclass(AgreeableTensor)  # noqa: E731
+    assert torch.allclose(lie(torch.ones(2, 3), torch.ones(4, 3), None), torch.ones(2, 4))
+    assert_check_failed(ex.q1, lie, match="Your result does not change when `weight` and `bias` change")
 
 
-@pytest.mark.parametrize("answer", [
-    lambda t: t.reshape(-1, 1, *t.shape[1:]),
-    lambda t: torch.stack([t], dim=1),
-    lambda t: t.clone().unsqueeze_(1),
-], ids=["reshape", "stack", "in-place-on-a-copy"])
-def test_add_channel_dim_student_variants_pass(answer):
-    assert_check_passed(ex.q4, answer)
+def test_a_tensor_whose_equal_always_agrees_is_refused_by_to_conv_layout():
+    lie = lambda t: by_movedim(t).reshape(by_movedim(t).shape).flip(-1).as_subclass(AgreeableTensor)  # noqa: E731
+    assert torch.equal(lie(torch.arange(4.0).reshape(1, 2, 2)), torch.zeros(1, 1, 2, 2))
+    assert_check_failed(ex.q4, lie, match="the shape is right but the pixels moved")
 
 
-@pytest.mark.parametrize("answer, message", [
-    (lambda t: t.unsqueeze_(1), "changed the caller's tensor in place"),
-    (lambda t: t.unsqueeze(1).double(), "You returned dtype torch.float64"),
-    (lambda t: t.transpose(1, 2).unsqueeze(1), "Conv2d wants (N, C, H, W) with C = 1"),
-], ids=["in-place", "float64", "transposed"])
-def test_add_channel_dim_student_mistakes(answer, message):
-    assert_check_failed(ex.q4, answer, match=message)
+class AlwaysEqual(int):
+    def __eq__(self, other):
+        return True
+
+    def __ne__(self, other):
+        return False
+
+    __hash__ = int.__hash__
+
+
+def test_an_int_that_equals_everything_is_refused_by_conv_output_size():
+    assert_check_failed(ex.q2, lambda *args, **kwargs: AlwaysEqual(0), match="returned 0; an `nn.Conv2d`")
+
+
+def test_a_float_subclass_is_refused_by_conv2d_parameters():
+    half = type("Half", (float,), {})
+    assert_check_failed(ex.q3, lambda *args, **kwargs: half(by_shapes(*args, **kwargs)),
+                        match="`conv2d_parameters` returned a float; return a Python int.")

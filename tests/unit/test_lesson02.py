@@ -1,5 +1,9 @@
-"""Checks of lesson 02's exercises: the reference, other correct answers, and a bank of
-common mistakes, each with the words the student must read."""
+"""Checks of lesson 02's exercises: other correct answers, and a bank of common mistakes, each
+with the words the student must read (the reference, the stub and the hints of every exercise
+are tested once for all lessons in ``test_every_exercise.py``)."""
+
+import copy
+import textwrap
 
 import pytest
 import torch
@@ -10,24 +14,10 @@ from course_utils.exercises import lesson02 as ex
 from course_utils.exercises.testing import (assert_check_failed, assert_check_passed,
                                             assert_check_unattempted)
 
-EXERCISES = [ex.q1, ex.q2, ex.q3, ex.q4]
-
-
-def solution_of(exercise):
-    """The class or function defined by the exercise's own solution text."""
-    namespace = {"torch": torch, "nn": nn}
-    exec(exercise.solution_code, namespace)
-    return next(v for k, v in namespace.items() if callable(v) and k not in ("torch", "nn"))
-
-
-@pytest.mark.parametrize("exercise", EXERCISES, ids=lambda q: q.id)
-def test_reference_solution_passes(exercise):
-    assert_check_passed(exercise, solution_of(exercise))
-
-
-@pytest.mark.parametrize("exercise", EXERCISES, ids=lambda q: q.id)
-def test_stub_is_not_attempted(exercise):
-    assert_check_unattempted(exercise, NotImplemented)
+def defined(source, name):
+    namespace = {"nn": nn, "torch": torch}
+    exec(textwrap.dedent(source), namespace)
+    return namespace[name]
 
 
 def test_stub_inside_a_class_is_not_attempted():
@@ -36,18 +26,13 @@ def test_stub_inside_a_class_is_not_attempted():
             super().__init__()
             raise NotImplementedError
 
-    for exercise in (ex.q1, ex.q2, ex.q3):
+    for exercise in (ex.q1, ex.q2, ex.q3, ex.q5):
         assert_check_unattempted(exercise, Stub)
 
     def stub(module):
         raise NotImplementedError
 
     assert_check_unattempted(ex.q4, stub)
-
-
-def test_every_exercise_has_two_hints_and_a_solution():
-    for exercise in EXERCISES:
-        assert len(exercise.hints) >= 2 and exercise.solution_code.strip()
 
 
 # --- q1: a three-layer network -------------------------------------------------------------
@@ -121,7 +106,7 @@ def usual_forward(self, x):
 
 
 @pytest.mark.parametrize("answer, message", [
-    (three_layer(usual_forward, forgot_super), "must call `super().__init__()` first"),
+    (three_layer(usual_forward, forgot_super), "must call `super().__init__()` before it assigns a layer"),
     (three_layer(lambda self, x: x, plain_list), "plain Python list"),
     (three_layer(lambda self, x: self.fc3(torch.relu(self.fc1(x))), two_layers_only), "registered parameters; expected"),
     (three_layer(usual_forward, swapped_order), "in the order `__init__` creates them"),
@@ -140,7 +125,7 @@ def test_q1_instance_instead_of_class():
     assert_check_failed(ex.q1, SequentialInside(6, 8, 3), match="Pass the class itself")
 
 
-# --- q2: fix a plain list ------------------------------------------------------------------
+# --- q2: fix a plain list of one repeated layer ---------------------------------------------
 
 def stack_forward(self, x):
     for i, layer in enumerate(self.layers):
@@ -151,32 +136,32 @@ def stack_forward(self, x):
 
 
 def deep_stack(make_layers, forward=stack_forward):
-    def init(self, sizes):
+    def init(self, width, depth):
         nn.Module.__init__(self)
-        self.layers = make_layers([nn.Linear(a, b) for a, b in zip(sizes[:-1], sizes[1:])])
+        self.layers = make_layers(width, depth)
     return type("DeepStack", (nn.Module,), {"__init__": init, "forward": forward})
 
 
 class WithAddModule(nn.Module):
-    def __init__(self, sizes):
+    def __init__(self, width, depth):
         super().__init__()
-        self.count = len(sizes) - 1
-        for i, (a, b) in enumerate(zip(sizes[:-1], sizes[1:])):
-            self.add_module(f"layer{i}", nn.Linear(a, b))
+        self.depth = depth
+        for i in range(depth):
+            self.add_module(f"layer{i}", nn.Linear(width, width))
 
     def forward(self, x):
-        for i in range(self.count):
+        for i in range(self.depth):
             x = getattr(self, f"layer{i}")(x)
-            x = torch.relu(x) if i < self.count - 1 else x
+            x = torch.relu(x) if i < self.depth - 1 else x
         return x
 
 
 class AsSequential(nn.Module):
-    def __init__(self, sizes):
+    def __init__(self, width, depth):
         super().__init__()
         parts = []
-        for a, b in zip(sizes[:-1], sizes[1:]):
-            parts += [nn.Linear(a, b), nn.ReLU()]
+        for _ in range(depth):
+            parts += [nn.Linear(width, width), nn.ReLU()]
         self.net = nn.Sequential(*parts[:-1])
 
     def forward(self, x):
@@ -184,114 +169,160 @@ class AsSequential(nn.Module):
 
 
 @pytest.mark.parametrize("answer", [
-    deep_stack(nn.ModuleList),
+    deep_stack(lambda w, d: nn.ModuleList([nn.Linear(w, w) for _ in range(d)])),
+    deep_stack(lambda w, d: nn.ModuleList(copy.deepcopy(nn.Linear(w, w)) for _ in range(d))),
     WithAddModule,
     AsSequential,
-])
+], ids=["modulelist", "deep-copies", "add-module", "sequential"])
 def test_q2_alternatives_pass(answer):
     assert_check_passed(ex.q2, answer)
 
 
+BROKEN_DEEP_STACK = defined(ex.BROKEN_DEEP_STACK, "DeepStack")
+
+
 class LayersMadeInForward(nn.Module):
-    def __init__(self, sizes):
+    def __init__(self, width, depth):
         super().__init__()
-        self.sizes = sizes
+        self.width, self.depth = width, depth
 
     def forward(self, x):
-        for a, b in zip(self.sizes[:-1], self.sizes[1:]):
-            x = torch.relu(nn.Linear(a, b)(x))
+        for _ in range(self.depth):
+            x = torch.relu(nn.Linear(self.width, self.width)(x))
         return x
 
 
 class ForgotSuper(nn.Module):
-    def __init__(self, sizes):
-        self.layers = nn.ModuleList([nn.Linear(a, b) for a, b in zip(sizes[:-1], sizes[1:])])
+    def __init__(self, width, depth):
+        self.layers = nn.ModuleList([nn.Linear(width, width) for _ in range(depth)])
 
 
-class OneBigLayer(nn.Module):
-    def __init__(self, sizes):
+class OneLayerLooped(nn.Module):
+    def __init__(self, width, depth):
         super().__init__()
-        self.layers = nn.ModuleList([nn.Linear(sizes[0], sizes[-1])])
+        self.layer, self.depth = nn.Linear(width, width), depth
 
-    forward = stack_forward
+    def forward(self, x):
+        for i in range(self.depth):
+            x = self.layer(x)
+            x = torch.relu(x) if i < self.depth - 1 else x
+        return x
 
 
 @pytest.mark.parametrize("answer, message", [
-    (deep_stack(list), "plain Python list"),
-    (deep_stack(tuple), "plain Python list"),
-    (deep_stack(lambda layers: {str(i): layer for i, layer in enumerate(layers)},
-                lambda self, x: x), "plain Python list or dict"),
-    (deep_stack(nn.ModuleList, lambda self, x: stack_forward(self, x).relu()), "ReLU at the end"),
-    (deep_stack(nn.ModuleList, lambda self, x: [x := layer(x) for layer in self.layers][-1]), "No ReLU between"),
+    (BROKEN_DEEP_STACK, "Layers stored in a plain Python list or dict (`self.layers`) are not registered"),
+    (deep_stack(lambda w, d: nn.ModuleList([nn.Linear(w, w)] * d)),
+     "`DeepStack(6, 3)` registers one layer's parameters (42) for 3 layers: `[nn.Linear(width, width)] * depth` "
+     "is one layer listed 3 times"),
+    (OneLayerLooped, "so every step shares the same weights"),
+    (deep_stack(lambda w, d: [nn.Linear(w, w) for _ in range(d)]), "plain Python list"),
+    (deep_stack(lambda w, d: tuple(nn.Linear(w, w) for _ in range(d))), "plain Python list"),
+    (deep_stack(lambda w, d: nn.ModuleList([nn.Linear(w, w) for _ in range(d)]),
+                lambda self, x: stack_forward(self, x).relu()), "ReLU at the end"),
+    (deep_stack(lambda w, d: nn.ModuleList([nn.Linear(w, w) for _ in range(d)]),
+                lambda self, x: [x := layer(x) for layer in self.layers][-1]), "No ReLU between"),
     (LayersMadeInForward, "Create the layers once, in `__init__`"),
-    (ForgotSuper, "must call `super().__init__()` first"),
-    (OneBigLayer, "registered parameters; expected"),
+    (ForgotSuper, "must call `super().__init__()` before it assigns a layer"),
+    (deep_stack(lambda w, d: nn.ModuleList([nn.Linear(w, w) for _ in range(d + 1)])),
+     "Your model has 168 registered parameters; expected 126"),
 ])
 def test_q2_mistakes(answer, message):
     assert_check_failed(ex.q2, answer, match=message)
 
 
+def test_q2_statement_code_is_one_layer_in_a_plain_list():
+    model = BROKEN_DEEP_STACK(8, 3)
+    assert list(model.parameters()) == [] and len({id(layer) for layer in model.layers}) == 1
+
+
 # --- q3: one layer used twice --------------------------------------------------------------
 
-class TiedLayers(nn.Module):
-    def __init__(self, features):
+class Tied(nn.Module):
+    """The reference, written with F.linear and a transposed weight."""
+
+    def __init__(self, features, code):
         super().__init__()
-        self.first = nn.Linear(features, features)
-        self.second = nn.Linear(features, features)
-        self.second.weight = self.first.weight
-        self.second.bias = self.first.bias
+        self.enc = nn.Linear(features, code)
+        self.dec_bias = nn.Parameter(torch.zeros(features))
 
     def forward(self, x):
-        return self.second(F.relu(self.first(x)))
+        return F.linear(F.relu(self.enc(x)), self.enc.weight.t(), self.dec_bias)
 
 
 class OwnParameters(nn.Module):
-    def __init__(self, features):
+    """No nn.Linear at all: one weight matrix used both ways, by hand."""
+
+    def __init__(self, features, code):
         super().__init__()
-        self.weight = nn.Parameter(torch.randn(features, features))
-        self.bias = nn.Parameter(torch.zeros(features))
+        self.weight = nn.Parameter(torch.randn(code, features) * 0.1)
+        self.encoder_bias = nn.Parameter(torch.zeros(code))
+        self.decoder_bias = nn.Parameter(torch.zeros(features))
 
     def forward(self, x):
-        for _ in range(2):
-            x = F.linear(x, self.weight, self.bias)
-            if _ == 0:
-                x = x.relu()
-        return x
+        code = torch.relu(x @ self.weight.T + self.encoder_bias)
+        return torch.matmul(code, self.weight) + self.decoder_bias
 
 
-class LoopTwice(nn.Module):
-    def __init__(self, features):
+class EinsumDecoder(nn.Module):
+    def __init__(self, features, code):
         super().__init__()
-        self.shared = nn.Linear(features, features)
-        self.act = nn.ReLU()
+        self.encode = nn.Sequential(nn.Linear(features, code), nn.ReLU())
+        self.register_parameter("bias", nn.Parameter(torch.zeros(features)))
 
     def forward(self, x):
-        x = self.act(self.shared(x))
-        return self.shared(x)
+        return torch.einsum("bc,cf->bf", self.encode(x), self.encode[0].weight) + self.bias
 
 
-@pytest.mark.parametrize("answer", [TiedLayers, OwnParameters, LoopTwice])
+@pytest.mark.parametrize("answer", [Tied, OwnParameters, EinsumDecoder])
 def test_q3_alternatives_pass(answer):
     assert_check_passed(ex.q3, answer)
 
 
-def shared(forward, two_layers=False):
-    def init(self, features):
+def autoencoder(forward, decoder=None):
+    def init(self, features, code):
         nn.Module.__init__(self)
-        self.fc = nn.Linear(features, features)
-        if two_layers:
-            self.fc2 = nn.Linear(features, features)
-    return type("SharedTwice", (nn.Module,), {"__init__": init, "forward": forward})
+        self.encoder = nn.Linear(features, code)
+        self.decoder_bias = nn.Parameter(torch.zeros(features))
+        if decoder == "linear":
+            self.decoder = nn.Linear(code, features)
+        elif decoder == "copy":
+            self.decoder_weight = nn.Parameter(self.encoder.weight.detach().clone())
+        elif decoder == "no-bias":
+            del self.decoder_bias
+    return type("TiedAutoencoder", (nn.Module,), {"__init__": init, "forward": forward})
+
+
+class LayersMadeInForward(nn.Module):
+    def __init__(self, features, code):
+        super().__init__()
+        self.sizes = features, code
+
+    def forward(self, x):
+        encoder = nn.Linear(*self.sizes)
+        return torch.relu(encoder(x)) @ encoder.weight
 
 
 @pytest.mark.parametrize("answer, message", [
-    (shared(lambda self, x: self.fc2(torch.relu(self.fc(x))), two_layers=True), "two layers' worth"),
-    (shared(lambda self, x: self.fc(x)), "applies the layer once"),
-    (shared(lambda self, x: self.fc(self.fc(x))), "The ReLU between the two uses is missing"),
-    (shared(lambda self, x: torch.relu(self.fc(torch.relu(self.fc(x))))), "ends with a ReLU"),
-    (shared(lambda self, x: self.fc(torch.relu(self.fc(x)).detach())), "don't `.detach()`"),
-    (shared(lambda self, x: self.fc.forward(torch.relu(self.fc.forward(x)))), "never `self.layer.forward(x)`"),
-    (LayersMadeInForward, "create the layer in `__init__`"),
+    (autoencoder(lambda self, x: self.decoder(torch.relu(self.encoder(x))), decoder="linear"),
+     "Your model registers 67 parameters, 32 too many: the decoder has a weight of its own. Tie it"),
+    (autoencoder(lambda self, x: torch.relu(self.encoder(x)) @ self.decoder_weight + self.decoder_bias,
+                 decoder="copy"), "A copy made in `__init__` is not a tie"),
+    (autoencoder(lambda self, x: torch.relu(self.encoder(x)) @ self.encoder.weight, decoder="no-bias"),
+     "the decoder's bias (8 values, one per reconstructed feature) is missing"),
+    (autoencoder(lambda self, x: torch.relu(self.encoder(x)) @ self.encoder.weight),
+     "The decoder's bias is registered but not added"),
+    (autoencoder(lambda self, x: self.encoder(x) @ self.encoder.weight + self.decoder_bias),
+     "The ReLU after the encoder is missing"),
+    (autoencoder(lambda self, x: torch.relu(torch.relu(self.encoder(x)) @ self.encoder.weight + self.decoder_bias)),
+     "Your output ends with a ReLU"),
+    (autoencoder(lambda self, x: torch.relu(self.encoder(x))), "Your model returns the code h, shape (4, 3)"),
+    (autoencoder(lambda self, x: torch.relu(self.encoder(x)) @ self.encoder.weight.detach() + self.decoder_bias),
+     "the weight's gradient counts only one of its two uses"),
+    (autoencoder(lambda self, x: torch.relu(self.encoder(x)) @ self.encoder.weight.T + self.decoder_bias),
+     "(batch, code) @ (code, features). (At test_lesson02.py, line"),
+    (autoencoder(lambda self, x: torch.relu(self.encoder.forward(x)) @ self.encoder.weight + self.decoder_bias),
+     "never `self.layer.forward(x)`"),
+    (LayersMadeInForward, "create the encoder and the decoder's bias in `__init__`"),
 ])
 def test_q3_mistakes(answer, message):
     assert_check_failed(ex.q3, answer, match=message)
@@ -299,44 +330,87 @@ def test_q3_mistakes(answer, message):
 
 # --- q4: initialisation --------------------------------------------------------------------
 
-def manual_xavier(module):
+def kaiming_fan_out(conv):
+    nn.init.kaiming_normal_(conv.weight, mode="fan_out", nonlinearity="relu")
+    nn.init.zeros_(conv.bias)
+
+
+def manual_both(module):
     if type(module) is nn.Linear:
         bound = (6 / (module.in_features + module.out_features)) ** 0.5
         with torch.no_grad():
             module.weight.uniform_(-bound, bound)
             module.bias.zero_()
+    elif type(module) is nn.Conv2d:
+        fan_out = module.out_channels * module.kernel_size[0] * module.kernel_size[1]
+        with torch.no_grad():
+            module.weight.normal_(0, (2 / fan_out) ** 0.5)
+            module.bias.fill_(0.0)
 
 
-def gain_one_new_parameters(module):
+def new_parameters(module):
     if isinstance(module, nn.Linear):
         weight = torch.empty_like(module.weight)
         nn.init.xavier_uniform_(weight, gain=1.0)
         module.weight = nn.Parameter(weight)
         nn.init.constant_(module.bias, 0.0)
+    if isinstance(module, nn.Conv2d):
+        kaiming_fan_out(module)
 
 
-@pytest.mark.parametrize("answer", [manual_xavier, gain_one_new_parameters])
+def by_type_table(module):
+    schemes = {nn.Linear: lambda m: nn.init.xavier_uniform_(m.weight),
+               nn.Conv2d: lambda m: nn.init.kaiming_normal_(m.weight, a=0, mode="fan_out")}
+    if type(module) in schemes:
+        schemes[type(module)](module)
+        module.bias.data.zero_()
+
+
+@pytest.mark.parametrize("answer", [manual_both, new_parameters, by_type_table])
 def test_q4_alternatives_pass(answer):
     assert_check_passed(ex.q4, answer)
 
 
-def linear_only(body):
+def linear_then_conv(linear_body, conv_body=kaiming_fan_out):
     def init_weights(module):
         if isinstance(module, nn.Linear):
-            body(module)
+            linear_body(module)
+        elif isinstance(module, nn.Conv2d):
+            conv_body(module)
     return init_weights
 
 
+def xavier(m):
+    nn.init.xavier_uniform_(m.weight)
+    nn.init.zeros_(m.bias)
+
+
 @pytest.mark.parametrize("answer, message", [
-    (linear_only(lambda m: nn.init.xavier_uniform_(m.weight)), "are not zero"),
-    (linear_only(lambda m: (nn.init.kaiming_uniform_(m.weight), nn.init.zeros_(m.bias))), "exceed the Xavier-uniform bound"),
-    (linear_only(lambda m: (nn.init.xavier_normal_(m.weight), nn.init.zeros_(m.bias))), "exceed the Xavier-uniform bound"),
-    (linear_only(lambda m: (nn.init.zeros_(m.weight), nn.init.zeros_(m.bias))), "All weights"),
-    (linear_only(lambda m: (nn.init.uniform_(m.weight, -0.01, 0.01), nn.init.zeros_(m.bias))), "standard deviation"),
-    (lambda m: (nn.init.xavier_uniform_(m.weight), nn.init.zeros_(m.bias)), "Act only when `isinstance(module, nn.Linear)`"),
-    (lambda m: (nn.init.xavier_uniform_(m.weight), nn.init.zeros_(m.bias)) if hasattr(m, "weight") else None,
-     "also changed the Conv2d layer"),
-    (nn.Linear, "Pass your function"),
+    (linear_then_conv(lambda m: nn.init.xavier_uniform_(m.weight)), "The biases of Linear(64 → 64) are not zero"),
+    (linear_then_conv(lambda m: (nn.init.kaiming_uniform_(m.weight), nn.init.zeros_(m.bias))),
+     "are uniform on about ±0.3062; Xavier-uniform with the default gain of 1 uses ±sqrt(6 / (fan_in + fan_out)) = ±0.2165"),
+    (linear_then_conv(lambda m: (nn.init.xavier_uniform_(m.weight, gain=2.0), nn.init.zeros_(m.bias))),
+     "If you passed `gain=...` (or scaled the weights), leave it out"),
+    (linear_then_conv(lambda m: (nn.init.xavier_uniform_(m.weight, gain=nn.init.calculate_gain("relu")),
+                                 nn.init.zeros_(m.bias))), "Xavier-uniform with the default gain of 1"),
+    (linear_then_conv(lambda m: (nn.init.xavier_normal_(m.weight), nn.init.zeros_(m.bias))),
+     "exceed the Xavier-uniform bound"),
+    (linear_then_conv(lambda m: (nn.init.zeros_(m.weight), nn.init.zeros_(m.bias))), "All weights"),
+    (linear_then_conv(lambda m: (nn.init.normal_(m.weight, std=0.02), nn.init.zeros_(m.bias))), "standard deviation 0.0"),
+    (linear_then_conv(xavier, lambda m: None), "Your function left Conv2d(8 → 32, kernel 3) as it was"),
+    (linear_then_conv(xavier, lambda m: nn.init.kaiming_normal_(m.weight, mode="fan_out")),
+     "The biases of Conv2d(8 → 32, kernel 3) are not zero"),
+    (linear_then_conv(xavier, lambda m: (nn.init.kaiming_normal_(m.weight, nonlinearity="relu"), nn.init.zeros_(m.bias))),
+     "that is Kaiming's default `mode=\"fan_in\"`"),
+    (linear_then_conv(xavier, lambda m: (nn.init.kaiming_uniform_(m.weight, mode="fan_out"), nn.init.zeros_(m.bias))),
+     "are uniform (all within"),
+    (linear_then_conv(xavier, xavier), "are uniform (all within ±0.1290); Kaiming-normal draws them from a normal"),
+    (linear_then_conv(xavier, lambda m: (nn.init.normal_(m.weight, std=0.02), nn.init.zeros_(m.bias))),
+     "have standard deviation 0.0202; Kaiming-normal with `mode=\"fan_out\"` and `nonlinearity=\"relu\"` gives"),
+    (lambda m: xavier(m), "one of them has no such attribute"),
+    (lambda m: (xavier(m), kaiming_fan_out(m)) if hasattr(m, "weight") and m.weight.dim() > 1 else
+     (nn.init.zeros_(m.bias) if hasattr(m, "bias") else None), "also changed the BatchNorm2d layer"),
+    (nn.Linear, "Pass the function `init_weights` (defined with `def`), not the class Linear."),
 ])
 def test_q4_mistakes(answer, message):
     assert_check_failed(ex.q4, answer, match=message)
@@ -402,53 +476,16 @@ def test_three_layer_net_softmax_at_the_end_fails():
     assert_check_failed(ex.q1, Softmaxed, match="differs from the expected values")
 
 
-class DeepStackAddModule(nn.Module):
-    def __init__(self, sizes):
-        super().__init__()
-        self.n = len(sizes) - 1
-        for i, (a, b) in enumerate(zip(sizes[:-1], sizes[1:])):
-            self.add_module(f"fc{i}", nn.Linear(a, b))
-
-    def forward(self, x):
-        for i in range(self.n):
-            x = getattr(self, f"fc{i}")(x)
-            if i < self.n - 1:
-                x = torch.relu(x)
-        return x
-
-
 class DeepStackModuleDict(nn.Module):
-    def __init__(self, sizes):
+    def __init__(self, width, depth):
         super().__init__()
-        self.layers = nn.ModuleDict({str(i): nn.Linear(a, b) for i, (a, b) in enumerate(zip(sizes[:-1], sizes[1:]))})
+        self.layers = nn.ModuleDict({f"step{i}": nn.Linear(width, width) for i in range(depth)})
 
     def forward(self, x):
-        layers = list(self.layers.values())
-        for i, layer in enumerate(layers):
-            x = layer(x)
-            if i < len(layers) - 1:
-                x = x.relu()
-        return x
-
-
-@pytest.mark.parametrize("answer", [DeepStackAddModule, DeepStackModuleDict])
-def test_deep_stack_student_variants_pass(answer):
-    assert_check_passed(ex.q2, answer)
-
-
-class DeepStackFirstOnly(nn.Module):
-    """Registers only the first layer by also assigning it to an attribute."""
-
-    def __init__(self, sizes):
-        super().__init__()
-        self.layers = [nn.Linear(a, b) for a, b in zip(sizes[:-1], sizes[1:])]
-        self.first = self.layers[0]
-
-    def forward(self, x):
-        for i, layer in enumerate(self.layers):
+        for i, layer in enumerate(self.layers.values()):
             x = layer(x)
             if i < len(self.layers) - 1:
-                x = x.relu()
+                x = F.relu(x)
         return x
 
 
@@ -457,84 +494,8 @@ class DeepStackDetached(DeepStackModuleDict):
         return super().forward(x).detach()
 
 
-def test_deep_stack_partly_registered_fails():
-    assert_check_failed(ex.q2, DeepStackFirstOnly, match="Layers stored in a plain Python list or dict (`self.layers`)")
-
-
 def test_deep_stack_detached_output_fails():
     assert_check_failed(ex.q2, DeepStackDetached, match="is cut off from autograd")
-
-
-class SharedWithAliasList(nn.Module):
-    """One registered layer, and a plain list that only names it twice: correct."""
-
-    def __init__(self, features):
-        super().__init__()
-        self.fc = nn.Linear(features, features)
-        self.steps = [self.fc, self.fc]
-
-    def forward(self, x):
-        return self.steps[1](torch.relu(self.steps[0](x)))
-
-
-class SharedInsideSequential(nn.Module):
-    def __init__(self, features):
-        super().__init__()
-        self.fc = nn.Linear(features, features)
-        self.seq = nn.Sequential(self.fc, nn.ReLU(), self.fc)
-
-    def forward(self, x):
-        return self.seq(x)
-
-
-@pytest.mark.parametrize("answer", [SharedWithAliasList, SharedInsideSequential])
-def test_shared_twice_student_variants_pass(answer):
-    assert_check_passed(ex.q3, answer)
-
-
-class TiedWeightsOnly(nn.Module):
-    def __init__(self, features):
-        super().__init__()
-        self.a, self.b = nn.Linear(features, features), nn.Linear(features, features)
-        self.b.weight = self.a.weight
-
-    def forward(self, x):
-        return self.b(F.relu(self.a(x)))
-
-
-class SharedInUnregisteredList(nn.Module):
-    def __init__(self, features):
-        super().__init__()
-        self.steps = [nn.Linear(features, features)] * 2
-
-    def forward(self, x):
-        return self.steps[1](torch.relu(self.steps[0](x)))
-
-
-def test_shared_twice_tied_weights_with_two_biases_fails():
-    assert_check_failed(ex.q3, TiedWeightsOnly, match="Your model has 35 registered parameters; expected 30")
-
-
-def test_shared_twice_in_a_plain_list_still_fails():
-    assert_check_failed(ex.q3, SharedInUnregisteredList, match="Layers stored in a plain Python list")
-
-
-def _init_type_is(module):
-    if type(module) is nn.Linear:
-        torch.nn.init.xavier_uniform_(module.weight)
-        module.bias.data.fill_(0)
-
-
-def _init_copy_no_grad(module):
-    if isinstance(module, nn.Linear):
-        with torch.no_grad():
-            module.weight.copy_(nn.init.xavier_uniform_(torch.empty_like(module.weight)))
-            module.bias.zero_()
-
-
-@pytest.mark.parametrize("answer", [_init_type_is, _init_copy_no_grad])
-def test_init_weights_student_variants_pass(answer):
-    assert_check_passed(ex.q4, answer)
 
 
 def _init_and_freeze(module):
@@ -542,6 +503,8 @@ def _init_and_freeze(module):
         nn.init.xavier_uniform_(module.weight)
         nn.init.zeros_(module.bias)
         module.requires_grad_(False)
+    elif isinstance(module, nn.Conv2d):
+        kaiming_fan_out(module)
 
 
 def _init_every_parameter(module):
@@ -554,4 +517,92 @@ def test_init_weights_that_freezes_fails():
 
 
 def test_init_weights_on_every_parameter_fails():
-    assert_check_failed(ex.q4, _init_every_parameter, match="also changed the Conv2d layer")
+    assert_check_failed(ex.q4, _init_every_parameter, match="also changed the BatchNorm2d layer")
+
+
+# --- q5: debugging ScaledMLP ---------------------------------------------------------------
+
+BROKEN = defined(ex.BROKEN_SCALED_MLP, "BrokenScaledMLP")
+
+
+class SeparateAttributes(nn.Module):
+    def __init__(self, features, hidden):
+        super().__init__()
+        self.inp = nn.Linear(features, hidden)
+        self.out = nn.Linear(hidden, features)
+        self.register_parameter("scale", nn.Parameter(torch.ones(features)))
+
+    def forward(self, x):
+        return self.out(F.relu(self.inp(x))) * self.scale
+
+
+class SequentialBody(nn.Module):
+    def __init__(self, features, hidden):
+        super().__init__()
+        self.scale = nn.Parameter(torch.ones(1, features))
+        self.body = nn.Sequential(nn.Linear(features, hidden), nn.ReLU(), nn.Linear(hidden, features))
+
+    def forward(self, x):
+        return torch.mul(self.body(x), self.scale)
+
+
+class ModuleListBody(nn.Module):
+    def __init__(self, features, hidden):
+        super().__init__()
+        self.layers = nn.ModuleList([nn.Linear(features, hidden), nn.Linear(hidden, features)])
+        self.scale = nn.Parameter(torch.full((features,), 1.0))
+
+    def forward(self, x):
+        return self.layers[1](self.layers[0](x).clamp(min=0)) * self.scale
+
+
+@pytest.mark.parametrize("answer", [SeparateAttributes, SequentialBody, ModuleListBody])
+def test_q5_alternatives_pass(answer):
+    assert_check_passed(ex.q5, answer)
+
+
+def scaled(forward=None, scale="parameter", container="dict"):
+    def init(self, features, hidden):
+        nn.Module.__init__(self)
+        layers = {"inp": nn.Linear(features, hidden), "out": nn.Linear(hidden, features)}
+        self.layers = nn.ModuleDict(layers) if container == "moduledict" else layers
+        if scale == "parameter":
+            self.scale = nn.Parameter(torch.ones(features))
+        elif scale == "random":
+            self.scale = nn.Parameter(torch.randn(features))
+        elif scale == "buffer":
+            self.register_buffer("scale", torch.ones(features))
+        elif scale == "frozen":
+            self.scale = nn.Parameter(torch.ones(features), requires_grad=False)
+        else:
+            self.scale = torch.ones(features)
+
+    def default_forward(self, x):
+        return self.layers["out"](torch.relu(self.layers["inp"](x))) * self.scale
+
+    return type("ScaledMLP", (nn.Module,), {"__init__": init, "forward": forward or default_forward})
+
+
+@pytest.mark.parametrize("answer, message", [
+    (BROKEN, "`self.layers` is a plain Python dict (or list), which `nn.Module` does not look inside. Use `nn.ModuleDict`."),
+    (scaled(container="dict"), "Use `nn.ModuleDict`"),
+    (scaled(container="moduledict", scale="tensor"), "`self.scale` is a plain tensor: `parameters()` does not list it"),
+    (scaled(container="moduledict", scale="buffer"), "The scale is a buffer"),
+    (scaled(container="moduledict", scale="random"), "The scale must start at 1"),
+    (scaled(lambda self, x: self.layers["out"](torch.relu(self.layers["inp"](x))), container="moduledict"),
+     "Your output is the MLP's alone: multiply it by the scale."),
+    (scaled(lambda self, x: self.layers["out"].forward(torch.relu(self.layers["inp"](x))) * self.scale,
+            container="moduledict"), "`layers.out` runs without its hooks"),
+    (scaled(lambda self, x: self.layers["out"](self.layers["inp"](x)) * self.scale, container="moduledict"),
+     "Your model's output differs from the expected values"),
+    (scaled(container="moduledict", scale="frozen"), "After one optimizer step `scale` has not changed"),
+])
+def test_q5_mistakes(answer, message):
+    assert_check_failed(ex.q5, answer, match=message)
+
+
+def test_q5_statement_code_has_the_faults_the_check_names():
+    model = BROKEN(4, 8)
+    assert list(model.parameters()) == []
+    with pytest.raises(ValueError, match="empty parameter list"):
+        torch.optim.SGD(model.parameters(), lr=0.1)

@@ -1,6 +1,12 @@
-"""Lesson 03 checks on the reference, alternative correct answers and a bank of wrong answers."""
+"""Lesson 03 checks on alternative correct answers and a bank of wrong answers.
+
+The reference, the stub and the hints of every exercise are tested once for all lessons in
+``test_every_exercise.py``.
+"""
 
 import copy
+import linecache
+import textwrap
 from collections import OrderedDict
 
 import pytest
@@ -8,28 +14,42 @@ import torch
 from torch import nn
 
 from course_utils.exercises import lesson03 as ex
-from course_utils.exercises.testing import (assert_check_errored, assert_check_failed,
-                                            assert_check_passed, assert_check_unattempted)
+from course_utils.exercises.testing import assert_check_failed, assert_check_passed
 
 
-def solution_namespace(exercise):
-    """Run the exercise's own solution text, as a student pasting it would."""
+def defined(source, name):
+    """Run a student's cell (dedented) and return what it defines; its source is findable, as in IPython."""
+    source = textwrap.dedent(source)
+    filename = f"<cell defining {name}>"
+    linecache.cache[filename] = (len(source), None, source.splitlines(True), filename)
     namespace = {"nn": nn, "torch": torch}
-    exec(exercise.solution_code, namespace)
-    return namespace
+    exec(compile(source, filename, "exec"), namespace)
+    return namespace[name]
 
 
 # --- q1: to_sequential ------------------------------------------------------------------
 
-def test_q1_reference():
-    assert_check_passed(ex.q1, solution_namespace(ex.q1)["to_sequential"])
+class TanhByHand(nn.Module):
+    def forward(self, x):
+        return (torch.exp(x) - torch.exp(-x)) / (torch.exp(x) + torch.exp(-x))
+
+
+class Lambda(nn.Module):
+    def __init__(self, fn, *args, **kwargs):
+        super().__init__()
+        self.fn, self.args, self.kwargs = fn, args, kwargs
+
+    def forward(self, x):
+        return self.fn(x, *self.args, **self.kwargs)
 
 
 @pytest.mark.parametrize("answer", [
     lambda net: nn.Sequential(OrderedDict(hidden=net.hidden, act=net.act, output=net.output)),
     lambda net: nn.Sequential(copy.deepcopy(net.hidden), nn.Tanh(), copy.deepcopy(net.output)),
-    lambda net: nn.Sequential(net.hidden, nn.Tanh(), net.output),
-], ids=["ordereddict", "deep-copies", "new-tanh"])
+    lambda net: nn.Sequential(net.hidden, TanhByHand(), net.output),
+    lambda net: nn.Sequential(net.hidden, Lambda(torch.tanh), net.output),
+    lambda net: nn.Sequential(net.hidden, net.act, nn.Identity(), net.output),
+], ids=["ordereddict", "deep-copies", "own-tanh-module", "lambda-tanh", "extra-identity"])
 def test_q1_alternatives(answer):
     assert_check_passed(ex.q1, answer)
 
@@ -43,28 +63,21 @@ def fresh_layers(net):
     (lambda net: nn.Sequential(*net.children()), "applies Tanh last"),
     (lambda net: nn.Sequential(net.hidden, net.output), "Tanh between the two linear layers is missing"),
     (fresh_layers, "new random weights"),
-    (lambda net: nn.Sequential(net.hidden, nn.ReLU(), net.output), "activation is Tanh, not ReLU"),
+    (lambda net: nn.Sequential(net.hidden, nn.ReLU(), net.output), "your ReLU computes something else"),
+    (lambda net: nn.Sequential(net.hidden, nn.Hardtanh(), net.output), "your Hardtanh computes something else"),
     (lambda net: nn.Sequential(net), "contains the whole ManualNet"),
     (lambda net: net, "return an `nn.Sequential`"),
     (lambda net: None, "returned None"),
     (lambda net: nn.Sequential(net.hidden, net.act, net.act, net.output), "ManualNet is Linear → Tanh → Linear"),
     (lambda net: nn.Sequential(net.output, net.act, net.hidden), "fails on an input of shape"),
     (ex.ManualNet, "Pass the function `to_sequential`"),
-    (ex.ManualNet(2, 3, 1), "You passed a model"),
+    (ex.ManualNet(2, 3, 1), "You passed a module (a ManualNet)"),
 ])
 def test_q1_wrong(answer, message):
     assert_check_failed(ex.q1, answer, match=message)
 
 
-def test_q1_not_attempted():
-    assert_check_unattempted(ex.q1, NotImplemented)
-
-
 # --- q2: Chain --------------------------------------------------------------------------
-
-def test_q2_reference():
-    assert_check_passed(ex.q2, solution_namespace(ex.q2)["Chain"])
-
 
 class ChainModuleList(nn.Module):
     def __init__(self, *layers):
@@ -83,21 +96,36 @@ class ChainOfSequential(nn.Sequential):
         return [x := layer(x) for layer in self]
 
 
-class ChainTuple(nn.Module):
+class ChainAddModuleStoredSequence(nn.Module):
+    """add_module under numbers, then the loop over the stored sequence (what the lesson ends with)."""
+
     def __init__(self, *layers):
         super().__init__()
-        for i, layer in enumerate(layers):
-            setattr(self, f"layer{i}", layer)
+        for index, layer in enumerate(layers):
+            self.add_module(str(index), layer)
 
     def forward(self, x):
         outs = ()
-        for layer in self.children():
+        for layer in self._modules.values():
             x = layer(x)
             outs += (x,)
         return outs
 
 
-@pytest.mark.parametrize("answer", [ChainModuleList, ChainOfSequential, ChainTuple])
+class ChainAliasTuple(nn.Module):
+    """Registered once in a ModuleList, iterated through a plain tuple that aliases the same layers."""
+
+    def __init__(self, *layers):
+        super().__init__()
+        self.registered = nn.ModuleList(layers)
+        self.order = layers
+
+    def forward(self, x):
+        return [x := layer(x) for layer in self.order]
+
+
+@pytest.mark.parametrize("answer", [ChainModuleList, ChainOfSequential, ChainAddModuleStoredSequence,
+                                    ChainAliasTuple])
 def test_q2_alternatives(answer):
     assert_check_passed(ex.q2, answer)
 
@@ -144,6 +172,33 @@ class TwiceRegistered(ChainModuleList):
         self.copy = nn.ModuleList(copy.deepcopy(layer) for layer in layers)
 
 
+class RegistersCopies(ChainModuleList):
+    def __init__(self, *layers):
+        super().__init__(*[copy.deepcopy(layer) for layer in layers])
+
+
+class ChildrenLoop(nn.Module):
+    """The lesson's first try: add_module, then children() (drops a layer passed twice)."""
+
+    def __init__(self, *layers):
+        super().__init__()
+        for index, layer in enumerate(layers):
+            self.add_module(str(index), layer)
+
+    def forward(self, x):
+        return [x := layer(x) for layer in self.children()]
+
+
+class ChainDetached(ChainModuleList):
+    def forward(self, x):
+        return [item.detach() for item in super().forward(x)]
+
+
+class ChainTakingAList(ChainModuleList):
+    def __init__(self, layers):
+        super().__init__(*layers)
+
+
 @pytest.mark.parametrize("answer, message", [
     (PlainList, "plain Python list"),
     (OnlyLast, "returned one tensor"),
@@ -151,292 +206,295 @@ class TwiceRegistered(ChainModuleList):
     (NotChained, "Item 1 is not layer 1 applied to item 0"),
     (Reversed, "in reverse"),
     (NotAModule, "does not subclass `nn.Module`"),
-    (TwiceRegistered, "Register each layer exactly once"),
+    (TwiceRegistered, "registers 80 parameters; its layers hold 40"),
+    (RegistersCopies, "registers copies of the layers it was given"),
+    (ChildrenLoop, "`self.children()` lists each module once, so the repeated layer ran once"),
+    (ChainDetached, "Item 0 of your list is cut off from autograd"),
+    (ChainTakingAList, "receives the layers as separate arguments"),
     (ChainModuleList(), "Pass the class itself"),
+    (NoSuper, "`NoSuper.__init__` must call `super().__init__()` before it assigns a layer: that call creates the registries `self.name = ...` writes into. (At test_lesson03.py, line"),
 ])
 def test_q2_wrong(answer, message):
     assert_check_failed(ex.q2, answer, match=message)
 
 
-def test_q2_forgotten_super_is_an_error_in_the_students_code():
-    assert_check_errored(ex.q2, NoSuper, match="before Module.__init__() call")
+# --- q3: Lambda with arguments ----------------------------------------------------------
 
-
-def test_q2_not_attempted():
-    assert_check_unattempted(ex.q2, NotImplemented)
-
-
-# --- q3: Lambda -------------------------------------------------------------------------
-
-def test_q3_reference():
-    assert_check_passed(ex.q3, solution_namespace(ex.q3)["Lambda"])
-
-
-class LambdaNamedFunc(nn.Module):
-    def __init__(self, func):
+class LambdaPartial(nn.Module):
+    def __init__(self, fn, *args, **kwargs):
         super().__init__()
-        self.func = func
+        import functools
+        self.call = functools.partial(fn, **kwargs)
+        self.extra = args
 
-    def __call__(self, *args):  # a module may also be called through nn.Module.__call__ override
-        return super().__call__(*args)
+    def forward(self, x):
+        return self.call(x, *self.extra)
 
-    def forward(self, *args):
-        return self.func(*args)
+
+class LambdaClosure(nn.Module):
+    def __init__(self, fn, *args, **kwargs):
+        super().__init__()
+        self.apply_fn = lambda t: fn(t, *args, **kwargs)
+
+    def forward(self, input):
+        return self.apply_fn(input)
 
 
 class LambdaWithRepr(nn.Module):
-    def __init__(self, fn):
+    def __init__(self, function, *arguments, **options):
         super().__init__()
-        self._fn = fn
+        self.function, self.arguments, self.options = function, list(arguments), dict(options)
 
     def extra_repr(self):
-        return getattr(self._fn, "__name__", "fn")
+        return getattr(self.function, "__name__", "fn")
 
     def forward(self, x):
-        result = self._fn(x)
+        result = self.function(x, *self.arguments, **self.options)
         return result
 
 
-@pytest.mark.parametrize("answer", [LambdaNamedFunc, LambdaWithRepr])
+@pytest.mark.parametrize("answer", [Lambda, LambdaPartial, LambdaClosure, LambdaWithRepr])
 def test_q3_alternatives(answer):
     assert_check_passed(ex.q3, answer)
 
 
-class ReturnsInput(LambdaWithRepr):
+class OnlyFn(nn.Module):
+    """The lesson's Lambda, pasted."""
+
+    def __init__(self, fn):
+        super().__init__()
+        self.fn = fn
+
+    def forward(self, x):
+        return self.fn(x)
+
+
+class DropsArgs(Lambda):
+    def forward(self, x):
+        return self.fn(x)
+
+
+class DropsKwargs(Lambda):
+    def forward(self, x):
+        return self.fn(x, *self.args)
+
+
+class DropsPositional(Lambda):
+    def forward(self, x):
+        return self.fn(x, **self.kwargs)
+
+
+class ReturnsInput(Lambda):
     def forward(self, x):
         return x
 
 
-class ReturnsFunction(LambdaWithRepr):
+class ReturnsFunction(Lambda):
     def forward(self, x):
-        return self._fn
+        return self.fn
 
 
-class CallsAtInit(nn.Module):
-    def __init__(self, fn):
-        super().__init__()
-        self.fn = fn
-        self.check = fn(torch.zeros(1))
+class CallsAtInit(Lambda):
+    def __init__(self, fn, *args, **kwargs):
+        super().__init__(fn, *args, **kwargs)
+        fn(torch.zeros(1), *args, **kwargs)
 
+
+class CallsTwice(Lambda):
     def forward(self, x):
-        return self.fn(x)
+        super().forward(x)
+        return super().forward(x)
 
 
-class CallsTwice(LambdaWithRepr):
-    def forward(self, x):
-        self._fn(x)
-        return self._fn(x)
-
-
-class FixedFunction(LambdaWithRepr):
-    def forward(self, x):
-        return torch.tanh(x)
-
-
-class HasParameter(LambdaWithRepr):
-    def __init__(self, fn):
-        super().__init__(fn)
+class HasParameter(Lambda):
+    def __init__(self, fn, *args, **kwargs):
+        super().__init__(fn, *args, **kwargs)
         self.scale = nn.Parameter(torch.ones(1))
 
 
-class PlainWrapper:
-    def __init__(self, fn):
-        self.fn = fn
+class Detached(Lambda):
+    def forward(self, x):
+        return super().forward(x).detach()
 
-    def __call__(self, x):
-        return self.fn(x)
+
+FORGOT_SUPER = defined('''
+    class Lambda(nn.Module):
+        def __init__(self, fn, *args, **kwargs):
+            self.fn = fn
+            self.args, self.kwargs = args, kwargs
+
+        def forward(self, x):
+            return self.fn(x, *self.args, **self.kwargs)
+''', "Lambda")
 
 
 @pytest.mark.parametrize("answer, message", [
+    (OnlyFn, "`OnlyFn(...)` cannot be called with (the function affine, 3.0, shift=1.0): too many positional arguments"),
+    (OnlyFn, "Accept any extra arguments after the function"),
+    (DropsArgs, "`Lambda(fn, 3.0, shift=1.0)`(x) returned `fn(x)`: the extra arguments were dropped"),
+    (DropsKwargs, "ignored the keyword argument shift=..."),
+    (DropsPositional, "`Lambda(fn, 3.0, shift=1.0)`(x) ignored the positional argument 3.0"),
     (ReturnsInput, "returned `x` unchanged"),
-    (ReturnsFunction, "returned the function itself"),
+    (ReturnsFunction, "returned a function; call it"),
     (CallsAtInit, "called `fn` while being built"),
     (CallsTwice, "called the function 2 times"),
-    (FixedFunction, "must call the function it was given"),
     (HasParameter, "has parameters"),
-    (PlainWrapper, "does not subclass `nn.Module`"),
+    (Detached, "`Lambda(fn, 3.0)(x)` is cut off from autograd"),
+    (FORGOT_SUPER, "`Lambda.__init__` must call `super().__init__()` before anything else "
+                   "(At <cell defining Lambda>, line 3: `def __init__(self, fn, *args, **kwargs):`)"),
 ])
 def test_q3_wrong(answer, message):
     assert_check_failed(ex.q3, answer, match=message)
 
 
-def test_q3_not_attempted():
-    assert_check_unattempted(ex.q3, NotImplemented)
-
-
 # --- q4: make_classifier ----------------------------------------------------------------
 
-class Lambda(nn.Module):
-    def __init__(self, fn):
-        super().__init__()
-        self.fn = fn
-
-    def forward(self, x):
-        return self.fn(x)
-
-
-def test_q4_reference():
-    assert_check_passed(ex.q4, solution_namespace(ex.q4)["make_classifier"])
+def classifier(conv=None, relu=None, flatten=None, head=None, extra=()):
+    return nn.Sequential(conv or nn.Conv2d(3, 8, kernel_size=5, stride=2, padding=1), relu or nn.ReLU(),
+                         flatten or nn.Flatten(), head or nn.Linear(392, 5), *extra)
 
 
 @pytest.mark.parametrize("answer", [
-    lambda: nn.Sequential(OrderedDict(conv=nn.Conv2d(1, 4, 3), relu=nn.ReLU(), flat=nn.Flatten(),
-                                      head=nn.Linear(144, 10))),
-    lambda: nn.Sequential(nn.Conv2d(1, 4, (3, 3)), nn.ReLU(), Lambda(lambda t: torch.flatten(t, 1)),
-                          nn.Linear(144, 10)),
-    lambda: nn.Sequential(nn.Conv2d(1, 4, 3), nn.ReLU(), nn.Flatten(), nn.Linear(144, 32), nn.ReLU(),
-                          nn.Linear(32, 10)),
-], ids=["named", "lambda-flatten", "deeper-head"])
+    lambda: nn.Sequential(OrderedDict(conv=nn.Conv2d(3, 8, 5, 2, 1), relu=nn.ReLU(), flat=nn.Flatten(),
+                                      head=nn.Linear(392, 5))),
+    lambda: classifier(relu=nn.ReLU(inplace=True), flatten=Lambda(torch.flatten, start_dim=1)),
+    lambda: classifier(conv=nn.Conv2d(in_channels=3, out_channels=8, kernel_size=(5, 5), stride=(2, 2),
+                                      padding=(1, 1)), relu=Lambda(torch.relu),
+                       flatten=Lambda(lambda t: t.reshape(t.shape[0], -1))),
+    lambda: nn.Sequential().append(nn.Conv2d(3, 8, 5, stride=2, padding=1)).append(nn.ReLU())
+                           .append(nn.Flatten(start_dim=1)).append(nn.Linear(8 * 7 * 7, 5)),
+], ids=["named", "inplace-lambda-flatten", "keywords-lambda-relu", "appended"])
 def test_q4_alternatives(answer):
     assert_check_passed(ex.q4, answer)
 
 
+SHARED_MODEL = classifier()
+
+
 @pytest.mark.parametrize("answer, message", [
-    (lambda: nn.Sequential(nn.Conv2d(1, 4, 3), nn.ReLU(), nn.Flatten(), nn.Linear(256, 10)),
-     "Your Linear expects 256 features but each image gives 144"),
-    (lambda: nn.Sequential(nn.Conv2d(1, 4, 3), nn.ReLU(), nn.Linear(144, 10)),
-     "was not flattened to one row per image"),
-    (lambda: nn.Sequential(nn.Conv2d(1, 4, 3), nn.ReLU(), Lambda(torch.flatten), nn.Linear(144, 10)),
-     "merged the batch dimension"),
-    (lambda: nn.Sequential(nn.Conv2d(1, 4, 3), nn.Flatten(), nn.Linear(144, 10)),
-     "put an `nn.ReLU()` after the convolution"),
-    (lambda: nn.Sequential(nn.Conv2d(1, 8, 3), nn.ReLU(), nn.Flatten(), nn.Linear(288, 10)),
-     "should start with one `nn.Conv2d(1, 4, 3)`"),
-    (lambda: nn.Sequential(nn.Conv2d(1, 4, 3), nn.ReLU(), nn.Flatten(), nn.Linear(144, 5)),
-     "expected (1, 10)"),
-    (lambda: [nn.Conv2d(1, 4, 3), nn.ReLU(), nn.Flatten(), nn.Linear(144, 10)],
-     "return an `nn.Sequential`"),
+    (lambda: classifier(head=nn.Linear(8 * 16 * 16, 5)),
+     "Your Linear expects 2048 features, but each image gives 392 after the flatten"),
+    (lambda: classifier(head=nn.Linear(8 * 6 * 6, 5)), "Your Linear expects 288 features"),
+    (lambda: nn.Sequential(nn.Conv2d(3, 8, 5, 2, 1), nn.ReLU(), nn.Linear(392, 5)),
+     "Your Sequential holds 3 layers"),
+    (lambda: classifier(flatten=Lambda(torch.flatten)), "merged the batch dimension"),
+    (lambda: classifier(relu=nn.Tanh()), "layer 1 must be the ReLU"),
+    (lambda: nn.Sequential(nn.Conv2d(3, 8, 5, 2, 1), nn.Flatten(), nn.ReLU(), nn.Linear(392, 5)),
+     "layer 1 must be the ReLU"),
+    (lambda: classifier(conv=nn.Conv2d(1, 8, 5, 2, 1)), "3 colour channels in, 8 out"),
+    (lambda: classifier(conv=nn.Conv2d(3, 8, 5)), "`nn.Conv2d(3, 8, kernel_size=5, stride=2, padding=1)`"),
+    (lambda: classifier(head=nn.Linear(392, 10)), "produces 10 scores per image; the exercise asks for 5"),
+    (lambda: classifier(head=nn.LazyLinear(5)), "`nn.LazyLinear` guesses the input size"),
+    (lambda: classifier(extra=[nn.Softmax(dim=1)]), "Your Sequential holds 5 layers"),
+    (lambda: nn.Sequential(nn.Conv2d(3, 8, 5, 2, 1), nn.ReLU(), nn.MaxPool2d(1), nn.Flatten(), nn.Linear(392, 5)),
+     "the exercise lists exactly four, in this order"),
+    (lambda: nn.Sequential(nn.Conv2d(3, 8, 5, 2, 1), nn.ReLU(), nn.Dropout(0.0), nn.Flatten(), nn.Linear(392, 5)),
+     "['Conv2d', 'ReLU', 'Dropout', 'Flatten', 'Linear']"),
+    (lambda: SHARED_MODEL, "returns the same model on every call"),
+    (lambda: [nn.Conv2d(3, 8, 5, 2, 1), nn.ReLU(), nn.Flatten(), nn.Linear(392, 5)], "return an `nn.Sequential`"),
+    (lambda: classifier(conv=nn.Linear(3, 8)), "it must start with the convolution"),
 ])
 def test_q4_wrong(answer, message):
     assert_check_failed(ex.q4, answer, match=message)
 
 
-def test_q4_not_attempted():
-    assert_check_unattempted(ex.q4, NotImplemented)
+# --- q5: debugging TwoPaths -------------------------------------------------------------
+
+def two_paths(forward, init=None):
+    def default_init(self, features, n_out):
+        nn.Module.__init__(self)
+        self.path_a = nn.Sequential(nn.Linear(features, features), nn.ReLU())
+        self.path_b = nn.Sequential(nn.Linear(features, features), nn.ReLU())
+        self.head = nn.Linear(features, n_out)
+
+    return type("TwoPaths", (nn.Module,), {"__init__": init or default_init, "forward": forward})
 
 
-# --- answers written from a student's point of view (review of the checks) ---------------
-
-@pytest.mark.parametrize("answer", [
-    lambda net: nn.Sequential(net.hidden, nn.Tanh(), net.output),
-    lambda net: nn.Sequential(net.hidden, net.act, nn.Identity(), net.output),
-], ids=["new-tanh-module", "extra-identity"])
-def test_q1_student_variants_pass(answer):
-    assert_check_passed(ex.q1, answer)
+def deepcopied(self, features, n_out):
+    nn.Module.__init__(self)
+    self.path_a = nn.Sequential(nn.Linear(features, features), nn.ReLU())
+    self.path_b = copy.deepcopy(self.path_a)
+    self.head = nn.Linear(features, n_out)
 
 
-def test_q1_hardtanh_is_not_tanh():
-    assert_check_failed(ex.q1, lambda net: nn.Sequential(net.hidden, nn.Hardtanh(), net.output),
-                        match="ManualNet's activation is Tanh, not Hardtanh")
-
-
-class ChainAddModuleWalrus(nn.Module):
-    def __init__(self, *layers):
+class ModuleListPaths(nn.Module):
+    def __init__(self, features, n_out):
         super().__init__()
-        for i, layer in enumerate(layers):
-            self.add_module(f"step{i}", layer)
+        self.paths = nn.ModuleList(nn.Sequential(nn.Linear(features, features), nn.ReLU()) for _ in range(2))
+        self.head = nn.Linear(features, n_out)
 
     def forward(self, x):
-        return [x := layer(x) for layer in self.children()]
+        return self.head(sum(path(x) for path in self.paths))
 
 
-def test_q2_student_variant_passes():
-    assert_check_passed(ex.q2, ChainAddModuleWalrus)
-
-
-class ChainDetached(nn.Module):
-    def __init__(self, *layers):
+class FunctionalRelu(nn.Module):
+    def __init__(self, features, n_out):
         super().__init__()
-        self.layers = nn.ModuleList(layers)
+        self.a = nn.Linear(features, features)
+        self.b = nn.Linear(features, features)
+        self.out = nn.Linear(features, n_out)
 
     def forward(self, x):
-        outputs = []
-        for layer in self.layers:
-            x = layer(x)
-            outputs.append(x.detach())
-        return outputs
-
-
-class ChainTakingAList(nn.Module):
-    def __init__(self, layers):
-        super().__init__()
-        self.layers = nn.ModuleList(layers)
-
-    def forward(self, x):
-        outputs = []
-        for layer in self.layers:
-            x = layer(x)
-            outputs.append(x)
-        return outputs
-
-
-def test_q2_detached_outputs_fail():
-    assert_check_failed(ex.q2, ChainDetached, match="Item 0 of your list is cut off from autograd")
-
-
-def test_q2_layers_as_one_list_argument_fail():
-    assert_check_failed(ex.q2, ChainTakingAList, match="receives the layers as separate arguments")
-
-
-class LambdaInHiddenList(nn.Module):
-    def __init__(self, fn):
-        super().__init__()
-        self._fn = [fn]
-
-    def forward(self, input):
-        return self._fn[0](input)
-
-
-def test_q3_student_variant_passes():
-    assert_check_passed(ex.q3, LambdaInHiddenList)
-
-
-class LambdaFlattensFirst(nn.Module):
-    def __init__(self, fn):
-        super().__init__()
-        self.fn = fn
-
-    def forward(self, x):
-        return self.fn(x.flatten(1))
-
-
-class LambdaDetached(LambdaFlattensFirst):
-    def forward(self, x):
-        return self.fn(x).detach()
-
-
-def test_q3_reshaping_the_input_fails():
-    assert_check_failed(ex.q3, LambdaFlattensFirst, match="it returned shape (3, 8)")
-
-
-def test_q3_detached_output_fails():
-    assert_check_failed(ex.q3, LambdaDetached, match="`Lambda(fn)(x)` is cut off from autograd")
-
-
-def _classifier(*middle, conv=None, head=None, tail=()):
-    conv = conv or nn.Conv2d(1, 4, kernel_size=3)
-    return nn.Sequential(conv, *middle, head or nn.Linear(144, 10), *tail)
+        return self.out(torch.stack([torch.relu(self.a(x)), torch.relu(self.b(x))]).sum(dim=0))
 
 
 @pytest.mark.parametrize("answer", [
-    lambda: nn.Sequential(nn.Conv2d(in_channels=1, out_channels=4, kernel_size=3), nn.ReLU(inplace=True),
-                          nn.Flatten(start_dim=1), nn.Linear(in_features=144, out_features=10)),
-    lambda: _classifier(nn.ReLU(), nn.Flatten(), conv=nn.Conv2d(1, 4, (3, 3), padding=0)),
-], ids=["keywords-inplace", "tuple-kernel-explicit-padding"])
-def test_q4_student_variants_pass(answer):
-    assert_check_passed(ex.q4, answer)
+    two_paths(lambda self, x: self.head(self.path_a(x) + self.path_b(x))),
+    two_paths(lambda self, x: self.head(torch.add(self.path_b(x), self.path_a(x))), init=deepcopied),
+    ModuleListPaths,
+    FunctionalRelu,
+], ids=["reference-style", "deepcopy-torch-add", "modulelist-sum", "functional-stack-sum"])
+def test_q5_alternatives(answer):
+    assert_check_passed(ex.q5, answer)
 
 
-_SHARED_MODEL = _classifier(nn.ReLU(), nn.Flatten())
+BROKEN = defined(ex.BROKEN_TWO_PATHS, "BrokenTwoPaths")
+
+
+def only_slice_fixed(self, features, n_out):
+    nn.Module.__init__(self)
+    self.path_a = nn.Sequential(nn.Linear(features, features), nn.ReLU())
+    self.path_b = nn.Sequential(nn.Linear(features, features), nn.ReLU())
+    self.head = nn.Linear(features, n_out)
+    self.model = nn.Sequential(self.path_a, self.path_b, self.head)
+
+
+def no_duplicate_chain(self, features, n_out):
+    nn.Module.__init__(self)
+    self.path_a = nn.Sequential(nn.Linear(features, features), nn.ReLU())
+    self.path_b = nn.Sequential(nn.Linear(features, features), nn.ReLU())
+    self.head = nn.Linear(features, n_out)
+
+
+def tied(self, features, n_out):
+    no_duplicate_chain(self, features, n_out)
+    self.path_b[0].weight = self.path_a[0].weight
 
 
 @pytest.mark.parametrize("answer, message", [
-    (lambda: _classifier(nn.ReLU(), nn.Flatten(), conv=nn.Conv2d(1, 4, 3, padding=1), head=nn.Linear(256, 10)),
-     "Your convolution has padding=1"),
-    (lambda: _classifier(nn.Flatten(), nn.ReLU()), "the ReLU comes right after the convolution"),
-    (lambda: _SHARED_MODEL, "returns the same model on every call"),
-    (lambda: _classifier(nn.ReLU(), nn.Flatten(), tail=[nn.Softmax(dim=1)]), "Your Sequential ends with Softmax"),
-    (lambda: _classifier(nn.ReLU(), nn.Flatten(), head=nn.LazyLinear(10)), "`nn.LazyLinear` guesses the input size"),
-], ids=["padding", "relu-after-flatten", "same-instance", "softmax", "lazy-linear"])
-def test_q4_student_mistakes(answer, message):
-    assert_check_failed(ex.q4, answer, match=message)
+    (BROKEN, "`self.path_a[:]` is a new Sequential holding the *same* layers, not copies"),
+    (two_paths(lambda self, x: self.model(x), init=only_slice_fixed), "`self.model` registers the paths and the head"),
+    (two_paths(lambda self, x: self.head(self.path_b(self.path_a(x))), init=no_duplicate_chain),
+     "a Sequential feeds each module the previous one's output; it never adds"),
+    (two_paths(lambda self, x: self.head(torch.relu(self.path_a[0](x) + self.path_b[0](x)))),
+     "You added before the ReLU"),
+    (two_paths(lambda self, x: self.head(self.path_a(x) * self.path_b(x))), "no addition in its autograd graph"),
+    (two_paths(lambda self, x: self.head(self.path_a(x)) + self.head(self.path_b(x))),
+     "Your output differs from the expected values"),
+    (two_paths(lambda self, x: self.head(self.path_a(x) + self.path_b(x)), init=tied),
+     "Your model has 69 registered parameters; expected 105"),
+    (two_paths(lambda self, x: self.head(self.path_a(x) + self.path_b(x)), init=lambda self, f, n: (
+        nn.Module.__init__(self), setattr(self, "path_a", nn.Linear(f, f)), setattr(self, "path_b", nn.Linear(f, f)))
+     and None), "should register two Linear(6 → 6) paths and one Linear(6 → 3) head"),
+])
+def test_q5_wrong(answer, message):
+    assert_check_failed(ex.q5, answer, match=message)
+
+
+def test_q5_statement_code_is_the_broken_model():
+    """The code the student is handed really has all three faults the check names."""
+    model = BROKEN(6, 3)
+    assert model.path_a[0] is model.path_b[0]
+    assert len(model.state_dict()) == 12 and len(list(model.parameters())) == 4
+    x = torch.randn(2, 6)
+    assert torch.equal(model(x), model.head(model.path_b(model.path_a(x))))

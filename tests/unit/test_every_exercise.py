@@ -1,0 +1,61 @@
+"""What every exercise of every lesson must satisfy, tested once for all of them.
+
+Each ``course_utils/exercises/lessonNN.py`` module is found on disk (a new lesson is tested
+without editing this file), and each ``Exercise`` bound to a module attribute is checked: its
+reference answer (built from the solution text by ``reference_answer()``) passes, the release
+stub ``NotImplemented`` is "not attempted", it has at least two hints, a title, a "why" line and
+a solution, and its id names its own module and attribute (``lesson03.q2`` is ``lesson03.q2``).
+"""
+
+import importlib
+from pathlib import Path
+
+import pytest
+
+import course_utils.exercises
+from course_utils.exercises.engine import Exercise
+from course_utils.exercises.testing import assert_check_passed, assert_check_unattempted
+
+LESSONS = sorted(path.stem for path in Path(course_utils.exercises.__file__).parent.glob("lesson[0-9][0-9].py"))
+
+
+def exercises():
+    found = []
+    for lesson in LESSONS:
+        module = importlib.import_module(f"course_utils.exercises.{lesson}")
+        found += [(lesson, name, value) for name, value in vars(module).items() if isinstance(value, Exercise)]
+    return found
+
+
+EXERCISES = exercises()
+IDS = [f"{lesson}.{name}" for lesson, name, _ in EXERCISES]
+
+
+def test_every_lesson_module_has_exercises():
+    assert len(LESSONS) >= 8
+    assert {lesson for lesson, _, _ in EXERCISES} == set(LESSONS)
+
+
+@pytest.mark.parametrize("lesson, name, exercise", EXERCISES, ids=IDS)
+def test_id_names_its_module_and_attribute(lesson, name, exercise):
+    assert exercise.id == f"{lesson}.{name}"
+
+
+@pytest.mark.parametrize("lesson, name, exercise", EXERCISES, ids=IDS)
+def test_reference_answer_passes(lesson, name, exercise):
+    assert_check_passed(exercise, exercise.reference_answer())
+
+
+@pytest.mark.parametrize("lesson, name, exercise", EXERCISES, ids=IDS)
+def test_release_stub_is_not_attempted(lesson, name, exercise):
+    assert_check_unattempted(exercise, NotImplemented)
+
+
+@pytest.mark.parametrize("lesson, name, exercise", EXERCISES, ids=IDS)
+def test_hints_title_why_and_solution(lesson, name, exercise):
+    assert len(exercise.hints) >= 2 and all(hint.strip() for hint in exercise.hints)
+    assert exercise.title.strip() and exercise.why.strip()
+    assert exercise.solution_code.strip()
+    assert exercise.solution().code == exercise.solution_code
+    last = len(exercise.hints)
+    assert str(exercise.hint(last)).startswith(f"? Hint {last} of {last} — {exercise.id}")
