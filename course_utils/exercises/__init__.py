@@ -2,17 +2,17 @@
 
 Each ``lessonNN`` module declares one small class per exercise (see ``engine.Exercise``);
 ``ex.q1.check(answer)``, ``ex.q1.hint()`` and ``ex.q1.solution()`` are the student's side.
-``CheckFailed`` is what a check raises under grading (``COURSE_GRADING=1``) when the answer
-is not correct, so the check cell's nbval item fails.
+Under grading (``COURSE_GRADING=1``) ``check()`` shows nothing: the grader asks the kernel for
+a sealed verdict right after the check cell (``course_utils.grade.guard``).
 
 This package imports nothing heavy: the lesson modules (and torch) load on first use.
 """
 
 from importlib import import_module
 
-from course_utils.exercises.engine import CheckFailed, Exercise, Incorrect, Outcome
+from course_utils.exercises.engine import Exercise, Incorrect, Outcome
 
-__all__ = ["CheckFailed", "Exercise", "Incorrect", "Outcome"]
+__all__ = ["Exercise", "Incorrect", "Outcome"]
 
 
 def __getattr__(name):

@@ -5,7 +5,8 @@ solution text and a ``check_answer(answer)`` that raises ``Incorrect("...")`` on
 thing wrong. Everything else lives here, once: turning what happened into one of four
 outcomes (correct, incorrect, not attempted, error in your code), pointing at the student's
 own line when their code raises, keeping the check repeatable (a fixed seed that does not
-disturb the student's random state), and failing loudly under grading.
+disturb the student's random state), and staying silent under grading, where the grader asks
+the kernel for a sealed verdict instead (``course_utils.grade.guard``).
 """
 
 from __future__ import annotations
@@ -30,14 +31,6 @@ CHECK_SEED = 0
 
 class Incorrect(Exception):
     """Raised by ``check_answer`` with a message in the student's terms."""
-
-
-class CheckFailed(AssertionError):
-    """Raised by ``check()`` under grading when the answer is not correct."""
-
-    def __init__(self, outcome: "Outcome"):
-        self.outcome = outcome
-        super().__init__(f"{outcome.exercise_id}: {LABELS[outcome.status].lower()}: {outcome.message}")
 
 
 def grading() -> bool:
