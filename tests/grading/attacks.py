@@ -98,7 +98,7 @@ READS_SECRETS = r'''def double(x):
                 continue
             if any(marker in text for marker in wanted):
                 found.append(path + ": " + text[:200])
-    raise ValueError("STOLEN " + " | ".join(found) if found else "found nothing to steal")'''
+    raise ValueError("STOLEN: " + " | ".join(found) if found else "found nothing to steal")'''
 
 FORGES_RECORDS = r'''import glob, json, os, signal
 targets = []

@@ -128,7 +128,7 @@ def test_no_secret_reaches_feedback(attack_run):
     assert "found nothing to steal" in stolen
     for path in (out / "feedback").glob("*.md"):
         text = path.read_text()
-        assert "STOLEN" not in text and "return 2 * x" not in text and "answer = 42" not in text
+        assert "STOLEN: /" not in text and "return 2 * x" not in text and "answer = 42" not in text
 
 
 def test_the_summary_counts_the_flagged(attack_run):
