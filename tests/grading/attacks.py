@@ -261,7 +261,7 @@ def _self_shadow(folder: Path):
 
 def _slow(folder: Path):
     nb = _solution(L90)
-    _after(nb, "q1-check", *[SLOW] * 14)
+    _after(nb, "q1-check", *[SLOW] * 30)
     nbformat.write(nb, folder / L90)
 
 
