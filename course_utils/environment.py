@@ -186,8 +186,8 @@ def check_environment() -> EnvironmentReport:
             "(see the README's Start section)", required=False))
         memory = import_memory()
         if memory is not None:
-            report.checks.append(Check("Memory", True, f"this kernel so far (mostly import "
-                                                       f"torch): {memory}", required=False))
+            report.checks.append(Check("Memory", True, f"this kernel so far: {memory}",
+                                       required=False))
 
         if torch.cuda.is_available():
             device = f"GPU available ({torch.cuda.get_device_name(0)}); the course uses the CPU"
