@@ -43,16 +43,18 @@ test: setup
 	COURSE_REQUIRE_BROWSER=1 $(BIN)/pytest $(PYTEST_ARGS)
 	$(MAKE) test-pythons
 
-# For each of TEST_PYTHONS: a fresh venv from the lock (pip's cache makes the second run
-# quick), import course_utils, the unit tests, one lesson under nbval and one grading test.
-# Where PyTorch's CPU index cannot be reached that venv gets the CUDA build, and tests it.
-test-pythons: system-packages
+# For each of TEST_PYTHONS: a fresh venv from the lock, installed by the set-up's own script
+# with uv (its wheel cache makes the second run quick; see requirements/install.sh), then
+# import course_utils, the unit tests, one lesson under nbval and one grading test. Where
+# PyTorch's CPU index cannot be reached that venv gets the CUDA build, and tests it.
+test-pythons: setup
+	$(BIN)/pip install -q "$(UV)"
 	@set -e; for version in $(TEST_PYTHONS); do \
 	  python=$$(requirements/find-python.sh $$version); \
 	  venv=$(TEST_PYTHONS_VENVS)/py$$version; \
 	  echo "== Python $$version ($$python): fresh $$venv"; \
 	  rm -rf $$venv; \
-	  requirements/install.sh $$venv $$python; \
+	  COURSE_INSTALLER=uv UV=$(BIN)/uv requirements/install.sh $$venv $$python; \
 	  $$venv/bin/python -c "import course_utils, course_utils.pictures, course_utils.widgets; print('import course_utils: ok')"; \
 	  $$venv/bin/pytest $(TEST_PYTHONS_ARGS); \
 	done
