@@ -53,10 +53,13 @@ test-pythons: setup
 	  python=$$(requirements/find-python.sh $$version); \
 	  venv=$(TEST_PYTHONS_VENVS)/py$$version; \
 	  echo "== Python $$version ($$python): fresh $$venv"; \
+	  start=$$(date +%s); \
 	  rm -rf $$venv; \
 	  COURSE_INSTALLER=uv UV=$(BIN)/uv requirements/install.sh $$venv $$python; \
 	  $$venv/bin/python -c "import course_utils, course_utils.pictures, course_utils.widgets; print('import course_utils: ok')"; \
+	  installed=$$(date +%s); \
 	  $$venv/bin/pytest $(TEST_PYTHONS_ARGS); \
+	  echo "== Python $$version: installed in $$(( installed - start )) s, tested in $$(( $$(date +%s) - installed )) s"; \
 	done
 
 setup: system-packages $(STAMP)
