@@ -48,7 +48,7 @@ def measure_drawing(repeats: int = 5) -> dict:
     from seed_models import SEED_MODELS
 
     from course_utils.pictures import draw_autograd, draw_graph, trace_shapes
-    from course_utils.pictures.graph import dot_program
+    from course_utils.pictures.picture import dot_program
 
     tools = {
         "draw_graph": lambda m, a, k: draw_graph(m, *a, **k).svg,

@@ -14,7 +14,8 @@ from collections import Counter, deque
 import torch
 from torch import nn
 
-from .graph import Graph, Picture
+from .graph import Graph
+from .picture import Picture
 from .tracing import describe, first_error_line, flatten_tensors, shape_text
 
 JOINS = ("AddBackward", "CatBackward", "StackBackward", "SumBackward")

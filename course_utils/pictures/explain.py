@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import html
 import math
+import re
 from dataclasses import dataclass, field
 
 from torch import nn
@@ -19,6 +20,12 @@ from .shapes import ShapeTable
 from .tracing import Call, Trace, first_error_line, shape_text, trace_forward
 
 OPERATOR_SIGNS = {"add": "+", "sub": "-", "mul": "*", "div": "/"}
+CODE_SPAN = re.compile(r"`([^`]+)`")
+
+
+def line_html(line: str) -> str:
+    """One explanation line as HTML: escaped, and `backticked` words shown as code."""
+    return CODE_SPAN.sub(r"<code>\1</code>", html.escape(line))
 
 
 def layer_words(module: nn.Module) -> str:
@@ -176,7 +183,7 @@ class Explanation:
 
     def _repr_html_(self):
         colour = "#1b5e20" if self.ok else "#b00020"
-        body = "".join(f"<p style=\"margin:0.2em 0\">{html.escape(line)}</p>"
+        body = "".join(f"<p style=\"margin:0.2em 0\">{line_html(line)}</p>"
                        for line in self.lines)
         said = f"<p style=\"color:#666\">(PyTorch said: <code>{html.escape(self.error)}</code>)" \
                f"</p>" if self.error else ""

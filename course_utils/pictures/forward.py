@@ -12,8 +12,9 @@ from collections import Counter
 
 from torch import nn
 
-from .graph import Graph, Picture
+from .graph import Graph
 from .modules import layer_text
+from .picture import Picture
 from .tracing import Call, Trace, describe, shape_text, trace_forward
 
 MERGES = {"add", "cat", "concat", "concatenate", "stack"}  # where paths join: drawn orange

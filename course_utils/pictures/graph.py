@@ -1,15 +1,15 @@
-"""One graph model for every drawing, rendered by Graphviz ``dot`` or by our own fallback.
+"""One graph model for every drawing: nodes, edges and frames as plain data, and its DOT text.
 
 Why one model: the forward graph and the autograd graph are both boxes and arrows; keeping
 them as plain data lets us write DOT for Graphviz, lay them out in pure Python when ``dot``
 is missing, state a deterministic text summary, and test the structure without parsing SVG.
 Node ids are numbers in creation order, never memory addresses, so DOT text is stable.
+Rendering lives elsewhere (picture.py runs ``dot`` or fallback.py), so imports run one way:
+picture -> fallback -> graph.
 """
 
 from __future__ import annotations
 
-import shutil
-import subprocess
 from dataclasses import dataclass, field
 
 # fill colour per node kind (Graphviz colour names work in SVG too)
@@ -18,15 +18,6 @@ COLOURS = {
     "parameter": "#cfe8ff", "grad_fn": "#eeeeee", "merge": "#ffb870", "error": "#ffb3b3",
     "tensor": "#fff7c2", "note": "#ffffff",
 }
-
-INSTALL_MESSAGE = (
-    "Graphviz's `dot` program was not found, so pictures use the simple built-in layout. "
-    "For the better layout install Graphviz: `apt-get install graphviz` (Debian/Ubuntu), "
-    "`conda install graphviz` (conda) or `brew install graphviz` (macOS), then restart "
-    "the kernel."
-)
-_message_shown = False
-
 
 @dataclass
 class Node:
@@ -87,76 +78,3 @@ class Graph:
             lines.append(f"  {source} -> {target}" + (f" [label={quote(label)}]" if label else ""))
         lines.append("}")
         return "\n".join(lines) + "\n"
-
-
-def dot_program() -> str | None:
-    """Path of Graphviz's ``dot``, looked up each time (a lesson may install it meanwhile)."""
-    return shutil.which("dot")
-
-
-def say_install_once():
-    """Print the Graphviz hint once per session, to stdout (nbval compares stderr)."""
-    global _message_shown
-    if not _message_shown:
-        _message_shown = True
-        print(INSTALL_MESSAGE)
-
-
-class Picture:
-    """What ``draw_graph``/``draw_autograd`` return: SVG in Jupyter, a summary as text.
-
-    ``.source`` is the DOT text, ``.svg`` the rendered SVG, ``.save(path)`` writes it,
-    ``.graph`` holds nodes and edges for code and tests, ``.renderer`` says which layout drew it.
-    """
-
-    def __init__(self, graph: Graph, summary: str):
-        self.graph = graph
-        self.summary = summary
-        self._svg = None
-        self.renderer = "dot" if dot_program() else "fallback"
-        if self.renderer == "fallback":
-            say_install_once()
-
-    @property
-    def source(self) -> str:
-        return self.graph.dot_source()
-
-    @property
-    def svg(self) -> str:
-        if self._svg is None:
-            self._svg = self._render()
-        return self._svg
-
-    def _render(self) -> str:
-        dot = dot_program() if self.renderer == "dot" else None
-        if dot:
-            try:
-                done = subprocess.run([dot, "-Tsvg"], input=self.source.encode(),
-                                      capture_output=True, timeout=30, check=True)
-                svg = done.stdout.decode("utf-8")
-                return svg[svg.index("<svg"):]  # drop the XML header and doctype
-            except (OSError, subprocess.SubprocessError, ValueError):
-                self.renderer = "fallback"
-                say_install_once()
-        from .fallback import render_svg
-
-        try:
-            return render_svg(self.graph)
-        except Exception as problem:  # a picture that cannot be drawn must not break a lesson
-            return (f'<svg xmlns="http://www.w3.org/2000/svg" width="420" height="30">'
-                    f'<text x="4" y="18">picture could not be drawn '
-                    f'({type(problem).__name__}); its summary: see the text</text></svg>')
-
-    def _repr_svg_(self):
-        return self.svg
-
-    def save(self, path) -> str:
-        """Write the SVG to ``path`` (returns the path)."""
-        with open(path, "w", encoding="utf-8") as handle:
-            handle.write(self.svg)
-        return str(path)
-
-    def __repr__(self):
-        return self.summary
-
-    __str__ = __repr__

@@ -1,7 +1,7 @@
 """The widgets in JupyterLab, driven in Chromium: lessons 06 and 07, an exercise, a failure.
 
 Each lesson test runs first against a fixture notebook under tests/fixtures/browser/ that
-uses the widgets the way the lesson does, then against the lesson itself once it exists.
+uses the widgets the way the lesson does, then against the lesson itself (a missing lesson fails).
 """
 
 import time
@@ -19,15 +19,17 @@ REPO = Path(__file__).resolve().parents[2]
 FIXTURES = REPO / "tests" / "fixtures" / "browser"
 
 
-def notebook(path):
-    """A pytest param for ``path``, skipped (with the reason) while the notebook is missing."""
-    marks = [] if path.exists() else [pytest.mark.skip(reason=f"{path.relative_to(REPO)} not written yet")]
-    return pytest.param(path, id=path.stem, marks=marks)
-
-
 def exercise_notebook():
+    """The first exercise notebook (every lesson has one; ``make release`` writes them)."""
     found = sorted((REPO / "exercises").glob("*.ipynb"))
-    return found[0] if found else REPO / "exercises" / "NN_any.ipynb"
+    return found[0] if found else REPO / "exercises" / "no exercise notebook"
+
+
+def open_existing(open_copy, path):
+    """Open a copy of ``path`` in JupyterLab; fail, never skip, when the notebook is missing."""
+    if not path.exists():
+        pytest.fail(f"{path.relative_to(REPO)} is missing: every lesson and exercise exists now")
+    return open_copy(path)
 
 
 def assert_only_local(page):
@@ -35,10 +37,21 @@ def assert_only_local(page):
     assert page.blocked_requests == [], f"requests outside 127.0.0.1: {page.blocked_requests}"
 
 
-@pytest.mark.parametrize("path", [notebook(FIXTURES / "toggles.ipynb"),
-                                  notebook(REPO / "notebooks" / "07_dynamic_growth.ipynb")])
+TOGGLES = [FIXTURES / "toggles.ipynb", REPO / "notebooks" / "07_dynamic_growth.ipynb"]
+GRADIENT_FLOW = [FIXTURES / "gradient_flow.ipynb", REPO / "notebooks" / "06_residual.ipynb"]
+EXERCISE = [FIXTURES / "exercise.ipynb", exercise_notebook()]
+
+
+def test_every_notebook_the_browser_tests_open_exists():
+    """Runs without a browser, so a missing lesson fails even where Chromium is absent."""
+    missing = [str(p.relative_to(REPO)) for p in TOGGLES + GRADIENT_FLOW + EXERCISE
+               if not p.exists()]
+    assert missing == []
+
+
+@pytest.mark.parametrize("path", TOGGLES, ids=lambda p: p.stem)
 def test_layer_toggle_redraws_graph_shape_and_parameters(path, page, open_copy, screenshot):
-    open_copy(path)
+    open_existing(open_copy, path)
     run_all(page)
     widget = page.locator(".course-layer-toggles").first
     wait_visible(widget.locator(".course-graph"), "the layer_toggles widget")
@@ -55,10 +68,9 @@ def test_layer_toggle_redraws_graph_shape_and_parameters(path, page, open_copy, 
     assert_only_local(page)
 
 
-@pytest.mark.parametrize("path", [notebook(FIXTURES / "gradient_flow.ipynb"),
-                                  notebook(REPO / "notebooks" / "06_residual.ipynb")])
+@pytest.mark.parametrize("path", GRADIENT_FLOW, ids=lambda p: p.stem)
 def test_skip_connections_switch_redraws_the_gradient_plot(path, page, open_copy, screenshot):
-    open_copy(path)
+    open_existing(open_copy, path)
     run_all(page)
     widget = page.locator(".course-gradient-flow").first
     wait_visible(widget.locator(".course-plot img"), "the gradient plot")
@@ -72,10 +84,9 @@ def test_skip_connections_switch_redraws_the_gradient_plot(path, page, open_copy
     assert_only_local(page)
 
 
-@pytest.mark.parametrize("path", [notebook(FIXTURES / "exercise.ipynb"),
-                                  notebook(exercise_notebook())])
+@pytest.mark.parametrize("path", EXERCISE, ids=lambda p: p.stem)
 def test_unsolved_exercise_check_says_not_attempted(path, page, open_copy, screenshot):
-    open_copy(path)
+    open_existing(open_copy, path)
     run_all(page)
     feedback = page.locator(".jp-OutputArea-output .course-feedback")
     wait_visible(feedback.first, "the output of a check cell")

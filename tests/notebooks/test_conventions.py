@@ -8,12 +8,17 @@ small notebooks made here).
 import re
 import subprocess
 import sys
-import tomllib
 from pathlib import Path
+
+if sys.version_info >= (3, 11):
+    import tomllib
+else:  # Python 3.10: the same parser, from PyPI (a test dependency there)
+    import tomli as tomllib
 
 import nbformat
 import pytest
 import yaml
+from packaging.requirements import Requirement
 
 from course_utils.notebooks import course_notebooks, problems
 
@@ -29,10 +34,13 @@ def _name(requirement: str) -> str:
     return re.split(r"[\s<>=!\[;~]", requirement.strip(), maxsplit=1)[0].lower().replace("_", "-")
 
 
-def pip_packages(pyproject_text: str) -> set[str]:
+def pip_packages(pyproject_text: str, python: str = "3.11") -> set[str]:
+    """The packages pyproject.toml installs on ``python`` (environment.yml's version)."""
     project = tomllib.loads(pyproject_text)["project"]
-    requirements = project["dependencies"] + project["optional-dependencies"]["test"]
-    return {_name(r) for r in requirements}
+    requirements = [Requirement(r) for r in
+                    project["dependencies"] + project["optional-dependencies"]["test"]]
+    return {_name(r.name) for r in requirements
+            if r.marker is None or r.marker.evaluate({"python_version": python})}
 
 
 def conda_packages(environment_text: str) -> set[str]:
@@ -47,8 +55,16 @@ def conda_packages(environment_text: str) -> set[str]:
     return names
 
 
+def conda_python(environment_text: str) -> str:
+    """The Python version environment.yml asks for (``python=3.11`` -> ``3.11``)."""
+    pins = [e for e in yaml.safe_load(environment_text)["dependencies"]
+            if isinstance(e, str) and _name(e) == "python"]
+    return pins[0].split("=", 1)[1].strip()
+
+
 def environment_drift(pyproject_text: str, environment_text: str) -> list[str]:
-    pip, conda = pip_packages(pyproject_text), conda_packages(environment_text)
+    pip = pip_packages(pyproject_text, conda_python(environment_text))
+    conda = conda_packages(environment_text)
     return ([f"only in pyproject.toml: {n}" for n in sorted(pip - conda)]
             + [f"only in environment.yml: {n}" for n in sorted(conda - pip)])
 
@@ -66,12 +82,54 @@ def test_environment_drift_is_caught():
     assert environment_drift(pyproject, dropped) == ["only in pyproject.toml: tqdm"]
     added = environment.replace("  - pip\n", "  - pip\n  - scipy\n")
     assert environment_drift(pyproject, added) == ["only in environment.yml: scipy"]
+    older = environment.replace("  - python=3.11\n", "  - python=3.10\n")
+    assert older != environment
+    assert environment_drift(pyproject, older) == ["only in pyproject.toml: tomli"]
 
 
 def test_the_lock_pins_torch_to_the_cpu_build_version():
     lock = (ROOT / "requirements" / "lock.txt").read_text().splitlines()
     assert "torch==2.13.0" in lock
     assert not [line for line in lock if line.startswith(("nvidia-", "triton"))]
+
+
+def supported_pythons() -> list[str]:
+    """The versions pyproject.toml's classifiers name (``Programming Language :: Python :: 3.10``)."""
+    classifiers = tomllib.loads((ROOT / "pyproject.toml").read_text())["project"]["classifiers"]
+    prefix = "Programming Language :: Python :: "
+    return [c[len(prefix):] for c in classifiers if c.startswith(prefix) and c.count(".") == 1
+            and c[len(prefix):].replace(".", "").isdigit()]
+
+
+def lock_pins(lock_text: str, python: str) -> dict[str, list[str]]:
+    """Package -> the versions the lock pins for ``python`` (lines whose markers apply)."""
+    pins: dict[str, list[str]] = {}
+    for line in lock_text.splitlines():
+        line = line.split("#", 1)[0].strip()
+        if not line:
+            continue
+        requirement = Requirement(line)
+        environment = {"python_version": python, "python_full_version": python + ".0",
+                       "sys_platform": "linux", "platform_system": "Linux",
+                       "platform_machine": "x86_64", "implementation_name": "cpython",
+                       "platform_python_implementation": "CPython"}
+        if requirement.marker is None or requirement.marker.evaluate(environment):
+            pins.setdefault(_name(requirement.name), []).append(str(requirement.specifier))
+    return pins
+
+
+def test_the_lock_pins_every_dependency_once_on_every_supported_python():
+    """One lock for every Python the classifiers name: each dependency pinned exactly once."""
+    lock = (ROOT / "requirements" / "lock.txt").read_text()
+    pyproject = (ROOT / "pyproject.toml").read_text()
+    assert supported_pythons() == ["3.10", "3.11", "3.12", "3.13"]
+    for python in supported_pythons():
+        pins = lock_pins(lock, python)
+        missing = sorted(pip_packages(pyproject, python) - set(pins))
+        assert missing == [], f"not pinned for Python {python}"
+        loose = {name: specs for name, specs in pins.items()
+                 if len(specs) != 1 or not specs[0].startswith("==")}
+        assert loose == {}, f"pinned twice or not exactly for Python {python}"
 
 
 @pytest.mark.parametrize("path", course_notebooks(), ids=lambda p: f"{p.parent.name}/{p.name}")

@@ -86,9 +86,19 @@ def test_each_mistake_is_explained_in_plain_words(case, capsys):
 
 
 def phrase_in_html(explanation, phrases):
+    """Each phrase is in the HTML, its `backticked` parts as <code>, no backtick left over."""
     import html
     page = explanation._repr_html_()
-    return all(html.escape(p) in page for p in phrases)
+    as_html = [re.sub(r"`([^`]+)`", r"<code>\1</code>", html.escape(p)) for p in phrases]
+    return "`" not in page and all(p in page for p in as_html)
+
+
+def test_backticks_become_code_in_html():
+    explanation = explain_shape_error(SEED_MODELS["000_resnet_like"]()[0], IMAGE)
+    page = explanation._repr_html_()
+    assert "<code>+</code> in <code>res_block1</code> combines (1, 64, 32, 32)" in page
+    assert "`" not in page
+    assert "`+` in `res_block1` combines" in explanation.text  # the text keeps markdown
 
 
 def test_the_pytorch_message_is_kept_for_reference():

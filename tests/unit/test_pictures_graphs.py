@@ -9,7 +9,7 @@ import torch
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 from seed_models import SEED_MODELS  # noqa: E402
 
-from course_utils.pictures import draw_autograd, draw_graph, graph as graph_module
+from course_utils.pictures import draw_autograd, draw_graph, picture as picture_module
 
 
 def build(name):
@@ -29,8 +29,8 @@ def edges_between(picture, source_start, target_start):
 @pytest.fixture
 def no_dot(monkeypatch):
     """Graphviz missing: `dot` not on PATH, and the hint not yet shown this session."""
-    monkeypatch.setattr(graph_module.shutil, "which", lambda *args, **kwargs: None)
-    monkeypatch.setattr(graph_module, "_message_shown", False)
+    monkeypatch.setattr(picture_module.shutil, "which", lambda *args, **kwargs: None)
+    monkeypatch.setattr(picture_module, "_message_shown", False)
 
 
 def test_branches_join_in_a_cat_node_that_feeds_the_final_layer():
@@ -116,7 +116,7 @@ def test_dot_source_is_deterministic_and_free_of_addresses():
     assert "0x" not in source and "alpha" in source
 
 
-@pytest.mark.skipif(graph_module.dot_program() is None, reason="Graphviz dot not installed")
+@pytest.mark.skipif(picture_module.dot_program() is None, reason="Graphviz dot not installed")
 def test_with_dot_the_svg_comes_from_graphviz(capsys):
     model, inputs, _ = build("002_my_complex_stack")
     picture = draw_graph(model, *inputs)
@@ -147,15 +147,15 @@ def test_without_dot_every_drawing_renders_with_the_fallback(no_dot, capsys, tmp
 def test_summary_is_the_same_with_and_without_dot(monkeypatch):
     model, inputs, _ = build("000_branching_conv_net")
     with_dot = repr(draw_graph(model, *inputs)), repr(draw_autograd(model, *inputs))
-    monkeypatch.setattr(graph_module.shutil, "which", lambda *a, **k: None)
-    monkeypatch.setattr(graph_module, "_message_shown", True)
+    monkeypatch.setattr(picture_module.shutil, "which", lambda *a, **k: None)
+    monkeypatch.setattr(picture_module, "_message_shown", True)
     without = repr(draw_graph(model, *inputs)), repr(draw_autograd(model, *inputs))
     assert with_dot == without
 
 
 def test_a_failing_dot_program_falls_back(monkeypatch, capsys):
-    monkeypatch.setattr(graph_module, "_message_shown", False)
-    monkeypatch.setattr(graph_module, "dot_program", lambda: "/nonexistent/dot")
+    monkeypatch.setattr(picture_module, "_message_shown", False)
+    monkeypatch.setattr(picture_module, "dot_program", lambda: "/nonexistent/dot")
     model, inputs, _ = build("003_simple_model")
     picture = draw_graph(model, *inputs)
     assert picture.svg.startswith("<svg") and picture.renderer == "fallback"

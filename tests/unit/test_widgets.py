@@ -1,13 +1,20 @@
 """The widgets' callbacks, driven without a browser: set a value, read what was redrawn."""
 
+import os
+import sys
+import time
+from pathlib import Path
+
 import pytest
 import torch
 from torch import nn
 
-import course_utils
-from course_utils import widgets
-from course_utils.widgets._output import ERROR_TITLE, shown_text
-from course_utils.widgets.examples import AdaptiveLayer, ConditionalNet, build_stack
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+from widget_models import AdaptiveLayer, ConditionalNet, build_stack  # noqa: E402
+
+import course_utils  # noqa: E402
+from course_utils import widgets  # noqa: E402
+from course_utils.widgets._output import ERROR_TITLE, shown_text  # noqa: E402
 
 
 def n_params(*modules):
@@ -105,7 +112,24 @@ def test_initial_draw_shows_shape_and_parameters_used(toggles):
     used, total = n_params(model.initial_layer), n_params(model)
     assert widget.params_label.value == f"parameters used: {used:,} of {total:,} registered"
     assert widget.graph_output.outputs, "nothing was drawn"
-    assert widget.last_redraw_ms > 0
+
+
+def test_last_redraw_ms_is_the_wall_time_of_the_latest_redraw():
+    """Bracketed by the test's own clock: not a stale, summed or mis-scaled figure."""
+    torch.manual_seed(0)
+    start = time.perf_counter()
+    widget = widgets.layer_toggles(
+        ConditionalNet(10, 20, 5), torch.randn(2, 10),
+        switches={"adaptive layer": "adaptive_layer.add_condition"})
+    built_ms = (time.perf_counter() - start) * 1000
+    first = widget.last_redraw_ms
+    assert 0 < first <= built_ms
+    start = time.perf_counter()
+    widget.checkboxes["adaptive layer"].value = True
+    toggled_ms = (time.perf_counter() - start) * 1000
+    assert widget.redraws == 2
+    assert 0 < widget.last_redraw_ms <= toggled_ms
+    assert widget.last_redraw_ms != first, "last_redraw_ms was not updated by the redraw"
 
 
 def test_toggling_a_flag_layer_redraws_and_toggling_back_restores(toggles):
@@ -349,9 +373,19 @@ def test_the_benchmark_measures_every_widget():
     widget_redraw_ms = benchmark.widget_redraw_ms
 
     threads = torch.get_num_threads()
+    before, start = os.times(), time.perf_counter()
     try:
         results = widget_redraw_ms(repeats=1)
     finally:
         torch.set_num_threads(threads)
+    wall_ms = (time.perf_counter() - start) * 1000
+    after = os.times()
+    cpu_ms = 1000 * sum(getattr(after, f) - getattr(before, f) for f in
+                        ("user", "system", "children_user", "children_system"))
     assert [name.split(" ")[0] for name in results] == ["layer_toggles", "gradient_flow", "predict"]
-    assert all(r["wall_ms"] > 0 and r["cpu_ms"] >= 0 for r in results.values())
+    assert all(set(r) == {"wall_ms", "cpu_ms"} for r in results.values())
+    # each figure is one timed toggle inside this call: positive, and together no more than
+    # the whole call took by the test's own clocks (not a sum over repeats, not mis-scaled)
+    assert all(r["wall_ms"] > 0 for r in results.values())
+    assert sum(r["wall_ms"] for r in results.values()) <= wall_ms
+    assert sum(r["cpu_ms"] for r in results.values()) <= cpu_ms + 1e-6
