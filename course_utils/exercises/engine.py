@@ -159,6 +159,14 @@ class Exercise:
         exec(compile(self.solution_code, f"<solution of {self.id}>", "exec"), namespace)
         return namespace[names[-1]]
 
+    def reference_answer(self):
+        """The answer the check must accept, built from the solution text.
+
+        Override when the answer is a value (``layer = nn.Linear(20, 7)``) or when the solution
+        defines more than the answer; ``tests/unit/test_every_exercise.py`` checks it passes.
+        """
+        return self.solution_object()
+
     def check_answer(self, answer) -> None:
         """Raise ``Incorrect(message)`` on the first thing wrong; return for a correct answer."""
         raise TypeError("subclasses define check_answer")
