@@ -68,6 +68,16 @@ def plain_number(value, what: str) -> float:
     return float.__float__(value) if isinstance(value, float) else float(int.__index__(value))
 
 
+def expect_registered(model: nn.Module) -> None:
+    """Layers kept in a plain list or dict are invisible to PyTorch: say so before counting."""
+    hidden = checks.unregistered_modules(model)
+    if hidden:
+        names = ", ".join(f"`self.{name}`" for name in hidden)
+        raise Incorrect(f"Layers stored in a plain Python list or dict ({names}) are not registered, so "
+                        "PyTorch does not see their parameters: use `nn.ModuleList` / `nn.ModuleDict`, "
+                        "or assign each layer to its own attribute.")
+
+
 def _solution_namespace() -> dict:
     return {"torch": torch, "nn": nn, "F": F, "OrderedDict": OrderedDict,
             "BranchBlock": BranchBlock, "ResidualBlock": ResidualBlock}
@@ -126,7 +136,7 @@ class CapstoneNet(nn.Module):
         model = checks.instantiate(answer)
         reference = self.solution_object()()
         expected = checks.parameter_count(reference)
-        checks.unregistered_modules(model) and checks.expect_parameter_count(model, expected)
+        expect_registered(model)
         found = checks.parameter_count(model)
         if found != expected:
             raise Incorrect(f"CapstoneNet should have {expected:,} parameters; yours has {found:,}. "
@@ -148,13 +158,13 @@ class CapstoneNet(nn.Module):
         with torch.no_grad():
             if checks.copy_weights_until(reference, model, lambda: checks.same(model(x), reference(x))):
                 return
-            wanted = reference(x)
             for order, message in self._wrong_orders():
                 if checks.same(model(x), self._run(reference, x, order)):
                     raise Incorrect(message)
+            difference = float((model(x) - reference(x)).abs().max())
         raise Incorrect("The parts and parameters are right, but the output differs: forward must apply "
                         f"{' → '.join(self.order)}, each exactly once, and return the head's output "
-                        f"(largest difference {float((model(x) - wanted).abs().max()):.3g}).")
+                        f"(largest difference {difference:.3g}).")
 
     @staticmethod
     def _expect_named_stem(model):
@@ -365,9 +375,7 @@ class SmallDigitNet(nn.Module):
 
     def check_answer(self, answer):
         model = checks.instantiate(answer)
-        hidden = checks.unregistered_modules(model)
-        if hidden:
-            checks.expect_parameter_count(model, -1)  # names the plain list or dict
+        expect_registered(model)
         count = checks.parameter_count(model)
         if count == 0:
             raise Incorrect("Your network has no parameters, so there is nothing to train.")
@@ -463,23 +471,27 @@ def generalisation_gap(model, splits):
                                                  getattr(splits, f"{part}_labels"))
                                        for part in ("train", "test", "validation"))
             wanted = 100 * (train - test)
-            if abs(value - wanted) <= 1e-6:
+            if abs(value - wanted) <= _TOLERANCE:
                 continue
             if any(model.modes):
                 raise Incorrect("The model ran in training mode (dropout still active): call "
                                 "`model.eval()` before measuring.")
-            if abs(value + wanted) <= 1e-6:
+            if abs(value + wanted) <= _TOLERANCE:
                 raise Incorrect("Your gap has the opposite sign: it is train accuracy minus test accuracy "
                                 "(positive when the network does better on the images it trained on).")
-            if abs(value - wanted / 100) <= 1e-8:
+            if abs(value - wanted / 100) <= _TOLERANCE / 100:
                 raise Incorrect("Your gap is a fraction; return it in percentage points "
                                 "(100 × (train accuracy − test accuracy)).")
-            if abs(value - 100 * (train - validation)) <= 1e-6:
+            if abs(value - 100 * (train - validation)) <= _TOLERANCE:
                 raise Incorrect("Your gap uses the validation set; this measurement compares the training "
                                 "set with the test set.")
             raise Incorrect(f"For a hidden model with train accuracy {100 * train:.2f} % and test accuracy "
                             f"{100 * test:.2f} % your function returns {value:.4g}; expected "
                             f"{wanted:.4g} (percentage points).")
+
+
+# float32 means and exact counts differ in the 6th digit; one image is 0.08 percentage points
+_TOLERANCE = 1e-3
 
 
 def _accuracy(model, images, labels) -> float:
