@@ -55,7 +55,7 @@ def measure_exercise(repeat: int = 3) -> dict:
         if not outcome.correct:
             raise RuntimeError(f"lesson08.q3 rejects its reference: {outcome.message}")
         message = outcome.message
-    accuracy = float(re.search(r"Test accuracy ([\d.]+) %", message).group(1))
+    accuracy = float(re.search(r"test accuracy ([\d.]+) %", message).group(1))
     parameters = int(re.search(r"with ([\d,]+) parameters", message).group(1).replace(",", ""))
     return {"seconds": round(statistics.median(walls), 1), "cpu_seconds": round(statistics.median(cpus), 1),
             "test_accuracy_percent": accuracy, "parameters": parameters, "goal_seconds": 20,

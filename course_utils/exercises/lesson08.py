@@ -366,11 +366,11 @@ class SmallDigitNet(nn.Module):
         return namespace["SmallDigitNet"]
 
     def evaluate(self, answer):
-        """The check's verdict, with the measured figures put before the "why" when it passes."""
+        """The check's verdict, with the measured figures after the "why" when it passes."""
         self._report = ""
         outcome = super().evaluate(answer)
         if outcome.correct and self._report:
-            outcome.message = f"{self._report} {outcome.message}"
+            outcome.message = f"{outcome.message} Measured: {self._report}"
         return outcome
 
     def check_answer(self, answer):
@@ -408,7 +408,7 @@ class SmallDigitNet(nn.Module):
                                "(channels, a convolution before the head)." if history.train_loss[-1] > 0.2
                                else "it fits the training set but not new digits; convolutions "
                                     "generalise better than large linear layers."))
-        self._report = (f"Test accuracy {100 * accuracy:.1f} % with {count:,} parameters, trained for "
+        self._report = (f"test accuracy {100 * accuracy:.1f} % with {count:,} parameters, trained for "
                         f"{self.epochs} epochs within the budget of {self.time_budget:g} s.")
 
 

@@ -281,8 +281,19 @@ def test_q2_not_attempted():
 
 # --- q3: small and accurate -----------------------------------------------------------------
 
+class WideMLP(nn.Module):
+    """Alternative: no convolution at all, a plain Sequential with one wide hidden layer (95.7 %)."""
+
+    def __init__(self):
+        super().__init__()
+        self.net = nn.Sequential(nn.Flatten(), nn.Linear(64, 200), nn.ReLU(), nn.Linear(200, 10))
+
+    def forward(self, x):
+        return self.net(x)
+
+
 class TinyMLP(nn.Module):
-    """Alternative: no convolution at all, a plain Sequential."""
+    """Too narrow: 64 hidden units reach 94.3 %, just short."""
 
     def __init__(self):
         super().__init__()
@@ -340,18 +351,19 @@ class NeedsArguments(nn.Module):
 def test_q3_reference_and_report():
     outcome = assert_check_passed(ex.q3, ex.q3.reference_answer())
     assert "with 15,454 parameters, trained for 15 epochs" in outcome.message
-    accuracy = float(outcome.message.split("Test accuracy ")[1].split(" %")[0])
+    accuracy = float(outcome.message.split("Measured: test accuracy ")[1].split(" %")[0])
     assert accuracy >= 95
 
 
-@pytest.mark.parametrize("answer", [TinyMLP, PlainConvNet])
+@pytest.mark.parametrize("answer", [WideMLP, PlainConvNet])
 def test_q3_alternatives(answer):
     assert_check_passed(ex.q3, answer)
 
 
 @pytest.mark.parametrize("answer, message", [
     (TooLarge, "Your network has 30,010 parameters; the limit is 20,000"),
-    (MeanPixelOnly, "at least 95 % is needed"),
+    (MeanPixelOnly, "at least 95 % is needed. Final training loss 2."),
+    (TinyMLP, "Test accuracy 94.3 % with 4,810 parameters after 15 epochs; at least 95 % is needed"),
     (FiveOutputs, "The output for 4 digits has shape (4, 5); expected (4, 10)"),
     (NeedsArguments, "cannot be called with ()"),
 ])
