@@ -3,18 +3,27 @@ accuracy-checked exercise (lesson08.q3) on its reference answer: accuracy, param
 
 The notebook runs top to bottom in a fresh kernel, as `make refresh` and nbval run it; its test
 accuracy is read from the line the lesson prints, so the figure is the one a student sees.
+Beside the wall time, the kernel's own processor time is reported (a cell appended to a copy
+asks the kernel): on a machine shared with other work the wall time grows, the processor time
+does not, and with one thread it is what a quiet machine's wall time would be, minus start-up.
 """
 
 from __future__ import annotations
 
 import re
 import statistics
+import tempfile
 import time
+from pathlib import Path
+
+import nbformat
 
 from course_utils.notebooks import ROOT, execute
 
 NOTEBOOK = ROOT / "notebooks" / "08_capstone.ipynb"
 TEST_LINE = re.compile(r"test accuracy ([\d.]+) %")
+CPU_PROBE = ("import resource; usage = resource.getrusage(resource.RUSAGE_SELF); "
+             "print('kernel processor seconds', usage.ru_utime + usage.ru_stime)")
 
 
 def _printed(nb) -> str:
@@ -24,11 +33,17 @@ def _printed(nb) -> str:
 
 def measure_notebook(repeat: int = 3) -> dict:
     """Median wall time of the lesson top to bottom (kernel start included) and its test accuracy."""
-    times, accuracies = [], set()
+    times, cpus, accuracies = [], [], set()
     for _ in range(repeat):
-        start = time.perf_counter()
-        nb = execute(NOTEBOOK)
-        times.append(time.perf_counter() - start)
+        with tempfile.TemporaryDirectory() as folder:
+            nb = nbformat.read(NOTEBOOK, as_version=4)
+            nb.cells.append(nbformat.v4.new_code_cell(CPU_PROBE))
+            copy = Path(folder) / NOTEBOOK.name
+            nbformat.write(nb, copy)
+            start = time.perf_counter()
+            nb = execute(copy)
+            times.append(time.perf_counter() - start)
+        cpus.append(float(nb.cells[-1].outputs[0]["text"].split()[-1]))
         found = TEST_LINE.search(_printed(nb))
         if found is None:
             raise RuntimeError(f"{NOTEBOOK.name} printed no 'test accuracy ... %' line")
@@ -36,6 +51,7 @@ def measure_notebook(repeat: int = 3) -> dict:
     if len(accuracies) != 1:
         raise RuntimeError(f"{NOTEBOOK.name} is not deterministic: test accuracies {sorted(accuracies)}")
     return {"seconds": round(statistics.median(times), 1), "runs": [round(t, 1) for t in times],
+            "kernel_cpu_seconds": round(statistics.median(cpus), 1),
             "test_accuracy_percent": accuracies.pop(), "goal_seconds": 60, "goal_accuracy_percent": 98}
 
 
@@ -70,7 +86,8 @@ def rows(r: dict, verdict) -> list[tuple[str, str, str, str]]:
     """The README rows: (what, measured, goal, verdict)."""
     nb, q3 = r["notebook"], r["exercise"]
     return [
-        ("08_capstone top to bottom (fresh kernel, 1 thread)", f"{nb['seconds']:.1f} s", "< 60 s",
+        ("08_capstone top to bottom (fresh kernel, 1 thread)",
+         f"{nb['seconds']:.1f} s ({nb['kernel_cpu_seconds']:.1f} s kernel processor time)", "< 60 s",
          verdict(nb["seconds"] < 60)),
         ("08_capstone network, test accuracy", f"{nb['test_accuracy_percent']:.1f} %", "≥ 98 %",
          verdict(nb["test_accuracy_percent"] >= 98)),
