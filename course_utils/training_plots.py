@@ -13,10 +13,10 @@ from course_utils.training import History, predictions
 
 
 def plot_history(histories: dict[str, History] | History, axes=None, title: str = ""):
-    """Loss (left) and validation accuracy (right) per epoch, one line per history.
+    """Loss (left) and validation accuracy (right) per epoch, one colour per history.
 
     Training loss is solid, validation loss dashed; each event (a growth) is a dotted vertical
-    line in the colour of its run.
+    line in the colour of its run. The runs are named in the accuracy panel's legend.
     """
     import matplotlib.pyplot as plt
 
@@ -28,20 +28,26 @@ def plot_history(histories: dict[str, History] | History, axes=None, title: str 
     for n, (label, history) in enumerate(histories.items()):
         colour = f"C{n}"
         epochs = range(1, history.epochs + 1)
-        name = f"{label}: " if label else ""
-        loss_ax.plot(epochs, history.train_loss, color=colour, label=f"{name}train")
-        loss_ax.plot(epochs, history.validation_loss, color=colour, linestyle="--", label=f"{name}validation")
+        loss_ax.plot(epochs, history.train_loss, color=colour)
+        loss_ax.plot(epochs, history.validation_loss, color=colour, linestyle="--")
         accuracy_ax.plot(epochs, [100 * a for a in history.validation_accuracy], color=colour,
                          marker="o", markersize=3, label=label or "validation")
         for epoch, _ in history.events:
             for ax in axes:
                 ax.axvline(epoch, color=colour, linestyle=":", linewidth=1)
+    from matplotlib.lines import Line2D
+    from matplotlib.ticker import MaxNLocator
+
+    for ax in axes:
+        ax.xaxis.set_major_locator(MaxNLocator(integer=True))
     loss_ax.set(xlabel="epoch", ylabel="cross-entropy loss", yscale="log", title="loss")
     accuracy_ax.set(xlabel="epoch", ylabel="validation accuracy (%)", title="validation accuracy")
-    loss_ax.legend(fontsize=8)
-    accuracy_ax.legend(fontsize=8, loc="lower right")
+    styles = [Line2D([], [], color="grey"), Line2D([], [], color="grey", linestyle="--")]
+    loss_ax.legend(styles, ["train", "validation"], fontsize=8)
+    accuracy_ax.legend(fontsize=8, loc="center right")
     if title:
         loss_ax.figure.suptitle(title)
+    loss_ax.figure.tight_layout()
     return axes
 
 
