@@ -6,7 +6,8 @@ itself is always written in the notebook, where the student reads it.
 
 - ``load_digit_splits`` reads the 1,797 handwritten digits that scikit-learn ships (8×8
   images, no download) and splits them with a fixed seed into train / validation / test;
-- ``train_step`` is one optimisation step (exercise 2 asks the student to write it);
+- ``train_step`` is one optimisation step, returning the batch's loss (exercise 2 asks the
+  student to write it);
 - ``fit`` trains for some epochs and returns a ``History``. It prints one deterministic line
   per epoch (what ``pytest --nbval`` compares) and, in a live Jupyter kernel, also shows
   tqdm's notebook bar. The bar is displayed with a fixed ``text/plain`` of its own, so the
@@ -104,10 +105,14 @@ def predictions(model: nn.Module, images: torch.Tensor) -> torch.Tensor:
 
 @dataclass
 class History:
-    """Per-epoch figures of one ``fit``; ``events`` are (epoch, note), e.g. a growth."""
+    """Per-epoch figures of one ``fit``; ``events`` are (epoch, note), e.g. a growth.
+
+    ``train_loss`` is the mean of the mini-batch losses the steps returned during the epoch
+    (free: no extra pass over the training set; the weights moved while it was measured).
+    The validation figures are measured after the epoch, in evaluation mode.
+    """
 
     train_loss: list[float] = field(default_factory=list)
-    train_accuracy: list[float] = field(default_factory=list)
     validation_loss: list[float] = field(default_factory=list)
     validation_accuracy: list[float] = field(default_factory=list)
     events: list[tuple[int, str]] = field(default_factory=list)
@@ -150,7 +155,8 @@ def fit(model: nn.Module, splits: DigitSplits, *, epochs: int = 15, lr: float = 
     steps of all ``epochs`` (large steps first, fine ones at the end; without the decay the
     last epochs jump around the minimum and the final accuracy depends on luck).
 
-    The batches come from a generator seeded with ``seed`` (the global random state is not
+    ``step(model, optimizer, images, labels)`` makes one update and returns the batch's loss as a
+    float (``train_step`` by default). The batches come from a generator seeded with ``seed`` (the global random state is not
     used), so two models trained with the same seed see the same batches in the same order.
     ``after_epoch(model, optimizer, history)`` runs after each epoch's evaluation; a string
     it returns is recorded in ``history.events`` and printed at the end of that epoch's line
@@ -173,10 +179,15 @@ def fit(model: nn.Module, splits: DigitSplits, *, epochs: int = 15, lr: float = 
         for epoch in range(1, epochs + 1):
             model.train()
             order = torch.randperm(len(splits.train_labels), generator=generator)
+            total = 0.0
             for batch in order.split(batch_size):
-                step(model, optimizer, splits.train_images[batch], splits.train_labels[batch])
+                loss = step(model, optimizer, splits.train_images[batch], splits.train_labels[batch])
+                total += len(batch) * loss
                 schedule.step()
-            _record(history, model, splits)
+            history.train_loss.append(total / len(order))
+            loss, accuracy = evaluate(model, splits.validation_images, splits.validation_labels)
+            history.validation_loss.append(loss)
+            history.validation_accuracy.append(accuracy)
             note = after_epoch(model, optimizer, history) if after_epoch is not None else None
             if note:
                 history.events.append((epoch, note))
@@ -194,13 +205,6 @@ def fit(model: nn.Module, splits: DigitSplits, *, epochs: int = 15, lr: float = 
         if bar is not None:
             bar.close()
     return history
-
-
-def _record(history: History, model: nn.Module, splits: DigitSplits) -> None:
-    for part in ("train", "validation"):
-        loss, accuracy = evaluate(model, getattr(splits, f"{part}_images"), getattr(splits, f"{part}_labels"))
-        getattr(history, f"{part}_loss").append(loss)
-        getattr(history, f"{part}_accuracy").append(accuracy)
 
 
 def _notebook_bar(total: int):
