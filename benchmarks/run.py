@@ -63,6 +63,9 @@ def rows(results: dict) -> list[tuple[str, str, str, str]]:
             out.append((f"regrade after 3 of {r['submissions']} submissions changed",
                         f"{r['regrade_s']:.1f} s = {r['regrade_ratio']:.1%} of the full run",
                         "≤ 5 %", _verdict(r["regrade_ratio"] <= 0.05)))
+    if "capstone" in results:
+        from benchmarks import capstone
+        out.extend(capstone.rows(results["capstone"], _verdict))
     if "memory" in results:
         r = results["memory"]
         worst = max(r["peak_mb"], key=r["peak_mb"].get)
@@ -91,13 +94,13 @@ def write_readme(results: dict) -> None:
 def main(argv=None) -> int:
     parser = argparse.ArgumentParser(prog="python -m benchmarks.run", description=__doc__)
     parser.add_argument("--only", nargs="*", default=None,
-                        choices=["import", "drawing", "widgets", "validation", "grading", "memory"])
+                        choices=["import", "drawing", "widgets", "validation", "grading", "memory", "capstone"])
     parser.add_argument("--repeat", type=int, default=3, help="runs per figure (median)")
     parser.add_argument("--submissions", type=int, default=100)
     parser.add_argument("--grading-repeat", type=int, default=1,
                         help="runs of the grading comparison (each is three runs over all submissions)")
     args = parser.parse_args(argv)
-    wanted = set(args.only or ["import", "drawing", "widgets", "validation", "grading", "memory"])
+    wanted = set(args.only or ["import", "drawing", "widgets", "validation", "grading", "memory", "capstone"])
     import os
 
     results = json.loads(RESULTS.read_text()) if RESULTS.exists() else {}
@@ -115,6 +118,9 @@ def main(argv=None) -> int:
     if "memory" in wanted:
         from benchmarks import course
         results["memory"] = course.measure_memory()
+    if "capstone" in wanted:
+        from benchmarks import capstone
+        results["capstone"] = capstone.measure(repeat=args.repeat)
     if "validation" in wanted:
         from benchmarks import course
         results["validation"] = course.measure_validation(repeat=args.repeat)

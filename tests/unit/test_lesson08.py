@@ -1,0 +1,502 @@
+"""Checks of lesson 08 on the reference, alternative correct answers and common mistakes."""
+
+import json
+from collections import OrderedDict
+from pathlib import Path
+
+import pytest
+import torch
+import torch.nn.functional as F
+from torch import nn
+
+from course_utils.exercises import lesson08 as ex
+from course_utils.exercises.lesson08 import BranchBlock, ResidualBlock
+from course_utils.exercises.testing import (assert_check_errored, assert_check_failed,
+                                            assert_check_passed, assert_check_unattempted)
+from course_utils.training import load_digit_splits
+
+REPO = Path(__file__).resolve().parents[2]
+Reference = ex.q1.reference_answer()
+
+
+# --- q1: assemble from the specification --------------------------------------------------
+
+class AllInOneSequential(nn.Module):
+    """Alternative: one Sequential of named parts; the stem is found by its name inside it."""
+
+    def __init__(self):
+        super().__init__()
+        self.net = nn.Sequential(OrderedDict([
+            ("stem", nn.Sequential(OrderedDict([("conv", nn.Conv2d(1, 8, 3, padding=1)), ("relu", nn.ReLU())]))),
+            ("branch", BranchBlock(8, 8)),
+            ("res1", ResidualBlock(16, 24)),
+            ("pool", nn.MaxPool2d(2)),
+            ("res2", ResidualBlock(24, 24)),
+            ("flatten", nn.Flatten()),
+            ("fc", nn.Linear(384, 10)),
+        ]))
+
+    def forward(self, x):
+        return self.net(x)
+
+
+class FunctionalPoolHeadFirst(nn.Module):
+    """Alternative: head registered first, pooling and flattening written as functions."""
+
+    def __init__(self):
+        super().__init__()
+        self.fc = nn.Linear(24 * 16, 10)
+        self.res2 = ResidualBlock(24, 24)
+        self.res1 = ResidualBlock(16, 24)
+        self.branch = BranchBlock(8, 8)
+        self.stem = nn.Sequential(OrderedDict(conv=nn.Conv2d(1, 8, 3, padding="same"), relu=nn.ReLU()))
+
+    def forward(self, x):
+        x = F.max_pool2d(self.res1(self.branch(self.stem(x))), 2)
+        return self.fc(torch.flatten(self.res2(x), 1))
+
+
+class OwnBlocksInline(nn.Module):
+    """Alternative: no given blocks at all, every convolution written out in forward."""
+
+    def __init__(self):
+        super().__init__()
+        self.stem = nn.Sequential(OrderedDict([("conv", nn.Conv2d(1, 8, 3, padding=1)), ("relu", nn.ReLU())]))
+        self.wide, self.point = nn.Conv2d(8, 8, 3, padding=1), nn.Conv2d(8, 8, 1)
+        self.a1, self.a2, self.a_skip = nn.Conv2d(16, 24, 3, padding=1), nn.Conv2d(24, 24, 3, padding=1), nn.Conv2d(16, 24, 1)
+        self.b1, self.b2 = nn.Conv2d(24, 24, 3, padding=1), nn.Conv2d(24, 24, 3, padding=1)
+        self.fc = nn.Linear(384, 10)
+
+    def forward(self, x):
+        x = self.stem(x)
+        x = torch.relu(torch.cat((self.wide(x), self.point(x)), 1))
+        x = self.a2(torch.relu(self.a1(x))) + self.a_skip(x)
+        x = nn.functional.max_pool2d(x, 2)
+        x = x + self.b2(torch.relu(self.b1(x)))
+        return self.fc(x.flatten(1))
+
+
+class NumberedStem(Reference):
+    def __init__(self):
+        super().__init__()
+        self.stem = nn.Sequential(nn.Conv2d(1, 8, 3, padding=1), nn.ReLU())
+
+
+class PoolAfterRes2(Reference):
+    def forward(self, x):
+        return self.head(self.pool(self.res2(self.res1(self.branch(self.stem(x))))))
+
+
+class Res2NeverCalled(Reference):
+    def __init__(self):
+        super().__init__()
+        self.head = nn.Sequential(nn.Flatten(), nn.Linear(384, 10))
+
+    def forward(self, x):
+        return self.head(self.pool(self.res1(self.branch(self.stem(x)))))
+
+
+class WrongWidths(Reference):
+    def __init__(self):
+        super().__init__()
+        self.res1 = ResidualBlock(16, 16)
+        self.res2 = ResidualBlock(16, 24)
+
+
+class LayersInAList(nn.Module):
+    def __init__(self):
+        super().__init__()
+        self.parts = [Reference()]
+
+    def forward(self, x):
+        return self.parts[0](x)
+
+
+class NoBranchCat(Reference):
+    """The branch's two convolutions run one after the other, and the channels are doubled by repeat."""
+
+    def forward(self, x):
+        x = self.stem(x)
+        x = torch.relu(self.branch.point(self.branch.wide(x))).repeat(1, 2, 1, 1)
+        return self.head(self.res2(self.pool(self.res1(x))))
+
+
+def test_q1_reference_and_alternatives():
+    assert_check_passed(ex.q1, Reference)
+    assert_check_passed(ex.q1, AllInOneSequential)
+    assert_check_passed(ex.q1, FunctionalPoolHeadFirst)
+    assert_check_passed(ex.q1, OwnBlocksInline)
+
+
+@pytest.mark.parametrize("answer, message", [
+    (NumberedStem, "The stem's layers are named (0, 1)"),
+    (PoolAfterRes2, "the max-pool comes after res2"),
+    (Res2NeverCalled, "`res2.conv1` is registered but never runs"),
+    (WrongWidths, "CapstoneNet should have 24,098 parameters; yours has"),
+    (LayersInAList, "plain Python list or dict (`self.parts`)"),
+    (NoBranchCat, "No `torch.cat` in your forward"),
+    (Reference(), "Pass the class itself, not an instance"),
+])
+def test_q1_wrong_answers(answer, message):
+    assert_check_failed(ex.q1, answer, match=message)
+
+
+def test_q1_not_attempted():
+    assert_check_unattempted(ex.q1, NotImplemented)
+
+
+# --- q2: the training step ------------------------------------------------------------------
+
+def step_with_nn_loss(model, optimizer, images, labels):
+    """Alternative: module loss, gradients cleared at the end, float() of the detached loss."""
+    loss = nn.CrossEntropyLoss()(model(images), labels)
+    loss.backward()
+    optimizer.step()
+    optimizer.zero_grad()
+    return float(loss.detach())
+
+
+def step_with_log_softmax(model, optimizer, images, labels):
+    """Alternative: model.zero_grad and log_softmax + nll_loss (the same loss, written out)."""
+    model.zero_grad()
+    loss = F.nll_loss(F.log_softmax(model(images), dim=1), labels)
+    loss.backward()
+    optimizer.step()
+    return loss.detach().item()
+
+
+def step_set_to_none(model, optimizer, images, labels):
+    """Alternative: explicit set_to_none and the loss read before the update."""
+    optimizer.zero_grad(set_to_none=True)
+    scores = model(images)
+    loss = F.cross_entropy(scores, labels, reduction="sum") / len(labels)
+    value = loss.item()
+    loss.backward()
+    optimizer.step()
+    return value
+
+
+def step_without_zero_grad(model, optimizer, images, labels):
+    loss = F.cross_entropy(model(images), labels)
+    loss.backward()
+    optimizer.step()
+    return loss.item()
+
+
+def step_without_update(model, optimizer, images, labels):
+    optimizer.zero_grad()
+    loss = F.cross_entropy(model(images), labels)
+    loss.backward()
+    return loss.item()
+
+
+def step_zero_grad_before_step(model, optimizer, images, labels):
+    loss = F.cross_entropy(model(images), labels)
+    loss.backward()
+    optimizer.zero_grad()
+    optimizer.step()
+    return loss.item()
+
+
+def step_returns_tensor(model, optimizer, images, labels):
+    optimizer.zero_grad()
+    loss = F.cross_entropy(model(images), labels)
+    loss.backward()
+    optimizer.step()
+    return loss
+
+
+def step_returns_nothing(model, optimizer, images, labels):
+    optimizer.zero_grad()
+    F.cross_entropy(model(images), labels).backward()
+    optimizer.step()
+
+
+def step_with_softmax(model, optimizer, images, labels):
+    optimizer.zero_grad()
+    loss = F.cross_entropy(torch.softmax(model(images), dim=1), labels)
+    loss.backward()
+    optimizer.step()
+    return loss.item()
+
+
+def step_with_own_optimizer(model, optimizer, images, labels):
+    optimizer.zero_grad()
+    loss = F.cross_entropy(model(images), labels)
+    loss.backward()
+    torch.optim.SGD(model.parameters(), lr=0.1).step()
+    return loss.item()
+
+
+def step_with_mse(model, optimizer, images, labels):
+    optimizer.zero_grad()
+    loss = F.mse_loss(model(images), F.one_hot(labels, 10).float())
+    loss.backward()
+    optimizer.step()
+    return loss.item()
+
+
+class LyingFloat(float):
+    def __eq__(self, other):
+        return True
+
+    def __float__(self):
+        return 0.0
+
+
+def step_with_lying_float(model, optimizer, images, labels):
+    optimizer.zero_grad()
+    loss = F.cross_entropy(model(images), labels)
+    loss.backward()
+    optimizer.step()
+    return LyingFloat(loss.item() + 1.0)
+
+
+def test_q2_reference_and_alternatives():
+    assert_check_passed(ex.q2, ex.q2.reference_answer())
+    assert_check_passed(ex.q2, step_with_nn_loss)
+    assert_check_passed(ex.q2, step_with_log_softmax)
+    assert_check_passed(ex.q2, step_set_to_none)
+
+
+@pytest.mark.parametrize("answer, message", [
+    (step_without_zero_grad, "the gradients pile up: call `optimizer.zero_grad()`"),
+    (step_without_update, "the parameters did not change"),
+    (step_zero_grad_before_step, "the parameters did not change"),
+    (step_returns_tensor, "is a tensor; return a Python number: `.item()`"),
+    (step_returns_nothing, "got None (is a `return` missing?)"),
+    (step_with_softmax, "applies softmax before F.cross_entropy"),
+    (step_with_own_optimizer, "Use the optimizer you are given"),
+    (step_with_mse, "differs from `F.cross_entropy(model(images), labels)`"),
+    (step_with_lying_float, "differs from `F.cross_entropy(model(images), labels)`"),
+    (lambda model, optimizer: 0.0, "cannot be called with"),
+])
+def test_q2_wrong_answers(answer, message):
+    assert_check_failed(ex.q2, answer, match=message)
+
+
+def test_q2_not_attempted():
+    assert_check_unattempted(ex.q2, NotImplemented)
+
+
+# --- q3: small and accurate -----------------------------------------------------------------
+
+class WideMLP(nn.Module):
+    """Alternative: no convolution at all, a plain Sequential with one wide hidden layer (95.7 %)."""
+
+    def __init__(self):
+        super().__init__()
+        self.net = nn.Sequential(nn.Flatten(), nn.Linear(64, 200), nn.ReLU(), nn.Linear(200, 10))
+
+    def forward(self, x):
+        return self.net(x)
+
+
+class TinyMLP(nn.Module):
+    """Too narrow: 64 hidden units reach 94.3 %, just short."""
+
+    def __init__(self):
+        super().__init__()
+        self.net = nn.Sequential(nn.Flatten(), nn.Linear(64, 64), nn.ReLU(), nn.Linear(64, 10))
+
+    def forward(self, x):
+        return self.net(x)
+
+
+class PlainConvNet(nn.Module):
+    """Alternative: two convolutions and a pool, no residual block."""
+
+    def __init__(self):
+        super().__init__()
+        self.features = nn.Sequential(nn.Conv2d(1, 16, 3, padding=1), nn.ReLU(), nn.MaxPool2d(2),
+                                      nn.Conv2d(16, 32, 3, padding=1), nn.ReLU())
+        self.fc = nn.Linear(32 * 16, 10)
+
+    def forward(self, x):
+        return self.fc(self.features(x).flatten(1))
+
+
+class TooLarge(nn.Module):
+    def __init__(self):
+        super().__init__()
+        self.net = nn.Sequential(nn.Flatten(), nn.Linear(64, 400), nn.ReLU(), nn.Linear(400, 10))
+
+    def forward(self, x):
+        return self.net(x)
+
+
+class MeanPixelOnly(nn.Module):
+    """Sees only the mean brightness of each image: cannot tell the digits apart."""
+
+    def __init__(self):
+        super().__init__()
+        self.fc = nn.Linear(1, 10)
+
+    def forward(self, x):
+        return self.fc(x.mean(dim=(1, 2, 3)).unsqueeze(1))
+
+
+class FiveOutputs(TinyMLP):
+    def __init__(self):
+        super().__init__()
+        self.net[-1] = nn.Linear(64, 5)
+
+
+class NeedsArguments(nn.Module):
+    def __init__(self, width):
+        super().__init__()
+        self.fc = nn.Linear(64, 10)
+
+
+def test_q3_reference_and_report():
+    outcome = assert_check_passed(ex.q3, ex.q3.reference_answer())
+    assert "with 15,454 parameters, trained for 15 epochs" in outcome.message
+    accuracy = float(outcome.message.split("Measured: test accuracy ")[1].split(" %")[0])
+    assert accuracy >= 95
+
+
+@pytest.mark.parametrize("answer", [WideMLP, PlainConvNet])
+def test_q3_alternatives(answer):
+    assert_check_passed(ex.q3, answer)
+
+
+@pytest.mark.parametrize("answer, message", [
+    (TooLarge, "Your network has 30,010 parameters; the limit is 20,000"),
+    (MeanPixelOnly, "at least 95 % is needed. Final training loss 2."),
+    (TinyMLP, "Test accuracy 94.3 % with 4,810 parameters after 15 epochs; at least 95 % is needed"),
+    (FiveOutputs, "The output for 4 digits has shape (4, 5); expected (4, 10)"),
+    (NeedsArguments, "cannot be called with ()"),
+])
+def test_q3_wrong_answers(answer, message):
+    assert_check_failed(ex.q3, answer, match=message)
+
+
+def test_q3_time_budget(monkeypatch):
+    monkeypatch.setattr(ex.q3, "time_budget", 0.0)
+    assert_check_failed(ex.q3, TinyMLP, match="stopped after 1 of 15 epochs")
+
+
+def test_q3_not_attempted():
+    assert_check_unattempted(ex.q3, NotImplemented)
+
+
+# --- q4: the generalisation gap -------------------------------------------------------------
+
+def gap_with_helper(model, splits):
+    """Alternative: a helper, the mode restored afterwards, numpy-free arithmetic on counts."""
+    def percent(images, labels):
+        return 100.0 * (model(images).argmax(1) == labels).sum().item() / len(labels)
+
+    was_training = model.training
+    model.eval()
+    with torch.inference_mode():
+        gap = percent(splits.train_images, splits.train_labels) - percent(splits.test_images, splits.test_labels)
+    model.train(was_training)
+    return gap
+
+
+def gap_with_train_false(model, splits):
+    """Alternative: model.train(False) and the accuracies as tensors until the end."""
+    model.train(False)
+    with torch.no_grad():
+        accuracies = [torch.eq(model(x).max(dim=1).indices, y).float().mean()
+                      for x, y in ((splits.train_images, splits.train_labels), (splits.test_images, splits.test_labels))]
+    return float((accuracies[0] - accuracies[1]) * 100)
+
+
+def gap_in_batches(model, splits):
+    """Alternative: counted over mini-batches of 100."""
+    model.eval()
+
+    def correct(images, labels):
+        return sum(int((model(x).argmax(1) == y).sum()) for x, y in zip(images.split(100), labels.split(100)))
+
+    with torch.no_grad():
+        train = correct(splits.train_images, splits.train_labels) / len(splits.train_labels)
+        test = correct(splits.test_images, splits.test_labels) / len(splits.test_labels)
+    return (train - test) * 100
+
+
+def gap_in_training_mode(model, splits):
+    with torch.no_grad():
+        train = (model(splits.train_images).argmax(1) == splits.train_labels).float().mean().item()
+        test = (model(splits.test_images).argmax(1) == splits.test_labels).float().mean().item()
+    return 100 * (train - test)
+
+
+def gap_reversed(model, splits):
+    return -ex.q4.reference_answer()(model, splits)
+
+
+def gap_as_fraction(model, splits):
+    return ex.q4.reference_answer()(model, splits) / 100
+
+
+def gap_on_validation(model, splits):
+    model.eval()
+    with torch.no_grad():
+        train = (model(splits.train_images).argmax(1) == splits.train_labels).float().mean().item()
+        val = (model(splits.validation_images).argmax(1) == splits.validation_labels).float().mean().item()
+    return 100 * (train - val)
+
+
+def gap_as_tensor(model, splits):
+    model.eval()
+    with torch.no_grad():
+        train = (model(splits.train_images).argmax(1) == splits.train_labels).float().mean()
+        test = (model(splits.test_images).argmax(1) == splits.test_labels).float().mean()
+    return 100 * (train - test)
+
+
+def gap_hard_coded(model, splits):
+    return 1.0
+
+
+def test_q4_reference_and_alternatives():
+    assert_check_passed(ex.q4, ex.q4.reference_answer())
+    assert_check_passed(ex.q4, gap_with_helper)
+    assert_check_passed(ex.q4, gap_with_train_false)
+    assert_check_passed(ex.q4, gap_in_batches)
+
+
+@pytest.mark.parametrize("answer, message", [
+    (gap_in_training_mode, "ran in training mode (dropout still active): call `model.eval()`"),
+    (gap_reversed, "opposite sign"),
+    (gap_as_fraction, "return it in percentage points"),
+    (gap_on_validation, "uses the validation set"),
+    (gap_as_tensor, "is a tensor; return a Python number"),
+    (gap_hard_coded, "your function returns 1; expected"),
+])
+def test_q4_wrong_answers(answer, message):
+    assert_check_failed(ex.q4, answer, match=message)
+
+
+def test_q4_not_attempted():
+    assert_check_unattempted(ex.q4, NotImplemented)
+
+
+def test_q4_error_in_the_answer_points_at_it():
+    def broken(model, splits):
+        return model(splits.train_images).argmax(1)[5000].item()
+
+    assert_check_errored(ex.q4, broken, match="IndexError")
+
+
+# --- the parts and the notebook -------------------------------------------------------------
+
+def test_the_split_is_fixed_and_disjoint():
+    first, second = load_digit_splits(), load_digit_splits()
+    assert torch.equal(first.test_images, second.test_images)
+    assert [len(first.train_labels), len(first.validation_labels), len(first.test_labels)] == [1197, 300, 300]
+    rows = {tuple(img.flatten().tolist()): part for part in ("train", "validation", "test")
+            for img in getattr(first, f"{part}_images")}
+    assert len(rows) > 1700  # a handful of digits occur twice in the data set itself
+    first.train_images.zero_()  # a notebook changing its copy changes nothing for the checks
+    assert load_digit_splits().train_images.sum() > 0
+
+
+def test_the_released_notebook_shows_the_parts_the_check_uses():
+    nb = json.loads((REPO / "solutions" / "08_capstone.ipynb").read_text())
+    sources = ["".join(c["source"]) for c in nb["cells"] if c["cell_type"] == "code"]
+    assert any("from course_utils.exercises.lesson08 import BranchBlock, ResidualBlock" in s for s in sources)
+    assert any("inspect.getsource(BranchBlock)" in s for s in sources)
