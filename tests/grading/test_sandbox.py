@@ -38,6 +38,7 @@ def skip_without_sandbox(sandboxed: bool = True) -> None:
     if sandboxed and not CAN_SANDBOX and not os.environ.get("COURSE_REQUIRE_SANDBOX"):
         pytest.skip(f"no sandbox here: {sandbox.problem()}")
 
+
 PROBES = r'''
 import errno, json, os, socket, subprocess, sys
 def attempt(action):
@@ -222,9 +223,8 @@ def test_root_and_dev_are_read_only(boxed):
 
 @needs_sandbox
 def test_course_stack_runs_without_a_word_on_stderr(start, tmp_path):
-    """torch (which reads the CPU list in /sys), matplotlib (fonts, its font list built once
-    outside and copied in) and Graphviz (fontconfig, the dot program) work as outside, with
-    nothing on stderr."""
+    """torch, matplotlib (fonts; its font list built once outside and copied in, not rebuilt)
+    and Graphviz (fontconfig, the dot program) work as outside, with nothing on stderr."""
     cache = tmp_path / "cache"
     (tmp_path / "scratch").mkdir()
     boxed = start(tmp_path / "scratch", env={"XDG_CACHE_HOME": str(cache)})
@@ -255,7 +255,7 @@ def test_grader_processes_are_invisible(boxed):
     code = ("print(json.dumps([open(f'/proc/{p}/cmdline').read().replace(chr(0), ' ') "
             "for p in os.listdir('/proc') if p.isdigit()]))")
     visible = boxed.result(code)
-    assert len(visible) >= 2 and visible[0].startswith("bwrap --args ")
+    assert any(c.startswith("bwrap --args ") for c in visible)  # pid 1, no layout shown
     assert any("ipykernel_launcher" in c for c in visible)
     assert not any("pytest" in c or "course_utils.grade.sandbox" in c for c in visible)
 
