@@ -23,7 +23,7 @@ from pathlib import Path
 import pytest
 from jupyter_client.kernelspec import KernelSpecManager
 
-from course_utils.grade import sandbox
+from course_utils.grade import sandbox, sandbox_layout
 from course_utils.grade.sandbox_manager import SandboxKernelManager
 
 REPO = Path(sandbox.__file__).resolve().parents[2]
@@ -471,8 +471,8 @@ def test_problem_names_an_old_bubblewrap(monkeypatch):
 
 def test_bwrap_command_binds_only_the_whitelist(tmp_path):
     connection = tmp_path / "sockets" / "kernel-1.json"
-    command = sandbox.bwrap_command(["python"], str(tmp_path / "scratch"), str(connection),
-                                    hide=[REPO / "course_utils" / "grade"])
+    command = sandbox_layout.bwrap_command(["python"], str(tmp_path / "scratch"),
+                                           str(connection), hide=[REPO / "course_utils" / "grade"])
     pairs = {(command[i], command[i + 1]) for i in range(len(command) - 1)}
     assert ("--ro-bind", "/etc/passwd") in pairs and ("--ro-bind", "/etc") not in pairs
     assert ("--ro-bind", str(REPO / "course_utils")) in pairs
