@@ -120,7 +120,7 @@ def bwrap_command(kernel_command: list[str], scratch: str, connection_file: str,
             continue  # never bound, so already invisible
         if os.path.isdir(path):
             options += ["--tmpfs", path, "--remount-ro", path]
-        else:
+        else:  # /dev/null on a nodev mount: the file cannot even be opened
             options += ["--ro-bind", "/dev/null", path]
     socket_dir = os.path.dirname(os.path.abspath(connection_file))
     options += ["--bind", scratch, scratch, "--bind", socket_dir, socket_dir,

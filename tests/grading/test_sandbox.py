@@ -133,13 +133,15 @@ def course(tmp_path_factory):
     (library / "answers").mkdir(parents=True)
     (library / "helper.py").write_text("VALUE = 42\n")
     (library / "answers" / "key.txt").write_text("the answers\n")
+    (library / "grades.csv").write_text("alice,52\n")
     return root
 
 
 @pytest.fixture(scope="module")
 def boxed(start, course):
     """One sandboxed kernel for alice, shared by the read-only probes."""
-    return start(course / "scratch" / "alice", hide=[course / "library" / "answers"],
+    return start(course / "scratch" / "alice",
+                 hide=[course / "library" / "answers", course / "library" / "grades.csv"],
                  env={"PYTHONPATH": str(course / "library")})
 
 
@@ -180,11 +182,16 @@ def test_package_importable_but_repo_around_it_invisible(boxed):
 
 
 @needs_sandbox
-def test_hidden_folder_invisible_inside_a_bound_folder(boxed, course):
+def test_hidden_paths_empty_inside_a_bound_folder(boxed, course):
+    library = course / "library"
     code = (f"import helper; print(json.dumps([helper.VALUE, "
-            f"os.listdir({str(course / 'library' / 'answers')!r}), write("
-            f"{str(course / 'library' / 'answers' / 'new.txt')!r})]))")
-    assert boxed.result(code) == [42, [], "EROFS"]
+            f"os.listdir({str(library / 'answers')!r}), "
+            f"write({str(library / 'answers' / 'new.txt')!r}), "
+            f"attempt(lambda: open({str(library / 'grades.csv')!r}).read()), "
+            f"write({str(library / 'grades.csv')!r})]))")
+    # a hidden folder is empty; a hidden file is /dev/null on a nodev mount: it cannot be opened
+    assert boxed.result(code) == [42, [], "EROFS", "EACCES", "EACCES"]
+    assert (library / "grades.csv").read_text() == "alice,52\n"
 
 
 @needs_sandbox
@@ -419,6 +426,15 @@ def test_each_kernel_has_its_own_socket_folder_removed_at_shutdown(start, tmp_pa
 
 
 # ---------------------------------------------------------------- without a kernel
+
+def test_socket_folder_too_deep_for_unix_sockets_is_refused(monkeypatch, tmp_path):
+    deep = tmp_path / ("d" * 60) / ("e" * 60)
+    monkeypatch.setenv("COURSE_GRADING_SOCKET_BASE", str(deep))
+    with pytest.raises(ValueError, match="over the Unix limit of 107: set "
+                                         "COURSE_GRADING_SOCKET_BASE to a shorter folder"):
+        SandboxKernelManager(kernel_name="python3")
+    assert list(deep.iterdir()) == []  # the folder it made is gone again
+
 
 def test_kernelspec_runs_the_launcher_with_message_interrupts(tmp_path):
     spec = sandbox.kernelspec(3072, tmp_path, hide=["/a", "/b"])
