@@ -197,7 +197,7 @@ def main(argv=None) -> int:
                                 args.tmp_mb, env, fonts)
         # options through a pipe: the sandbox's pid 1 (bwrap) shows no layout in its cmdline
         options = command[1:command.index("--")]
-        fonts[_pipe_holding(b"".join(a.encode() + b"\0" for a in options))] = None
+        fonts[_pipe_holding(b"".join(os.fsencode(a) + b"\0" for a in options))] = None
         command = ["bwrap", "--args", str(list(fonts)[-1]), "--", *kernel_command]
     child = subprocess.Popen(command, env=env, pass_fds=(key_fd, *fonts),
                              preexec_fn=_child_setup)

@@ -216,6 +216,16 @@ def test_scratch_and_private_tmp_are_writable(boxed, course):
 
 
 @needs_sandbox
+def test_scratch_folder_with_a_name_that_is_not_utf8(start, tmp_path):
+    scratch = tmp_path / os.fsdecode(b"caf\xe9 (1)")  # what unzip leaves from a Windows zip
+    scratch.mkdir()
+    kernel = start(scratch)
+    assert kernel.result("print(json.dumps([write('answer.txt'), os.fsencode(os.getcwd())"
+                         "[-8:].decode('latin-1')]))") == ["ok", "caf\xe9 (1)"]
+    assert (scratch / "answer.txt").read_text() == "written by the kernel"
+
+
+@needs_sandbox
 def test_private_tmp_is_size_capped(boxed):
     code = ("print(json.dumps(attempt(lambda: open('/tmp/big', 'wb').write(b'x' * (300 << 20)))))")
     assert boxed.result(code) == "ENOSPC"
