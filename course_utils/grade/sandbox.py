@@ -185,7 +185,7 @@ def main(argv=None) -> int:
     key_fd = _key_pipe()
     connection_file = os.path.abspath(args.connection_file)
     kernel_command = [sys.executable, "-m", args.kernel_module, "-f", connection_file]
-    fonts = {}
+    passed = [key_fd]  # file descriptors the child inherits
     if args.no_sandbox:
         env = {k: v for k, v in os.environ.items() if k != "JPY_PARENT_PID"}
         env[KEY_FD_VARIABLE] = str(key_fd)
@@ -193,15 +193,15 @@ def main(argv=None) -> int:
     else:
         env = sandbox_environment(key_fd)
         fonts = {os.open(path, os.O_RDONLY): path.name for path in matplotlib_font_cache()}
-        command = bwrap_command(kernel_command, os.getcwd(), connection_file, args.hide,
-                                args.tmp_mb, env, fonts)
-        # options through a pipe: the sandbox's pid 1 (bwrap) shows no layout in its cmdline
-        options = command[1:command.index("--")]
-        fonts[_pipe_holding(b"".join(os.fsencode(a) + b"\0" for a in options))] = None
-        command = ["bwrap", "--args", str(list(fonts)[-1]), "--", *kernel_command]
-    child = subprocess.Popen(command, env=env, pass_fds=(key_fd, *fonts),
-                             preexec_fn=_child_setup)
-    for fd in (key_fd, *fonts):
+        full = bwrap_command(kernel_command, os.getcwd(), connection_file, args.hide,
+                             args.tmp_mb, env, fonts)
+        # the options through a pipe: the sandbox's pid 1 (bwrap) shows no layout in cmdline
+        options = full[1:full.index("--")]
+        options_fd = _pipe_holding(b"".join(os.fsencode(a) + b"\0" for a in options))
+        passed += [*fonts, options_fd]
+        command = ["bwrap", "--args", str(options_fd), "--", *kernel_command]
+    child = subprocess.Popen(command, env=env, pass_fds=passed, preexec_fn=_child_setup)
+    for fd in passed:
         os.close(fd)
     code = memory_watch.supervise(child.pid, args.memory_mb,
                                   oom_marker(args.marker_dir, connection_file),
