@@ -38,9 +38,10 @@ UV := uv==0.13.9
 course: setup
 	$(BIN)/jupyter lab notebooks/00_start_here.ipynb
 
-# make test installs Chromium, so a missing browser fails the browser tests instead of skipping them
+# make test installs Chromium and bubblewrap, so a missing browser or sandbox fails the
+# browser and sandbox tests instead of skipping them
 test: setup
-	COURSE_REQUIRE_BROWSER=1 $(BIN)/pytest $(PYTEST_ARGS)
+	COURSE_REQUIRE_BROWSER=1 COURSE_REQUIRE_SANDBOX=1 $(BIN)/pytest $(PYTEST_ARGS)
 	$(MAKE) test-pythons
 
 # For each of TEST_PYTHONS: a fresh venv from the lock, installed by the set-up's own script

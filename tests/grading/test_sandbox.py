@@ -23,7 +23,7 @@ from pathlib import Path
 import pytest
 from jupyter_client.kernelspec import KernelSpecManager
 
-from course_utils.grade import sandbox
+from course_utils.grade import sandbox, sandbox_layout
 from course_utils.grade.sandbox_manager import SandboxKernelManager
 
 REPO = Path(sandbox.__file__).resolve().parents[2]
@@ -37,6 +37,7 @@ pytestmark = pytest.mark.slow
 def skip_without_sandbox(sandboxed: bool = True) -> None:
     if sandboxed and not CAN_SANDBOX and not os.environ.get("COURSE_REQUIRE_SANDBOX"):
         pytest.skip(f"no sandbox here: {sandbox.problem()}")
+
 
 PROBES = r'''
 import errno, json, os, socket, subprocess, sys
@@ -134,13 +135,15 @@ def course(tmp_path_factory):
     (library / "answers").mkdir(parents=True)
     (library / "helper.py").write_text("VALUE = 42\n")
     (library / "answers" / "key.txt").write_text("the answers\n")
+    (library / "grades.csv").write_text("alice,52\n")
     return root
 
 
 @pytest.fixture(scope="module")
 def boxed(start, course):
     """One sandboxed kernel for alice, shared by the read-only probes."""
-    return start(course / "scratch" / "alice", hide=[course / "library" / "answers"],
+    return start(course / "scratch" / "alice",
+                 hide=[course / "library" / "answers", course / "library" / "grades.csv"],
                  env={"PYTHONPATH": str(course / "library")})
 
 
@@ -181,11 +184,16 @@ def test_package_importable_but_repo_around_it_invisible(boxed):
 
 
 @needs_sandbox
-def test_hidden_folder_invisible_inside_a_bound_folder(boxed, course):
+def test_hidden_paths_empty_inside_a_bound_folder(boxed, course):
+    library = course / "library"
     code = (f"import helper; print(json.dumps([helper.VALUE, "
-            f"os.listdir({str(course / 'library' / 'answers')!r}), write("
-            f"{str(course / 'library' / 'answers' / 'new.txt')!r})]))")
-    assert boxed.result(code) == [42, [], "EROFS"]
+            f"os.listdir({str(library / 'answers')!r}), "
+            f"write({str(library / 'answers' / 'new.txt')!r}), "
+            f"attempt(lambda: open({str(library / 'grades.csv')!r}).read()), "
+            f"write({str(library / 'grades.csv')!r})]))")
+    # a hidden folder is empty; a hidden file is /dev/null on a nodev mount: it cannot be opened
+    assert boxed.result(code) == [42, [], "EROFS", "EACCES", "EACCES"]
+    assert (library / "grades.csv").read_text() == "alice,52\n"
 
 
 @needs_sandbox
@@ -210,6 +218,16 @@ def test_scratch_and_private_tmp_are_writable(boxed, course):
 
 
 @needs_sandbox
+def test_scratch_folder_with_a_name_that_is_not_utf8(start, tmp_path):
+    scratch = tmp_path / os.fsdecode(b"caf\xe9 (1)")  # what unzip leaves from a Windows zip
+    scratch.mkdir()
+    kernel = start(scratch)
+    assert kernel.result("print(json.dumps([write('answer.txt'), os.fsencode(os.getcwd())"
+                         "[-8:].decode('latin-1')]))") == ["ok", "caf\xe9 (1)"]
+    assert (scratch / "answer.txt").read_text() == "written by the kernel"
+
+
+@needs_sandbox
 def test_private_tmp_is_size_capped(boxed):
     code = ("print(json.dumps(attempt(lambda: open('/tmp/big', 'wb').write(b'x' * (300 << 20)))))")
     assert boxed.result(code) == "ENOSPC"
@@ -224,9 +242,8 @@ def test_root_and_dev_are_read_only(boxed):
 
 @needs_sandbox
 def test_course_stack_runs_without_a_word_on_stderr(start, tmp_path):
-    """torch (which reads the CPU list in /sys), matplotlib (fonts, its font list built once
-    outside and copied in) and Graphviz (fontconfig, the dot program) work as outside, with
-    nothing on stderr."""
+    """torch, matplotlib (fonts; its font list built once outside and copied in, not rebuilt)
+    and Graphviz (fontconfig, the dot program) work as outside, with nothing on stderr."""
     cache = tmp_path / "cache"
     (tmp_path / "scratch").mkdir()
     boxed = start(tmp_path / "scratch", env={"XDG_CACHE_HOME": str(cache)})
@@ -257,7 +274,7 @@ def test_grader_processes_are_invisible(boxed):
     code = ("print(json.dumps([open(f'/proc/{p}/cmdline').read().replace(chr(0), ' ') "
             "for p in os.listdir('/proc') if p.isdigit()]))")
     visible = boxed.result(code)
-    assert len(visible) >= 2 and visible[0].startswith("bwrap --args ")
+    assert any(c.startswith("bwrap --args ") for c in visible)  # pid 1, no layout shown
     assert any("ipykernel_launcher" in c for c in visible)
     assert not any("pytest" in c or "course_utils.grade.sandbox" in c for c in visible)
 
@@ -422,6 +439,15 @@ def test_each_kernel_has_its_own_socket_folder_removed_at_shutdown(start, tmp_pa
 
 # ---------------------------------------------------------------- without a kernel
 
+def test_socket_folder_too_deep_for_unix_sockets_is_refused(monkeypatch, tmp_path):
+    deep = tmp_path / ("d" * 60) / ("e" * 60)
+    monkeypatch.setenv("COURSE_GRADING_SOCKET_BASE", str(deep))
+    with pytest.raises(ValueError, match="over the Unix limit of 107: set "
+                                         "COURSE_GRADING_SOCKET_BASE to a shorter folder"):
+        SandboxKernelManager(kernel_name="python3")
+    assert list(deep.iterdir()) == []  # the folder it made is gone again
+
+
 def test_kernelspec_runs_the_launcher_with_message_interrupts(tmp_path):
     spec = sandbox.kernelspec(3072, tmp_path, hide=["/a", "/b"])
     assert spec["argv"] == [sys.executable, "-m", "course_utils.grade.sandbox", "--memory-mb",
@@ -473,8 +499,8 @@ def test_problem_names_an_old_bubblewrap(monkeypatch):
 
 def test_bwrap_command_binds_only_the_whitelist(tmp_path):
     connection = tmp_path / "sockets" / "kernel-1.json"
-    command = sandbox.bwrap_command(["python"], str(tmp_path / "scratch"), str(connection),
-                                    hide=[REPO / "course_utils" / "grade"])
+    command = sandbox_layout.bwrap_command(["python"], str(tmp_path / "scratch"),
+                                           str(connection), hide=[REPO / "course_utils" / "grade"])
     pairs = {(command[i], command[i + 1]) for i in range(len(command) - 1)}
     assert ("--ro-bind", "/etc/passwd") in pairs and ("--ro-bind", "/etc") not in pairs
     assert ("--ro-bind", str(REPO / "course_utils")) in pairs
