@@ -29,7 +29,7 @@ from pathlib import Path
 import nbformat
 
 from course_utils.grade import cache, collect, gradebook, prepare, records, sandbox
-from course_utils.grade.collect import Submission, in_shard  # noqa: F401 - re-exported
+from course_utils.grade.collect import Submission, in_shard  # noqa: F401 - in_shard re-exported
 from course_utils.grade.records import CheckResult, Note
 
 PYTEST_STATUS = {2: "interrupted", 3: "internal error", 4: "usage error",

@@ -450,7 +450,7 @@ def test_socket_folder_too_deep_for_unix_sockets_is_refused(monkeypatch, tmp_pat
 
 def test_kernelspec_runs_the_launcher_with_message_interrupts(tmp_path):
     spec = sandbox.kernelspec(3072, tmp_path, hide=["/a", "/b"])
-    assert spec["argv"] == [sys.executable, "-m", "course_utils.grade.sandbox", "--memory-mb",
+    assert spec["argv"] == [sys.executable, "-I", "-m", "course_utils.grade.sandbox", "--memory-mb",
                             "3072", "--marker-dir", str(tmp_path), "--hide", "/a", "--hide",
                             "/b", "{connection_file}"]
     assert spec["interrupt_mode"] == "message"
