@@ -380,4 +380,5 @@ kind_of = _kind  # for lesson modules that word their own messages
 
 # Structural checks live next door (module types, autograd ops, optimizer, calls); one vocabulary.
 from course_utils.exercises.structure import (  # noqa: E402,F401
-    autograd_ops, calls_per_module, expect_optimizer_covers, expect_submodules, modules_of_type)
+    autograd_ops, calls_per_module, expect_autograd_op, expect_optimizer_covers, expect_submodules,
+    modules_of_type)

@@ -44,6 +44,15 @@ def autograd_ops(output: torch.Tensor) -> set[str]:
     return names
 
 
+def expect_autograd_op(output: torch.Tensor, op: str, message: str) -> None:
+    """Require an op (e.g. 'AddBackward0' or 'CatBackward0') in the graph; ``message`` says why."""
+    if not isinstance(output, torch.Tensor) or output.grad_fn is None:
+        raise Incorrect("The output is not connected to any parameter (no autograd graph): "
+                        "was it computed under `torch.no_grad()` or detached?")
+    if op not in autograd_ops(output):
+        raise Incorrect(message)
+
+
 def expect_optimizer_covers(optimizer: torch.optim.Optimizer, model: nn.Module) -> None:
     """Every parameter of ``model`` must be in one of the optimizer's parameter groups."""
     known = {id(p) for group in optimizer.param_groups for p in group["params"]}

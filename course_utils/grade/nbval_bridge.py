@@ -94,6 +94,14 @@ def start_kernel(notebook, kernel_name: str):
     return notebook.kernel
 
 
+def stop_kernel(kernel) -> None:
+    """Stop a kernel, dead or alive: its channels' sockets are closed either way."""
+    try:
+        kernel.stop()
+    except Exception:  # noqa: BLE001 - a kernel that died may refuse parts of the shutdown
+        kernel.kc.stop_channels()
+
+
 def run_source(kernel, source: str, timeout: float) -> None:
     """Execute ``source`` and wait until the kernel is idle again (outputs ignored)."""
     msg_id = kernel.execute_cell_input(source, allow_stdin=False)

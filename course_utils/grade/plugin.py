@@ -185,9 +185,7 @@ def _restart_and_replay(notebook) -> None:
     """New kernel, then the notebook's earlier cells again (outputs ignored), minus the cells
     that caused a fault."""
     notebook._grading_restart = False
-    old = nbval_bridge.kernel_of(notebook)
-    if old.is_alive():
-        old.stop()
+    nbval_bridge.stop_kernel(nbval_bridge.kernel_of(notebook))
     kernel = nbval_bridge.start_kernel(notebook, KERNEL_NAME)
     timeout = notebook.config.option.nbval_cell_timeout
     for source in getattr(notebook, "_grading_replay", []):

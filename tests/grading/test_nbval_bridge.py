@@ -49,8 +49,7 @@ def kernel():
     running = nbval.kernel.RunningKernel(nbval.kernel.CURRENT_ENV_KERNEL_NAME, startup_timeout=60)
     stderr = running.km._launch_args.get("stderr")   # nbval opens os.devnull and never closes it
     yield running
-    if running.is_alive():
-        running.stop()
+    running.stop()   # also after the kernel died: its channels' sockets must be closed
     if stderr is not None:
         stderr.close()
 
