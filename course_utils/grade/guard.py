@@ -69,11 +69,30 @@ def install(key: bytes, exercise_modules: list[types.ModuleType], shell, publish
     keeper.send((verdict, integrity.take(tuple(m.__name__ for m in exercise_modules), shell)))
     import os
 
-    sys.addaudithook(_audit_hook(keeper, attempts, (os.getcwd().rstrip("/") + "/",) + writable))
+    sys.addaudithook(_audit_hook(keeper, attempts, (os.getcwd().rstrip("/") + "/",) + writable,
+                                 _protected()))
     return verdict
 
 
-def _audit_hook(keeper, attempts, writable: tuple[str, ...]):
+def _protected() -> tuple[str, ...]:
+    """Folders a notebook must never write to even where they lie under /tmp: the Python
+    environment, the installed course_utils and every folder modules are imported from."""
+    import os
+    import site
+
+    import course_utils
+
+    folders = {sys.prefix, sys.base_prefix, os.path.dirname(course_utils.__path__[0]),
+               *site.getsitepackages(), *[p for p in sys.path if p not in ("", ".")]}
+    found = set()
+    for folder in folders:
+        for spelling in (os.path.abspath(folder), os.path.realpath(folder)):
+            found.add(spelling.rstrip("/") + "/")
+    found.discard("/")
+    return tuple(sorted(found))
+
+
+def _audit_hook(keeper, attempts, writable: tuple[str, ...], protected: tuple[str, ...] = ()):
     """Refuse what would expose the keeper or rewrite code; remember writes outside the
     notebook's own folder and /tmp (they fail in the sandbox, and they are attacks)."""
     import os
@@ -111,7 +130,8 @@ def _audit_hook(keeper, attempts, writable: tuple[str, ...]):
             mode, flags = args[1], args[2] if len(args) > 2 else 0
             writing = (isinstance(mode, str) and any(c in mode for c in "wax+")) or (
                 isinstance(flags, int) and flags & write_flags)
-            if writing and not startswith(abspath(path) + "/", writable):
+            where = abspath(path) + "/"
+            if writing and (not startswith(where, writable) or startswith(where, protected)):
                 append(f"writing to {abspath(path)}")
 
     return hook
