@@ -33,7 +33,7 @@ from queue import Empty
 
 import pytest
 
-from course_utils.grade import nbval_bridge, records, sandbox, seal, verdicts
+from course_utils.grade import nbval_bridge, prepare, records, sandbox, seal, verdicts
 from course_utils.grade.controller import PROPERTY, Controller
 from course_utils.grade.kernel import TRUNCATION_NOTE
 from course_utils.grade.nbval_bridge import KernelDied
@@ -41,8 +41,6 @@ from course_utils.grade.records import CheckResult, Note
 
 KERNEL_NAME = "course-grading"
 MESSAGE_CHARS = 2000
-IMPORT_LINE = re.compile(r"^\s*(?:from\s+([\w.]+)\s+import\s+(\w+)|import\s+([\w.]+))"
-                         r"\s+as\s+(\w+)\s*$", re.M)
 @dataclass
 class GradingState:
     """What one pytest process (controller or worker) keeps while grading."""
@@ -141,7 +139,7 @@ def pytest_collection_modifyitems(session, config, items):
                      for i in items if nbval_bridge.is_cell(i)}.values():
         aliases = {}
         for cell in notebook.nb.cells:
-            for frm, name, plain, alias in IMPORT_LINE.findall(cell.get("source", "")):
+            for frm, name, plain, alias in prepare.IMPORT_LINE.findall(cell.get("source", "")):
                 aliases[alias] = f"{frm}.{name}" if frm else plain
         for cell in notebook.nb.cells:
             call = verdicts.CHECK_CALL.match(cell.get("source", "")) if _exercise(cell) else None

@@ -111,11 +111,6 @@ def read_submission(path: Path, name: str | None = None
     return nb, ""
 
 
-def lesson_of(path: Path, releases: dict[str, Release]) -> str | None:
-    match = LESSON.match(path.name)
-    return match.group(1) if match and match.group(1) in releases else None
-
-
 def normalised(source: str) -> str:
     """Source compared line by line without trailing spaces, line-ending style or blank edges."""
     return "\n".join(line.rstrip() for line in source.splitlines()).strip("\n")

@@ -70,7 +70,12 @@ class Prepared:
 
     records: list = field(default_factory=list)
     notebooks: list[tuple[Path, Submission, prepare.Release]] = field(default_factory=list)
-    cells: int = 0
+    code_cells: dict[Path, int] = field(default_factory=dict)   # per prepared notebook
+
+    @property
+    def cells(self) -> int:
+        """Code cells to run in all: the progress bar's total."""
+        return sum(self.code_cells[path] for path, _, _ in self.notebooks)
 
 
 # ---------------------------------------------------------------- collect, validate, restore
@@ -98,7 +103,7 @@ def prepare_all(submissions: list[Submission], releases, work: Path) -> Prepared
         target.parent.mkdir(parents=True)
         nbformat.write(ready, target)
         result.notebooks.append((target, submission, release))
-        result.cells += sum(c.cell_type == "code" for c in ready.cells)
+        result.code_cells[target] = sum(c.cell_type == "code" for c in ready.cells)
     return result
 
 
@@ -250,8 +255,6 @@ def _from_cache(settings: Settings, prepared: Prepared) -> tuple[list, dict]:
         else:
             to_run.append((path, submission, release))
     prepared.notebooks = to_run
-    prepared.cells = sum(sum(c.cell_type == "code" for c in nbformat.read(p, as_version=4).cells)
-                         for p, _, _ in to_run)
     return reused, keys
 
 

@@ -16,8 +16,8 @@ import subprocess
 import sys
 from pathlib import Path
 
-KEY_VARIABLE = "COURSE_GRADING_VERDICT_KEY"
-KEY_FD_VARIABLE = "COURSE_GRADING_KEY_FD"
+from course_utils.grade.seal import KEY_ENV as KEY_VARIABLE, KEY_FD_ENV as KEY_FD_VARIABLE
+
 TMP_MB = 256
 SHM_MB = 64
 SYSTEM_DIRS = ("/usr", "/bin", "/sbin", "/lib", "/lib32", "/lib64", "/libx32")
