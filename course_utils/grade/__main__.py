@@ -73,6 +73,7 @@ def grade_main(argv: list[str]) -> int:
                         notebook_timeout=args.notebook_timeout, sandbox=not args.no_sandbox,
                         progress=not args.no_progress, keep_scratch=args.keep_scratch,
                         fresh=args.fresh)
+    report.warm_up()
     try:
         graded = grade(settings)
     except GradingError as error:
@@ -88,7 +89,7 @@ def grade_main(argv: list[str]) -> int:
 def write_results(book: dict, out: Path, releases, export_kinds=()) -> Path:
     """Gradebook, feedback, exports, and last the report (its links point at the feedback)."""
     gradebook.write(book, out)
-    feedback.write_all(book, feedback.exercise_info(releases), out / "feedback")
+    feedback.write_all(book, feedback.exercise_info(releases, out / ".cache"), out / "feedback")
     for kind in export_kinds:
         exports.write_export(book, out, kind)
     return report.write_report(book, out)

@@ -109,6 +109,14 @@ def notebook_key(student: str, prepared, release, settings: Mapping | None = Non
     return hashlib.sha256(text.encode()).hexdigest()
 
 
+def catalog_key(release_paths) -> str:
+    """The key of what the grader reads from the exercise modules for the release (titles,
+    hints): it changes with ``course_utils`` and with any release notebook."""
+    parts = {"format": FORMAT, "catalog": sorted(_digest_of(Path(p)) for p in release_paths),
+             "course_utils": course_utils_fingerprint()}
+    return hashlib.sha256(json.dumps(parts, sort_keys=True).encode()).hexdigest()
+
+
 def _path(cache_dir: Path, key: str) -> Path:
     if not (isinstance(key, str) and len(key) == KEY_LENGTH
             and all(c in "0123456789abcdef" for c in key)):

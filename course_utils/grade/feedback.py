@@ -10,14 +10,30 @@ from __future__ import annotations
 import importlib
 from pathlib import Path
 
+from course_utils.grade import cache
 from course_utils.grade.prepare import Release
 
 OUTCOME_WORDS = {"correct": "correct", "not correct": "not correct yet",
                  "fault": "could not be graded", "tampered": "not graded: checking code replaced"}
 
 
-def exercise_info(releases: dict[str, Release]) -> dict[str, dict]:
-    """Title and hints of every released exercise, read from its exercise module."""
+def exercise_info(releases: dict[str, Release], cache_dir: Path | None = None) -> dict[str, dict]:
+    """Title and hints of every released exercise, read from its exercise module.
+
+    Importing the exercise modules imports torch (about two seconds), so with ``cache_dir``
+    the result is kept there under ``cache.catalog_key``: a regrade does not pay it again."""
+    key = cache.catalog_key(r.path for r in releases.values()) if cache_dir else None
+    stored = cache.lookup(cache_dir, key) if key else None
+    if stored is not None:
+        return {entry.pop("exercise"): entry for entry in stored}
+    info = _read_exercise_info(releases)
+    if key:
+        cache.store(cache_dir, key, [{"exercise": exercise, **entry}
+                                     for exercise, entry in info.items()])
+    return info
+
+
+def _read_exercise_info(releases: dict[str, Release]) -> dict[str, dict]:
     info = {}
     for release in releases.values():
         for cell in release.checks:

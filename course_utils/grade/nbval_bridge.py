@@ -2,8 +2,8 @@
 
 nbval (0.11) has no API for what grading needs, so the plugin uses these of its internals:
 
-- ``nbval.kernel.KernelManager``: the class ``start_new_kernel`` instantiates; replaced by the
-  sandbox's kernel manager (ipc transport, a socket folder per kernel);
+- ``nbval.kernel.start_new_kernel``: what ``RunningKernel`` calls to start a kernel; replaced
+  by the kernel pool's (``kernel_pool``), which hands out kernels started ahead;
 - ``nbval.kernel.RunningKernel``: ``km``, ``kc``, ``get_message``, ``await_idle``, ``is_alive``,
   ``stop``, ``interrupt``; its ``get_message`` is made to poll, so a dead kernel fails its cell
   at once instead of after the cell timeout;
@@ -24,10 +24,11 @@ class KernelDied(RuntimeError):
     """The kernel process ended while a cell ran (os._exit, exit(), a crash, the memory cap)."""
 
 
-def use_kernel_manager(manager_class) -> None:
+def use_kernel_starter(start_new_kernel) -> None:
+    """``start_new_kernel(startup_timeout, kernel_name, stderr, cwd) -> (manager, client)``."""
     import nbval.kernel
 
-    nbval.kernel.KernelManager = manager_class
+    nbval.kernel.start_new_kernel = start_new_kernel
 
 
 def poll_for_dead_kernels() -> None:
@@ -75,6 +76,11 @@ def notebook_of(item):
     return item.parent
 
 
+def folder_of(notebook) -> str:
+    """The notebook's folder: its kernel's working folder and sandbox."""
+    return str(notebook.fspath.dirname)
+
+
 def kernel_of(notebook):
     return notebook.kernel
 
@@ -89,7 +95,7 @@ def start_kernel(notebook, kernel_name: str):
     from nbval.kernel import RunningKernel
 
     notebook.kernel = RunningKernel(
-        kernel_name, cwd=str(notebook.fspath.dirname),
+        kernel_name, cwd=folder_of(notebook),
         startup_timeout=notebook.config.option.nbval_kernel_startup_timeout)
     return notebook.kernel
 

@@ -36,6 +36,7 @@ import pytest
 from course_utils.grade import nbval_bridge, prepare, records, sandbox, seal, verdicts
 from course_utils.grade.controller import PROPERTY, Controller
 from course_utils.grade.kernel import TRUNCATION_NOTE
+from course_utils.grade.kernel_pool import KernelPool
 from course_utils.grade.nbval_bridge import KernelDied
 from course_utils.grade.records import CheckResult, Note
 
@@ -50,6 +51,7 @@ class GradingState:
     memory_mb: int
     notebook_timeout: float
     sandboxed: bool
+    pool: KernelPool | None = None
     collected: list = field(default_factory=list)    # controller: typed records
 
 
@@ -76,6 +78,9 @@ def pytest_addoption(parser):
                          "(default: those the notebooks' check cells import)")
     group.addoption("--grading-no-sandbox", action="store_true",
                     help="run kernels without bubblewrap (only where it cannot run)")
+    group.addoption("--grading-start-ahead", type=int, default=0, metavar="N",
+                    help="start the kernels of the next N notebooks while one runs (one "
+                         "process grading many notebooks; ignored in pytest-xdist workers)")
 
 
 def _active(config) -> bool:
@@ -110,9 +115,12 @@ def pytest_configure(config):
     option.nbval_kernel_name = KERNEL_NAME
     option.continue_on_collection_errors = True
     nbval_bridge.poll_for_dead_kernels()
-    nbval_bridge.use_kernel_manager(sandbox.SandboxKernelManager)
+    # a worker of pytest-xdist learns its notebooks one by one, too late to start ahead
+    ahead = 0 if hasattr(config, "workerinput") else max(0, option.grading_start_ahead)
+    pool = KernelPool(sandbox.SandboxKernelManager, KERNEL_NAME, ahead)
+    nbval_bridge.use_kernel_starter(pool.start_new_kernel)
     config.stash[STATE] = GradingState(key.encode(), folder, option.grading_memory_mb,
-                                       option.grading_notebook_timeout, sandboxed)
+                                       option.grading_notebook_timeout, sandboxed, pool)
     if not hasattr(config, "workerinput"):
         for path in (option.grading_records, option.grading_progress):
             if path:
@@ -120,9 +128,21 @@ def pytest_configure(config):
         config.pluginmanager.register(Controller(config), "course-grading-controller")
 
 
+def pytest_sessionstart(session):
+    """With the exercise modules named (as the instructor command does), kernels start before
+    collection: the notebooks to grade are the command's arguments."""
+    config = session.config
+    if _active(config) and config.option.grading_exercises is not None:
+        os.environ["COURSE_GRADING_EXERCISES"] = config.option.grading_exercises
+        pool = config.stash[STATE].pool
+        pool.plan(str(Path(arg).parent) for arg in config.args if arg.endswith(".ipynb"))
+        pool.start_first()
+
+
 def pytest_unconfigure(config):
     state = config.stash.get(STATE, None)
     if state is not None:
+        state.pool.shutdown()
         shutil.rmtree(state.folder, ignore_errors=True)
 
 
@@ -131,9 +151,15 @@ def pytest_collection_modifyitems(session, config, items):
     notebooks' check cells name."""
     if not _active(config):
         return
-    if config.option.grading_exercises is not None:
-        os.environ["COURSE_GRADING_EXERCISES"] = config.option.grading_exercises
-        return
+    pool = config.stash[STATE].pool
+    pool.plan(nbval_bridge.folder_of(nbval_bridge.notebook_of(item))
+              for item in items if nbval_bridge.is_cell(item))
+    if config.option.grading_exercises is None:
+        os.environ["COURSE_GRADING_EXERCISES"] = _exercise_modules(items)
+    pool.start_first()
+
+
+def _exercise_modules(items) -> str:
     modules = set()
     for notebook in {id(nbval_bridge.notebook_of(i)): nbval_bridge.notebook_of(i)
                      for i in items if nbval_bridge.is_cell(i)}.values():
@@ -145,11 +171,10 @@ def pytest_collection_modifyitems(session, config, items):
             call = verdicts.CHECK_CALL.match(cell.get("source", "")) if _exercise(cell) else None
             if call and call.group(1) in aliases:
                 modules.add(aliases[call.group(1)])
-    os.environ["COURSE_GRADING_EXERCISES"] = ",".join(sorted(modules))
+    return ",".join(sorted(modules))
 
 
 _exercise = verdicts.exercise_of
-
 
 
 def _points(cell) -> float:
@@ -164,9 +189,10 @@ def pytest_runtest_setup(item):
     if not (_active(item.config) and nbval_bridge.is_cell(item)):
         return
     notebook = nbval_bridge.notebook_of(item)
+    state = item.config.stash[STATE]
+    state.pool.start_ahead(nbval_bridge.folder_of(notebook))   # before nbval starts its own
     if nbval_bridge.kernel_of(notebook) is None:
         return
-    state = item.config.stash[STATE]
     started = notebook.__dict__.setdefault("_grading_started", time.monotonic())
     if time.monotonic() - started > state.notebook_timeout:
         notebook._grading_lost = (f"the notebook used up its time budget "

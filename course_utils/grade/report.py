@@ -18,6 +18,7 @@ from __future__ import annotations
 import io
 import re
 import statistics
+import threading
 from collections import Counter, defaultdict
 from pathlib import Path
 from urllib.parse import quote
@@ -282,6 +283,21 @@ def render(book: dict, feedback_dir_name: str = "feedback") -> str:
         histogram=Markup(histogram_svg(totals, book.get("maximum", 0))),
         pass_rates=Markup(pass_rate_svg(summary["exercises"])),
         incomplete=summary["incomplete"])
+
+
+def warm_up() -> threading.Thread:
+    """Import matplotlib and Jinja2 in a background thread and return it.
+
+    Their imports take about half a second; the instructor command starts this before the
+    notebooks run, while its own process only waits for pytest, so the report written at the
+    end does not add that to a regrade of a few notebooks."""
+    def load():
+        import jinja2  # noqa: F401
+        import matplotlib.figure  # noqa: F401
+
+    thread = threading.Thread(target=load, name="report-imports", daemon=True)
+    thread.start()
+    return thread
 
 
 def write_report(book: dict, out_dir: Path, feedback_dir_name: str = "feedback") -> Path:

@@ -22,15 +22,15 @@ import shutil
 import subprocess
 import sys
 import tempfile
-import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
 import nbformat
 
-from course_utils.grade import cache, collect, gradebook, prepare, records, sandbox
+from course_utils.grade import collect, gradebook, prepare, records, sandbox
 from course_utils.grade.collect import Submission, in_shard  # noqa: F401 - in_shard re-exported
 from course_utils.grade.records import CheckResult, Note
+from course_utils.grade.reuse import Reuse
 
 PYTEST_STATUS = {2: "interrupted", 3: "internal error", 4: "usage error",
                  5: "no notebook was collected"}
@@ -71,6 +71,9 @@ class Prepared:
     records: list = field(default_factory=list)
     notebooks: list[tuple[Path, Submission, prepare.Release]] = field(default_factory=list)
     code_cells: dict[Path, int] = field(default_factory=dict)   # per prepared notebook
+    ready: dict[Path, dict] = field(default_factory=dict)       # the prepared notebooks
+    notes: dict[Path, list] = field(default_factory=dict)       # what restoring one said
+    reused: int = 0                                             # notebooks found in the cache
 
     @property
     def cells(self) -> int:
@@ -80,7 +83,10 @@ class Prepared:
 
 # ---------------------------------------------------------------- collect, validate, restore
 
-def prepare_all(submissions: list[Submission], releases, work: Path) -> Prepared:
+def prepare_all(submissions: list[Submission], releases, work: Path,
+                reuse: Reuse | None = None) -> Prepared:
+    """Notes of every submission, and the notebooks to run; with ``reuse``, a notebook whose
+    records are cached is neither read nor run (its records join ``records``)."""
     result = Prepared()
     for submission in submissions:
         student = submission.student
@@ -91,20 +97,32 @@ def prepare_all(submissions: list[Submission], releases, work: Path) -> Prepared
         if not submission.lesson:
             continue
         release = releases[submission.lesson]
+        kept = reuse.records(submission, release) if reuse and submission.path else None
+        if kept is not None:
+            result.records.extend(kept)
+            result.reused += 1
+            continue
         nb, problem = (prepare.read_submission(submission.path, submission.name)
                        if submission.path is not None else (None, ""))
         if nb is None:
             result.records.extend(_zero(student, release, problem or "nothing to grade"))
             continue
         ready, reports = prepare.restore(nb, release, submission.name)
-        result.records.extend(Note(student, report, release.path.stem, flagged=True)
-                              for report in reports)
+        notes = [Note(student, report, release.path.stem, flagged=True) for report in reports]
+        result.records.extend(notes)
         target = work / release.path.stem / submission.key / release.path.name
-        target.parent.mkdir(parents=True)
-        nbformat.write(ready, target)
+        result.ready[target] = ready
+        result.notes[target] = notes
         result.notebooks.append((target, submission, release))
         result.code_cells[target] = sum(c.cell_type == "code" for c in ready.cells)
     return result
+
+
+def write_notebooks(prepared: Prepared) -> None:
+    """The scratch copies of the notebooks that will run."""
+    for target, _submission, _release in prepared.notebooks:
+        target.parent.mkdir(parents=True)
+        nbformat.write(prepared.ready[target], target)
 
 
 def _zero(student: str, release, reason: str):
@@ -117,10 +135,29 @@ def _zero(student: str, release, reason: str):
 
 # ---------------------------------------------------------------- execute
 
+# The plugins a grading run loads, in this order and no others (PYTEST_DISABLE_PLUGIN_AUTOLOAD):
+# a plugin the instructor happens to have installed never runs beside student code.
+PLUGINS = ("course_utils.grade.plugin", "nbval.plugin")
+XDIST_PLUGIN = "xdist.plugin"
+
+
+def parallel_workers(settings: Settings, notebooks: int) -> int:
+    """pytest-xdist workers for this run, 1 for one process that starts kernels ahead.
+
+    A kernel takes about two seconds to start and an exercise notebook far less to run, so
+    one process that starts the next ``workers`` kernels while a notebook runs keeps every
+    core busy; pytest-xdist's workers add their own start (a second or two each) and pay
+    off only when each has several notebooks to run, whose cells then run in parallel too."""
+    return settings.workers if notebooks > SMALL_RUN * settings.workers else 1
+
+
+SMALL_RUN = 2   # notebooks per worker up to which one process grades them all
+
+
 def run_pytest(settings: Settings, work: Path, prepared: Prepared, private: Path,
                modules: list[str]) -> Path:
     """One pytest --nbval-lax run over the prepared notebooks; returns the records file."""
-    workers = min(settings.workers, len(prepared.notebooks))   # a small regrade skips xdist
+    workers = parallel_workers(settings, len(prepared.notebooks))
     if workers > 1:
         try:
             import xdist  # noqa: F401
@@ -130,8 +167,10 @@ def run_pytest(settings: Settings, work: Path, prepared: Prepared, private: Path
     records_file, progress = private / "records.jsonl", private / "progress.txt"
     ini = private / "pytest.ini"
     ini.write_text("[pytest]\naddopts =\n")
-    command = [sys.executable, "-m", "pytest", "-c", str(ini), "--rootdir", str(work),
-               "-p", "no:cacheprovider", "-p", "no:randomly", "--noconftest", "--nbval-lax",
+    plugins = PLUGINS + ((XDIST_PLUGIN,) if workers > 1 else ())
+    command = [sys.executable, "-m", "pytest", *(a for p in plugins for a in ("-p", p)),
+               "-c", str(ini), "--rootdir", str(work), "-p", "no:cacheprovider",
+               "--noconftest", "--nbval-lax",
                "--nbval-cell-timeout", str(settings.timeout),
                "--grading-records", str(records_file), "--grading-progress", str(progress),
                "--grading-memory-mb", str(settings.memory_mb),
@@ -144,8 +183,10 @@ def run_pytest(settings: Settings, work: Path, prepared: Prepared, private: Path
         command.append("--grading-no-sandbox")
     if workers > 1:
         command += ["-n", str(workers), "--dist", "loadfile"]
+    else:
+        command += ["--grading-start-ahead", str(min(settings.workers, os.cpu_count() or 1))]
     command += [str(path) for path, _, _ in prepared.notebooks]
-    env = dict(os.environ, COURSE_GRADING="1")
+    env = dict(os.environ, COURSE_GRADING="1", PYTEST_DISABLE_PLUGIN_AUTOLOAD="1")
     settings.out.mkdir(parents=True, exist_ok=True)
     log_path = settings.out / "pytest.log"
     with open(log_path, "w") as log:
@@ -175,8 +216,12 @@ def _follow(process, progress: Path, total: int, show: bool) -> None:
         from tqdm import tqdm
 
         bar = tqdm(total=total, unit="cell", desc="grading", file=sys.stderr)
-    while process.poll() is None:
-        time.sleep(0.3)
+    while True:
+        try:
+            process.wait(timeout=0.3)   # returns as soon as pytest ends
+            break
+        except subprocess.TimeoutExpired:
+            pass
         if bar is not None and progress.exists():
             bar.update(min(total, progress.stat().st_size) - bar.n)
     if bar is not None:
@@ -235,40 +280,6 @@ def _refuse_silent_failure(found: list) -> None:
                            "work on this machine (see pytest.log)")
 
 
-# ---------------------------------------------------------------- the cache
-
-def _from_cache(settings: Settings, prepared: Prepared) -> tuple[list, dict]:
-    """Records of notebooks graded before with the same content, release, course_utils and
-    settings; those notebooks are taken out of ``prepared`` (they will not run again)."""
-    folder, wanted = settings.out / ".cache", settings.verdict_settings()
-    reused, keys, to_run = [], {}, []
-    for path, submission, release in prepared.notebooks:
-        key = cache.notebook_key(submission.student, path, release.path, wanted)
-        keys[(submission.student, release.path.stem)] = key
-        hit = None if settings.fresh else cache.lookup(folder, key)
-        try:
-            hit = [records.from_wire(r, {release.path.stem: release.exercises}) for r in hit or []]
-        except records.BadRecord:
-            hit = []
-        if hit and all(r.student == submission.student for r in hit):
-            reused += hit
-        else:
-            to_run.append((path, submission, release))
-    prepared.notebooks = to_run
-    return reused, keys
-
-
-def _to_cache(settings: Settings, prepared: Prepared, keys: dict, fresh: list) -> None:
-    by_notebook: dict = {}
-    for record in fresh:
-        by_notebook.setdefault((record.student, record.lesson), []).append(records.to_wire(record))
-    for _path, submission, release in prepared.notebooks:
-        place = (submission.student, release.path.stem)
-        wires = by_notebook.get(place, [])
-        if cache.worth_keeping(wires, release.exercises):
-            cache.store(settings.out / ".cache", keys[place], wires)
-
-
 # ---------------------------------------------------------------- all stages
 
 @dataclass
@@ -292,18 +303,19 @@ def grade(settings: Settings) -> Graded:
     private = Path(tempfile.mkdtemp(prefix="course-grading-run-"))
     try:
         submissions = collect.collect(settings.submissions, releases, settings.shard)
-        prepared = prepare_all(submissions, releases, scratch)
+        reuse = Reuse(settings)
+        prepared = prepare_all(submissions, releases, scratch, reuse)
         found = list(prepared.records)
-        reused, keys = _from_cache(settings, prepared)
-        found += reused
-        ran, from_cache = len(prepared.notebooks), len(keys) - len(prepared.notebooks)
+        ran, from_cache = len(prepared.notebooks), prepared.reused
         if prepared.notebooks:
+            write_notebooks(prepared)
             modules = sorted({module for release in releases.values()
                               for _line, module in release.imports.values()})
             records_file = run_pytest(settings, scratch, prepared, private, modules)
             fresh = read_verdicts(records_file, prepared)
             _refuse_silent_failure(fresh)
-            _to_cache(settings, prepared, keys, fresh)
+            reuse.keep([(submission, release) for _, submission, release in prepared.notebooks],
+                       fresh + [n for notes in prepared.notes.values() for n in notes])
             found += fresh
     finally:
         if not settings.keep_scratch:

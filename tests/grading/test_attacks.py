@@ -139,9 +139,9 @@ def test_the_summary_counts_the_flagged(attack_run):
 
 # ------------------------------------------------------------------ loud, never silent zeros
 
-def _loud(tmp_path, env=None, *extra):
+def _loud(tmp_path, env=None, *extra, students=("ada", "bo")):
     submissions = tmp_path / "subs"
-    for student in ("ada", "bo"):
+    for student in students:
         (submissions / student).mkdir(parents=True)
         (submissions / student / attacks.L90).write_bytes(attacks.SOLUTIONS[attacks.L90].read_bytes())
     done = subprocess.run(_command(submissions, tmp_path / "out", *extra), capture_output=True,
@@ -161,8 +161,9 @@ def test_missing_pytest_xdist_is_loud(tmp_path):
     fake = tmp_path / "fake"
     (fake / "xdist").mkdir(parents=True)
     (fake / "xdist" / "__init__.py").write_text("raise ImportError('no xdist here')\n")
+    # five notebooks on two workers: more than one process grades alone (runner.SMALL_RUN)
     stderr = _loud(tmp_path, {"PYTHONPATH": os.pathsep.join([str(fake), str(attacks.FIXTURES)])},
-                   "--workers", "2")
+                   "--workers", "2", students=("ada", "bo", "cy", "di", "ed"))
     assert "pytest-xdist is not installed" in stderr
 
 

@@ -41,12 +41,20 @@ def lesson90(row: dict) -> dict:
     return {e: p for e, p in row["points"].items() if e.startswith("lesson90.")}
 
 
-@pytest.fixture(scope="module")
-def fault_run(tmp_path_factory):
+# 18 notebooks: two pytest-xdist workers, or (with more workers than a ninth of them) one
+# process that starts kernels ahead (runner.parallel_workers); every fault must be told apart
+# either way, kernel restarts included.
+MODES = {"xdist": "2", "one process": "9"}
+
+
+@pytest.fixture(scope="module", params=sorted(MODES))
+def fault_run(tmp_path_factory, request):
     root = tmp_path_factory.mktemp("faults")
     submissions = faults.build(root / "submissions")
     summary = grade(submissions, root / "out", faults.RELEASE, "--timeout", "5", "--workers",
-                    "2", "--memory-mb", "1024", env=FIXTURE_ENV)
+                    MODES[request.param], "--memory-mb", "1024", env=FIXTURE_ENV)
+    log = (root / "out" / "pytest.log").read_text()
+    assert ("bringing up nodes" in log) == (request.param == "xdist"), log[:500]
     return root / "out", summary
 
 

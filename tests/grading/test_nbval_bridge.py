@@ -15,9 +15,7 @@ from course_utils.grade import nbval_bridge
 
 
 def test_the_internals_the_bridge_uses_exist():
-    assert isinstance(nbval.kernel.KernelManager, type)
-    assert "kernel_spec_manager" in inspect.signature(nbval.kernel.start_new_kernel).parameters \
-        or "KernelManager(" in inspect.getsource(nbval.kernel.start_new_kernel)
+    assert callable(nbval.kernel.start_new_kernel)
     for name in ("get_message", "await_idle", "execute_cell_input", "is_alive", "stop", "interrupt"):
         assert callable(getattr(nbval.kernel.RunningKernel, name)), name
     init = inspect.signature(nbval.kernel.RunningKernel.__init__).parameters
@@ -30,17 +28,29 @@ def test_the_internals_the_bridge_uses_exist():
         assert attribute in file_source, attribute
 
 
-def test_use_kernel_manager_replaces_the_class_nbval_starts():
-    original = nbval.kernel.KernelManager
+def test_use_kernel_starter_is_what_nbval_starts_kernels_with(tmp_path):
+    """RunningKernel (what nbval's notebook setup makes) calls the starter with the notebook's
+    folder, and the kernel name, time-out and stderr nbval chose."""
+    original, calls = nbval.kernel.start_new_kernel, []
 
-    class Marker(original):
+    class Started(Exception):
         pass
 
+    def starter(**kwargs):
+        calls.append(kwargs)
+        raise Started
+
     try:
-        nbval_bridge.use_kernel_manager(Marker)
-        assert nbval.kernel.KernelManager is Marker
+        nbval_bridge.use_kernel_starter(starter)
+        with pytest.raises(Started):
+            nbval.kernel.RunningKernel("some-kernel", cwd=str(tmp_path), startup_timeout=7)
     finally:
-        nbval_bridge.use_kernel_manager(original)
+        nbval_bridge.use_kernel_starter(original)
+    assert nbval.kernel.start_new_kernel is original
+    (call,) = calls
+    assert (call["kernel_name"], call["cwd"], call["startup_timeout"]) == ("some-kernel",
+                                                                          str(tmp_path), 7)
+    call["stderr"].close()
 
 
 @pytest.fixture
