@@ -5,8 +5,10 @@ course's own notebooks (a mix of correct, partly wrong and broken), then times, 
 ``repeat`` times (median kept):
 
 - plain ``pytest --nbval-lax --nbval-current-env`` over the same files, one process;
-- ``python -m course_utils.grade`` with ``--workers 1`` (the overhead ratio compares these two);
-- ``python -m course_utils.grade`` with ``--workers 2`` (the speed-up compares 1 and 2 workers);
+- ``python -m course_utils.grade`` with ``--workers 1`` (the overhead ratio compares these two):
+  one pytest process that starts the next notebook's kernel while one runs;
+- ``python -m course_utils.grade`` with ``--workers 2`` (the speed-up compares 1 and 2 workers):
+  over 4 notebooks, two pytest-xdist workers;
 - the same with ``--no-sandbox`` (what the bubblewrap sandbox costs);
 - a regrade after 3 of the submissions changed, with the cache of the 2-worker run (what
   incremental regrading saves).

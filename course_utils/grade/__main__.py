@@ -44,7 +44,8 @@ def grade_main(argv: list[str]) -> int:
     parser.add_argument("--release", type=Path, default=DEFAULT_RELEASE,
                         help="the released exercise notebooks (default: exercises/)")
     parser.add_argument("--workers", type=int, default=os.cpu_count() or 1,
-                        help="parallel kernels, one per core (default: all cores)")
+                        help="cores to use: pytest-xdist workers, or for a small run kernels "
+                             "started at once while one notebook runs (default: all cores)")
     parser.add_argument("--timeout", type=float, default=30.0, help="seconds per cell")
     parser.add_argument("--shard", type=_shard, default=(1, 1), metavar="K/N",
                         help="grade only shard K of N (students split by a hash of their folder "

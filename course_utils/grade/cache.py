@@ -2,7 +2,7 @@
 
 Why by content and not by file times: a regrade must give exactly what a fresh run gives, so an
 entry may be reused only when nothing that decides the verdict has changed. The key is a hash
-of the prepared notebook (the student's cells with the released check cells put back), the
+of the notebook (the runner passes the file the student uploaded, and its name), the
 release notebook, the student (records name the student), the source files of the installed
 ``course_utils`` (a fixed check changes every key, even under the same version number), the
 versions of the libraries that run the checks, and any grading settings the caller passes
@@ -32,7 +32,9 @@ from pathlib import Path
 FORMAT = "course-grading-cache/1"
 KEY_LENGTH = 64
 # Libraries whose version can change a verdict; their versions are part of every key.
-VERDICT_LIBRARIES = ("torch", "numpy", "nbval", "nbclient", "ipykernel", "jupyter_client")
+# nbformat too: the key holds the uploaded file, and nbformat reads (and upgrades) it.
+VERDICT_LIBRARIES = ("torch", "numpy", "nbformat", "nbval", "nbclient", "ipykernel",
+                     "jupyter_client")
 _SKIPPED_SUFFIXES = (".pyc", ".pyo")
 
 

@@ -108,19 +108,21 @@ def wait_until_ready(manager, client, timeout: float) -> None:
     """Ask ``kernel_info`` until the kernel answers on its shell channel.
 
     jupyter_client's ``wait_for_ready`` then also drains IOPub for 0.2 s, a fifth of a second
-    per notebook; nbval makes sure IOPub is up itself, right after."""
+    per notebook; nbval makes sure IOPub is up itself, right after. The errors say "Kernel"
+    as jupyter_client's do: the plugin reports them as a kernel failure, which is never
+    cached and never mistaken for the student's fault."""
     deadline = time.monotonic() + timeout
     while True:
         asked = client.kernel_info()
         while True:
             left = deadline - time.monotonic()
             if left <= 0:
-                raise RuntimeError(f"the kernel did not answer within {timeout:g} s")
+                raise RuntimeError(f"Kernel didn't respond in {timeout:g} seconds")
             try:
                 reply = client.get_shell_msg(timeout=min(1.0, left))
             except Empty:
                 if not manager.is_alive():
-                    raise RuntimeError("the kernel died while it started") from None
+                    raise RuntimeError("Kernel died before replying to kernel_info") from None
                 break   # ask again
             if reply.get("parent_header", {}).get("msg_id") == asked:
                 return

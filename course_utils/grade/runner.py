@@ -3,10 +3,12 @@
     collect → validate → restore → execute (sandboxed kernels) → verdicts → gradebook
 
 ``collect`` (module ``collect``) decides which file of which student is graded for which lesson;
-``validate`` and ``restore`` (module ``prepare``) read each notebook and put the released check
-cells back; ``execute`` runs one ``pytest --nbval-lax`` over scratch copies, one folder per
-notebook, each kernel in a bubblewrap sandbox that sees only its own folder (module
-``sandbox``); ``verdicts`` reads the records the plugin wrote into a private folder no kernel can
+a notebook whose records are cached is skipped from here on (module ``reuse``); ``validate`` and
+``restore`` (module ``prepare``) read each notebook and put the released check cells back;
+``execute`` runs one ``pytest --nbval-lax`` over scratch copies, one folder per notebook, each
+kernel in a bubblewrap sandbox that sees only its own folder (module ``sandbox``), in
+pytest-xdist workers or, for a small run, in one process that starts kernels ahead
+(``kernel_pool``); ``verdicts`` reads the records the plugin wrote into a private folder no kernel can
 see, and checks every one against the release; the gradebook is built once, at the end.
 
 An infrastructure failure (pytest cannot start, exits with a usage or internal error or dies by

@@ -1,17 +1,20 @@
 """The kernel pool (``course_utils.grade.kernel_pool``) with stand-in kernel managers: which
 kernels start when, that each notebook gets the kernel started for its own folder, that stops
 run in the background and ``shutdown`` leaves nothing running. Real kernels go through it in
-every grading test (``test_grading``, ``test_attacks``)."""
+every grading test (``test_grading``, ``test_attacks``). Last, the runner's choice between one
+process with the pool and pytest-xdist."""
 
 from __future__ import annotations
 
 import itertools
 import threading
 import time
+from pathlib import Path
 from queue import Queue
 
 import pytest
 
+from course_utils.grade import runner
 from course_utils.grade.kernel_pool import KernelPool, wait_until_ready
 
 FOLDERS = ["/scratch/a", "/scratch/b", "/scratch/c", "/scratch/d"]
@@ -161,7 +164,7 @@ def test_a_kernel_that_dies_while_starting_is_reported_at_once():
     manager = FakeManager("grading")
     manager.answers, manager.alive = False, False
     began = time.monotonic()
-    with pytest.raises(RuntimeError, match="died while it started"):
+    with pytest.raises(RuntimeError, match="Kernel died before replying"):
         wait_until_ready(manager, manager.client(), timeout=30)
     assert time.monotonic() - began < 2
 
@@ -169,7 +172,7 @@ def test_a_kernel_that_dies_while_starting_is_reported_at_once():
 def test_a_kernel_that_never_answers_times_out():
     manager = FakeManager("grading")
     manager.answers = False
-    with pytest.raises(RuntimeError, match="did not answer within 1.5 s"):
+    with pytest.raises(RuntimeError, match="Kernel didn't respond in 1.5 seconds"):
         wait_until_ready(manager, manager.client(), timeout=1.5)
 
 
@@ -183,7 +186,7 @@ def test_a_kernel_that_does_not_start_is_stopped_and_the_error_raised():
 
     FakeManager.client = silent_client
     try:
-        with pytest.raises(RuntimeError, match="did not answer"):
+        with pytest.raises(RuntimeError, match="Kernel didn't respond"):
             kernels.start_new_kernel(1, "grading", None, FOLDERS[0])
     finally:
         FakeManager.client = original
@@ -191,3 +194,29 @@ def test_a_kernel_that_does_not_start_is_stopped_and_the_error_raised():
     (manager,) = FakeManager.instances
     assert manager.stopped.is_set() and FakeManager.launched == [FOLDERS[0]]
 
+
+
+@pytest.mark.parametrize(("workers", "notebooks", "expected"), [
+    (2, 3, 1), (2, 4, 1), (2, 5, 2), (2, 100, 2), (1, 100, 1), (8, 16, 1), (8, 17, 8)])
+def test_small_runs_are_one_process_and_larger_ones_use_xdist(workers, notebooks, expected):
+    settings = runner.Settings(Path("subs"), Path("out"), Path("release"), workers=workers)
+    assert runner.parallel_workers(settings, notebooks) == expected
+
+
+@pytest.mark.parametrize("message", ["Kernel didn't respond in 60 seconds",
+                                     "Kernel died before replying to kernel_info"])
+def test_a_kernel_that_does_not_start_is_the_graders_failure_never_cached(message):
+    """The plugin's reason for the pool's errors blames the grader, so the notebook is not
+    cached and runs again next time (a student never keeps a zero for it)."""
+    from course_utils.grade import cache, plugin
+
+    class Item:   # a cell whose run left no outputs (the kernel never started)
+        parent, test_outputs = None, []
+
+    with pytest.raises(RuntimeError) as raised:
+        raise RuntimeError(message)
+    reason = plugin._fault(raised, Item())
+    assert reason.startswith("kernel failure: ")
+    record = {"kind": "CheckResult", "exercise": "lesson00.q1", "status": "fault",
+              "reason": reason}
+    assert not cache.worth_keeping([record], {"lesson00.q1": 1})
