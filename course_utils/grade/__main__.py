@@ -7,7 +7,7 @@
 SUBMISSIONS holds one folder per student with any of the exercise notebooks. DIR receives
 ``gradebook.csv``, ``gradebook.json``, ``feedback/<student>.md``, ``report.html``,
 ``pytest.log`` and the cache ``.cache/``. Exit status 2, and no gradebook, when grading itself
-failed (see ``runner.GradingError``).
+failed (see ``errors.GradingError``).
 ``--shard K/N`` grades only the students of shard K of N (a stable hash of the folder name),
 so N batch jobs can grade a large course and ``merge`` joins their DIRs.
 """

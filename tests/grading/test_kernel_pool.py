@@ -14,7 +14,7 @@ from queue import Queue
 
 import pytest
 
-from course_utils.grade import runner
+from course_utils.grade import execute, runner
 from course_utils.grade.kernel_pool import KernelPool, wait_until_ready
 
 FOLDERS = ["/scratch/a", "/scratch/b", "/scratch/c", "/scratch/d"]
@@ -200,7 +200,7 @@ def test_a_kernel_that_does_not_start_is_stopped_and_the_error_raised():
     (2, 3, 1), (2, 4, 1), (2, 5, 2), (2, 100, 2), (1, 100, 1), (8, 16, 1), (8, 17, 8)])
 def test_small_runs_are_one_process_and_larger_ones_use_xdist(workers, notebooks, expected):
     settings = runner.Settings(Path("subs"), Path("out"), Path("release"), workers=workers)
-    assert runner.parallel_workers(settings, notebooks) == expected
+    assert execute.parallel_workers(settings, notebooks) == expected
 
 
 @pytest.mark.parametrize("message", ["Kernel didn't respond in 60 seconds",
