@@ -57,8 +57,10 @@ class KernelPool:
 
     def _launch(self, folder: str):
         manager = self.manager_class(kernel_name=self.kernel_name)
+        # the kernel's own output travels as messages; what a cell writes to the file
+        # descriptors themselves (and ipykernel's banner) must not fill the grader's log
         with open(os.devnull, "w") as devnull:   # the child keeps its own copy
-            manager.start_kernel(stderr=devnull, cwd=folder)
+            manager.start_kernel(stdout=devnull, stderr=devnull, cwd=folder)
         stop_now = manager.shutdown_kernel
 
         def shutdown_kernel(now=False, restart=False):

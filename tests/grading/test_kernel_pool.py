@@ -35,8 +35,8 @@ class FakeManager:
         self.stderr = None
         FakeManager.instances.append(self)
 
-    def start_kernel(self, stderr=None, cwd=None):
-        self.cwd, self.stderr = cwd, stderr
+    def start_kernel(self, stdout=None, stderr=None, cwd=None):
+        self.cwd, self.stderr, self.stdout = cwd, stderr, stdout
         FakeManager.launched.append(cwd)
 
     def shutdown_kernel(self, now=False, restart=False):
@@ -150,6 +150,7 @@ def test_nbvals_devnull_is_closed_and_each_kernel_gets_its_own():
     handle = open(__file__)   # stands in for the os.devnull nbval opens per kernel
     manager, _ = kernels.start_new_kernel(5, "grading", handle, FOLDERS[0])
     assert handle.closed and manager.stderr is not handle and manager.stderr.closed
+    assert manager.stdout is not None and manager.stdout.closed
     kernels.shutdown()
 
 
