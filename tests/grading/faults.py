@@ -104,6 +104,7 @@ NOTEBOOK_FAULTS = {
     "sys_exit": (_set("q2-answer", "import sys\nsys.exit()\nanswer = 42"),
                  {"q1": 2, "q2": 0, "q3": 3}, "sys.exit()"),
     "enormous_output": (_insert_after("q1-check", "print('spam ' * 2_000_000)\n"
+                                      "import os\nos.write(1, b'ham ' * 5_000_000)\n"
                                       "'eggs ' * 2_000_000"),
                         {"q1": 2, "q2": 1, "q3": 3}, "enormous output truncated"),
     "redefines_ex": (_both(_insert_after("q1-answer", FAKE_EX), WRONG["q1"], WRONG["q2"]),
