@@ -16,6 +16,7 @@ leave the tree by double-forking, and ``kill_tree`` can find and end all of it.
 from __future__ import annotations
 
 import ctypes
+import math
 import os
 import signal
 import time
@@ -113,7 +114,8 @@ class MemoryWatch:
 
     @property
     def peak_mb(self) -> int:
-        return round(self.peak / MB)
+        """Rounded up: a peak just over a 400 MB cap reads 401, never 400."""
+        return math.ceil(self.peak / MB)
 
 
 def reap(wanted: int) -> int | None:

@@ -23,7 +23,7 @@ from pathlib import Path
 import pytest
 from jupyter_client.kernelspec import KernelSpecManager
 
-from course_utils.grade import sandbox, sandbox_layout
+from course_utils.grade import memory_watch, sandbox, sandbox_layout
 from course_utils.grade.sandbox_manager import SandboxKernelManager
 
 REPO = Path(sandbox.__file__).resolve().parents[2]
@@ -509,3 +509,10 @@ def test_bwrap_command_binds_only_the_whitelist(tmp_path):
     assert ("--bind", str(tmp_path / "scratch")) in pairs
     assert ("--bind", str(tmp_path / "sockets")) in pairs
     assert command[command.index("--") + 1:] == ["python"]
+
+
+@pytest.mark.parametrize(("peak", "reported"), [(400.3, 401), (400.0, 400), (1.0, 1), (0.0, 0)])
+def test_the_peak_is_rounded_up_so_a_kill_never_reads_at_or_under_the_cap(peak, reported):
+    watch = memory_watch.MemoryWatch(root=os.getpid(), limit_mb=400)
+    watch.peak = int(peak * memory_watch.MB)
+    assert watch.peak_mb == reported
