@@ -32,7 +32,9 @@ case $installer in
     try_cpu_index() { install --timeout 10 --retries 0 "$@"; } ;;
   uv)
     uv=${UV:-uv}
-    install() { "$uv" pip install -q --python "$venv/bin/python" "$@"; }
+    # --compile-bytecode: pip compiles on install, uv does not; a sandboxed grading kernel
+    # sees the environment read-only and would compile torch again at every start
+    install() { "$uv" pip install -q --compile-bytecode --python "$venv/bin/python" "$@"; }
     try_cpu_index() { UV_HTTP_TIMEOUT=10 UV_HTTP_RETRIES=0 install "$@"; } ;;
   *)
     echo "COURSE_INSTALLER must be pip or uv, not '$installer'" >&2

@@ -20,7 +20,7 @@ import shutil
 import sys
 from pathlib import Path
 
-from course_utils.grade import exports, feedback, gradebook, prepare, report
+from course_utils.grade import exports, feedback, gradebook, prepare, report, sandbox
 from course_utils.grade.runner import GradingError, Settings, grade
 
 DEFAULT_RELEASE = Path(__file__).resolve().parents[2] / "exercises"
@@ -75,6 +75,11 @@ def grade_main(argv: list[str]) -> int:
                         progress=not args.no_progress, keep_scratch=args.keep_scratch,
                         fresh=args.fresh)
     report.warm_up()
+    source = sandbox.uncompiled("torch")
+    if source:
+        print(f"note: torch has no compiled bytecode ({source}): every grading kernel compiles "
+              "it again, about 1.5 s per notebook; compile it once with: "
+              f"{sys.executable} -m compileall -q {Path(source).parents[1]}", file=sys.stderr)
     try:
         graded = grade(settings)
     except GradingError as error:

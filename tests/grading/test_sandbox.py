@@ -516,3 +516,21 @@ def test_the_peak_is_rounded_up_so_a_kill_never_reads_at_or_under_the_cap(peak, 
     watch = memory_watch.MemoryWatch(root=os.getpid(), limit_mb=400)
     watch.peak = int(peak * memory_watch.MB)
     assert watch.peak_mb == reported
+
+
+def test_a_package_without_bytecode_is_found_without_importing_it(tmp_path, monkeypatch):
+    """The grading command warns when torch has no bytecode: read-only in the sandbox, every
+    kernel would compile it again."""
+    import importlib
+    import py_compile
+
+    package = tmp_path / "course_probe_uncompiled"
+    package.mkdir()
+    (package / "__init__.py").write_text("raise RuntimeError('imported')\n")
+    monkeypatch.syspath_prepend(str(tmp_path))
+    importlib.invalidate_caches()
+    assert sandbox.uncompiled("course_probe_uncompiled") == str(package / "__init__.py")
+    py_compile.compile(str(package / "__init__.py"), doraise=True)
+    assert sandbox.uncompiled("course_probe_uncompiled") is None
+    assert sandbox.uncompiled("course_probe_nowhere") is None   # not installed: nothing to say
+    assert "course_probe_uncompiled" not in sys.modules
