@@ -13,8 +13,11 @@ the second); plain ``pytest --nbval`` is untouched. When active it
   and after a dead kernel or a timeout starts a new kernel and replays the notebook's other
   cells, so one runaway cell costs only its own exercise; stops a notebook that used up its
   time budget (``--grading-notebook-timeout``);
-- passes typed records (``records``) to the controller (pytest-xdist ``user_properties``), which
-  writes them to ``--grading-records`` and, for ``--gradebook``, builds the gradebook once.
+- turns each cell's run into a typed record (``cell_records``) and passes it to the controller
+  (pytest-xdist ``user_properties``), which writes them to ``--grading-records`` and, for
+  ``--gradebook``, builds the gradebook once;
+- starts each notebook's kernel through ``kernel_pool`` (ahead of time with
+  ``--grading-start-ahead N`` in a process without pytest-xdist).
 
 Every reliance on nbval's internals is in ``nbval_bridge``.
 """
@@ -23,7 +26,6 @@ from __future__ import annotations
 
 import json
 import os
-import re
 import shutil
 import tempfile
 import time
@@ -33,15 +35,13 @@ from queue import Empty
 
 import pytest
 
-from course_utils.grade import nbval_bridge, prepare, records, sandbox, seal, verdicts
+from course_utils.grade import cell_records, nbval_bridge, prepare, records, sandbox, seal, verdicts
 from course_utils.grade.controller import PROPERTY, Controller
-from course_utils.grade.kernel import TRUNCATION_NOTE
 from course_utils.grade.kernel_pool import KernelPool
 from course_utils.grade.nbval_bridge import KernelDied
-from course_utils.grade.records import CheckResult, Note
+from course_utils.grade.records import Note
 
 KERNEL_NAME = "course-grading"
-MESSAGE_CHARS = 2000
 @dataclass
 class GradingState:
     """What one pytest process (controller or worker) keeps while grading."""
@@ -177,11 +177,6 @@ def _exercise_modules(items) -> str:
 _exercise = verdicts.exercise_of
 
 
-def _points(cell) -> float:
-    points = cell.get("metadata", {}).get("course", {}).get("points", 1)
-    return points if isinstance(points, (int, float)) and not isinstance(points, bool) else 0
-
-
 # ---------------------------------------------------------------- before each cell
 
 @pytest.hookimpl(tryfirst=True)
@@ -229,9 +224,10 @@ def pytest_runtest_call(item):
         return
     cell = nbval_bridge.cell_of(item)
     excinfo = pytest.ExceptionInfo.from_exc_info(outcome.excinfo) if outcome.excinfo else None
-    if not _exercise(cell) or (excinfo is not None and _fault(excinfo, item)):
+    state = item.config.stash[STATE]
+    if not _exercise(cell) or (excinfo is not None and cell_records.fault_of(excinfo, item, state)):
         return
-    item._grading_verdict = verdicts.ask(item, cell, item.config.stash[STATE])
+    item._grading_verdict = verdicts.ask(item, cell, state)
 
 
 # ---------------------------------------------------------------- one record per cell
@@ -243,70 +239,10 @@ def pytest_runtest_makereport(item, call):
     if not (_active(item.config) and nbval_bridge.is_cell(item)):
         return
     if call.when == "call" or (call.when == "setup" and not report.passed):
-        record = _record(item, call)
+        record = cell_records.record_of(item, call, item.config.stash[STATE])
         _remember_for_replay(item, call, record)
         if record is not None:
             report.user_properties.append((PROPERTY, records.to_wire(record)))
-
-
-def _names(item) -> tuple[str, str]:
-    path = Path(str(nbval_bridge.notebook_of(item).fspath))
-    return path.parent.name, path.stem
-
-
-def _record(item, call):
-    student, lesson = _names(item)
-    cell = nbval_bridge.cell_of(item)
-    number = nbval_bridge.cell_number(item) + 1
-    fault = _fault(call.excinfo, item)
-    exercise = _exercise(cell)
-    if exercise:
-        verdict = getattr(item, "_grading_verdict", None) or {
-            "status": "fault", "reason": fault or "the check cell failed before its verdict"}
-        return CheckResult(student, lesson, exercise, verdict["status"], _points(cell),
-                           reason=verdict.get("reason") or (
-                               verdict.get("message", "") if verdict["status"] == "fault" else ""),
-                           message=_short(verdict.get("message", "")),
-                           findings=tuple(verdict.get("findings", ())),
-                           solution_used=bool(verdict.get("solution_used")),
-                           sealed=bool(verdict.get("sealed")))
-    if fault:
-        return Note(student, f"{lesson}: code cell {number}: {fault}", lesson, failed_to_run=True)
-    if _truncated(item):
-        return Note(student, f"{lesson}: code cell {number}: enormous output truncated", lesson)
-    return None
-
-
-def _short(text: str) -> str:
-    return text if len(text) <= MESSAGE_CHARS else text[:MESSAGE_CHARS] + " [...]"
-
-
-def _truncated(item) -> bool:
-    marker = TRUNCATION_NOTE.split("{")[0].strip()
-    return any(marker in str(output.get("text", "")) or
-               any(marker in str(v) for v in output.get("data", {}).values())
-               for output in nbval_bridge.outputs_of(item))
-
-
-def _fault(excinfo, item) -> str:
-    """A reason for the runaway cases; '' for a cell that simply raised or passed."""
-    if excinfo is None:
-        return ""
-    text = str(excinfo.value)
-    if excinfo.errisinstance(KernelDied):
-        return verdicts.death_reason(nbval_bridge.kernel_of(nbval_bridge.notebook_of(item)),
-                             item.config.stash[STATE])
-    if text.startswith("not run:"):
-        return text
-    if "Timeout of" in text:
-        timeout = re.search(r"Timeout of ([\d.]+) seconds", text)
-        return f"timed out after {timeout.group(1) if timeout else '?'} s (an endless loop?)"
-    for output in nbval_bridge.outputs_of(item):
-        if output.get("output_type") == "error" and output.get("ename") == "SystemExit":
-            return "the cell called sys.exit()"
-    if excinfo.errisinstance(RuntimeError) and "Kernel" in text:
-        return f"kernel failure: {text.splitlines()[0]}"
-    return ""
 
 
 RESTART_AFTER = ("ran out of memory", "the kernel died", "timed out", "kernel failure")
