@@ -98,7 +98,7 @@ def notebook_key(student: str, prepared, release, settings: Mapping | None = Non
     ``prepared`` and ``release`` are the notebooks (path, bytes, text or mapping);
     ``settings`` holds whatever else changes a verdict in this run (JSON-ready values), e.g.
     ``{"timeout": 30, "memory_mb": 2048, "sandbox": True}``."""
-    parts = {
+    return _key({
         "format": FORMAT,
         "student": student.encode("utf-8", "surrogatepass").hex(),
         "prepared": _digest_of(prepared),
@@ -106,17 +106,19 @@ def notebook_key(student: str, prepared, release, settings: Mapping | None = Non
         "course_utils": course_utils_fingerprint(),
         "environment": environment_fingerprint(),
         "settings": dict(settings or {}),
-    }
-    text = json.dumps(parts, sort_keys=True, ensure_ascii=True, default=str)
-    return hashlib.sha256(text.encode()).hexdigest()
+    })
 
 
 def catalog_key(release_paths) -> str:
     """The key of what the grader reads from the exercise modules for the release (titles,
     hints): it changes with ``course_utils`` and with any release notebook."""
-    parts = {"format": FORMAT, "catalog": sorted(_digest_of(Path(p)) for p in release_paths),
-             "course_utils": course_utils_fingerprint()}
-    return hashlib.sha256(json.dumps(parts, sort_keys=True).encode()).hexdigest()
+    return _key({"format": FORMAT, "catalog": sorted(_digest_of(Path(p)) for p in release_paths),
+                 "course_utils": course_utils_fingerprint()})
+
+
+def _key(parts: dict) -> str:
+    text = json.dumps(parts, sort_keys=True, ensure_ascii=True, default=str)
+    return hashlib.sha256(text.encode()).hexdigest()
 
 
 def _path(cache_dir: Path, key: str) -> Path:

@@ -5,7 +5,6 @@ nothing: its exercise, if any, is judged by the check). The plugin's hooks call 
 from __future__ import annotations
 
 import re
-from pathlib import Path
 
 from course_utils.grade import nbval_bridge, verdicts
 from course_utils.grade.kernel import TRUNCATION_NOTE
@@ -21,7 +20,7 @@ def _points(cell) -> float:
 
 
 def _names(item) -> tuple[str, str]:
-    path = Path(str(nbval_bridge.notebook_of(item).fspath))
+    path = nbval_bridge.path_of(nbval_bridge.notebook_of(item))
     return path.parent.name, path.stem
 
 

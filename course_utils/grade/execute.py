@@ -24,6 +24,7 @@ PYTEST_STATUS = {2: "interrupted", 3: "internal error", 4: "usage error",
 # The plugins a grading run loads, in this order and no others.
 PLUGINS = ("course_utils.grade.plugin", "nbval.plugin")
 XDIST_PLUGIN = "xdist.plugin"
+SMALL_RUN = 2   # notebooks per worker up to which one process grades them all
 
 
 def parallel_workers(settings, notebooks: int) -> int:
@@ -34,9 +35,6 @@ def parallel_workers(settings, notebooks: int) -> int:
     core busy; pytest-xdist's workers add their own start (a second or two each) and pay
     off only when each has several notebooks to run, whose cells then run in parallel too."""
     return settings.workers if notebooks > SMALL_RUN * settings.workers else 1
-
-
-SMALL_RUN = 2   # notebooks per worker up to which one process grades them all
 
 
 def run_pytest(settings, work: Path, prepared, private: Path, modules: list[str]) -> Path:

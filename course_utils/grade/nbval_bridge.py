@@ -17,6 +17,7 @@ moves one fails there, by name, rather than somewhere in a grading run.
 from __future__ import annotations
 
 import time
+from pathlib import Path
 from queue import Empty
 
 
@@ -76,9 +77,13 @@ def notebook_of(item):
     return item.parent
 
 
+def path_of(notebook) -> Path:
+    return Path(str(notebook.fspath))
+
+
 def folder_of(notebook) -> str:
     """The notebook's folder: its kernel's working folder and sandbox."""
-    return str(notebook.fspath.dirname)
+    return str(path_of(notebook).parent)
 
 
 def kernel_of(notebook):

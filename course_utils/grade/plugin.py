@@ -51,7 +51,7 @@ class GradingState:
     memory_mb: int
     notebook_timeout: float
     sandboxed: bool
-    pool: KernelPool | None = None
+    pool: KernelPool
     collected: list = field(default_factory=list)    # controller: typed records
 
 
@@ -121,6 +121,8 @@ def pytest_configure(config):
     nbval_bridge.use_kernel_starter(pool.start_new_kernel)
     config.stash[STATE] = GradingState(key.encode(), folder, option.grading_memory_mb,
                                        option.grading_notebook_timeout, sandboxed, pool)
+    if option.grading_exercises is not None:
+        os.environ["COURSE_GRADING_EXERCISES"] = option.grading_exercises
     if not hasattr(config, "workerinput"):
         for path in (option.grading_records, option.grading_progress):
             if path:
@@ -133,7 +135,6 @@ def pytest_sessionstart(session):
     collection: the notebooks to grade are the command's arguments."""
     config = session.config
     if _active(config) and config.option.grading_exercises is not None:
-        os.environ["COURSE_GRADING_EXERCISES"] = config.option.grading_exercises
         pool = config.stash[STATE].pool
         pool.plan(str(Path(arg).parent) for arg in config.args if arg.endswith(".ipynb"))
         pool.start_first()

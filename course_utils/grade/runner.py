@@ -8,8 +8,9 @@ a notebook whose records are cached is skipped from here on (module ``reuse``); 
 ``execute`` runs one ``pytest --nbval-lax`` over scratch copies, one folder per notebook, each
 kernel in a bubblewrap sandbox that sees only its own folder (module ``sandbox``), in
 pytest-xdist workers or, for a small run, in one process that starts kernels ahead
-(``kernel_pool``); ``verdicts`` reads the records the plugin wrote into a private folder no kernel can
-see, and checks every one against the release; the gradebook is built once, at the end.
+(``kernel_pool``); ``verdicts`` reads the records the plugin wrote into a private folder no
+kernel can see, and checks every one against the release; the gradebook is built once, at the
+end.
 
 An infrastructure failure (pytest cannot start, exits with a usage or internal error or dies by
 a signal, no kernel starts, no check returns a sealed verdict) raises ``GradingError``: the
@@ -29,12 +30,10 @@ import nbformat
 
 from course_utils.grade import collect, gradebook, prepare, records, sandbox
 from course_utils.grade.collect import Submission, in_shard  # noqa: F401 - in_shard re-exported
-from course_utils.grade.errors import GradingError  # noqa: F401 - re-exported
+from course_utils.grade.errors import GradingError
 from course_utils.grade.execute import run_pytest
 from course_utils.grade.records import CheckResult, Note
 from course_utils.grade.reuse import Reuse
-
-
 
 
 @dataclass
