@@ -55,16 +55,25 @@ def _processes_with(marker: str) -> list[str]:
     return found
 
 
-@pytest.fixture(scope="module")
-def attack_run(tmp_path_factory):
+# About 30 notebooks: two pytest-xdist workers, or (with 15 workers) one process that starts
+# kernels ahead while a neighbour's notebook runs (execute.parallel_workers); every attack must
+# fail the same way in both.
+MODES = {"xdist": "2", "one process": "15"}
+
+
+@pytest.fixture(scope="module", params=sorted(MODES))
+def attack_run(tmp_path_factory, request):
     root = tmp_path_factory.mktemp("attacks")
     submissions = attacks.build(root / "submissions")
     before = _install_digest()
-    done = subprocess.run(_command(submissions, root / "out", "--workers", "2", "--timeout", "10",
+    done = subprocess.run(_command(submissions, root / "out", "--workers", MODES[request.param],
+                                   "--timeout", "10",
                                    "--notebook-timeout", "20", "--memory-mb", "1024"),
                           capture_output=True, text=True, timeout=900, cwd=root,
                           env=dict(os.environ, **ENV))
     assert done.returncode == 0, done.stderr[-3000:]
+    log = (root / "out" / "pytest.log").read_text(errors="replace")
+    assert ("bringing up nodes" in log) == (request.param == "xdist"), log[:500]
     time.sleep(1.0)   # a process left behind would have rewritten the gradebook by now
     return root / "out", done, before
 
