@@ -22,7 +22,8 @@ from pathlib import Path
 import torch
 from torch import nn
 
-from course_utils.exercises.engine import Incorrect, StudentLine, student_line
+from course_utils.exercises.engine import Incorrect, StudentLine, probe_seed, student_line
+from course_utils.probes.client import Answer, BindError
 
 ATOL, RTOL = 1e-5, 1e-4       # one tolerance for every "same values" in the course
 _MODULE_INTERNALS = frozenset(vars(nn.Module()))  # _modules, _parameters, hooks...
@@ -93,6 +94,8 @@ def mistake_in_your_code(error: BaseException, message: str) -> Incorrect:
 def instantiate(answer, *args, **kwargs) -> nn.Module:
     """Build the student's module class with ``args``; errors in their ``__init__`` surface."""
     expect_class(answer)
+    if isinstance(answer, Answer):
+        return _instantiate_probed(answer, args, kwargs)
     _expect_accepts(answer, args, kwargs, f"`{answer.__name__}(...)`")
     try:
         model = answer(*args, **kwargs)
@@ -108,8 +111,43 @@ def instantiate(answer, *args, **kwargs) -> nn.Module:
     return model
 
 
+def _instantiate_probed(answer: Answer, args, kwargs) -> Answer:
+    name = answer.name
+    try:
+        model = answer.run(*args, **kwargs).value
+    except BindError as error:
+        raise Incorrect(_cannot_call(f"`{name}(...)`", args, kwargs, error, error.signature)) from None
+    except AttributeError as error:
+        if FORGOT_SUPER not in str(error):
+            raise
+        raise mistake_in_your_code(error, f"`{name}.__init__` must call `super().__init__()` before it "
+                                          "assigns a layer: that call creates the registries `self.name = ...` "
+                                          "writes into.") from None
+    if not isinstance(model, Answer) or not model.is_module() or not model.tree()[0].registries:
+        raise Incorrect(f"`{name}.__init__` must call `super().__init__()` before anything else"
+                        f"{_where(answer.info.get('init'))}: without it the module has no registries and cannot run.")
+    return model
+
+
+def _where(line) -> str:
+    if not isinstance(line, dict):
+        return ""
+    source = str(line.get("source", ""))
+    return f" ({StudentLine(str(line.get('place')), int(line.get('lineno') or 0), '', source).caption()} `{source}`)"
+
+
 def expect_class(answer, name: str | None = None) -> None:
     """The answer must be an ``nn.Module`` subclass (the class itself, not an instance)."""
+    if isinstance(answer, Answer):
+        if answer.kind == "module":
+            name = name or answer.type_name
+            raise Incorrect(f"Pass the class itself, not an instance: `check({name})`, not `check({name}(...))`.")
+        if answer.kind != "class":
+            raise Incorrect(f"Expected a class (an `nn.Module` subclass), got {_kind(answer)}.")
+        if not answer.is_module_class():
+            raise Incorrect(f"`{answer.name}` does not subclass `nn.Module`: write "
+                            f"`class {answer.name}(nn.Module):` so PyTorch can register and find its layers.")
+        return
     if isinstance(answer, nn.Module):
         name = name or type(answer).__name__
         raise Incorrect(f"Pass the class itself, not an instance: `check({name})`, not `check({name}(...))`.")
@@ -122,6 +160,12 @@ def expect_class(answer, name: str | None = None) -> None:
 
 def expect_function(answer, name: str) -> None:
     """The answer must be a plain function (not a module, not a class)."""
+    if isinstance(answer, Answer):
+        if answer.kind == "module":
+            raise Incorrect(f"You passed a module (a {answer.type_name}); pass your function `{name}` itself.")
+        if answer.kind == "class" or not answer.info.get("callable"):
+            raise Incorrect(f"Pass the function `{name}` (defined with `def`), not {_kind(answer)}.")
+        return
     if isinstance(answer, nn.Module):
         raise Incorrect(f"You passed a module (a {type(answer).__name__}); pass your function `{name}` itself.")
     if inspect.isclass(answer) or not callable(answer):
@@ -142,6 +186,13 @@ def _where_init(cls) -> str:
 
 def call(function, *inputs, what: str = "your answer", **kwargs):
     """Call a student's function or module; a call with the wrong arguments is 'incorrect'."""
+    if isinstance(function, Answer):
+        if not function.info.get("callable"):
+            raise Incorrect(f"Expected {what} to be callable (a function or a module), got {_kind(function)}.")
+        try:
+            return function(*inputs, **kwargs)
+        except BindError as error:
+            raise Incorrect(_cannot_call(what, inputs, kwargs, error, error.signature)) from None
     if not callable(function):
         raise Incorrect(f"Expected {what} to be callable (a function or a module), got {_kind(function)}.")
     target = function.forward if isinstance(function, nn.Module) else function
@@ -157,15 +208,23 @@ def _expect_accepts(function, args, kwargs, what: str) -> None:
     try:
         signature.bind(*args, **kwargs)
     except TypeError as error:
-        shown = ", ".join([_short(a) for a in args] + [f"{k}={_short(v)}" for k, v in kwargs.items()])
-        raise Incorrect(f"{what} cannot be called with ({shown}): {error}. "
-                        f"Its signature is {signature}.") from None
+        raise Incorrect(_cannot_call(what, args, kwargs, error, signature)) from None
+
+
+def _cannot_call(what, args, kwargs, error, signature) -> str:
+    shown = ", ".join([_short(a) for a in args] + [f"{k}={_short(v)}" for k, v in kwargs.items()])
+    return f"{what} cannot be called with ({shown}): {error}. Its signature is {signature}."
+
+
+def generator(seed: int) -> torch.Generator:
+    """The generator a check draws hidden inputs from: ``seed`` in notebooks, the same on every
+    machine and run; under grading mixed with the grader's secret, so inputs are new each run."""
+    return torch.Generator().manual_seed(probe_seed(seed))
 
 
 def hidden_input(*shape: int, seed: int = 1234) -> torch.Tensor:
-    """A hidden test input: standard normal values, the same on every machine and run."""
-    generator = torch.Generator().manual_seed(seed)
-    return torch.randn(*shape, generator=generator)
+    """A hidden test input: standard normal values from ``generator(seed)``."""
+    return torch.randn(*shape, generator=generator(seed))
 
 
 # --- values and shapes --------------------------------------------------------------------
@@ -207,11 +266,27 @@ def expect_close(actual, expected, what: str = "the output", atol: float = ATOL,
 # --- parameters ---------------------------------------------------------------------------
 
 def parameter_count(model: nn.Module) -> int:
+    if isinstance(model, Answer):
+        return sum(p.value.numel() for p in _unique(model.parameters()))
     return sum(p.numel() for p in model.parameters())
+
+
+def _unique(items) -> list:
+    """Entries of a probed tree or parameter list, each object once (as PyTorch iterates)."""
+    seen, found = set(), []
+    for item in items:
+        if item.identity not in seen:
+            seen.add(item.identity)
+            found.append(item)
+    return found
 
 
 def parameter_breakdown(model: nn.Module) -> str:
     """'fc1 (Linear): 220, fc2 (Linear): 105' — which registered modules hold the parameters."""
+    if isinstance(model, Answer):
+        parts = [f"{e.name or 'the model itself'} ({e.type}): {e.parameter_count():,}"
+                 for e in _unique(model.tree()) if e.parameter_count()]
+        return ", ".join(parts) if parts else "none"
     parts = []
     for name, module in model.named_modules():
         own = sum(p.numel() for p in module.parameters(recurse=False))
@@ -226,6 +301,8 @@ def unregistered_modules(model: nn.Module) -> list[str]:
     A plain list that only *aliases* registered layers (``self.steps = [self.fc, self.fc]``)
     is harmless, PyTorch already sees those layers, so it is not reported.
     """
+    if isinstance(model, Answer):
+        return [f"{e.name}.{attr}" if e.name else attr for e in _unique(model.tree()) for attr in e.hidden]
     registered = {id(m) for m in model.modules()}
     hidden = []
     for name, module in model.named_modules():
@@ -240,6 +317,8 @@ def unregistered_modules(model: nn.Module) -> list[str]:
 
 def unregistered_tensors(model: nn.Module) -> list[str]:
     """Plain tensor attributes (not ``nn.Parameter``, not buffers): values no optimizer will train."""
+    if isinstance(model, Answer):
+        return [f"{e.name}.{attr}" if e.name else attr for e in _unique(model.tree()) for attr in e.loose_tensors]
     return [f"{name}.{attr}" if name else attr for name, module in model.named_modules()
             for attr, value in vars(module).items()
             if attr not in _MODULE_INTERNALS and isinstance(value, torch.Tensor)]
@@ -267,6 +346,8 @@ def copy_weights(source: nn.Module, target: nn.Module) -> None:
     shape () or (1,) matches either way. Buffers (BatchNorm statistics) follow where a buffer
     of that shape exists. Raises ``Incorrect`` naming the first shape ``target`` lacks.
     """
+    if isinstance(target, Answer):
+        return _copy_weights_probed(source, target)
     with torch.no_grad():
         free = list(target.parameters())
         for param in source.parameters():
@@ -280,6 +361,34 @@ def copy_weights(source: nn.Module, target: nn.Module) -> None:
             match = _take(free, buffer)
             if match is not None:
                 match.copy_(buffer.reshape(match.shape))
+
+
+def _copy_weights_probed(source: nn.Module, target: Answer) -> None:
+    free = [_Slot(p.name, p.value) for p in _unique(target.parameters())]
+    values = {}
+    for param in source.parameters():
+        match = _take(free, param)
+        if match is None:
+            raise Incorrect(f"No parameter of shape {_shape(param.shape)} in your module, so it cannot hold "
+                            f"the reference weights. Where yours are: {parameter_breakdown(target)}.")
+        values[match.name] = param.detach()
+    free = [_Slot(name, value) for name, value in target.buffers().items()]
+    for buffer in source.buffers():
+        match = _take(free, buffer)
+        if match is not None:
+            values[match.name] = buffer.detach()
+    target.assign(values)
+
+
+class _Slot:
+    """A tensor of the answer's side, by name and shape, to pair with a reference tensor."""
+
+    def __init__(self, name, value):
+        self.name, self.shape = name, value.shape
+        self._numel = value.numel()
+
+    def numel(self):
+        return self._numel
 
 
 def _take(free: list, tensor):
@@ -297,6 +406,11 @@ copy_weights_by_shape = copy_weights  # the name lessons 04-07 use
 
 def expect_connected_to_graph(output, what: str = "your output") -> None:
     """An output cut from autograd (``.detach()``, ``torch.no_grad()``) cannot be trained through."""
+    if hasattr(output, "connected") and hasattr(output, "changed"):   # a probed Run
+        if not output.connected:
+            raise Incorrect(f"{_capital(what)} is cut off from autograd (no `grad_fn`): no gradient could reach "
+                            "the layers. Don't `.detach()` it or compute it under `torch.no_grad()`.")
+        return
     output = plain(output)
     if type(output) is _Tensor and output.grad_fn is None and not output.requires_grad:
         raise Incorrect(f"{_capital(what)} is cut off from autograd (no `grad_fn`): no gradient could reach "
@@ -312,6 +426,8 @@ def copy_weights_until(source: nn.Module, target: nn.Module, agrees, limit: int 
     answer is accepted when ``agrees()`` holds for some pairing. Returns False when none
     does, leaving the first pairing in place for later "which mistake is it?" tests.
     """
+    if isinstance(target, Answer):
+        return _copy_weights_until_probed(source, target, agrees, limit)
     src, dst = _layers_with_parameters(source), _layers_with_parameters(target)
     if sorted(map(_layer_signature, src)) != sorted(map(_layer_signature, dst)):
         copy_weights(source, target)
@@ -329,6 +445,36 @@ def copy_weights_until(source: nn.Module, target: nn.Module, agrees, limit: int 
             return True
     _copy_layers(sources, first)
     return False
+
+
+def _copy_weights_until_probed(source: nn.Module, target: Answer, agrees, limit: int) -> bool:
+    values = {p.name: p.value for p in _unique(target.parameters())}
+    dst = [[_Slot(f"{e.name}.{n}" if e.name else n, values[f"{e.name}.{n}" if e.name else n])
+            for n, _, _ in e.parameters if (f"{e.name}.{n}" if e.name else n) in values]
+           for e in _unique(target.tree()) if e.parameters]
+    dst = [layer for layer in dst if layer]
+    src = _layers_with_parameters(source)
+    if sorted(map(_layer_signature, src)) != sorted(map(_layer_signature, dst)):
+        copy_weights(source, target)
+        return bool(agrees())
+    groups: dict[tuple, list] = {}
+    for layer in dst:
+        groups.setdefault(_layer_signature(layer), []).append(layer)
+    sources = [[s for s in src if _layer_signature(s) == signature] for signature in groups]
+    orders = itertools.islice(itertools.product(*(itertools.permutations(g) for g in groups.values())), limit)
+    first = None
+    for order in orders:
+        first = first or order
+        target.assign(_pairing(sources, order))
+        if agrees():
+            return True
+    target.assign(_pairing(sources, first))
+    return False
+
+
+def _pairing(sources, order) -> dict:
+    return {d.name: s.detach() for group_src, group_dst in zip(sources, order)
+            for s_layer, d_layer in zip(group_src, group_dst) for s, d in zip(s_layer, d_layer)}
 
 
 def _layers_with_parameters(model: nn.Module) -> list[list[nn.Parameter]]:
@@ -355,6 +501,13 @@ def _shape(shape) -> str:
 
 
 def _kind(value) -> str:
+    if isinstance(value, Answer):
+        if value.kind == "class":
+            return f"the class {value.name}"
+        if value.kind == "none":
+            return "None"
+        name = value.type_name
+        return f"{'an' if name[:1].lower() in 'aeiou' else 'a'} {name}"
     if value is None:
         return "None"
     if inspect.isclass(value):
@@ -364,6 +517,8 @@ def _kind(value) -> str:
 
 
 def _short(value) -> str:
+    if isinstance(value, Answer):
+        return _kind(value)
     if isinstance(value, torch.Tensor):
         return f"tensor of shape {_shape(value.shape)}"
     if inspect.isroutine(value) or inspect.isclass(value):
@@ -376,6 +531,16 @@ def _capital(text: str) -> str:
 
 
 kind_of = _kind  # for lesson modules that word their own messages
+
+
+def type_module(value) -> str:
+    """The module that defines a value's type (``numpy`` for an array), probed or not."""
+    return str(value.info.get("type_module", "")) if isinstance(value, Answer) else type(value).__module__
+
+
+def type_name(value) -> str:
+    """The type's name of a value, or of the object a probed handle stands for."""
+    return value.type_name if isinstance(value, Answer) else type(value).__name__
 
 
 # Structural checks live next door (module types, autograd ops, optimizer, calls); one vocabulary.

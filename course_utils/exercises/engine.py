@@ -104,9 +104,16 @@ class Message(Rich):
 
 
 class Exercise:
-    """Base class of every exercise. Subclasses set the attributes below and ``check_answer``."""
+    """Base class of every exercise. Subclasses set the attributes below and ``check_answer``.
+
+    With ``probed = True`` the check never holds the answer itself: ``check_answer`` receives a
+    ``course_utils.probes.client.Answer`` and reaches the answer only through probes, so the
+    same check judges it in this process (``evaluate``) and, under grading, from the grader's
+    process while the answer stays in the student's kernel (``judge``).
+    """
 
     id: str = ""
+    probed: bool = False
     points: int = 1
     title: str = ""
     why: str = ""
@@ -204,6 +211,10 @@ class Exercise:
         """Run the check without showing anything: what ``check`` and the author tests use."""
         if answer is NotImplemented:
             return self._outcome("not_attempted", _NOT_ATTEMPTED)
+        if self.probed:
+            from course_utils.probes.client import LocalTransport
+
+            return self.judge(LocalTransport({"answer": answer}), "answer")
         _CHECKING[0] += 1
         try:
             with _repeatable():
@@ -222,6 +233,47 @@ class Exercise:
             _CHECKING[0] -= 1
         return self._outcome("correct", self.why)
 
+    def judge(self, transport, expression: str, secret: int = 0) -> Outcome:
+        """The check of a probed exercise, with the answer behind ``transport``.
+
+        ``expression`` names the answer on its side; ``secret`` draws the check's inputs anew
+        (0: the inputs every student sees in the notebook; the grader passes a secret of its
+        run). Whatever the other side replies, the outcome is decided here.
+        """
+        from course_utils.probes import client
+
+        _CHECKING[0] += 1
+        seed = probe_seed(CHECK_SEED, secret)
+        try:
+            with client.Session(transport, seed) as session, _fresh(secret), _repeatable(seed):
+                answer = session.target(expression)
+                if answer.kind == "not_implemented":
+                    return self._outcome("not_attempted", _NOT_ATTEMPTED)
+                self.check_answer(answer)
+        except Incorrect as wrong:
+            return self._outcome("incorrect", str(wrong), exception=wrong)
+        except client.NotDefined:
+            return self._outcome("incorrect", f"`{expression}` is not defined: the cell that defines it "
+                                              "was deleted or never ran. Run it, then this check again.")
+        except client.BindError as error:
+            return self._outcome("incorrect", f"Your answer cannot be called as the exercise asks: {error}. "
+                                              f"Its signature is {error.signature}.")
+        except client.AnswerRaised as raised:
+            if raised.is_a("NotImplementedError"):
+                if raised.missing_forward:
+                    return self._outcome("incorrect", _MISSING_FORWARD, exception=raised)
+                return self._outcome("not_attempted", _NOT_ATTEMPTED, exception=raised)
+            location = student_line(raised)
+            return self._outcome("error", describe_exception(raised, location), location=location,
+                                 exception=raised)
+        except client.ProbeFault as fault:
+            return self._outcome("incorrect", f"Your answer could not be checked: {fault}.", exception=fault)
+        except Exception as error:  # noqa: BLE001 - the check met a value it did not expect
+            return self._outcome("error", describe_exception(error, None), exception=error)
+        finally:
+            _CHECKING[0] -= 1
+        return self._outcome("correct", self.why)
+
     def _outcome(self, status, message, **extra) -> Outcome:
         return Outcome(self.id, self.title, self.points, status, message, **extra)
 
@@ -230,6 +282,31 @@ class Exercise:
 
 
 _CHECKING = [0]   # checks build references from solution text; that is not the student's use
+_SECRET = [0]     # the secret of the running check: 0 in notebooks, the grader's under grading
+
+
+def probe_seed(seed: int, secret: int | None = None) -> int:
+    """The seed a check draws its inputs from: ``seed`` itself in notebooks (so messages are the
+    same on every run), mixed with the grader's secret under grading (fresh inputs each run)."""
+    secret = _SECRET[0] if secret is None else secret
+    if not secret:
+        return seed
+    import hashlib
+
+    digest = hashlib.sha256(f"{secret}:{seed}".encode()).digest()
+    return int.from_bytes(digest[:7], "big")
+
+
+class _fresh:
+    def __init__(self, secret: int):
+        self.secret = secret
+
+    def __enter__(self):
+        self.saved, _SECRET[0] = _SECRET[0], self.secret
+
+    def __exit__(self, *exc):
+        _SECRET[0] = self.saved
+        return False
 
 
 def _solution_seen(exercise_id: str) -> None:
@@ -255,11 +332,14 @@ class _repeatable:
     student's next random tensor is.
     """
 
+    def __init__(self, seed: int = CHECK_SEED):
+        self.seed = seed
+
     def __enter__(self):
         torch = sys.modules.get("torch")
         self._state = torch.random.get_rng_state() if torch is not None else None
         if torch is not None:
-            torch.manual_seed(CHECK_SEED)
+            torch.manual_seed(self.seed)
 
     def __exit__(self, *exc):
         torch = sys.modules.get("torch")
@@ -295,6 +375,10 @@ _CELL_FILE = re.compile(r"ipykernel_\d+|<ipython-input-")
 
 def student_line(error: BaseException) -> StudentLine | None:
     """The innermost traceback frame in the student's code, or None if there is none."""
+    if hasattr(error, "missing_forward"):   # raised on the answer's side: its line came as data
+        line = getattr(error, "location", None)
+        return StudentLine(**line) if isinstance(line, dict) and set(line) == {
+            "place", "lineno", "function", "source"} else None
     for frame in reversed(traceback.extract_tb(error.__traceback__)):
         if not is_library_file(frame.filename):
             place = "your cell" if _CELL_FILE.search(frame.filename) else Path(frame.filename).name
@@ -311,7 +395,7 @@ _ADDRESS = re.compile(r" at 0x[0-9a-fA-F]+")
 def describe_exception(error: BaseException, location: StudentLine | None) -> str:
     """'TypeName: message', without memory addresses (stored outputs must not change)."""
     text = _ADDRESS.sub("", str(error)).strip()
-    name = type(error).__name__
+    name = getattr(error, "kind", None) if hasattr(error, "missing_forward") else type(error).__name__
     if location is None:
         return f"{name}: {text} (raised inside PyTorch or Python while running your answer)" if text \
             else f"{name} (raised inside PyTorch or Python while running your answer)"

@@ -17,6 +17,7 @@ from course_utils.exercises.engine import Exercise, Incorrect
 class MakeImages(Exercise):
     """Solved in notebooks/00_start_here to show not attempted, incorrect, a hint and correct."""
 
+    probed = True
     id = "lesson00.q0"
     points = 1
     title = "A batch of blank RGB images"
@@ -38,7 +39,7 @@ class MakeImages(Exercise):
     @staticmethod
     def _check_images(images, batch_size):
         call = f"`make_images({batch_size})`"
-        if type(images).__module__ == "numpy":
+        if checks.type_module(images) == "numpy":
             raise Incorrect(f"{call} returned a NumPy array; build a tensor with `torch.zeros(...)`.")
         images = checks.expect_tensor(images, call)
         shape = tuple(images.shape)
@@ -61,6 +62,7 @@ class MakeImages(Exercise):
 
 
 class MakeGrayscale(Exercise):
+    probed = True
     id = "lesson00.q1"
     points = 1
     title = "A batch of blank grayscale images of any size"
@@ -85,7 +87,7 @@ class MakeGrayscale(Exercise):
     @staticmethod
     def _check_images(images, batch_size, height, width):
         call = f"`make_grayscale({batch_size}, {height}, {width})`"
-        if type(images).__module__ == "numpy":
+        if checks.type_module(images) == "numpy":
             raise Incorrect(f"{call} returned a NumPy array; build a tensor with `torch.zeros(...)`.")
         images = checks.expect_tensor(images, call)
         shape, expected = tuple(images.shape), (batch_size, 1, height, width)
@@ -115,6 +117,7 @@ class MakeGrayscale(Exercise):
 
 
 class LinearLayer(Exercise):
+    probed = True
     id = "lesson00.q2"
     points = 1
     title = "One linear layer, 20 features in, 7 out"
@@ -133,34 +136,37 @@ class LinearLayer(Exercise):
         return namespace["layer"]
 
     def check_answer(self, answer):
-        if answer is nn.Linear:
+        if answer.kind == "class" and answer.is_class("Linear") and answer.name == "Linear":
             raise Incorrect("That is the class `nn.Linear`; create a layer from it: `nn.Linear(20, 7)`.")
-        if not isinstance(answer, nn.Linear):
+        if not answer.is_module("Linear"):
             raise Incorrect(f"Expected a layer made by `nn.Linear(...)`, got {_describe(answer)}.")
-        if isinstance(answer, nn.LazyLinear):
+        if answer.is_module("LazyLinear"):
             raise Incorrect("`nn.LazyLinear(7)` leaves the input size open until its first call; this "
                             "exercise fixes it: `nn.Linear(20, 7)`.")
-        if (answer.in_features, answer.out_features) == (7, 20):
+        layer = answer.tree()[0]
+        sizes = (layer.settings.get("in_features"), layer.settings.get("out_features"))
+        if sizes == (7, 20):
             raise Incorrect("Your layer maps 7 features to 20: the arguments are swapped. "
                             "`nn.Linear(in_features, out_features)`.")
-        if (answer.in_features, answer.out_features) != (20, 7):
-            raise Incorrect(f"Your layer maps {answer.in_features} features to {answer.out_features}; "
-                            f"expected 20 to 7.")
-        if answer.bias is None:
+        if sizes != (20, 7):
+            raise Incorrect(f"Your layer maps {sizes[0]} features to {sizes[1]}; expected 20 to 7.")
+        parameters = {p.name: p.value for p in answer.parameters()}
+        if "bias" not in parameters:
             raise Incorrect("Your layer has no bias (`bias=False`); this exercise keeps the default bias.")
-        if answer.weight.dtype != torch.float32:
-            raise Incorrect(f"Your layer's weights are {answer.weight.dtype}; keep the default torch.float32.")
+        if parameters["weight"].dtype != torch.float32:
+            raise Incorrect(f"Your layer's weights are {parameters['weight'].dtype}; keep the default torch.float32.")
         output = checks.call(answer, checks.hidden_input(5, 20), what="your layer")
         checks.expect_shape(output, (5, 7), "the output for a batch of 5")
 
 
 def _describe(value):
-    if isinstance(value, nn.Module):
-        return f"a `{type(value).__name__}` module"
+    if value.kind == "module":
+        return f"a `{value.type_name}` module"
     return checks.kind_of(value)
 
 
 class CountParameters(Exercise):
+    probed = True
     id = "lesson00.q3"
     points = 2
     title = "Count a model's parameters: all of them, and the trainable ones"
@@ -181,10 +187,12 @@ class CountParameters(Exercise):
 
     def check_answer(self, answer):
         checks.expect_function(answer, "count_parameters")
-        for description, model in _hidden_models():
+        for index, description in enumerate(HIDDEN_MODELS):
+            model = hidden_model(index)
             total = sum(p.numel() for p in model.parameters())
             trainable = sum(p.numel() for p in model.parameters() if p.requires_grad)
-            result = checks.plain(checks.call(answer, model, what="`count_parameters`"))
+            given = answer.session.build(hidden_model, index)
+            result = checks.call(answer, given, what="`count_parameters`")
             if type(result) is int:
                 raise Incorrect(f"For {description} `count_parameters` returned one number, {result:,}; return two, "
                                 "`(total, trainable)`.")
@@ -205,20 +213,27 @@ class CountParameters(Exercise):
                                    "`p.requires_grad`." if got_trainable == total else ""))
 
 
-def _hidden_models():
-    """Small models where the common wrong counts differ from the right one."""
-    frozen = nn.Sequential(nn.Linear(4, 4), nn.Linear(4, 2))
-    frozen[0].requires_grad_(False)
+HIDDEN_MODELS = ("nn.Linear(20, 7)", "nn.Sequential(nn.Linear(10, 20), nn.ReLU(), nn.Linear(20, 5))",
+                 "a model whose first layer is frozen", "nn.Sequential(nn.Linear(3, 4), nn.BatchNorm1d(4))",
+                 "a model that uses one nn.Linear(5, 5) twice")
+
+
+def hidden_model(index: int) -> nn.Module:
+    """Small models where the common wrong counts differ from the right one (built on both
+    sides of a probe: the check counts its own copy, the student's function the other)."""
+    if index == 0:
+        return nn.Linear(20, 7)
+    if index == 1:
+        return nn.Sequential(nn.Linear(10, 20), nn.ReLU(), nn.Linear(20, 5))
+    if index == 2:
+        frozen = nn.Sequential(nn.Linear(4, 4), nn.Linear(4, 2))
+        frozen[0].requires_grad_(False)
+        return frozen
+    if index == 3:
+        return nn.Sequential(nn.Linear(3, 4), nn.BatchNorm1d(4))
     shared = nn.Sequential(nn.Linear(5, 5), nn.ReLU())
     shared.append(shared[0])  # the same layer used twice
-    return [
-        ("nn.Linear(20, 7)", nn.Linear(20, 7)),
-        ("nn.Sequential(nn.Linear(10, 20), nn.ReLU(), nn.Linear(20, 5))",
-         nn.Sequential(nn.Linear(10, 20), nn.ReLU(), nn.Linear(20, 5))),
-        ("a model whose first layer is frozen", frozen),
-        ("nn.Sequential(nn.Linear(3, 4), nn.BatchNorm1d(4))", nn.Sequential(nn.Linear(3, 4), nn.BatchNorm1d(4))),
-        ("a model that uses one nn.Linear(5, 5) twice", shared),
-    ]
+    return shared
 
 
 def _diagnose(description, model, result, expected):

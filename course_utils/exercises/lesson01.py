@@ -17,13 +17,13 @@ from course_utils.exercises.checks import close as same
 from course_utils.exercises.engine import Exercise, Incorrect
 
 
-def generator(seed: int) -> torch.Generator:
-    return torch.Generator().manual_seed(seed)
+generator = checks.generator
 
 
 # --- q1 ---------------------------------------------------------------------------------
 
 class LinearByHand(Exercise):
+    probed = True
     id = "lesson01.q1"
     points = 2
     title = "Compute nn.Linear by hand, with or without a bias, for any leading dimensions"
@@ -79,7 +79,7 @@ def linear_by_hand(x, weight, bias):
         if got is None:
             raise Incorrect("`linear_by_hand` returned None: end it with `return ...`.")
         if type(got) is not torch.Tensor:
-            raise Incorrect(f"`linear_by_hand` returned {type(got).__name__}; return the tensor `x @ weight.T + bias`.")
+            raise Incorrect(f"`linear_by_hand` returned {checks.type_name(got)}; return the tensor `x @ weight.T + bias`.")
         if same(got, expected):
             return
         if got.shape != expected.shape:
@@ -118,6 +118,7 @@ def reference_size(size, kernel_size, stride=1, padding=0, dilation=1) -> int:
 
 
 class ConvOutputSize(Exercise):
+    probed = True
     id = "lesson01.q2"
     points = 2
     title = "The output size of nn.Conv2d"
@@ -163,7 +164,7 @@ def conv_output_size(size, kernel_size, stride=1, padding=0, dilation=1):
         names = ("size", "kernel_size", "stride", "padding", "dilation")
         call = ", ".join(f"{n}={v}" for n, v in zip(names, args))
         if type(got) is not int:
-            kind = "None" if got is None else f"{got!r} ({type(got).__name__})"
+            kind = "None" if got is None else f"{got!r} ({checks.type_name(got)})"
             raise Incorrect(f"`conv_output_size({call})` returned {kind}; return a whole number (an int). "
                             "Floor division `//` keeps it an int and rounds down as PyTorch does.")
         if got != expected:
@@ -174,6 +175,7 @@ def conv_output_size(size, kernel_size, stride=1, padding=0, dilation=1):
 # --- q3 ---------------------------------------------------------------------------------
 
 class ConvParameterCount(Exercise):
+    probed = True
     id = "lesson01.q3"
     points = 2
     title = "How many parameters does an nn.Conv2d have? From its settings alone"
@@ -237,6 +239,7 @@ def conv2d_parameters(in_channels, out_channels, kernel_size, bias=True):
 # --- q4 ---------------------------------------------------------------------------------
 
 class ConvLayout(Exercise):
+    probed = True
     id = "lesson01.q4"
     points = 2
     title = "Bring images from an image library into Conv2d's layout"
@@ -265,9 +268,9 @@ def to_conv_layout(images):
         for shape, label in self.CASES:
             images = torch.randn(*shape, generator=g)
             expected = images.unsqueeze(1) if images.dim() == 3 else images.permute(0, 3, 1, 2)
-            given = images.clone()
             try:
-                got = plain(to_conv_layout(given))
+                run = to_conv_layout.run(images.clone())
+                got = run.value
             except RuntimeError as error:
                 if images.dim() != 3:
                     raise
@@ -277,7 +280,7 @@ def to_conv_layout(images):
                            "at position 1 instead.") from None
             if type(got) is not torch.Tensor:
                 raise Incorrect(f"`to_conv_layout` returned {checks.kind_of(got)}; return a tensor.")
-            if not checks.equal(given, images) or given.shape != images.shape:
+            if run.changed:
                 raise Incorrect(f"Your function changed the caller's tensor in place ({label}): return a new view "
                                 "(`unsqueeze`, `permute`), not `unsqueeze_` or an assignment into `images`.")
             call = f"For {label}, shape {shape},"

@@ -10,10 +10,26 @@ import torch
 from torch import nn
 
 from course_utils.exercises.engine import Incorrect
+from course_utils.probes.client import Answer, ModuleEntry
+
+
+def _type_names(types) -> set[str]:
+    return {t.__name__ for t in types}
 
 
 def modules_of_type(model: nn.Module, *types: type) -> list[tuple[str, nn.Module]]:
-    """Registered submodules (not the model itself) of the given types, as (name, module)."""
+    """Registered submodules (not the model itself) of the given types, as (name, module).
+
+    For a probed answer the modules are ``ModuleEntry`` records, matched by type name (or a
+    subclass's name, as ``isinstance`` would, for the library types of ``types``)."""
+    if isinstance(model, Answer):
+        names = _type_names(types)
+        seen, found = set(), []
+        for entry in model.tree():
+            if entry.name and entry.identity not in seen and entry.type in names:
+                seen.add(entry.identity)
+                found.append((entry.name, entry))
+        return found
     return [(name, m) for name, m in model.named_modules() if name and isinstance(m, types)]
 
 
@@ -33,6 +49,8 @@ def expect_submodules(model: nn.Module, module_type: type, count: int | None = N
 
 def autograd_ops(output: torch.Tensor) -> set[str]:
     """Names of the autograd nodes that produced ``output``, e.g. {'AddBackward0', 'CatBackward0'}."""
+    if hasattr(output, "ops") and hasattr(output, "connected"):   # a probed Run
+        return set(output.ops)
     seen, names, stack = set(), set(), [output.grad_fn]
     while stack:
         node = stack.pop()
@@ -45,7 +63,16 @@ def autograd_ops(output: torch.Tensor) -> set[str]:
 
 
 def expect_autograd_op(output: torch.Tensor, op: str, message: str) -> None:
-    """Require an op (e.g. 'AddBackward0' or 'CatBackward0') in the graph; ``message`` says why."""
+    """Require an op (e.g. 'AddBackward0' or 'CatBackward0') in the graph; ``message`` says why.
+
+    For a probed answer ``output`` is the ``Run`` of a call made with ``ops=True``."""
+    if hasattr(output, "ops") and hasattr(output, "connected"):
+        if not output.connected:
+            raise Incorrect("The output is not connected to any parameter (no autograd graph): "
+                            "was it computed under `torch.no_grad()` or detached?")
+        if op not in output.ops:
+            raise Incorrect(message)
+        return
     if not isinstance(output, torch.Tensor) or output.grad_fn is None:
         raise Incorrect("The output is not connected to any parameter (no autograd graph): "
                         "was it computed under `torch.no_grad()` or detached?")
@@ -69,6 +96,11 @@ def calls_per_module(model: nn.Module, *inputs, output: list | None = None) -> d
     Layers called as ``layer.forward(x)`` skip their hooks and are not counted. ``output``, if
     given, receives the model's output (so one run serves both counting and comparing).
     """
+    if isinstance(model, Answer):
+        run = model.run(*inputs, no_grad=True, calls=True)
+        if output is not None:
+            output.append(run.value)
+        return {str(k): v for k, v in run.calls.items() if type(v) is int}
     counts: dict[str, int] = {}
     hooks = [module.register_forward_hook(lambda m, i, o, name=name: counts.__setitem__(name, counts.get(name, 0) + 1))
              for name, module in model.named_modules() if list(module.parameters(recurse=False))]
