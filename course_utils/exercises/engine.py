@@ -268,6 +268,8 @@ class Exercise:
                                  exception=raised)
         except client.ProbeFault as fault:
             return self._outcome("incorrect", f"Your answer could not be checked: {fault}.", exception=fault)
+        except client.TransportFailed:
+            raise
         except Exception as error:  # noqa: BLE001 - the check met a value it did not expect
             return self._outcome("error", describe_exception(error, None), exception=error)
         finally:

@@ -48,15 +48,28 @@ def cap_output(shell, limit: int) -> None:
         stream.write = _capped_write(stream.write, name, budget, limit)
 
     original_format = shell.display_formatter.format
+    original_user_expressions = shell.user_expressions
+    from course_utils.probes.wire import MAX_TEXT
+
+    probing = [False]   # a probe's reply (user_expressions) may hold tensors: the wire's own limit
 
     def capped_format(*args, **kwargs):
         data, metadata = original_format(*args, **kwargs)
+        cap = MAX_TEXT if probing[0] else limit
         for key, value in data.items():
-            if isinstance(value, str) and len(value) > limit:
-                data[key] = value[:limit] + TRUNCATION_NOTE.format(limit=limit)
+            if isinstance(value, str) and len(value) > cap:
+                data[key] = value[:cap] + TRUNCATION_NOTE.format(limit=cap)
         return data, metadata
 
+    def user_expressions(expressions):
+        probing[0] = True
+        try:
+            return original_user_expressions(expressions)
+        finally:
+            probing[0] = False
+
     shell.display_formatter.format = capped_format
+    shell.user_expressions = user_expressions
 
 
 def _capped_write(write, name, budget, limit):
@@ -87,6 +100,8 @@ def preload() -> list:
     kernel): the wrappers torch puts on ``manual_seed`` and on an optimizer's ``step`` later
     are recognised as torch's own by ``integrity``."""
     import torch  # noqa: F401
+
+    import course_utils.probes.server  # noqa: F401 - what the grader's probes call
 
     modules = []
     for name in filter(None, os.environ.get("COURSE_GRADING_EXERCISES", "").split(",")):

@@ -26,6 +26,7 @@ from __future__ import annotations
 
 import json
 import os
+import secrets
 import shutil
 import tempfile
 import time
@@ -35,7 +36,7 @@ from queue import Empty
 
 import pytest
 
-from course_utils.grade import cell_records, nbval_bridge, prepare, records, sandbox, seal, verdicts
+from course_utils.grade import cell_records, judge, nbval_bridge, prepare, records, sandbox, seal, verdicts
 from course_utils.grade.controller import PROPERTY, Controller
 from course_utils.grade.kernel_pool import KernelPool
 from course_utils.grade.nbval_bridge import KernelDied
@@ -52,7 +53,15 @@ class GradingState:
     notebook_timeout: float
     sandboxed: bool
     pool: KernelPool
+    secret: str = field(default_factory=lambda: secrets.token_hex(16))   # draws probe inputs
     collected: list = field(default_factory=list)    # controller: typed records
+    _exercises: dict | None = None
+
+    def exercises(self) -> dict:
+        """This process's own copy of the exercises being graded (their checks run here)."""
+        if self._exercises is None:
+            self._exercises = judge.registry()
+        return self._exercises
 
 
 STATE = pytest.StashKey[GradingState]()

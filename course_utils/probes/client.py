@@ -29,6 +29,10 @@ class ProbeFault(Exception):
     """The other side's reply was malformed, refused or late: the check cannot judge."""
 
 
+class TransportFailed(Exception):
+    """The answer's side stopped answering (a time-out, a dead kernel): a fault, not a verdict."""
+
+
 class BindError(Exception):
     """The answer cannot be called with these arguments (a wrong signature)."""
 

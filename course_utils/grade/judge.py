@@ -1,0 +1,86 @@
+"""The grader's judge (pytest side): a probed exercise's check runs here, in the grading process,
+which never executes student code; the answer stays in the student's kernel.
+
+After a check cell ran, ``verdict`` names the answer by the expression the restored check cell
+passes (``ex.q1.check(linear_by_hand)`` -> ``linear_by_hand``) and runs the exercise's own
+check (``Exercise.judge``) with a ``KernelTransport``: each probe is one silent execute request
+whose ``user_expressions`` call the probe server in the kernel (``course_utils.probes.server``),
+and each reply is plain data that the check judges here. What the kernel says is at most a
+claim about how the answer behaves on inputs it has never seen (drawn from this run's secret):
+a kernel that replies "correct" to everything, or anything malformed, earns nothing.
+"""
+
+from __future__ import annotations
+
+import ast
+import hashlib
+import importlib
+import os
+from queue import Empty
+
+from course_utils.grade import nbval_bridge
+from course_utils.grade.nbval_bridge import KernelDied
+from course_utils.probes.client import ProbeFault, Transport, TransportFailed
+
+PROBE_CALL = "__import__('course_utils.probes.server', fromlist=['serve']).serve({text!r})"
+
+
+class KernelTransport(Transport):
+    """One probe = one silent ``user_expressions`` request to the notebook's kernel."""
+
+    def __init__(self, kernel, timeout: float):
+        self.kernel, self.timeout = kernel, timeout
+
+    def send(self, text: str) -> str:
+        try:
+            reply = nbval_bridge.evaluate_silently(self.kernel, {"probe": PROBE_CALL.format(text=text)},
+                                                   self.timeout)
+        except Empty:
+            raise TransportFailed(f"timed out after {self.timeout:g} s (an endless loop?)") from None
+        except KernelDied:
+            raise TransportFailed("the kernel died while the answer was checked") from None
+        value = reply.get("probe")
+        if not isinstance(value, dict) or value.get("status") != "ok":
+            name = value.get("ename", "no reply") if isinstance(value, dict) else "no reply"
+            raise ProbeFault(f"the kernel did not answer a probe ({name})")
+        data = value.get("data")
+        text = data.get("text/plain") if isinstance(data, dict) else None
+        try:
+            reply_text = ast.literal_eval(text) if isinstance(text, str) else None
+        except (ValueError, SyntaxError, MemoryError, RecursionError):
+            reply_text = None
+        if not isinstance(reply_text, str):
+            raise ProbeFault("the kernel's reply to a probe is not text")
+        return reply_text
+
+
+def registry() -> dict:
+    """The exercises of the modules this run grades, loaded here (the grader's own copy)."""
+    from course_utils.exercises.engine import Exercise
+
+    found = {}
+    for name in filter(None, os.environ.get("COURSE_GRADING_EXERCISES", "").split(",")):
+        try:
+            module = importlib.import_module(name)
+        except ImportError:
+            continue
+        found.update({value.id: value for value in vars(module).values() if isinstance(value, Exercise)})
+    return found
+
+
+def secret_for(run_secret: str, student: str, exercise: str) -> int:
+    """The inputs of one student's check: fresh per run, different per student and exercise."""
+    digest = hashlib.sha256(f"{run_secret}\x1f{student}\x1f{exercise}".encode()).digest()
+    return int.from_bytes(digest[:7], "big") or 1
+
+
+def verdict(exercise, expression: str, kernel, timeout: float, secret: int) -> dict:
+    """The verdict of ``exercise`` on the answer ``expression`` names in ``kernel``."""
+    try:
+        outcome = exercise.judge(KernelTransport(kernel, timeout), expression, secret=secret)
+    except TransportFailed as failed:
+        return {"status": "fault", "reason": str(failed), "restart": True}
+    if outcome.status == "correct":
+        return {"status": "correct", "message": outcome.message, "sealed": True}
+    return {"status": "not correct", "message": f"{outcome.status.replace('_', ' ')}: {outcome.message}",
+            "sealed": True}
