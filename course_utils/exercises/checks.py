@@ -123,7 +123,7 @@ def _instantiate_probed(answer: Answer, args, kwargs) -> Answer:
         raise mistake_in_your_code(error, f"`{name}.__init__` must call `super().__init__()` before it "
                                           "assigns a layer: that call creates the registries `self.name = ...` "
                                           "writes into.") from None
-    if not isinstance(model, Answer) or not model.is_module() or not model.tree()[0].registries:
+    if not isinstance(model, Answer) or not model.is_module() or model.info.get("registries") is not True:
         raise Incorrect(f"`{name}.__init__` must call `super().__init__()` before anything else"
                         f"{_where(answer.info.get('init'))}: without it the module has no registries and cannot run.")
     return model
@@ -531,6 +531,13 @@ def _capital(text: str) -> str:
 
 
 kind_of = _kind  # for lesson modules that word their own messages
+
+
+def is_library_module(value, type_name: str) -> bool:
+    """Exactly a ``torch.nn`` module of that class (not a subclass a notebook defined)."""
+    if isinstance(value, Answer):
+        return value.kind == "module" and value.type_name == type_name and value.info.get("library") is True
+    return type(value) is getattr(nn, type_name, None)
 
 
 def type_module(value) -> str:

@@ -22,6 +22,7 @@ from pathlib import Path
 
 from course_utils.exercises.display import Panel, Rich
 
+SOLUTIONS_PACKAGE = "course_solutions"   # the instructor's side: never visible to a grading kernel
 STATUSES = ("correct", "incorrect", "not_attempted", "error")
 LABELS = {"correct": "Correct", "incorrect": "Incorrect", "not_attempted": "Not attempted",
           "error": "Error in your code"}
@@ -31,6 +32,32 @@ CHECK_SEED = 0
 
 class Incorrect(Exception):
     """Raised by ``check_answer`` with a message in the student's terms."""
+
+
+class SolutionUnavailable(LookupError):
+    """The solutions are not part of this installation (a graded release, a grading kernel)."""
+
+
+def solutions_module(exercise_module: str) -> str:
+    """Where the solutions of an exercise module live: its ``SOLUTIONS`` name, by default
+    ``course_solutions.<last part of the module's name>`` (``course_solutions.lesson03``)."""
+    module = sys.modules.get(exercise_module)
+    declared = getattr(module, "SOLUTIONS", None)
+    return declared if isinstance(declared, str) and declared else \
+        f"{SOLUTIONS_PACKAGE}.{exercise_module.rpartition('.')[2]}"
+
+
+def solution_text(exercise) -> str:
+    """The solution of ``exercise`` (``q3`` of its solutions module), or "" where the
+    solutions are not installed or not visible."""
+    import importlib
+
+    try:
+        solutions = importlib.import_module(solutions_module(type(exercise).__module__))
+    except ImportError:
+        return ""
+    text = getattr(solutions, exercise.id.partition(".")[2], "")
+    return textwrap.dedent(text).strip("\n") if isinstance(text, str) else ""
 
 
 def grading() -> bool:
@@ -118,7 +145,11 @@ class Exercise:
     title: str = ""
     why: str = ""
     hints: list[str] = []
-    solution_code: str = ""
+
+    @property
+    def solution_code(self) -> str:
+        """The reference solution's text, from the instructor's side (``solution_text``)."""
+        return solution_text(self)
 
     def __init_subclass__(cls, **kwargs):
         super().__init_subclass__(**kwargs)
@@ -151,6 +182,8 @@ class Exercise:
         from torch import nn
         from torch.nn import functional
 
+        if not self.solution_code:
+            raise SolutionUnavailable(f"the solution of {self.id} is not part of this installation")
         names = [node.name for node in ast.parse(self.solution_code).body
                  if isinstance(node, (ast.ClassDef, ast.FunctionDef))]
         if not names:
@@ -202,7 +235,11 @@ class Exercise:
         return message.show()
 
     def solution(self) -> Message:
-        """Show the reference solution as highlighted code."""
+        """Show the reference solution as highlighted code (where this installation has it)."""
+        if not self.solution_code:
+            return Message("solution", f"No solution here — {self.id}", (
+                "The solutions are not part of this installation: your instructor publishes them "
+                "after the deadline. `hint()` and `hint(2)` still help.",)).show()
         _solution_seen(self.id)
         return Message("solution", f"Solution — {self.id}", (self.title,), code=self.solution_code).show()
 

@@ -2,7 +2,8 @@
 layer fixed, an autoencoder whose decoder shares the encoder's weight, an initialisation function
 for two kinds of layer, and a model whose parameters the optimizer never sees (debugging).
 
-The checks build the student's class, look at what is registered (parameters, layers hidden
+The checks build the student's class on its own side and reach it only through probes
+(``course_utils.probes``): they look at what is registered (parameters, layers hidden
 in plain lists), copy a reference's weights in and compare outputs and gradients on hidden
 inputs; when something differs they try the usual mistakes and name the one they see.
 """
@@ -17,7 +18,27 @@ from course_utils.exercises.checks import close
 from course_utils.exercises.engine import Exercise, Incorrect
 
 def linear_layers(model) -> list:
+    """The registered ``nn.Linear`` layers of the answer's model, as ``ModuleEntry`` records."""
     return [m for _, m in checks.modules_of_type(model, nn.Linear)]
+
+
+def parameter_shape(entry, name: str = "weight"):
+    """The shape of one of a layer's own parameters (a ``ModuleEntry``), or None."""
+    return next((tuple(shape) for n, shape, _ in entry.parameters if n == name), None)
+
+
+def full_name(entry, name: str) -> str:
+    return f"{entry.name}.{name}" if entry.name else name
+
+
+def unique_parameters(model) -> list:
+    """The answer's parameters, each object once under its first name (as ``named_parameters()``)."""
+    seen, found = set(), []
+    for parameter in model.parameters():
+        if parameter.identity not in seen:
+            seen.add(parameter.identity)
+            found.append(parameter)
+    return found
 
 
 def mlp(x, layers, relu_after_last=False, relu_positions=None):
@@ -69,6 +90,7 @@ def expect_stack_output(model, layers, x, what):
 # --- q1 ---------------------------------------------------------------------------------
 
 class ThreeLayerNet(Exercise):
+    probed = True
     id = "lesson02.q1"
     points = 2
     title = "Write a three-layer network as an nn.Module"
@@ -103,14 +125,15 @@ class ThreeLayerNet(nn.Module):
             checks.expect_submodules(model, nn.Linear, count=3)
             layers = [nn.Linear(n_in, hidden), nn.Linear(hidden, hidden), nn.Linear(hidden, n_out)]
             mine = linear_layers(model)
-            if [tuple(m.weight.shape) for m in mine] != [tuple(r.weight.shape) for r in layers]:
-                shapes = ", ".join(f"Linear({m.in_features} → {m.out_features})" for m in mine)
+            if [parameter_shape(m) for m in mine] != [tuple(r.weight.shape) for r in layers]:
+                shapes = ", ".join(f"Linear({m.settings.get('in_features')} → {m.settings.get('out_features')})"
+                                   for m in mine)
                 raise Incorrect(f"Your layers, in the order `__init__` creates them, are {shapes}; expected "
                                 f"Linear({n_in} → {hidden}), Linear({hidden} → {hidden}), Linear({hidden} → {n_out}).")
             checks.copy_weights(nn.Sequential(*layers), model)
             x = checks.hidden_input(7, n_in)
             expect_stack_output(model, layers, x, "your network")
-            checks.expect_connected_to_graph(model(x), "your network's output")
+            checks.expect_connected_to_graph(model.run(x), "your network's output")
 
 
 # --- q2 ---------------------------------------------------------------------------------
@@ -131,6 +154,7 @@ class DeepStack(nn.Module):
 
 
 class FixPlainList(Exercise):
+    probed = True
     id = "lesson02.q2"
     points = 2
     title = "Fix a stack that keeps its layers in a plain list, built by repeating one layer"
@@ -162,11 +186,12 @@ class DeepStack(nn.Module):
             model = checks.instantiate(answer, width, depth)
             one_layer = width * width + width
             count = checks.parameter_count(model)
-            if count == 0 and not checks.unregistered_modules(model):
+            hidden = checks.unregistered_modules(model)
+            if count == 0 and not hidden:
                 raise Incorrect("Your model has no registered parameters. Create the layers once, in `__init__`, "
                                 "inside an `nn.ModuleList` (layers created in `forward` are new, untrained "
                                 "layers on every call).")
-            if not checks.unregistered_modules(model) and count == one_layer and depth > 1:
+            if not hidden and count == one_layer and depth > 1:
                 raise Incorrect(f"`DeepStack({width}, {depth})` registers one layer's parameters ({one_layer}) for "
                                 f"{depth} layers: `[nn.Linear(width, width)] * depth` is one layer listed {depth} "
                                 "times, so every step shares the same weights. Create a new layer for each step: "
@@ -176,12 +201,13 @@ class DeepStack(nn.Module):
             checks.copy_weights(nn.Sequential(*layers), model)
             x = checks.hidden_input(5, width)
             expect_stack_output(model, layers, x, "your model")
-            checks.expect_connected_to_graph(model(x), "your model's output")
+            checks.expect_connected_to_graph(model.run(x), "your model's output")
 
 
 # --- q3 ---------------------------------------------------------------------------------
 
 class TiedAutoencoder(Exercise):
+    probed = True
     id = "lesson02.q3"
     points = 2
     title = "An autoencoder whose decoder reuses the encoder's weight"
@@ -264,14 +290,16 @@ class TiedAutoencoder(nn.Module):
 
     @staticmethod
     def _expect_summed_gradient(model, reference, x):
-        model.zero_grad()
         reference.zero_grad()
-        checks.plain(model(x)).sum().backward()
-        reference(x).sum().backward()
-        weight = next(p for p in model.parameters() if p.dim() == 2)
-        if weight.grad is None:
+        output = reference(x)
+        output.sum().backward()
+        # the gradient of ``output.sum()``, run back through the answer on its side
+        grads = model.run(x, backward=torch.ones_like(output.detach())).grads
+        weight = next(p for p in unique_parameters(model) if p.value.dim() == 2)
+        grad = grads.get(weight.name)
+        if type(grad) is not torch.Tensor:
             raise Incorrect("Your weight gets no gradient: is the output computed under `torch.no_grad()` or detached?")
-        if not close(weight.grad, reference.encoder.weight.grad):
+        if not close(grad, reference.encoder.weight.grad):
             raise Incorrect("The outputs are right but the weight's gradient counts only one of its two uses: "
                             "don't `.detach()` (or copy) the weight in the decoder; use the parameter itself.")
 
@@ -288,6 +316,7 @@ def init_test_model():
 
 
 class InitWeights(Exercise):
+    probed = True
     id = "lesson02.q4"
     points = 2
     title = "Initialise Linear and Conv2d layers, each its own way, and nothing else"
@@ -313,35 +342,52 @@ def init_weights(module):
 
     def check_answer(self, init_weights):
         checks.expect_function(init_weights, "init_weights")
-        model = init_test_model()
-        conv_before = checks.plain(model[2].weight).detach().clone()
-        norm_before = [p.detach().clone() for p in model[3].parameters()]
+        # the same model on both sides: the check keeps its copy as "before", the answer's side
+        # runs ``model.apply(init_weights)`` and its parameters are read back afterwards
+        model, given = init_weights.session.twin(init_test_model)
         try:
-            model.apply(init_weights)
+            given.method("apply", init_weights)
         except AttributeError as error:
             if "has no attribute" not in str(error):
                 raise
             raise checks.mistake_in_your_code(
                 error, f"`model.apply` calls your function on every module, and one of them has no such attribute "
                        f"({error}). Act only on `nn.Linear` and `nn.Conv2d` (`isinstance`).") from None
-        if not all(checks.equal(b, a) for a, b in zip(norm_before, model[3].parameters())):
+        after = {p.name: p for p in given.parameters()}
+        norm_after = [after.get(f"3.{name}") for name, _ in model[3].named_parameters()]
+        if not all(b is not None and checks.equal(b.value, a) for a, b in zip(model[3].parameters(), norm_after)):
             raise Incorrect("Your function also changed the BatchNorm2d layer: initialise `nn.Linear` and "
                             "`nn.Conv2d` layers only, and leave every other module as it is.")
         for index in (0, 4):
-            self._expect_xavier(model[index])
-        self._expect_kaiming_fan_out(model[2], conv_before)
+            name = f"Linear({model[index].in_features} → {model[index].out_features})"
+            self._expect_xavier(model[index], *self._weight_and_bias(after, index, name))
+        conv = model[2]
+        name = f"Conv2d({conv.in_channels} → {conv.out_channels}, kernel {conv.kernel_size[0]})"
+        self._expect_kaiming_fan_out(conv, *self._weight_and_bias(after, 2, name), before=conv.weight.detach())
 
     @staticmethod
-    def _expect_kaiming_fan_out(conv, before):
+    def _weight_and_bias(after, index, name):
+        """The layer's weight and bias as the answer's side reports them after ``apply``."""
+        found = []
+        for part in ("weight", "bias"):
+            parameter = after.get(f"{index}.{part}")
+            if parameter is None:
+                raise Incorrect(f"Your function removed the {part} of {name}: keep `module.{part}` a parameter "
+                                "and initialise it with `nn.init`.")
+            found.append(parameter)
+        return found
+
+    @staticmethod
+    def _expect_kaiming_fan_out(conv, weight_parameter, bias_parameter, before):
         name = f"Conv2d({conv.in_channels} → {conv.out_channels}, kernel {conv.kernel_size[0]})"
-        weight = checks.plain(conv.weight).detach()
+        weight, bias = weight_parameter.value, bias_parameter.value
         if checks.equal(weight, before):
             raise Incorrect(f"Your function left {name} as it was: give `nn.Conv2d` layers Kaiming-normal weights "
                             "(`mode=\"fan_out\"`) and zero biases.")
-        if not (conv.weight.requires_grad and conv.bias.requires_grad):
+        if not (weight_parameter.requires_grad and bias_parameter.requires_grad):
             raise Incorrect(f"Your function froze {name} (`requires_grad=False`): initialising must leave "
                             "the layer trainable.")
-        if not checks.equal(conv.bias, torch.zeros_like(conv.bias)):
+        if not checks.equal(bias, torch.zeros_like(bias)):
             raise Incorrect(f"The biases of {name} are not zero: `nn.init.zeros_(module.bias)`.")
         k = conv.kernel_size[0] * conv.kernel_size[1]
         fan_in, fan_out = conv.in_channels * k, conv.out_channels * k
@@ -359,14 +405,15 @@ def init_weights(module):
                             f"`mode=\"fan_out\"` and `nonlinearity=\"relu\"` gives sqrt(2 / fan_out) = {target:.4f}.")
 
     @staticmethod
-    def _expect_xavier(layer):
+    def _expect_xavier(layer, weight_parameter, bias_parameter):
         name = f"Linear({layer.in_features} → {layer.out_features})"
-        if not (layer.weight.requires_grad and layer.bias.requires_grad):
+        if not (weight_parameter.requires_grad and bias_parameter.requires_grad):
             raise Incorrect(f"Your function froze {name} (`requires_grad=False`): initialising must leave "
                             "the layer trainable.")
-        if not checks.equal(layer.bias, torch.zeros_like(layer.bias)):
+        bias = bias_parameter.value
+        if not checks.equal(bias, torch.zeros_like(bias)):
             raise Incorrect(f"The biases of {name} are not zero: `nn.init.zeros_(module.bias)`.")
-        weight = checks.plain(layer.weight).detach()
+        weight = weight_parameter.value
         if torch.all(weight == weight.flatten()[0]):
             raise Incorrect(f"All weights of {name} are equal: every unit would compute the same thing and "
                             "get the same gradient. Xavier-uniform draws them at random.")
@@ -405,6 +452,7 @@ class BrokenScaledMLP(nn.Module):
 
 
 class FixScaledMLP(Exercise):
+    probed = True
     id = "lesson02.q5"
     points = 2
     title = "Debug ScaledMLP: make the optimizer see every parameter, and the hooks every layer"
@@ -442,60 +490,88 @@ class ScaledMLP(nn.Module):
                 raise Incorrect(f"`self.{tensors[0]}` is a plain tensor: `parameters()` does not list it, so the "
                                 "optimizer never changes it and the scale never learns. Wrap it: "
                                 "`nn.Parameter(torch.ones(features))`.")
-            if any(tuple(b.shape) == (features,) for b in model.buffers()):
+            if any(tuple(b.shape) == (features,) for b in model.buffers().values()):
                 raise Incorrect("The scale is a buffer: saved with the model, but not a parameter, so the optimizer "
                                 "never changes it. Make it an `nn.Parameter`.")
             checks.expect_parameter_count(model, 2 * features * hidden + hidden + 2 * features)
-            self._expect_function(model, features, hidden)
-            self._expect_training_changes_everything(model, features)
+            assigned, reference = self._expect_function(model, features, hidden)
+            self._expect_training_changes_everything(model, features, assigned, reference)
 
     @staticmethod
     def _parts(model, features, hidden):
+        """The answer's two Linear layers (``ModuleEntry``) and its scale (``Parameter``)."""
         linears = linear_layers(model)
-        inp = next((m for m in linears if m.weight.shape == (hidden, features)), None)
-        out = next((m for m in linears if m.weight.shape == (features, hidden)), None)
-        biases = {id(m.bias) for m in linears if m.bias is not None}
-        scale = next((p for p in model.parameters() if p.shape in ((features,), (1, features))
-                      and id(p) not in biases), None)
+        inp = next((m for m in linears if parameter_shape(m) == (hidden, features)), None)
+        out = next((m for m in linears if parameter_shape(m) == (features, hidden)), None)
+        identities = {p.name: p.identity for p in model.parameters()}
+        biases = {identities.get(full_name(m, "bias")) for m in linears if parameter_shape(m, "bias") is not None}
+        scale = next((p for p in unique_parameters(model) if tuple(p.value.shape) in ((features,), (1, features))
+                      and p.identity not in biases), None)
         if inp is None or out is None or scale is None:
             raise Incorrect(f"Expected a Linear({features} → {hidden}), a Linear({hidden} → {features}) and a scale of "
                             f"{features} values; yours registers {checks.parameter_breakdown(model)}.")
         return inp, out, scale
 
     def _expect_function(self, model, features, hidden):
+        """Give the answer the check's weights and scale, compare its output, and see its hooks run.
+
+        Returns the values the check assigned, by parameter name (what "before" training is), and
+        the check's own copy of the model they make (what the answer's output must be)."""
         inp, out, scale = self._parts(model, features, hidden)
-        if not checks.equal(scale, torch.ones_like(scale)):
+        if not checks.equal(scale.value, torch.ones_like(scale.value)):
             raise Incorrect("The scale must start at 1 (`torch.ones(features)`), so the untrained model is just the MLP.")
-        with torch.no_grad():
-            scale.copy_(checks.hidden_input(*scale.shape, seed=5))   # a scale of ones would hide a forgotten product
+        # the check's own layers and a scale that is not all ones (which would hide a forgotten product)
+        first = nn.Linear(features, hidden, bias=parameter_shape(inp, "bias") is not None)
+        second = nn.Linear(hidden, features, bias=parameter_shape(out, "bias") is not None)
+        scale_value = checks.hidden_input(*scale.value.shape, seed=5)
+        assigned = {scale.name: scale_value}
+        for entry, layer in ((inp, first), (out, second)):
+            assigned.update({full_name(entry, name): p.detach() for name, p in layer.named_parameters()})
+        model.assign(assigned)
+        def reference(x):
+            return second(torch.relu(first(x))) * scale_value
+
         x = checks.hidden_input(5, features)
-        got, calls = run_counting_calls(model, x)
+        output = []
+        counts = checks.calls_per_module(model, x, output=output)
+        got = checks.plain(output[0])
         with torch.no_grad():
-            mlp_only = out(torch.relu(inp(x)))
-            expected = mlp_only * scale
+            mlp_only = second(torch.relu(first(x)))
+            expected = reference(x)
             if close(got, mlp_only):
                 raise Incorrect("Your output is the MLP's alone: multiply it by the scale.")
         checks.expect_close(got, expected, "your model's output")
-        counts = checks.calls_per_module(model, x)
-        names = {id(m): n for n, m in model.named_modules()}
-        skipped = [names[id(m)] for m in (inp, out) if not counts.get(names[id(m)])]
+        skipped = [m.name for m in (inp, out) if not counts.get(m.name)]
         if skipped:
             raise Incorrect(f"`{skipped[0]}` runs without its hooks (`trace_shapes` reports it did not run): call it as "
                             "`layer(h)`, never `layer.forward(h)`.")
+        return assigned, reference
 
     @staticmethod
-    def _expect_training_changes_everything(model, features):
-        before = {name: p.detach().clone() for name, p in model.named_parameters()}
-        optimizer = torch.optim.SGD(model.parameters(), lr=0.1)
+    def _expect_training_changes_everything(model, features, assigned, reference):
+        """One SGD step (lr 0.1) on a mean squared error: every parameter must move.
+
+        The answer's side runs forward and backward from the loss's gradient (computed here, on
+        the output it was shown to produce); the step ``p - 0.1 * grad`` is taken here too, from
+        the values the check assigned."""
         x, target = checks.hidden_input(8, features, seed=3), checks.hidden_input(8, features, seed=4)
-        loss = (checks.plain(model(x)) - target).pow(2).mean()
-        optimizer.zero_grad()
-        loss.backward()
-        optimizer.step()
-        frozen = [name for name, p in model.named_parameters() if checks.equal(p, before[name])]
+        with torch.no_grad():
+            gradient = 2 * (reference(x) - target) / target.numel()   # d mean((output - target)^2) / d output
+        grads = model.run(x, backward=gradient).grads
+        before = dict(assigned)
+        if set(grads) - set(before):
+            before.update({p.name: p.value for p in model.parameters() if p.name not in before})
+        frozen = [name for name, grad in grads.items() if not _moves(before.get(name), grad, lr=0.1)]
         if frozen:
             raise Incorrect(f"After one optimizer step `{frozen[0]}` has not changed: is it frozen "
                             "(`requires_grad=False`) or cut off from the output (`.detach()`)?")
+
+
+def _moves(value, grad, lr: float) -> bool:
+    """True when SGD's step ``value - lr * grad`` changes ``value``."""
+    if type(value) is not torch.Tensor or type(grad) is not torch.Tensor or grad.shape != value.shape:
+        return False
+    return not checks.equal(value.add(grad.to(value.dtype), alpha=-lr), value)
 
 
 q1 = ThreeLayerNet()

@@ -5,6 +5,11 @@ The checks run the student's answer on hidden inputs and compare with a referenc
 only when the numbers differ do they look at the structure (which layers, in which order) to
 say what is wrong in the student's terms. No check asks for an attribute name the exercise
 did not give.
+
+Every check is probed: it holds an ``Answer`` handle, never the answer itself. The layers,
+models and functions a check hands to the answer are built on the answer's side
+(``session.twin`` / ``session.build``, with the helpers below), and expected values always come
+from the check's own copies.
 """
 
 import torch
@@ -13,6 +18,7 @@ from torch import nn
 from course_utils.exercises import checks
 from course_utils.exercises.checks import close
 from course_utils.exercises.engine import Exercise, Incorrect
+from course_utils.probes.client import Answer, AnswerRaised, BindError, ProbeFault
 
 
 # The hand-written model of q1, shown to the student with inspect.getsource (so no docstring
@@ -30,12 +36,118 @@ class ManualNet(nn.Module):
 
 
 def type_names(modules) -> list:
-    return [type(m).__name__ for m in modules]
+    return [m.type_name for m in modules]
+
+
+# --- helpers the checks build on the answer's side (``session.build``): none holds a solution
+
+class Group(nn.Module):
+    """Modules side by side, so that one ``parameters()`` probe numbers a tensor two of them share
+    alike: does the answer's module hold the very layers it was given?"""
+
+    def __init__(self, *modules):
+        super().__init__()
+        self.parts = nn.ModuleList(modules)
+
+
+def same_object(first, second) -> bool:
+    """Whether two handles name one object (two calls of a function returned the same model)."""
+    return first is second
+
+
+class ItemOf(nn.Module):
+    """Item ``index`` of what ``module`` returns: a call of it tells whether that item is connected
+    to autograd (a probe reports that for a tensor result, not for the items of a list)."""
+
+    def __init__(self, module, index: int):
+        super().__init__()
+        self.module, self.index = module, index
+
+    def forward(self, x):
+        return self.module(x)[self.index]
+
+
+class OnGradInput(nn.Module):
+    """Calls ``module`` on an input that requires grad: a probe's tensors arrive detached."""
+
+    def __init__(self, module):
+        super().__init__()
+        self.module = module
+
+    def forward(self, x):
+        return self.module(x.detach().requires_grad_())
+
+
+def counting_affine():
+    """``affine(t, factor=2.0, shift=0.5) = t * factor + shift``, counting its calls in ``affine.calls``."""
+    def affine(t, factor=2.0, shift=0.5):
+        affine.calls += 1
+        return t * factor + shift
+
+    affine.calls = 0
+    return affine
+
+
+def _calls(affine: Answer) -> int:
+    count = affine.attribute("calls")
+    if type(count) is not int:
+        raise ProbeFault("the count of the function's calls is not a number")
+    return count
+
+
+def flatten_function():
+    """``torch.flatten`` itself, to hand to the answer's ``Lambda`` (torch's top level is not buildable)."""
+    return torch.flatten
+
+
+def children(sequential: Answer) -> list:
+    """The layers of a Sequential on the answer's side, in order (as iterating it gives them)."""
+    count = sequential.method("__len__")
+    if type(count) is not int or count < 0:
+        raise ProbeFault("the Sequential's length is not a number")
+    return [sequential.method("__getitem__", i) for i in range(count)]
+
+
+def parameter_identities(*modules: Answer) -> list:
+    """For each module, the set of its parameters (numbered alike across all of them)."""
+    group = modules[0].session.build(Group, *modules)
+    found = [set() for _ in modules]
+    for p in group.parameters():
+        _, index, _ = (p.name.split(".", 2) + ["", ""])[:3]   # parts.<index>.<name in that module>
+        if not (index.isdigit() and int(index) < len(found)):
+            raise ProbeFault(f"unexpected parameter name {p.name!r}")
+        found[int(index)].add(p.identity)
+    return found
+
+
+def instantiate(cls: Answer, args, kwargs, shown, advice: str):
+    """``checks.instantiate(cls, *args, **kwargs)``, the arguments named as the check's own copies.
+
+    ``args`` holds handles (layers and functions made on the answer's side); ``shown`` the check's
+    own objects they stand for, so "cannot be called with (the function affine, 3.0, ...)" names
+    them as a reader knows them; ``advice`` follows that message."""
+    try:
+        return checks.instantiate(cls, *args, **kwargs)
+    except Incorrect as error:
+        if "cannot be called with" not in str(error):
+            raise
+        bind, message = error.__context__, str(error)
+        if isinstance(bind, BindError):
+            message = checks._cannot_call(f"`{cls.name}(...)`", shown, kwargs, bind, bind.signature)
+        raise Incorrect(f"{message} {advice}") from None
+    except AttributeError as error:
+        # a module built without ``super().__init__()`` has no registries: its tree cannot be read
+        if not (isinstance(error, AnswerRaised) and error.location is None and "'_modules'" in str(error)):
+            raise
+        raise Incorrect(f"`{cls.name}.__init__` must call `super().__init__()` before anything else"
+                        f"{checks._where(cls.info.get('init'))}: without it the module has no registries "
+                        "and cannot run.") from None
 
 
 # --- q1 ---------------------------------------------------------------------------------
 
 class SequentialTwin(Exercise):
+    probed = True
     id = "lesson03.q1"
     points = 2
     title = "Turn ManualNet into an nn.Sequential that computes the same function"
@@ -56,26 +168,26 @@ def to_sequential(net):
     def check_answer(self, to_sequential):
         checks.expect_function(to_sequential, "to_sequential")
         for sizes in [(4, 6, 3), (10, 20, 5)]:
-            net = ManualNet(*sizes)
+            net, given = to_sequential.session.twin(ManualNet, *sizes)
             x = checks.hidden_input(7, sizes[0])
             with torch.no_grad():
                 expected = net(x)
-            chain = to_sequential(net)
+            chain = to_sequential(given)
             if chain is None:
                 raise Incorrect("`to_sequential` returned None: end it with `return nn.Sequential(...)`.")
-            if not isinstance(chain, nn.Sequential):
-                raise Incorrect(f"`to_sequential` returned a {type(chain).__name__}; return an `nn.Sequential`.")
-            if any(isinstance(m, ManualNet) for m in chain):
+            if not (isinstance(chain, Answer) and chain.is_module("Sequential")):
+                raise Incorrect(f"`to_sequential` returned a {checks.type_name(chain)}; return an `nn.Sequential`.")
+            layers = children(chain)
+            if any(m.type_name == "ManualNet" for m in layers):
                 raise Incorrect("Your Sequential contains the whole ManualNet as one layer: that runs, "
                                 "but it is not a Sequential of layers. List its layers one by one.")
-            self._compare(net, chain, x, expected)
+            self._compare(given, chain, layers, x, expected)
 
     @staticmethod
-    def _compare(net, chain, x, expected):
-        layers = type_names(chain)
+    def _compare(net, chain, modules, x, expected):
+        layers = type_names(modules)
         try:
-            with torch.no_grad():
-                got = chain(x)
+            got = chain.run(x, no_grad=True).value
         except RuntimeError as error:
             raise Incorrect(f"Your Sequential {layers} fails on an input of shape {tuple(x.shape)}: "
                             f"{str(error).splitlines()[0]}. List the layers in the order forward calls them.") from None
@@ -87,16 +199,16 @@ def to_sequential(net):
                             "`forward` calls them (hidden, act, output).")
         if len(layers) == 2 and layers.count("Linear") == 2:
             raise Incorrect(f"Your Sequential holds {layers}: the Tanh between the two linear layers is missing.")
-        linears = [m for m in chain if isinstance(m, nn.Linear)]
-        if len(layers) == 3 and len(linears) == 2 and isinstance(chain[1], nn.Module):
-            middle = chain[1]
-            with torch.no_grad():
-                probe = torch.linspace(-3, 3, 13)
-                acts_like_tanh = close(middle(probe), torch.tanh(probe))
+        linears = [m for m in modules if m.is_module("Linear")]
+        if len(layers) == 3 and len(linears) == 2 and modules[1].is_module():
+            middle = modules[1]
+            probe = torch.linspace(-3, 3, 13)
+            acts_like_tanh = close(middle.run(probe, no_grad=True).value, torch.tanh(probe))
             if not acts_like_tanh:
                 raise Incorrect(f"Your Sequential holds {layers}: ManualNet's activation is Tanh, and your "
                                 f"{layers[1]} computes something else. Reuse the model's own `act` layer.")
-            if {id(p) for p in chain.parameters()} != {id(p) for p in net.parameters()}:
+            mine, nets = parameter_identities(chain, net)
+            if mine != nets:
                 raise Incorrect("Right layers in the right order, but new random weights, so the outputs "
                                 "differ from the model's. Reuse `net`'s layers (or copy their weights).")
             raise Incorrect("Your Sequential reuses the model's layers but computes something else: "
@@ -108,6 +220,7 @@ def to_sequential(net):
 # --- q2 ---------------------------------------------------------------------------------
 
 class EveryOutputContainer(Exercise):
+    probed = True
     id = "lesson03.q2"
     points = 2
     title = "Write Chain: a container like nn.Sequential that returns every layer's output"
@@ -135,22 +248,24 @@ class Chain(nn.Module):
 '''
 
     def check_answer(self, Chain):
+        session = Chain.session
         # square layers first: a wrong wiring gives wrong numbers, not a shape error
-        layers = [nn.Linear(4, 4), nn.Tanh(), nn.Linear(4, 4)]
-        chain = self._build(Chain, layers)
-        self._expect_registered(chain, layers)
+        layers, given = self._layers(session, [(4, 4), None, (4, 4)], nn.Tanh)
+        chain = self._build(Chain, given, layers)
+        self._expect_registered(chain, given, layers)
         x = checks.hidden_input(5, 4)
         self._compare(self._run(chain, x), self._reference(layers, x), len(layers))
         # a chain whose sizes change, as a real network's do
-        layers = [nn.Linear(3, 8), nn.ReLU(), nn.Linear(8, 2)]
+        layers, given = self._layers(session, [(3, 8), None, (8, 2)], nn.ReLU)
         x = checks.hidden_input(2, 3, seed=7)
-        outputs = self._run(self._build(Chain, layers), x)
+        sizes_chain = self._build(Chain, given, layers)
+        outputs = self._run(sizes_chain, x)
         self._compare(outputs, self._reference(layers, x), len(layers))
         # one layer passed twice, as lesson 02 shared layers: every position runs
-        shared = nn.Linear(4, 4)
-        repeated = [shared, nn.Tanh(), shared]
-        chain = self._build(Chain, repeated)
-        self._expect_registered(chain, repeated)
+        (shared, tanh), (shared_given, tanh_given) = self._layers(session, [(4, 4), None], nn.Tanh)
+        repeated, repeated_given = [shared, tanh, shared], [shared_given, tanh_given, shared_given]
+        chain = self._build(Chain, repeated_given, repeated)
+        self._expect_registered(chain, repeated_given, repeated)
         x = checks.hidden_input(3, 4, seed=8)
         got = self._run(chain, x)
         if isinstance(got, (list, tuple)) and len(got) == 2:
@@ -158,23 +273,35 @@ class Chain(nn.Module):
                             "`self.children()` lists each module once, so the repeated layer ran once. Loop over "
                             "the stored layers, every position (an `nn.ModuleList`, as `nn.Sequential` does).")
         self._compare(got, self._reference(repeated, x), len(repeated))
-        for i, item in enumerate(Chain(*layers)(checks.hidden_input(2, 3))):
+        x = checks.hidden_input(2, 3)
+        for i in range(len(self._run(sizes_chain, x))):
+            item = session.build(ItemOf, sizes_chain, i).run(x)
             checks.expect_connected_to_graph(item, f"item {i} of your list")
 
     @staticmethod
-    def _build(Chain, layers):
-        try:
-            return checks.instantiate(Chain, *layers)
-        except Incorrect as error:
-            if "cannot be called with" not in str(error):
-                raise
-            raise Incorrect(f"{error} `Chain(layer_a, layer_b, ...)` receives the layers as separate "
-                            "arguments, like `nn.Sequential`: `def __init__(self, *layers):`.") from None
+    def _layers(session, sizes, activation):
+        """Linear layers of these sizes (None: the activation) on both sides, with the same weights."""
+        local, given = [], []
+        for size in sizes:
+            if size is None:
+                local.append(activation())
+                given.append(session.build(activation))
+            else:
+                layer, handle = session.twin(nn.Linear, *size)
+                local.append(layer)
+                given.append(handle)
+        return local, given
 
     @staticmethod
-    def _expect_registered(chain, layers):
-        expected = {id(p) for m in layers for p in m.parameters()}
-        mine = {id(p) for p in chain.parameters()}
+    def _build(Chain, given, layers):
+        return instantiate(Chain, given, {}, layers,
+                           "`Chain(layer_a, layer_b, ...)` receives the layers as separate arguments, "
+                           "like `nn.Sequential`: `def __init__(self, *layers):`.")
+
+    @staticmethod
+    def _expect_registered(chain, given, layers):
+        mine, *theirs = parameter_identities(chain, *given)
+        expected = set().union(*theirs)
         if not mine:
             raise Incorrect("`Chain(...).parameters()` is empty, so an optimizer would never train it: "
                             "layers kept in a plain Python list are not registered. Use `nn.ModuleList` "
@@ -190,8 +317,7 @@ class Chain(nn.Module):
 
     @staticmethod
     def _run(chain, x):
-        with torch.no_grad():
-            return checks.plain(checks.call(chain, x, what="your Chain"))
+        return checks.plain(checks.call(chain, x, what="your Chain"))
 
     @staticmethod
     def _reference(layers, x):
@@ -228,6 +354,7 @@ class Chain(nn.Module):
 # --- q3 ---------------------------------------------------------------------------------
 
 class LambdaWithArguments(Exercise):
+    probed = True
     id = "lesson03.q3"
     points = 2
     title = "Write Lambda(fn, *args, **kwargs): a module that calls a function with extra arguments"
@@ -252,15 +379,11 @@ class Lambda(nn.Module):
 '''
 
     def check_answer(self, Lambda):
-        calls = []
-
-        def affine(t, factor=2.0, shift=0.5):
-            calls.append(1)
-            return t * factor + shift
-
+        session = Lambda.session
+        affine, given = counting_affine(), session.build(counting_affine)
         x = checks.hidden_input(3, 2, 4)
-        plain_one = self._build(Lambda, affine)
-        if calls:
+        plain_one = self._build(Lambda, (given,), (affine,))
+        if _calls(given):
             raise Incorrect("`Lambda(fn, ...)` called `fn` while being built; keep the function and its "
                             "arguments, and call it in `forward`, on the input.")
         if checks.parameter_count(plain_one) != 0:
@@ -268,32 +391,31 @@ class Lambda(nn.Module):
         cases = [((), {}, "`Lambda(fn)`"), ((3.0,), {"shift": 1.0}, "`Lambda(fn, 3.0, shift=1.0)`"),
                  ((3.0,), {}, "`Lambda(fn, 3.0)`"), ((), {"shift": -4.0}, "`Lambda(fn, shift=-4.0)`")]
         for args, kwargs, label in cases:
-            wrapped = plain_one if not args and not kwargs else self._build(Lambda, affine, *args, **kwargs)
-            calls.clear()
+            wrapped = plain_one if not args and not kwargs else \
+                self._build(Lambda, (given, *args), (affine, *args), **kwargs)
+            before = _calls(given)
             got = checks.plain(checks.call(wrapped, x, what=label))
-            self._compare(got, x, affine, args, kwargs, label, len(calls))
-        got = self._build(Lambda, affine, 3.0)(x.requires_grad_())
+            n_calls = _calls(given) - before
+            self._compare(got, x, affine, args, kwargs, label, n_calls)
+        wrapped = self._build(Lambda, (given, 3.0), (affine, 3.0))
+        got = session.build(OnGradInput, wrapped).run(x)
         checks.expect_connected_to_graph(got, "`Lambda(fn, 3.0)(x)`")
-        net = nn.Sequential(nn.Conv2d(1, 2, 3), nn.ReLU(), self._build(Lambda, torch.flatten, start_dim=1),
-                            nn.Linear(8, 3))
-        out = checks.plain(net(checks.hidden_input(5, 1, 4, 4)))
+        flatten = self._build(Lambda, (session.build(flatten_function),), (torch.flatten,), start_dim=1)
+        net = session.build(nn.Sequential, session.build(nn.Conv2d, 1, 2, 3), session.build(nn.ReLU), flatten,
+                            session.build(nn.Linear, 8, 3))
+        out = checks.expect_tensor(net(checks.hidden_input(5, 1, 4, 4)), "the output of that nn.Sequential")
         if tuple(out.shape) != (5, 3):
             raise Incorrect("Inside nn.Sequential, `Lambda(torch.flatten, start_dim=1)` gave an output of "
                             f"shape {tuple(out.shape)}, not (5, 3).")
 
     @staticmethod
-    def _build(Lambda, fn, *args, **kwargs):
-        try:
-            return checks.instantiate(Lambda, fn, *args, **kwargs)
-        except Incorrect as error:
-            if "cannot be called with" not in str(error):
-                raise
-            raise Incorrect(f"{error} Accept any extra arguments after the function: "
-                            "`def __init__(self, fn, *args, **kwargs):`.") from None
+    def _build(Lambda, args, shown, **kwargs):
+        return instantiate(Lambda, args, kwargs, shown, "Accept any extra arguments after the function: "
+                                                        "`def __init__(self, fn, *args, **kwargs):`.")
 
     @staticmethod
     def _compare(got, x, fn, args, kwargs, label, n_calls):
-        if callable(got) and not isinstance(got, torch.Tensor):
+        if isinstance(got, Answer) and got.info.get("callable"):
             raise Incorrect(f"{label}(x) returned a function; call it: `return self.fn(x, ...)`.")
         if n_calls > 1:
             raise Incorrect(f"One forward pass of {label} called the function {n_calls} times; call it once.")
@@ -324,6 +446,7 @@ FLAT = 8 * CONV_OUT * CONV_OUT          # 392 numbers per image after the flatte
 
 
 class SmallColorClassifier(Exercise):
+    probed = True
     id = "lesson03.q4"
     points = 2
     title = "Build an nn.Sequential that maps 16×16 colour images to 5 scores"
@@ -353,22 +476,23 @@ def make_classifier():
         model = make_classifier()
         if model is None:
             raise Incorrect("`make_classifier` returned None: end it with `return nn.Sequential(...)`.")
-        if not isinstance(model, nn.Sequential):
-            raise Incorrect(f"`make_classifier` returned a {type(model).__name__}; return an `nn.Sequential`.")
-        if make_classifier() is model:
+        if not (isinstance(model, Answer) and model.is_module("Sequential")):
+            raise Incorrect(f"`make_classifier` returned a {checks.type_name(model)}; return an `nn.Sequential`.")
+        again = make_classifier()
+        if isinstance(again, Answer) and model.session.build(same_object, again, model).info.get("value") is True:
             raise Incorrect("`make_classifier()` returns the same model on every call; build a new "
                             "`nn.Sequential` inside the function, so each call gives fresh layers.")
-        kinds = type_names(model)
-        if len(model) != 4:
-            raise Incorrect(f"Your Sequential holds {len(model)} layers, {kinds}; the exercise lists exactly four, "
+        layers = children(model)
+        kinds = type_names(layers)
+        if len(layers) != 4:
+            raise Incorrect(f"Your Sequential holds {len(layers)} layers, {kinds}; the exercise lists exactly four, "
                             f"in this order: {self.EXPECTED}, nothing else.")
-        conv, relu, flatten, linear = model
+        conv, relu, flatten, linear = layers
         self._expect_conv(conv, kinds)
         probe = checks.hidden_input(2, 8, CONV_OUT, CONV_OUT)
-        with torch.no_grad():
-            if not close(checks.plain(relu(probe)), torch.relu(probe)):
-                raise Incorrect(f"Your Sequential holds {kinds}: layer 1 must be the ReLU ({self.EXPECTED}).")
-            flat = checks.plain(flatten(probe))
+        if not close(checks.plain(relu.run(probe, no_grad=True).value), torch.relu(probe)):
+            raise Incorrect(f"Your Sequential holds {kinds}: layer 1 must be the ReLU ({self.EXPECTED}).")
+        flat = checks.plain(flatten.run(probe, no_grad=True).value)
         if not close(flat, probe.flatten(1)):
             if isinstance(flat, torch.Tensor) and flat.dim() == 1:
                 raise Incorrect("Your flatten also merged the batch dimension (it returns one long row for the "
@@ -377,31 +501,33 @@ def make_classifier():
                             f"({self.EXPECTED}).")
         self._expect_linear(linear, kinds)
         for batch in (1, 3):
-            with torch.no_grad():
-                out = checks.plain(model(checks.hidden_input(batch, 3, 16, 16)))
+            out = checks.plain(model.run(checks.hidden_input(batch, 3, 16, 16), no_grad=True).value)
             checks.expect_shape(out, (batch, 5), f"the output for {batch} image(s)")
 
     def _expect_conv(self, conv, kinds):
-        if not isinstance(conv, nn.Conv2d):
+        if not conv.is_module("Conv2d"):
             raise Incorrect(f"Your Sequential holds {kinds}; it must start with the convolution ({self.EXPECTED}).")
-        settings = (conv.in_channels, conv.out_channels, conv.kernel_size, conv.stride, conv.padding, conv.dilation)
+        settings = tuple(conv.attribute(name) for name in
+                         ("in_channels", "out_channels", "kernel_size", "stride", "padding", "dilation"))
         if settings != (3, 8, (5, 5), (2, 2), (1, 1), (1, 1)):
-            raise Incorrect(f"Your convolution is `{conv}`; the exercise asks for "
+            raise Incorrect(f"Your convolution is `{conv.method('__repr__')}`; the exercise asks for "
                             "`nn.Conv2d(3, 8, kernel_size=5, stride=2, padding=1)`: 3 colour channels in, 8 out.")
 
     @staticmethod
     def _expect_linear(linear, kinds):
-        if isinstance(linear, nn.LazyLinear) or isinstance(getattr(linear, "weight", None),
-                                                           nn.parameter.UninitializedParameter):
+        # a lazy module's weight is an UninitializedParameter until its first call (then its class
+        # becomes the plain one, LazyLinear -> Linear)
+        if linear.is_module("LazyModuleMixin"):
             raise Incorrect("`nn.LazyLinear` guesses the input size for you; the exercise is to work it out: "
                             "use `nn.Linear(in_features, 5)` with the right number.")
-        if not isinstance(linear, nn.Linear):
+        if not linear.is_module("Linear"):
             raise Incorrect(f"Your Sequential ends with {kinds[-1]}: the last layer is the `nn.Linear` whose 5 "
                             "outputs are the scores (a loss such as `nn.CrossEntropyLoss` applies the softmax itself).")
-        if linear.out_features != 5:
-            raise Incorrect(f"Your Linear produces {linear.out_features} scores per image; the exercise asks for 5.")
-        if linear.in_features != FLAT:
-            raise Incorrect(f"Your Linear expects {linear.in_features} features, but each image gives {FLAT} after "
+        in_features, out_features = linear.attribute("in_features"), linear.attribute("out_features")
+        if out_features != 5:
+            raise Incorrect(f"Your Linear produces {out_features} scores per image; the exercise asks for 5.")
+        if in_features != FLAT:
+            raise Incorrect(f"Your Linear expects {in_features} features, but each image gives {FLAT} after "
                             f"the flatten: the convolution turns 16×16 into {CONV_OUT}×{CONV_OUT} (lesson 01's "
                             f"formula), with 8 channels.")
 
@@ -426,6 +552,7 @@ class BrokenTwoPaths(nn.Module):
 
 
 class FixTwoPaths(Exercise):
+    probed = True
     id = "lesson03.q5"
     points = 2
     title = "Debug TwoPaths: a model that believed what a Sequential does"
@@ -452,8 +579,9 @@ class TwoPaths(nn.Module):
     def check_answer(self, TwoPaths):
         for features, n_out in [(6, 3), (5, 2)]:
             model = checks.instantiate(TwoPaths, features, n_out)
-            square = [m for _, m in checks.modules_of_type(model, nn.Linear) if m.weight.shape == (features, features)]
-            heads = [m for _, m in checks.modules_of_type(model, nn.Linear) if m.weight.shape == (n_out, features)]
+            linears = [entry for _, entry in checks.modules_of_type(model, nn.Linear)]
+            square = [e for e in linears if _weight_shape(e) == (features, features)]
+            heads = [e for e in linears if _weight_shape(e) == (n_out, features)]
             if len(square) == 1:
                 raise Incorrect(f"`TwoPaths({features}, {n_out})` has one Linear({features} → {features}), not two: "
                                 "`self.path_a[:]` is a new Sequential holding the *same* layers, not copies, so "
@@ -464,19 +592,22 @@ class TwoPaths(nn.Module):
                                 f"{checks.parameter_breakdown(model)}.")
             one_path = features * features + features
             checks.expect_parameter_count(model, 2 * one_path + features * n_out + n_out)
-            saved = model.state_dict(keep_vars=True)
-            names = list(saved)
-            if len(names) != len({id(t) for t in saved.values()}):
+            names = list(model.state_dict())
+            parameters = model.parameters()
+            identity = {p.name: p.identity for p in parameters}
+            saved = {identity.get(name, name) for name in names}   # a buffer counts as its own tensor
+            if len(names) != len(saved):
                 raise Incorrect(f"Your state_dict has {len(names)} entries for "
-                                f"{len(list(model.parameters()))} parameters: `self.model` registers the paths and "
+                                f"{len(set(identity.values()))} parameters: `self.model` registers the paths and "
                                 f"the head a second time ({', '.join(names[-4:])}), so every weight is saved twice. "
                                 "Drop it and wire the modules in `forward`.")
             self._expect_sum(model, square, heads[0], features)
 
     @staticmethod
     def _expect_sum(model, square, head, features):
+        # the check's own layers, their weights copied into the answer's: expected values are ours
+        a, b, head = (_twin_linear(model, entry) for entry in (*square, head))
         x = checks.hidden_input(4, features)
-        a, b = square
         got = checks.plain(checks.call(model, x, what="your TwoPaths"))
         with torch.no_grad():
             expected = head(torch.relu(a(x)) + torch.relu(b(x)))
@@ -489,10 +620,24 @@ class TwoPaths(nn.Module):
             if close(got, head(torch.relu(a(x) + b(x)))):
                 raise Incorrect("You added before the ReLU: each path is Linear → ReLU, and the two paths' "
                                 "outputs are added.")
-        if isinstance(got, torch.Tensor) and got.grad_fn is not None and \
-                not {"AddBackward0", "SumBackward1"} & checks.autograd_ops(got):
-            raise Incorrect("Your output has no addition in its autograd graph: add the two paths' outputs.")
+        if isinstance(got, torch.Tensor):
+            ops = model.run(x, ops=True).ops   # not empty: the output has a grad_fn
+            if ops and not {"AddBackward0", "SumBackward1"} & ops:
+                raise Incorrect("Your output has no addition in its autograd graph: add the two paths' outputs.")
         checks.expect_close(got, expected, "your output")
+
+
+def _weight_shape(entry) -> tuple | None:
+    return next((tuple(shape) for name, shape, _ in entry.parameters if name == "weight"), None)
+
+
+def _twin_linear(model: Answer, entry) -> nn.Linear:
+    """A Linear of the check's, of ``entry``'s shape, whose weights are copied into the answer's layer."""
+    out_features, in_features = _weight_shape(entry)
+    own = {name for name, _, _ in entry.parameters}
+    layer = nn.Linear(in_features, out_features, bias="bias" in own)
+    model.assign({f"{entry.name}.{name}": value for name, value in layer.named_parameters() if name in own})
+    return layer
 
 
 q1 = SequentialTwin()

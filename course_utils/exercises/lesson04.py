@@ -5,8 +5,15 @@ Names are part of these exercises (the student is given them), so the checks do 
 always with names of their own, other than the lesson's and different in each case, so code that ignores the names it is
 given cannot pass; they compare weights by value and behaviour by running the models on hidden
 inputs, exactly where the statement says "exactly".
+
+Every exercise is probed: the check holds an ``Answer`` handle, never the student's function.
+The models and saved dictionaries the function receives are built on the answer's side
+(``session.twin``, ``session.build``) from the check's own weights and tensors; expected values
+come from the check's local copies; what the function made or changed (a model, a dictionary,
+``requires_grad`` flags, weights after an optimizer step) is read back through the handle.
 """
 
+import ast
 import copy
 from collections import OrderedDict
 
@@ -14,19 +21,77 @@ import torch
 from torch import nn
 
 from course_utils.exercises import checks
-from course_utils.exercises.engine import Exercise, Incorrect
+from course_utils.exercises.engine import Exercise, Incorrect, probe_seed
+from course_utils.probes.client import Answer, AnswerRaised, ProbeFault
 
 
-def expect_function(answer, what: str) -> None:
-    if isinstance(answer, nn.Module) or isinstance(answer, type) or not callable(answer):
+def expect_function(answer: Answer, what: str) -> None:
+    if answer.kind in ("module", "class") or not answer.info.get("callable"):
         raise Incorrect(f"Pass the function `{what}` itself (defined with `def`), not "
-                        f"{type(answer).__name__}.")
+                        f"{answer.type_name}.")
 
 
 def describe(layer: nn.Module) -> str:
+    """'Linear(6→5)' or 'ReLU()' for one of the check's own layers."""
     if isinstance(layer, nn.Linear):
         return f"Linear({layer.in_features}→{layer.out_features})"
     return f"{type(layer).__name__}()"
+
+
+def describe_entry(entry) -> str:
+    """The same words for a layer of the answer's model (a ``ModuleEntry`` of its tree)."""
+    settings = entry.settings
+    if "in_features" in settings and "out_features" in settings:
+        return f"Linear({settings['in_features']}→{settings['out_features']})"
+    return f"{entry.type}()"
+
+
+def children(model: Answer) -> list:
+    """The answer's top-level layers in order, as ``ModuleEntry``: all of them, as iterating an
+    ``nn.Sequential`` yields them (``named_children`` lists a layer used twice only once)."""
+    return [entry for entry in model.tree() if entry.name and "." not in entry.name]
+
+
+def child_names(model: Answer) -> list:
+    """``[name for name, _ in model.named_children()]`` of the answer's model."""
+    seen, names = set(), []
+    for entry in children(model):
+        if entry.identity not in seen:
+            seen.add(entry.identity)
+            names.append(entry.name)
+    return names
+
+
+class DictReader:
+    """Built on the answer's side: reads a dictionary there (one the answer returned, or the one
+    it was given) as plain ``[key, value]`` pairs, or None for anything that is not a dict."""
+
+    def __call__(self, value):
+        if not isinstance(value, dict):
+            return None
+        return [[key, item] for key, item in dict.items(value)]
+
+
+def read_dict(reader: Answer, value):
+    """A dictionary of the answer's side as a plain dict of the check's side, or None when the
+    value is not a dict. A plain dict arrives as it is; any other dict (an ``OrderedDict``) as a
+    handle, read through ``reader``."""
+    if type(value) is dict:
+        return value
+    if not isinstance(value, Answer):
+        return None
+    pairs = reader(value)
+    if pairs is None:
+        return None
+    if type(pairs) is not list or not all(type(pair) in (list, tuple) and len(pair) == 2 for pair in pairs):
+        raise ProbeFault("malformed reply when reading a dictionary")
+    found = {}
+    for key, item in pairs:
+        try:
+            found[key] = item
+        except TypeError:
+            raise ProbeFault("malformed reply when reading a dictionary") from None
+    return found
 
 
 def numbered_mlp(widths) -> nn.Sequential:
@@ -47,6 +112,34 @@ def mlp_names(model: nn.Sequential) -> list:
         counts[kind] += 1
         names.append(f"{kind}{counts[kind]}")
     return names
+
+
+def freeze_model(kind: str) -> nn.Sequential:
+    """The models the freezing exercise hands to ``freeze`` (built on both sides of the probe)."""
+    if kind == "twelve":
+        return nn.Sequential(OrderedDict((f"layer{i}", nn.Linear(3, 3)) for i in range(1, 13)))
+    # other names, a prefix trap ('encoder' / 'encoder_head') and a nested layer whose
+    # parameters are 'block.0.weight', 'block.2.weight', ...
+    return nn.Sequential(OrderedDict([
+        ("encoder", nn.Linear(3, 3)), ("block", nn.Sequential(nn.Linear(3, 3), nn.ReLU(), nn.Linear(3, 3))),
+        ("encoder_head", nn.Linear(3, 3)), ("decoder", nn.Linear(3, 3))]))
+
+
+def sgd_for(model: nn.Module) -> torch.optim.Optimizer:
+    """The optimizer of the freezing exercise's step, made on the answer's side for its model."""
+    return torch.optim.SGD(model.parameters(), lr=0.1)
+
+
+def missing_key(error: KeyError):
+    """The key a ``KeyError`` of the answer's side names. It arrives as its message, which is the
+    key's repr (``"'4'"``): read back as a literal, or None when it is not one."""
+    if not isinstance(error, AnswerRaised):
+        return error.args[0] if error.args else None
+    text = error.args[0] if error.args else ""
+    try:
+        return ast.literal_eval(text) if type(text) is str and len(text) < 1000 else None
+    except (ValueError, SyntaxError, TypeError, MemoryError, RecursionError):
+        return None
 
 
 def sequential_refusal(error: BaseException):
@@ -73,9 +166,25 @@ class NamingExercise(Exercise):
         return namespace[last]
 
 
+def own_stream(seed: int) -> None:
+    """Draw the check's own models from a stream of their own. Why: the answer's side starts its
+    random stream from the check's seed, so a layer the student builds afresh there would get
+    exactly the weights of the check's same-shaped model made from that seed, and "the saved
+    weights arrived" or "new weights" could not be told apart. (The engine restores the global
+    random state after the check.)"""
+    torch.manual_seed(probe_seed(seed))
+
+
+def saved_on_answer_side(answer: Answer, state_dict) -> Answer:
+    """The check's saved tensors as an ``OrderedDict`` on the answer's side (what ``state_dict()``
+    gives), so what the student's function does to it can be read back."""
+    return answer.session.build(OrderedDict, {key: value.detach().clone() for key, value in state_dict.items()})
+
+
 # --- q1 ---------------------------------------------------------------------------------
 
 class NameTheLayers(NamingExercise):
+    probed = True
     id = "lesson04.q1"
     points = 2
     title = "Give an unnamed nn.Sequential names, keeping its weights"
@@ -99,26 +208,30 @@ def name_layers(model, names):
 
     def check_answer(self, name_layers):
         expect_function(name_layers, "name_layers")
+        own_stream(4041)
         for widths, names in self.cases:
-            self._check_one(name_layers, numbered_mlp(widths), list(names))
+            self._check_one(name_layers, widths, list(names))
 
     @staticmethod
-    def _check_one(name_layers, model, names):
-        x = checks.hidden_input(5, model[0].in_features)
+    def _check_one(name_layers, widths, names):
+        # the same numbered model on both sides: the check's copy gives the expected outputs
+        local, model = name_layers.session.twin(numbered_mlp, tuple(widths))
+        x = checks.hidden_input(5, local[0].in_features)
         with torch.no_grad():
-            expected = model(x)
+            expected = local(x)
         try:
-            renamed = name_layers(model, list(names))
+            renamed = checks.call(name_layers, model, list(names), what="`name_layers`")
         except TypeError as error:
             raise sequential_refusal(error) or error
         if renamed is None:
             raise Incorrect("`name_layers` returned None: end it with `return nn.Sequential(...)`.")
-        if isinstance(renamed, dict):
-            raise Incorrect(f"`name_layers` returned a {type(renamed).__name__}; wrap it in a model: "
+        if type(renamed) is dict or (isinstance(renamed, Answer) and renamed.kind == "other" and read_dict(
+                name_layers.session.build(DictReader), renamed) is not None):
+            raise Incorrect(f"`name_layers` returned a {checks.type_name(renamed)}; wrap it in a model: "
                             "`nn.Sequential(OrderedDict(...))`.")
-        if not isinstance(renamed, nn.Sequential):
-            raise Incorrect(f"`name_layers` returned a {type(renamed).__name__}; return an `nn.Sequential`.")
-        got_names = [name for name, _ in renamed.named_children()]
+        if not (isinstance(renamed, Answer) and renamed.is_module("Sequential")):
+            raise Incorrect(f"`name_layers` returned a {checks.type_name(renamed)}; return an `nn.Sequential`.")
+        got_names = child_names(renamed)
         if got_names != names:
             if got_names == [str(i) for i in range(len(got_names))]:
                 raise Incorrect(f"Your layers are still numbered {got_names}: pass the names in, "
@@ -128,19 +241,19 @@ def name_layers(model, names):
                                 f"{names}: use the names it receives, not names of your own.")
             raise Incorrect(f"Your model's layers are named {got_names}; expected {names}, in that order.")
         try:
-            with torch.no_grad():
-                got = renamed(x)
+            got = renamed.run(x, no_grad=True).value
         except Exception as error:  # noqa: BLE001 - a layer out of place; said below, or re-raised
             got = error
         if checks.exactly_equal(got, expected):
             return
-        got_kinds = [describe(layer) for layer in renamed]
-        kinds = [describe(layer) for layer in model]
+        got_kinds = [describe_entry(layer) for layer in children(renamed)]
+        kinds = [describe(layer) for layer in local]
         if got_kinds != kinds:
-            wrong = next(n for n, a, b in zip(names, got_kinds, kinds) if a != b)
-            raise Incorrect(f"'{wrong}' holds {got_kinds[names.index(wrong)]}, but the original "
-                            f"layer at that position is {kinds[names.index(wrong)]}: keep each "
-                            "layer at its position.")
+            wrong = next((n for n, a, b in zip(names, got_kinds, kinds) if a != b), None)
+            if wrong is not None:
+                raise Incorrect(f"'{wrong}' holds {got_kinds[names.index(wrong)]}, but the original "
+                                f"layer at that position is {kinds[names.index(wrong)]}: keep each "
+                                "layer at its position.")
         if isinstance(got, Exception):
             raise got
         raise Incorrect("Your renamed model computes different outputs: its layers have new "
@@ -150,6 +263,7 @@ def name_layers(model, names):
 # --- q2 ---------------------------------------------------------------------------------
 
 class RemapKeys(NamingExercise):
+    probed = True
     id = "lesson04.q2"
     points = 2
     title = "Rename the keys of a saved state_dict so it loads into the named model"
@@ -173,6 +287,7 @@ def remap_keys(state_dict, mapping):
 
     def check_answer(self, remap_keys):
         expect_function(remap_keys, "remap_keys")
+        own_stream(4042)
         # 11 layers, so the keys '0.weight' and '10.weight' both occur
         numbered = numbered_mlp((5, 6, 7, 6, 5, 4, 3))
         mapping = {str(i): name for i, name in enumerate(mlp_names(numbered)) if name.startswith("fc")}
@@ -191,15 +306,19 @@ def remap_keys(state_dict, mapping):
         for key, value in saved.items():
             module, rest = key.split(".", 1)
             expected[mapping.get(module, module) + "." + rest] = value
-        before = {key: value.clone() for key, value in saved.items()}
-        got = self._call(remap_keys, saved, mapping)
+        given = saved_on_answer_side(remap_keys, saved)
+        reader = remap_keys.session.build(DictReader)
+        got = self._call(remap_keys, given, mapping, list(saved))
         if got is None:
             raise Incorrect("`remap_keys` returned None: return the new dictionary.")
-        if not isinstance(got, dict):
-            raise Incorrect(f"`remap_keys` returned a {type(got).__name__}; return a dictionary of tensors.")
-        if list(saved) != list(before):
+        got_dict = read_dict(reader, got)
+        if got_dict is None:
+            raise Incorrect(f"`remap_keys` returned a {checks.type_name(got)}; return a dictionary of tensors.")
+        after = read_dict(reader, given)
+        if after is None or list(after) != list(saved):
             raise Incorrect("`remap_keys` changed the dictionary it was given: build and return a new "
                             "dictionary, and leave the saved one as it is.")
+        got = got_dict
         missing = [key for key in expected if key not in got]
         unexpected = [key for key in got if key not in expected]
         if unexpected or missing:
@@ -207,22 +326,22 @@ def remap_keys(state_dict, mapping):
         for key, value in expected.items():
             if not checks.exactly_equal(got[key], value):
                 raise Incorrect(f"The tensor under '{key}' is not the saved one: rename the keys, keep the values.")
-        if any(not checks.exactly_equal(saved[key], before[key]) for key in before):
+        if any(not checks.exactly_equal(after[key], saved[key]) for key in saved):
             raise Incorrect("`remap_keys` changed the saved tensors; rename the keys, keep the values.")
         target = nn.Sequential(OrderedDict(zip(names, copy.deepcopy(numbered))))
         for param in target.parameters():
             nn.init.zeros_(param)
-        target.load_state_dict(got)  # strict: the key sets already match
+        target.load_state_dict({key: checks.plain(value) for key, value in got.items()})  # strict: keys match
         x = checks.hidden_input(3, numbered[0].in_features)
         with torch.no_grad():
             if not checks.exactly_equal(target(x), numbered(x)):
                 raise Incorrect("The named model, loaded with your dictionary, computes different outputs.")
 
     @staticmethod
-    def _call(remap_keys, saved, mapping):
+    def _call(remap_keys, given, mapping, saved_keys):
         """Call the answer; the exceptions two common slips raise become the course's message."""
         try:
-            return remap_keys(saved, dict(mapping))
+            return checks.call(remap_keys, given, dict(mapping), what="`remap_keys`")
         except ValueError as error:
             if "values to unpack" not in str(error):
                 raise
@@ -231,8 +350,9 @@ def remap_keys(state_dict, mapping):
                        "'11.0.weight', gives more than two parts. Split once, at the first dot: "
                        "`module, rest = key.split('.', 1)`.") from None
         except KeyError as error:
-            missing = error.args[0] if error.args else None
-            if missing in mapping or not isinstance(missing, str) or missing not in {k.split(".", 1)[0] for k in saved}:
+            missing = missing_key(error)
+            modules = {key.split(".", 1)[0] for key in saved_keys}
+            if missing in mapping or not isinstance(missing, str) or missing not in modules:
                 raise
             raise checks.mistake_in_your_code(
                 error, f"KeyError {missing!r}: `mapping` does not mention every layer, and layers it leaves "
@@ -275,6 +395,7 @@ def remap_keys(state_dict, mapping):
 # --- q3 ---------------------------------------------------------------------------------
 
 class FreezeByName(NamingExercise):
+    probed = True
     id = "lesson04.q3"
     points = 2
     title = "Freeze the layers whose names you are given"
@@ -295,24 +416,27 @@ def freeze(model, names):
 
     def check_answer(self, freeze):
         expect_function(freeze, "freeze")
-        twelve = nn.Sequential(OrderedDict((f"layer{i}", nn.Linear(3, 3)) for i in range(1, 13)))
-        self._check_one(freeze, twelve, ["layer1", "layer2"])
-        # other names, a prefix trap ('encoder' / 'encoder_head') and a nested layer whose
-        # parameters are 'block.0.weight', 'block.2.weight', ...
-        nested = nn.Sequential(OrderedDict([
-            ("encoder", nn.Linear(3, 3)), ("block", nn.Sequential(nn.Linear(3, 3), nn.ReLU(), nn.Linear(3, 3))),
-            ("encoder_head", nn.Linear(3, 3)), ("decoder", nn.Linear(3, 3))]))
-        self._check_one(freeze, nested, ["block", "encoder"])
+        own_stream(4043)
+        self._check_one(freeze, "twelve", ["layer1", "layer2"])
+        # other names, a prefix trap ('encoder' / 'encoder_head') and a nested layer (freeze_model)
+        self._check_one(freeze, "nested", ["block", "encoder"])
 
     @staticmethod
-    def _check_one(freeze, model, frozen):
-        before = {name: p.detach().clone() for name, p in model.named_parameters()}
-        freeze(model, list(frozen))
-        if not model.training or any(not m.training for m in model.modules()):
+    def _check_one(freeze, kind, frozen):
+        # the model lives on the answer's side, with the check's weights: `before` is the check's copy
+        local, model = freeze.session.twin(freeze_model, kind)
+        before = {name: p.detach().clone() for name, p in local.named_parameters()}
+        checks.call(freeze, model, list(frozen), what="`freeze`")
+        if any(entry.settings.get("training") is not True for entry in model.tree()):
             raise Incorrect("Your function switched (part of) the model to eval mode: `eval()` changes "
                             "how dropout and batch norm behave, it does not stop gradients. Set "
                             "`requires_grad` to False instead.")
-        flags = {name: p.requires_grad for name, p in model.named_parameters()}
+        flags = {}
+        seen = set()
+        for param in model.parameters():   # as named_parameters(): a shared parameter once
+            if param.identity not in seen:
+                seen.add(param.identity)
+                flags[param.name] = param.requires_grad
         if all(flags.values()):
             raise Incorrect(f"No parameter has `requires_grad == False` after `freeze(model, {frozen})` ran: "
                             "call `param.requires_grad_(False)` on the model's own parameters (not on a "
@@ -329,15 +453,19 @@ def freeze(model, names):
                                     "whole module name (the part before the first dot).")
                 raise Incorrect(f"You froze '{name}', but '{module}' is not in the names you were given "
                                 f"({frozen}).")
-        # behaviour: one optimizer step moves the trainable weights and leaves the frozen ones
-        optimizer = torch.optim.SGD(model.parameters(), lr=0.1)
-        loss = model(checks.hidden_input(4, 3)).pow(2).sum()
-        loss.backward()
-        optimizer.step()
-        for name, p in model.named_parameters():
-            moved = not checks.exactly_equal(p, before[name])
-            if name.split(".")[0] in frozen and moved:
-                raise Incorrect(f"'{name}' changed in an optimizer step although it should be frozen.")
+        # behaviour: one optimizer step (on the answer's side) moves the trainable weights and
+        # leaves the frozen ones; the loss is output.pow(2).sum(), whose gradient is 2 * output
+        optimizer = freeze.session.build(sgd_for, model)
+        x = checks.hidden_input(4, 3)
+        output = checks.expect_tensor(model(x), "the model's output")
+        model.run(x, backward=2 * output)
+        optimizer.method("step")
+        for param in model.parameters():
+            if param.name not in before:
+                continue
+            moved = not checks.exactly_equal(param.value, before[param.name])
+            if param.name.split(".")[0] in frozen and moved:
+                raise Incorrect(f"'{param.name}' changed in an optimizer step although it should be frozen.")
 
 
 # --- q4 (debugging) ------------------------------------------------------------------------
@@ -352,6 +480,7 @@ def saved_numbered_model() -> nn.Sequential:
 
 
 class DebugLoadNamed(NamingExercise):
+    probed = True
     id = "lesson04.q4"
     points = 2
     title = "Debug: a named model that never receives its saved weights"
@@ -382,14 +511,15 @@ def load_named(saved):
 
     def check_answer(self, load_named):
         expect_function(load_named, "load_named")
+        own_stream(4044)
         numbered = saved_numbered_model()
         saved = numbered.state_dict()
-        model = self._call(load_named, OrderedDict((k, v.clone()) for k, v in saved.items()))
+        model = self._call(load_named, saved_on_answer_side(load_named, saved))
         if model is None:
             raise Incorrect("`load_named` returned None: end it with `return model`.")
-        if not isinstance(model, nn.Sequential):
-            raise Incorrect(f"`load_named` returned a {type(model).__name__}; return the named `nn.Sequential`.")
-        names = [name for name, _ in model.named_children()]
+        if not (isinstance(model, Answer) and model.is_module("Sequential")):
+            raise Incorrect(f"`load_named` returned a {checks.type_name(model)}; return the named `nn.Sequential`.")
+        names = child_names(model)
         if names != list(NAMED_LAYERS):
             repeated = sorted({n for n in ("relu", "fc") if n in names})
             if len(names) < len(NAMED_LAYERS) and repeated:
@@ -398,8 +528,8 @@ def load_named(saved):
                                 f"disappears. Give every layer its own name: {list(NAMED_LAYERS)}.")
             raise Incorrect(f"Your model's layers are named {names}; expected {list(NAMED_LAYERS)}, in that order.")
         arrived = [name for name, number in SAVED_MODULE_OF.items()
-                   if checks.exactly_equal(getattr(getattr(model, name), "weight", None), saved[number + ".weight"])
-                   and checks.exactly_equal(getattr(getattr(model, name), "bias", None), saved[number + ".bias"])]
+                   if checks.exactly_equal(self._tensor(model, f"{name}.weight"), saved[number + ".weight"])
+                   and checks.exactly_equal(self._tensor(model, f"{name}.bias"), saved[number + ".bias"])]
         if not arrived:
             raise Incorrect("None of the saved weights reached your model: `load_state_dict(saved, strict=False)` "
                             "skips every key it does not know, and the saved keys ('0.weight', ...) are not your "
@@ -412,14 +542,23 @@ def load_named(saved):
                                 f"and '{name}.bias'.")
         x = checks.hidden_input(4, 6)
         with torch.no_grad():
-            if not checks.exactly_equal(model(x), numbered(x)):
-                raise Incorrect("Your model holds the saved weights but computes something else than the "
-                                "saved model: keep the layers in the order Linear, ReLU, Linear, ReLU, Linear.")
+            expected = numbered(x)
+        if not checks.exactly_equal(model.run(x, no_grad=True).value, expected):
+            raise Incorrect("Your model holds the saved weights but computes something else than the "
+                            "saved model: keep the layers in the order Linear, ReLU, Linear, ReLU, Linear.")
+
+    @staticmethod
+    def _tensor(model, path):
+        """``getattr(getattr(model, layer), "weight", None)`` on the answer's side: a tensor or None."""
+        try:
+            return model.attribute(path)
+        except AttributeError:
+            return None
 
     @staticmethod
     def _call(load_named, saved):
         try:
-            return load_named(saved)
+            return checks.call(load_named, saved, what="`load_named`")
         except TypeError as error:
             raise sequential_refusal(error) or error
         except RuntimeError as error:

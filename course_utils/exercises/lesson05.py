@@ -1,9 +1,12 @@
 """Exercises of lesson 05 (branching): channel arithmetic, a fork joined by cat, two heads, and
 debugging a two-input network that joins its branches along the wrong dimension.
 
-Each class checks behaviour (run the student's module, compare with a reference after copying
-its weights) and structure (parameters, a ``cat`` in the autograd graph). Weights are matched
-by shape, not by attribute name or registration order, so any correct spelling passes.
+Each check reaches the answer through probes (``course_utils.probes``): it builds the student's
+class on the answer's side, runs it on the check's own inputs, and compares what comes back with
+a reference computed here. Behaviour is compared after copying the reference's weights into the
+student's module (by shape, not by attribute name or registration order, so any correct spelling
+passes); structure is read from the module tree (parameters, which layers run) and from the
+autograd ops behind the output (a ``cat``).
 """
 
 import torch
@@ -12,20 +15,49 @@ from torch import nn
 from course_utils.exercises import checks
 from course_utils.exercises.checks import copy_weights_by_shape, same
 from course_utils.exercises.engine import Exercise, Incorrect
+from course_utils.probes.client import Answer, BindError, Run
 
 
-def linears(model: nn.Module) -> list:
-    return [m for m in model.modules() if isinstance(m, nn.Linear)]
+def linears(model: Answer) -> list[tuple[int, int]]:
+    """(in_features, out_features) of each registered ``nn.Linear`` (or subclass) of the model, once.
+
+    Read from the module tree: a module with both settings and its own weight of shape
+    (out_features, in_features), so a model that merely stores its sizes as attributes is not one.
+    """
+    seen, found = set(), []
+    for entry in model.tree():
+        settings = entry.settings
+        sizes = (settings.get("in_features"), settings.get("out_features"))
+        weight = next((shape for name, shape, _ in entry.parameters if name == "weight"), None)
+        if entry.identity in seen or not all(type(n) is int for n in sizes) or weight != [sizes[1], sizes[0]]:
+            continue
+        seen.add(entry.identity)
+        found.append(sizes)
+    return found
 
 
-def forward_joined(model, inputs, head_advice: str):
+def run_model(model: Answer, inputs, **options) -> Run:
+    """One forward pass of the student's module on the check's inputs (``options`` as ``Answer.run``).
+
+    A call the module cannot accept is worded by ``checks.call``, as in every lesson."""
+    if not model.info.get("callable"):
+        checks.call(model, *inputs, what="your model")
+    try:
+        return model.run(*inputs, **options)
+    except BindError:
+        checks.call(model, *inputs, what="your model")   # raises the course's Incorrect for this signature
+        raise
+
+
+def forward_joined(model: Answer, inputs, head_advice: str, **options) -> Run:
     """Run a branching model; the errors of a join along the wrong dimension become the course's message.
 
     ``head_advice`` says what the layer after the join must read, for a head that cannot read it.
+    Returns the ``Run``: its ``value`` is the output, its ``ops`` (with ``ops=True``) the autograd ops.
     """
     batch = inputs[0].shape[0]
     try:
-        return checks.call(model, *inputs, what="your model")
+        return run_model(model, inputs, **options)
     except RuntimeError as error:
         text = str(error)
         if "mat1 and mat2 shapes cannot be multiplied" in text:
@@ -59,6 +91,7 @@ class ThreeWayFork(nn.Module):
 
 
 class ForkShape(Exercise):
+    probed = True
     id = "lesson05.q1"
     points = 1
     title = "Predict the shape of a four-way concatenation"
@@ -76,11 +109,13 @@ class ForkShape(Exercise):
 
     def check_answer(self, answer):
         expected = tuple(ThreeWayFork()(torch.zeros(2, 3, 32, 32)).shape)
-        if not isinstance(answer, (tuple, list, torch.Size)) or len(answer) != 4 \
-                or not all(isinstance(n, int) and not isinstance(n, bool) for n in answer):
+        # a tuple, list or torch.Size arrives as plain data (an int subclass as the int it is)
+        shape = answer.info.get("value") if answer.kind == "value" else None
+        if type(shape) not in (tuple, list) or len(shape) != 4 \
+                or not all(type(n) is int for n in shape):
             raise Incorrect("Give the shape as four integers (batch, channels, height, width), "
-                            f"for example (2, 1, 32, 32); you gave {answer!r}.")
-        batch, channels, height, width = (checks.plain(n) for n in answer)
+                            f"for example (2, 1, 32, 32); you gave {_given(answer)}.")
+        batch, channels, height, width = shape
         if batch != expected[0]:
             raise Incorrect(f"Batch size {batch}: convolutions and cat along dim=1 never change "
                             f"the batch, it stays {expected[0]}.")
@@ -98,12 +133,23 @@ class ForkShape(Exercise):
                             "padding = kernel_size // 2, and (32 + 2·padding − kernel) + 1 = 32.")
 
 
+def _given(answer: Answer) -> str:
+    """The answer as the student wrote it, where it is plain data (else what kind of thing it is)."""
+    value = answer.info.get("value") if answer.kind in ("value", "tensor") else None
+    if value is None:
+        return checks.kind_of(answer)
+    if answer.type_name == "Size" and type(value) is tuple:
+        return f"torch.Size({list(value)!r})"
+    return repr(value)
+
+
 q1 = ForkShape()
 
 
 # --- q2 ---------------------------------------------------------------------------------
 
 class TwoBranchNet(Exercise):
+    probed = True
     id = "lesson05.q2"
     points = 2
     title = "Two branches joined by torch.cat"
@@ -137,8 +183,8 @@ class TwoBranchNet(nn.Module):
         in_features, hidden1, hidden2, out_features = sizes
         model = checks.instantiate(answer, *sizes)
         layers = linears(model)
-        if not any(layer.in_features == hidden1 + hidden2 for layer in layers):
-            narrow = [layer.in_features for layer in layers if layer.out_features == out_features]
+        if not any(layer_in == hidden1 + hidden2 for layer_in, _ in layers):
+            narrow = [layer_in for layer_in, layer_out in layers if layer_out == out_features]
             if narrow:
                 raise Incorrect(
                     f"With TwoBranchNet{sizes} your last layer has in_features={narrow[0]}, "
@@ -153,22 +199,27 @@ class TwoBranchNet(nn.Module):
                             f"{expected}: two Linear layers that both read the {in_features} input "
                             "features, and one head.")
         x = torch.randn(4, in_features)
-        out = forward_joined(model, (x,), f"it reads hidden1 + hidden2 = {hidden1 + hidden2} features")
+        advice = f"it reads hidden1 + hidden2 = {hidden1 + hidden2} features"
+        run = forward_joined(model, (x,), advice, ops=True)
+        out = run.value
         if not isinstance(out, torch.Tensor) or out.shape != (4, out_features):
-            shape = tuple(out.shape) if isinstance(out, torch.Tensor) else type(out).__name__
+            shape = tuple(out.shape) if isinstance(out, torch.Tensor) else checks.type_name(out)
             raise Incorrect(f"For an input of shape (4, {in_features}) the output should have shape "
                             f"(4, {out_features}); yours is {shape}.")
-        if "CatBackward0" not in checks.autograd_ops(out):
+        if "CatBackward0" not in checks.autograd_ops(run):
             raise Incorrect("Your forward does not join the branches with torch.cat "
                             "(no cat in the autograd graph of the output).")
-        copy_weights_by_shape(model, reference)
-        if same(out, reference(x)):
-            return
-        swapped = SwappedTwoBranch(*sizes)
-        swapped.load_state_dict(reference.state_dict())
-        if same(out, swapped(x)):
-            raise Incorrect("Your branches are joined in the other order: torch.cat([branch1, "
-                            "branch2], dim=1) puts branch 1's features first.")
+        # the reference's weights go into the student's layers; its output is computed here
+        copy_weights_by_shape(reference, model)
+        out = forward_joined(model, (x,), advice).value
+        with torch.no_grad():
+            if same(out, reference(x)):
+                return
+            swapped = SwappedTwoBranch(*sizes)
+            swapped.load_state_dict(reference.state_dict())
+            if same(out, swapped(x)):
+                raise Incorrect("Your branches are joined in the other order: torch.cat([branch1, "
+                                "branch2], dim=1) puts branch 1's features first.")
         raise Incorrect("Same layers, different output than the reference: check the "
                         "activations (ReLU after branch 1's Linear, Tanh after branch 2's) and "
                         "that both branches read the original x.")
@@ -189,6 +240,7 @@ class SwappedTwoBranch(TwoBranchReference):
 # --- q3 ---------------------------------------------------------------------------------
 
 class TwoHeads(Exercise):
+    probed = True
     id = "lesson05.q3"
     points = 2
     title = "One trunk, two heads: a module with two outputs"
@@ -217,14 +269,16 @@ class TwoHeadNet(nn.Module):
         in_features, hidden, n_classes = self.sizes
         model = checks.instantiate(answer, *self.sizes)
         x = torch.randn(5, in_features)
-        out = forward_joined(model, (x,), f"both heads read the {hidden} features of the trunk: "
-                                          f"`nn.Linear(hidden, n_classes)` and `nn.Linear(hidden, 1)`")
+        advice = (f"both heads read the {hidden} features of the trunk: "
+                  f"`nn.Linear(hidden, n_classes)` and `nn.Linear(hidden, 1)`")
+        out = forward_joined(model, (x,), advice).value
         if isinstance(out, torch.Tensor) or not isinstance(out, (tuple, list)) or len(out) != 2:
             what = f"one tensor of shape {tuple(out.shape)}" if isinstance(out, torch.Tensor) \
-                else f"{type(out).__name__}"
+                else f"{checks.type_name(out)}"
             raise Incorrect(f"forward returned {what}; return two tensors: "
                             "`return scores, value`.")
-        scores, value = out
+        scores = checks.expect_tensor(out[0], "the first output of forward")
+        value = checks.expect_tensor(out[1], "the second output of forward")
         if scores.shape == (5, 1) and value.shape == (5, n_classes):
             raise Incorrect(f"The outputs come in the other order: first the class scores "
                             f"(5, {n_classes}), then the value (5, 1).")
@@ -248,8 +302,12 @@ class TwoHeadNet(nn.Module):
             name, n = next(iter(repeated.items()))
             raise Incorrect(f"`{name}` runs {n} times in one forward: the trunk is computed once, "
                             "`features = self.trunk(x)`, and both heads read that same `features`.")
-        copy_weights_by_shape(model, reference)
-        ref_scores, ref_value = reference(x)
+        # the reference's weights go into the student's layers; its outputs are computed here
+        copy_weights_by_shape(reference, model)
+        out = forward_joined(model, (x,), advice).value
+        scores, value = out if isinstance(out, (tuple, list)) and len(out) == 2 else (None, None)
+        with torch.no_grad():
+            ref_scores, ref_value = reference(x)
         if not (same(scores, ref_scores) and same(value, ref_value)):
             raise Incorrect("Same layers, different outputs than the reference: the trunk is "
                             "Linear followed by ReLU, and each head is a single Linear.")
@@ -262,6 +320,7 @@ TwoHeadReference = q3.solution_object()
 # --- q4 (debugging) ------------------------------------------------------------------------
 
 class FusionDebug(Exercise):
+    probed = True
     id = "lesson05.q4"
     points = 2
     title = "Debug: two inputs joined along the wrong dimension"
@@ -298,8 +357,8 @@ class FusionNet(nn.Module):
         head_advice = (f"along dim=1 the join carries {hidden} + {hidden} = {2 * hidden} features, so the head "
                        "is `nn.Linear(2 * hidden, n_classes)`")
         a, b = checks.hidden_input(batch, a_features), checks.hidden_input(batch, b_features, seed=99)
-        out = forward_joined(model, (a, b), head_advice)
-        out = checks.plain(checks.expect_tensor(out, "the output"))
+        run = forward_joined(model, (a, b), head_advice, ops=True)
+        out = checks.plain(checks.expect_tensor(run.value, "the output"))
         if out.dim() == 2 and out.shape == (2 * batch, n_classes):
             raise Incorrect(f"For a batch of {batch} samples your model returns {2 * batch} rows of scores: "
                             "`torch.cat(..., dim=0)` puts branch b's samples under branch a's. Join the "
@@ -309,22 +368,26 @@ class FusionNet(nn.Module):
                             "a new dimension; `torch.cat` along dim=1 joins the features of each sample.")
         checks.expect_shape(out, (batch, n_classes), "the output")
         reference = FusionReference(*sizes)
-        if checks.parameter_count(model) != checks.parameter_count(reference):
-            raise Incorrect(f"FusionNet{sizes} should have {checks.parameter_count(reference)} parameters "
+        expected, found = checks.parameter_count(reference), checks.parameter_count(model)
+        if found != expected:
+            raise Incorrect(f"FusionNet{sizes} should have {expected} parameters "
                             f"(Linear({a_features}, {hidden}), Linear({b_features}, {hidden}) and a head reading "
-                            f"{2 * hidden} features); yours has {checks.parameter_count(model)}. "
+                            f"{2 * hidden} features); yours has {found}. "
                             f"Where yours are: {checks.parameter_breakdown(model)}.")
-        if "CatBackward0" not in checks.autograd_ops(out):
+        if "CatBackward0" not in checks.autograd_ops(run):
             raise Incorrect("Your forward does not join the branches with torch.cat "
                             "(no cat in the autograd graph of the output).")
-        with torch.no_grad():
-            def agrees():
-                return same(checks.plain(forward_joined(model, (a, b), head_advice)), reference(a, b))
 
-            if checks.copy_weights_until(reference, model, agrees):
+        def output():
+            """The student's output with the weights copied in so far (the reference's, paired by shape)."""
+            return checks.plain(forward_joined(model, (a, b), head_advice, no_grad=True).value)
+
+        with torch.no_grad():
+            expected_out = reference(a, b)
+            if checks.copy_weights_until(reference, model, lambda: same(output(), expected_out)):
                 return
             swapped = torch.cat([reference.branch_b(b), reference.branch_a(a)], dim=1)
-            if same(checks.plain(forward_joined(model, (a, b), head_advice)), reference.head(swapped)):
+            if same(output(), reference.head(swapped)):
                 raise Incorrect("Your branches are joined in the other order: branch a's features first, "
                                 "`torch.cat([a_features, b_features], dim=1)`.")
         raise Incorrect("Same layers, different output: each branch is its Linear followed by a ReLU, "

@@ -2,44 +2,164 @@
 optimizer knows about, a growth step that keeps the function, heads chosen by name, and
 debugging a growing network whose new blocks are lost, disruptive and never trained.
 
+Each check reaches the answer through probes (``course_utils.probes``): it reads the module
+tree, calls the answer with its own inputs, and builds what the student's code receives (a
+model, its optimizer, the ``Trainer`` that takes training steps) on the answer's side.
 Layers are found by their weight shapes (the sizes make each shape unique), never by attribute
-name, so any correct spelling passes; the reference output is computed from the student's own
-weights, so nothing has to be copied.
+name, so any correct spelling passes; the check copies its own weights into the layers it found
+and computes the expected output from them, never from what the answer's side reports.
 """
 
-import copy
-import inspect
+import ast
 
 import torch
 from torch import nn
 
 from course_utils.exercises import checks
 from course_utils.exercises.engine import Exercise, Incorrect
+from course_utils.probes.client import Answer, ProbeFault
 
 
-def linear_with_shape(model: nn.Module, out_features: int, in_features: int, role: str) -> nn.Linear:
-    """The registered ``nn.Linear(in_features, out_features)`` of ``model`` (its ``role`` for messages)."""
-    for module in model.modules():
-        if isinstance(module, nn.Linear) and module.weight.shape == (out_features, in_features):
-            return module
-    shapes = ", ".join(f"Linear({m.in_features}, {m.out_features})"
-                       for m in model.modules() if isinstance(m, nn.Linear)) or "none"
+def _unique(entries) -> list:
+    """Entries of a probed tree, each module once (as ``model.modules()`` iterates)."""
+    seen, found = set(), []
+    for entry in entries:
+        if entry.identity not in seen:
+            seen.add(entry.identity)
+            found.append(entry)
+    return found
+
+
+def weight_shape(entry):
+    """The shape of a tree entry's own ``weight`` parameter, or None."""
+    return next((tuple(shape) for name, shape, _ in entry.parameters if name == "weight"), None)
+
+
+def is_linear(entry) -> bool:
+    """An ``nn.Linear`` (or the student's own subclass of one) in a probed tree."""
+    return entry.type == "Linear" or (not entry.library and "in_features" in entry.settings
+                                      and "out_features" in entry.settings)
+
+
+def is_conv2d(entry) -> bool:
+    """An ``nn.Conv2d`` (or the student's own subclass of one) in a probed tree."""
+    return entry.type == "Conv2d" or (not entry.library and "in_channels" in entry.settings
+                                      and type(entry.settings.get("kernel_size")) is tuple
+                                      and len(entry.settings["kernel_size"]) == 2)
+
+
+def children(entries, name: str) -> list:
+    """The registered children of the module called ``name``, in order (``list(module)``)."""
+    prefix = f"{name}." if name else ""
+    return [e for e in entries if e.name.startswith(prefix) and e.name != name
+            and "." not in e.name[len(prefix):]]
+
+
+def linear_with_shape(model, out_features: int, in_features: int, role: str, under: str = "") -> nn.Linear:
+    """The registered ``nn.Linear(in_features, out_features)`` of the answer ``model`` (inside the
+    module called ``under``, if given; its ``role`` for messages), as a local layer with the
+    check's own weights, which are copied into the answer's layer: the check computes what the
+    answer's layer should give from weights it chose itself."""
+    entries = [e for e in _unique(model.tree()) if is_linear(e)]
+    inside = [e for e in entries if not under or e.name == under or e.name.startswith(under + ".")]
+    for entry in inside:
+        if weight_shape(entry) == (out_features, in_features):
+            has_bias = any(name == "bias" for name, _, _ in entry.parameters)
+            local = nn.Linear(in_features, out_features, bias=has_bias)
+            prefix = f"{entry.name}." if entry.name else ""
+            model.assign({prefix + name: value for name, value in local.named_parameters()})
+            return local
+    shapes = ", ".join(f"Linear({e.settings.get('in_features')}, {e.settings.get('out_features')})"
+                       for e in entries) or "none"
     raise Incorrect(f"No registered `nn.Linear({in_features}, {out_features})` for {role}; "
                     f"your registered Linear layers: {shapes}.")
 
 
-def close(a: torch.Tensor, b: torch.Tensor) -> bool:
-    return a.shape == b.shape and torch.allclose(a, b, atol=1e-5, rtol=1e-4)
+def close(a, b: torch.Tensor) -> bool:
+    a = checks.plain(a)
+    return (type(a) is torch.Tensor and a.shape == b.shape
+            and torch.allclose(a.detach().double(), b.detach().double(), atol=1e-5, rtol=1e-4))
 
 
-def positional_parameters(function) -> int:
-    return sum(p.kind in (p.POSITIONAL_ONLY, p.POSITIONAL_OR_KEYWORD, p.VAR_POSITIONAL)
-               for p in inspect.signature(function).parameters.values())
+def positional_parameters(signature) -> int | None:
+    """How many positional arguments a signature such as ``(x, use_extra=False)`` takes
+    (None when the text cannot be read: the call then decides)."""
+    try:
+        definition = ast.parse(f"def _f{signature}: pass").body[0]
+    except (SyntaxError, TypeError, ValueError):
+        return None
+    arguments = definition.args
+    return len(arguments.posonlyargs) + len(arguments.args) + (arguments.vararg is not None)
+
+
+def names(reply) -> list:
+    """A reply that must be a list of names (of parameters); anything else is malformed."""
+    if type(reply) is not list or not all(type(name) is str for name in reply):
+        raise ProbeFault("the answer's side sent a malformed list of names")
+    return reply
+
+
+def expect_optimizer_covers(optimizer, model) -> None:
+    """Every parameter of the answer's ``model`` must be in one of ``optimizer``'s groups (both
+    handles on the answer's side)."""
+    missing = model.session.request("optimizer_missing", optimizer=optimizer.handle, model=model.handle)
+    missing = names(missing)
+    if missing:
+        raise Incorrect(f"The optimizer does not know {len(missing)} parameter{'s' if len(missing) > 1 else ''} "
+                        f"of the model ({', '.join(missing)}): they will never be updated. "
+                        f"Use `optimizer.add_param_group({{'params': ...}})` after adding a layer.")
+
+
+# --- on the answer's side: what the student's code receives and what trains it -----------
+
+def adam(model: nn.Module, lr: float) -> torch.optim.Adam:
+    """The optimizer the student's code receives (built next to the model)."""
+    return torch.optim.Adam(model.parameters(), lr=lr)
+
+
+class Trainer:
+    """Built next to the answer's model and optimizer: takes one training step (mean squared
+    error on a batch the check chose) and reports what the optimizer holds, as plain data.
+    It decides nothing: the check reads its replies as the answer's behaviour."""
+
+    def __init__(self, model, optimizer, x, target):
+        self.model, self.optimizer, self.x, self.target = model, optimizer, x, target
+        self.known = set()
+
+    def step(self) -> None:
+        self.optimizer.zero_grad()
+        nn.functional.mse_loss(self.model(self.x), self.target).backward()
+        self.optimizer.step()
+
+    def remember(self) -> None:
+        """Note which parameter objects the model has now."""
+        self.known = {id(p) for p in self.model.parameters()}
+
+    def new_parameters(self) -> list:
+        """Names of the model's parameters that were not there at ``remember``."""
+        return [name for name, p in self.model.named_parameters() if id(p) not in self.known]
+
+    def forgotten(self) -> list:
+        """Names of the parameters known at ``remember`` that the optimizer has no state for."""
+        return [name for name, p in self.model.named_parameters()
+                if id(p) in self.known and not self.optimizer.state.get(p)]
+
+    def without_state(self, names: list) -> list:
+        """Those of ``names`` (the model's parameters) the optimizer has no state for."""
+        parameters = dict(self.model.named_parameters(remove_duplicate=False))
+        return [name for name in names if name in parameters and not self.optimizer.state.get(parameters[name])]
+
+    def learning_rates(self, name: str) -> list:
+        """The lr of every parameter group that holds the model's parameter ``name``."""
+        parameter = dict(self.model.named_parameters(remove_duplicate=False)).get(name)
+        return [float(group["lr"]) for group in self.optimizer.param_groups
+                if any(p is parameter for p in group["params"])]
 
 
 # --- q1 ---------------------------------------------------------------------------------
 
 class ConditionalForward(Exercise):
+    probed = True
     id = "lesson07.q1"
     points = 2
     title = "A layer switched on and off by an argument of forward"
@@ -68,18 +188,21 @@ class ConditionalNet(nn.Module):
 
     def check_answer(self, answer):
         model = checks.instantiate(answer, 4, 8, 3)
-        if positional_parameters(model.forward) < 2:
+        signature = model.info.get("signature")
+        positional = positional_parameters(signature)
+        if positional is not None and positional < 2:
             raise Incorrect(f"`forward` must take the switch as a second argument, like "
-                            f"`def forward(self, x, use_extra):`; yours is `forward{inspect.signature(model.forward)}`.")
+                            f"`def forward(self, x, use_extra):`; yours is `forward{signature}`.")
         checks.expect_parameter_count(model, 40 + 72 + 27)
         first = linear_with_shape(model, 8, 4, "the first layer (4 → 8)")
         extra = linear_with_shape(model, 8, 8, "the extra layer (8 → 8)")
         last = linear_with_shape(model, 3, 8, "the output layer (8 → 3)")
         x = checks.hidden_input(5, 4)
+        on = checks.call(model, x, True, what="your model")
+        off = checks.call(model, x, False, what="your model")
+        checks.expect_shape(on, (5, 3), "the output with use_extra=True")
+        checks.expect_shape(off, (5, 3), "the output with use_extra=False")
         with torch.no_grad():
-            on, off = model(x, True), model(x, False)
-            checks.expect_shape(on, (5, 3), "the output with use_extra=True")
-            checks.expect_shape(off, (5, 3), "the output with use_extra=False")
             h = torch.relu(first(x))
             expected_on, expected_off = last(torch.relu(extra(h))), last(h)
             if close(on, off):
@@ -122,6 +245,7 @@ class GrowingStack(nn.Module):
 
 
 class RegisterWithOptimizer(Exercise):
+    probed = True
     id = "lesson07.q2"
     points = 3
     title = "Add a layer and tell the optimizer about it"
@@ -142,11 +266,13 @@ def add_layer(model, optimizer):
 '''
 
     def check_answer(self, answer):
-        model = GrowingStack(6)
-        optimizer = torch.optim.Adam(model.parameters(), lr=0.01)
+        session = answer.session
+        model = session.build(GrowingStack, 6)
+        optimizer = session.build(adam, model, 0.01)
         x, target = checks.hidden_input(5, 6), checks.hidden_input(5, 6, seed=99)
-        self._train_step(model, optimizer, x, target)
-        depth = len(model.layers)
+        trainer = session.build(Trainer, model, optimizer, x, target)
+        trainer.method("step")
+        depth = len(children(model.tree(), "layers"))
         try:
             checks.call(answer, model, optimizer, what="`add_layer`")
         except ValueError as error:
@@ -154,34 +280,43 @@ def add_layer(model, optimizer):
                 raise
             raise Incorrect("You gave the optimizer parameters it already had (PyTorch refuses a parameter "
                             "in two groups): pass only the new layer's parameters.") from None
-        grown = len(model.layers) - depth
+        layers = children(model.tree(), "layers")
+        grown = len(layers) - depth
         if grown == 0:
             raise Incorrect("`model.layers` did not grow: append the new layer to `model.layers`.")
         if grown != 1:
             raise Incorrect(f"`model.layers` grew by {grown} layers; add exactly one.")
-        new_layer = model.layers[-1]
-        if not (isinstance(new_layer, nn.Linear) and new_layer.weight.shape == (6, 6)):
+        new_layer = layers[-1]
+        if not (is_linear(new_layer) and weight_shape(new_layer) == (6, 6)):
             raise Incorrect(f"The new layer must be `nn.Linear(model.width, model.width)` "
-                            f"(here Linear(6, 6)) so the stack still fits together; yours is {new_layer}.")
-        checks.expect_optimizer_covers(optimizer, model)
-        if any(not optimizer.state.get(p) for p in model.layers[0].parameters()):
+                            f"(here Linear(6, 6)) so the stack still fits together; yours is {_layer(new_layer)}.")
+        expect_optimizer_covers(optimizer, model)
+        parameters = {p.name: p for p in model.parameters()}
+        first = [name for name in parameters if name.startswith(layers[0].name + ".")]
+        if names(trainer.method("without_state", first)):
             raise Incorrect("The optimizer forgot what it had learned about the old layers (Adam's running "
                             "averages are gone): keep the optimizer and call `optimizer.add_param_group`.")
-        before = new_layer.weight.detach().clone()
-        self._train_step(model, optimizer, x, target)
-        if torch.equal(new_layer.weight, before):
-            if not all(p.requires_grad for p in new_layer.parameters()):
+        weight = f"{new_layer.name}.weight"
+        before = parameters[weight].value
+        trainer.method("step")
+        if checks.exactly_equal({p.name: p.value for p in model.parameters()}.get(weight), before):
+            if not all(p.requires_grad for name, p in parameters.items() if name.startswith(new_layer.name + ".")):
                 raise Incorrect("The new layer's parameters have requires_grad=False, so they get no "
                                 "gradient and never move: leave requires_grad at its default (True).")
-            lrs = [g["lr"] for g in optimizer.param_groups if any(p is new_layer.weight for p in g["params"])]
+            lrs = trainer.method("learning_rates", weight)
+            lr = lrs[0] if type(lrs) is list and lrs and type(lrs[0]) in (int, float) else "?"
             raise Incorrect(f"The new layer's weights did not change after a training step: its parameter "
-                            f"group has lr={lrs[0] if lrs else '?'}. Leave out 'lr' to use the optimizer's.")
+                            f"group has lr={lr}. Leave out 'lr' to use the optimizer's.")
 
-    @staticmethod
-    def _train_step(model, optimizer, x, target):
-        optimizer.zero_grad()
-        nn.functional.mse_loss(model(x), target).backward()
-        optimizer.step()
+
+def _layer(entry) -> str:
+    """A registered layer as PyTorch prints it, e.g. ``Linear(in_features=6, out_features=3, bias=True)``."""
+    if is_linear(entry):
+        has_bias = any(name == "bias" for name, _, _ in entry.parameters)
+        return (f"{entry.type}(in_features={entry.settings.get('in_features')}, "
+                f"out_features={entry.settings.get('out_features')}, bias={has_bias})")
+    settings = ", ".join(f"{key}={value}" for key, value in entry.settings.items() if key != "training")
+    return f"{entry.type}({settings})"
 
 
 q2 = RegisterWithOptimizer()
@@ -189,11 +324,13 @@ q2 = RegisterWithOptimizer()
 
 # --- q3 ---------------------------------------------------------------------------------
 
-def convs_3x3(model: nn.Module) -> list:
-    return [m for m in model.modules() if isinstance(m, nn.Conv2d) and m.kernel_size == (3, 3)]
+def convs_3x3(model) -> list:
+    """The registered 3×3 ``nn.Conv2d`` layers of the answer ``model`` (tree entries, each once)."""
+    return [e for e in _unique(model.tree()) if is_conv2d(e) and e.settings.get("kernel_size") == (3, 3)]
 
 
 class FunctionPreservingBlock(Exercise):
+    probed = True
     id = "lesson07.q3"
     points = 3
     title = "A conv block that leaves the network's output exactly unchanged when it is added"
@@ -229,13 +366,12 @@ class IdentityAtStart(nn.Module):
         self._expect_branch(block, channels, hidden)
         # negative values (a ReLU after the sum shows), and a second size (padding shows)
         for x in (checks.hidden_input(2, channels, 5, 5), checks.hidden_input(1, channels, 7, 3, seed=7)):
-            with torch.no_grad():
-                y = checks.call(block, x, what="your block")
+            y = checks.call(block, x, what="your block")
             checks.expect_shape(y, tuple(x.shape), "the block's output")
             if not checks.exactly_equal(y, x):
                 self._explain_difference(checks.plain(y), x)
         x = checks.hidden_input(2, channels, 5, 5)
-        if not block(x).requires_grad:
+        if not block.run(x).connected:
             raise Incorrect("No gradient can flow into your block: its output does not depend on any "
                             "trainable parameter. Use the block's layers in forward, and do not detach "
                             "them or set requires_grad=False.")
@@ -246,15 +382,17 @@ class IdentityAtStart(nn.Module):
 
     @staticmethod
     def _expect_branch(block, channels, hidden):
-        found = {tuple(c.weight.shape): c for c in convs_3x3(block)}
+        found = {weight_shape(c): c for c in convs_3x3(block)}
         for shape, role in [((hidden, channels, 3, 3), f"a 3×3 `nn.Conv2d({channels}, {hidden})` (channels → hidden)"),
                             ((channels, hidden, 3, 3), f"a 3×3 `nn.Conv2d({hidden}, {channels})` (hidden → channels)")]:
             if shape not in found:
-                yours = ", ".join(f"Conv2d({c.in_channels}, {c.out_channels}, {c.kernel_size[0]}×{c.kernel_size[1]})"
-                                  for c in block.modules() if isinstance(c, nn.Conv2d)) or "none"
+                yours = ", ".join(
+                    f"Conv2d({c.settings.get('in_channels')}, {c.settings.get('out_channels')}, "
+                    f"{'×'.join(map(str, c.settings.get('kernel_size') or ('?', '?')))})"
+                    for c in _unique(block.tree()) if is_conv2d(c)) or "none"
                 raise Incorrect(f"With IdentityAtStart({channels}, {hidden}) the branch needs {role}; your "
                                 f"registered convolutions: {yours}.")
-            padding = found[shape].padding
+            padding = found[shape].settings.get("padding")
             if padding != "same" and padding != (1, 1):
                 raise Incorrect(f"A 3×3 convolution with padding={padding[0] if isinstance(padding, tuple) else padding} "
                                 "changes the height and width, so branch(x) and x no longer fit: use padding=1.")
@@ -282,17 +420,22 @@ class IdentityAtStart(nn.Module):
 
     @staticmethod
     def _weights_learn(block, x) -> bool:
-        """Some weight gets a gradient now, or after one step (a gate that starts at 0)."""
-        block = copy.deepcopy(block)
+        """Some weight gets a gradient now, or after one step (a gate that starts at 0).
+
+        Two steps of SGD (lr 0.1) on the mean squared error to a hidden target, taken through
+        probes: the check computes the loss's gradient with respect to the block's output, the
+        answer's side backpropagates it, and the check applies the step to the values it read."""
         target = checks.hidden_input(*x.shape, seed=99)
-        optimizer = torch.optim.SGD(block.parameters(), lr=0.1)
-        weights = [p for p in block.parameters() if p.dim() >= 2]
+        weights = {p.name for p in block.parameters() if p.value.dim() >= 2}
         for _ in range(2):
-            optimizer.zero_grad()
-            nn.functional.mse_loss(block(x), target).backward()
-            if any(p.grad is not None and p.grad.abs().sum() > 0 for p in weights):
+            y = checks.expect_shape(checks.call(block, x, what="your block"), tuple(x.shape), "the block's output")
+            gradient = 2 * (y.detach() - target.to(y.dtype)) / y.numel()   # of mse_loss(y, target), by y
+            grads = block.run(x, backward=gradient).grads
+            if any(type(grads.get(name)) is torch.Tensor and grads[name].abs().sum() > 0 for name in weights):
                 return True
-            optimizer.step()
+            values = {p.name: p.value for p in block.parameters()}
+            block.assign({name: values[name] - 0.1 * grad for name, grad in grads.items()
+                          if type(grad) is torch.Tensor and name in values and grad.shape == values[name].shape})
         return False
 
 
@@ -302,6 +445,7 @@ q3 = FunctionPreservingBlock()
 # --- q4 ---------------------------------------------------------------------------------
 
 class HeadsByName(Exercise):
+    probed = True
     id = "lesson07.q4"
     points = 2
     title = "One shared trunk, heads chosen by name from an nn.ModuleDict"
@@ -344,12 +488,15 @@ class MultiHeadNet(nn.Module):
         if not dicts:
             raise Incorrect("Keep the heads in an `nn.ModuleDict` (the exercise asks for one), "
                             "keyed by the head names.")
-        keys = sorted(dicts[0][1].keys())
+        where = dicts[0][0]
+        keys = sorted(entry.name[len(where) + 1:] for entry in children(model.tree(), where))
         if keys != sorted(heads):
             raise Incorrect(f"The ModuleDict's keys should be the head names {sorted(heads)}; yours are {keys}. "
                             f"Build it from `heads.items()`.")
         checks.expect_parameter_count(model, expected)
         trunk = linear_with_shape(model, 8, 4, "the shared trunk (4 → 8)")
+        layers = {name: linear_with_shape(model, size, 8, f"the head {name!r} (8 → {size})", under=f"{where}.{name}")
+                  for name, size in heads.items()}
         with torch.no_grad():
             features = torch.relu(trunk(x))
             for name, size in heads.items():
@@ -358,7 +505,7 @@ class MultiHeadNet(nn.Module):
                     raise Incorrect(f"`model(x, {name!r})` has shape {tuple(out.shape)}; expected (5, {size}). "
                                     f"forward must use the head named by its second argument.")
                 checks.expect_shape(out, (5, size), f"the output of head {name!r}")
-                head = dicts[0][1][name]
+                head = layers[name]
                 if close(out, head(trunk(x))) and not close(out, head(features)):
                     raise Incorrect("The trunk needs a ReLU after its Linear layer: "
                                     "`self.heads[head](torch.relu(self.trunk(x)))`.")
@@ -384,6 +531,7 @@ class Block(nn.Module):
 
 
 class GrowingNetDebug(Exercise):
+    probed = True
     id = "lesson07.q5"
     points = 3
     title = "Debug: a growing network whose new blocks are lost, disruptive and never trained"
@@ -427,22 +575,26 @@ class GrowingNet(nn.Module):
 
     def check_answer(self, answer):
         model = checks.instantiate(answer, self.width)
-        if not callable(getattr(model, "grow", None)):
+        try:
+            grow = model.attribute("grow")
+        except AttributeError:
+            grow = None
+        if not (isinstance(grow, Answer) and grow.info.get("callable")):
             raise Incorrect("Your GrowingNet has no `grow` method: keep `def grow(self, optimizer):` from the "
                             "broken version and fix what it does.")
         x, target = checks.hidden_input(16, 1), checks.hidden_input(16, 1, seed=99)
-        optimizer = torch.optim.Adam(model.parameters(), lr=0.01)
+        optimizer = model.session.build(adam, model, 0.01)
+        trainer = model.session.build(Trainer, model, optimizer, x, target)
         for growth in (1, 2):
-            self._train_step(model, optimizer, x, target)
-            self._check_growth(model, optimizer, x, target, growth)
+            trainer.method("step")
+            self._check_growth(model, grow, optimizer, trainer, x, growth)
 
-    def _check_growth(self, model, optimizer, x, target, growth):
-        known = {id(p) for p in model.parameters()}
+    def _check_growth(self, model, grow, optimizer, trainer, x, growth):
+        trainer.method("remember")
         count = checks.parameter_count(model)
-        with torch.no_grad():
-            before = checks.plain(checks.call(model, x, what="your model"))
+        before = checks.plain(checks.call(model, x, what="your model"))
         try:
-            checks.call(model.grow, optimizer, what="`grow`")
+            checks.call(grow, optimizer, what="`grow`")
         except ValueError as error:
             if "more than one parameter group" not in str(error):
                 raise
@@ -466,31 +618,26 @@ class GrowingNet(nn.Module):
         if added != block_size:
             raise Incorrect(f"`grow` added {added} parameters; one `Block({self.width})` has {block_size}. Add "
                             "exactly one block per call.")
-        new = [p for p in model.parameters() if id(p) not in known]
-        with torch.no_grad():
-            after = checks.plain(checks.call(model, x, what="your model"))
+        new = names(trainer.method("new_parameters"))
+        after = checks.plain(checks.call(model, x, what="your model"))
+        before = checks.expect_tensor(before, "your model's output")
         checks.expect_shape(after, tuple(before.shape), "the output after growing")
         if not checks.exactly_equal(after, before):
             worst = (after - before).abs().max().item()
             raise Incorrect(f"Growing changed the network's output (largest difference {worst:.4g}): a randomly "
                             "initialized block disturbs what the network has learned. Zero the new block's "
                             "`project` layer (weight and bias) before adding it, so it starts as the identity.")
-        checks.expect_optimizer_covers(optimizer, model)
-        old_state_lost = [name for name, p in model.named_parameters() if id(p) in known and not optimizer.state.get(p)]
+        expect_optimizer_covers(optimizer, model)
+        old_state_lost = names(trainer.method("forgotten"))
         if old_state_lost:
             raise Incorrect(f"The optimizer forgot what it had learned about '{old_state_lost[0]}' (Adam's running "
                             "averages are gone): keep the optimizer and call `optimizer.add_param_group`.")
-        values = [p.detach().clone() for p in new]
-        self._train_step(model, optimizer, x, target)
-        if all(checks.exactly_equal(p, v) for p, v in zip(new, values)):
+        values = {p.name: p.value for p in model.parameters()}
+        trainer.method("step")
+        trained = {p.name: p.value for p in model.parameters()}
+        if all(name in values and checks.exactly_equal(trained.get(name), values[name]) for name in new):
             raise Incorrect("The new block did not change in a training step: give its parameters to the "
                             "optimizer with the optimizer's own learning rate, and keep requires_grad=True.")
-
-    @staticmethod
-    def _train_step(model, optimizer, x, target):
-        optimizer.zero_grad()
-        nn.functional.mse_loss(model(x), target).backward()
-        optimizer.step()
 
 
 q5 = GrowingNetDebug()

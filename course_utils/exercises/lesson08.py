@@ -4,6 +4,11 @@ network, and an open question answered by a measurement.
 The parts the student assembles (``BranchBlock``, ``ResidualBlock``) are defined here, once: the
 exercise notebook imports them and shows their source, and the reference of exercise 1 is built
 from the same classes. Checks compare plain Python numbers and tensors the check itself created.
+
+Every exercise is probed: a check holds an ``Answer`` handle and reaches the student's object only
+through plain-data requests. The models and optimizers a student's function receives are built
+on the answer's side (``session.build`` of the module-level factories below, never a solution),
+read back through the handle, and judged against the check's own local copies.
 """
 
 from __future__ import annotations
@@ -19,6 +24,7 @@ from torch import nn
 from course_utils import training
 from course_utils.exercises import checks
 from course_utils.exercises.engine import Exercise, Incorrect
+from course_utils.probes.client import Answer, ProbeFault
 
 _allclose = torch.allclose  # our own reference: a notebook that replaces torch.allclose changes nothing
 
@@ -63,7 +69,7 @@ def plain_number(value, what: str) -> float:
         raise Incorrect(f"{what} is a tensor; return a Python number: `.item()` turns a one-element "
                         "tensor into a float (and lets go of its autograd graph).")
     if isinstance(value, bool) or not isinstance(value, (int, float)):
-        kind = "None (is a `return` missing?)" if value is None else f"a {type(value).__name__}"
+        kind = "None (is a `return` missing?)" if value is None else f"a {checks.type_name(value)}"
         raise Incorrect(f"{what} should be a Python float; got {kind}.")
     return float.__float__(value) if isinstance(value, float) else float(int.__index__(value))
 
@@ -86,6 +92,7 @@ def _solution_namespace() -> dict:
 # --- q1 ---------------------------------------------------------------------------------
 
 class AssembleFromSpecification(Exercise):
+    probed = True
     id = "lesson08.q1"
     points = 3
     title = "Assemble a network from a specification"
@@ -144,37 +151,48 @@ class CapstoneNet(nn.Module):
                             "channels with the specification.")
         self._expect_named_stem(model)
         x = checks.hidden_input(5, 1, 8, 8)
-        out = model(x)
-        checks.expect_shape(out, (5, 10), "the output for 5 images")
-        checks.expect_autograd_op(out, "CatBackward0", "No `torch.cat` in your forward: the branch "
+        run = model.run(x, ops=True)
+        checks.expect_shape(run.value, (5, 10), "the output for 5 images")
+        checks.expect_autograd_op(run, "CatBackward0", "No `torch.cat` in your forward: the branch "
                                   "joins its two views with cat; use `BranchBlock(8, 8)`.")
-        if not checks.autograd_ops(out) & {"AddBackward0", "AddBackward1"}:
+        if not checks.autograd_ops(run) & {"AddBackward0", "AddBackward1"}:
             raise Incorrect("No addition in your forward: res1 and res2 are residual blocks "
                             "(`ResidualBlock`), which add their shortcut.")
         never = [name for name, calls in self._calls(model, x).items() if calls == 0]
         if never:
             raise Incorrect(f"`{never[0]}` is registered but never runs in forward: call every part, "
                             f"in the order {', '.join(self.order)}.")
+
+        def output():
+            return checks.expect_shape(model.run(x, no_grad=True).value, (5, 10), "the output for 5 images")
+
         with torch.no_grad():
-            if checks.copy_weights_until(reference, model, lambda: checks.same(model(x), reference(x))):
+            if checks.copy_weights_until(reference, model, lambda: checks.same(output(), reference(x))):
                 return
+            got = output()
             for order, message in self._wrong_orders():
-                if checks.same(model(x), self._run(reference, x, order)):
+                if checks.same(got, self._run(reference, x, order)):
                     raise Incorrect(message)
-            difference = float((model(x) - reference(x)).abs().max())
+            difference = float((got - reference(x)).abs().max())
         raise Incorrect("The parts and parameters are right, but the output differs: forward must apply "
                         f"{' → '.join(self.order)}, each exactly once, and return the head's output "
                         f"(largest difference {difference:.3g}).")
 
     @staticmethod
     def _expect_named_stem(model):
-        stems = [m for name, m in model.named_modules() if name.split(".")[-1] == "stem"]
+        entries = model.tree()
+        stems = [e for e in entries if e.name.split(".")[-1] == "stem"]
         if not stems:
             raise Incorrect("No part named `stem`: register it as `self.stem = nn.Sequential(OrderedDict(...))`.")
         stem = stems[0]
-        names = [name for name, _ in stem.named_children()]
-        if not isinstance(stem, nn.Sequential) or names != ["conv", "relu"]:
-            shown = ", ".join(names) or "none"
+        children, seen = [], set()
+        for entry in entries:   # named_children: direct children, each module once
+            parent, _, child = entry.name.rpartition(".")
+            if parent == stem.name and entry.name.startswith(stem.name + ".") and entry.identity not in seen:
+                seen.add(entry.identity)
+                children.append(child)
+        if not _is_sequential(model, stem) or children != ["conv", "relu"]:
+            shown = ", ".join(children) or "none"
             raise Incorrect(f"The stem's layers are named ({shown}); build it from an OrderedDict with "
                             "the names conv and relu: `nn.Sequential(OrderedDict([(\"conv\", ...), "
                             "(\"relu\", nn.ReLU())]))`.")
@@ -182,8 +200,13 @@ class CapstoneNet(nn.Module):
     @staticmethod
     def _calls(model, x):
         counts = checks.calls_per_module(model, x)
-        return {name: counts.get(name, 0) for name, m in model.named_modules()
-                if list(m.parameters(recurse=False))}
+        seen, layers = set(), []
+        for entry in model.tree():   # named_modules(): each module once, those with own parameters
+            if entry.identity not in seen:
+                seen.add(entry.identity)
+                if entry.parameters:
+                    layers.append(entry.name)
+        return {name: counts.get(name, 0) for name in layers}
 
     @staticmethod
     def _run(reference, x, order):
@@ -201,6 +224,19 @@ class CapstoneNet(nn.Module):
                 (("stem", "branch", "pool", "res1", "res2", "head"), f"Right parts, wrong order: {early}.")]
 
 
+def _is_sequential(model: Answer, entry) -> bool:
+    """The registered module of ``entry`` is an ``nn.Sequential`` (or a subclass of it)."""
+    if entry.type == "Sequential":
+        return True
+    if not entry.name:
+        return model.is_module("Sequential")
+    try:
+        part = model.attribute(entry.name)
+    except AttributeError:
+        return False
+    return isinstance(part, Answer) and part.is_module("Sequential")
+
+
 q1 = AssembleFromSpecification()
 
 
@@ -208,6 +244,11 @@ q1 = AssembleFromSpecification()
 
 def _step_model() -> nn.Module:
     return nn.Sequential(nn.Flatten(), nn.Linear(64, 32), nn.ReLU(), nn.Linear(32, 10))
+
+
+def step_optimizer(model: nn.Module, lr: float, momentum: float) -> torch.optim.Optimizer:
+    """The optimizer a student's ``train_step`` receives (built next to the model it updates)."""
+    return torch.optim.SGD(model.parameters(), lr=lr, momentum=momentum)
 
 
 def _accumulating_step(model, optimizer, images, labels):
@@ -222,6 +263,7 @@ def _fresh_optimizer_step(model, optimizer, images, labels):
 
 
 class TrainingStep(Exercise):
+    probed = True
     id = "lesson08.q2"
     points = 2
     title = "The training step"
@@ -250,19 +292,18 @@ def train_step(model, optimizer, images, labels):
         splits = training.load_digit_splits()
         batches = [(splits.train_images[i * 32:(i + 1) * 32], splits.train_labels[i * 32:(i + 1) * 32])
                    for i in range(self.steps)]
-        start = _step_model()
+        start, model = answer.session.twin(_step_model)   # the same weights on both sides
+        names = [name for name, _ in start.named_parameters()]
         initial = copy.deepcopy(start.state_dict())
         expected = self._trajectory(training.train_step, start, batches)
-        model = _step_model()
-        model.load_state_dict(initial)
-        optimizer = torch.optim.SGD(model.parameters(), lr=self.lr, momentum=self.momentum)
+        optimizer = answer.session.build(step_optimizer, model, self.lr, self.momentum)
         for n, (images, labels) in enumerate(batches, start=1):
-            before = [p.detach().clone() for p in model.parameters()]
+            before = _parameters(model, names)
             value = checks.call(answer, model, optimizer, images, labels,
                                 what="`train_step(model, optimizer, images, labels)`")
             loss = plain_number(value, "The value train_step returns")
-            after = [p.detach().clone() for p in model.parameters()]
-            if all(torch.equal(a, b) for a, b in zip(after, before)):
+            after = _parameters(model, names)
+            if _matches(after, before, exact=True):
                 raise Incorrect("After a call of train_step the parameters did not change: the step must "
                                 "end with `optimizer.step()`, after `loss.backward()` (and "
                                 "`optimizer.zero_grad()` belongs before `backward()`, not between it and "
@@ -270,7 +311,7 @@ def train_step(model, optimizer, images, labels):
             wanted_loss, wanted_params = expected[n - 1]
             if abs(loss - wanted_loss) > 1e-5 * max(1.0, abs(wanted_loss)):
                 self._explain_loss(loss, wanted_loss, initial, batches[0])
-            if not all(_allclose(a, b, atol=1e-6, rtol=1e-5) for a, b in zip(after, wanted_params)):
+            if not _matches(after, wanted_params):
                 self._explain_parameters(n, after, initial, batches)
 
     def _trajectory(self, step, model, batches):
@@ -312,8 +353,17 @@ def train_step(model, optimizer, images, labels):
                         "given: zero_grad, loss, backward, step, in that order, once per call.")
 
 
-def _matches(a, b) -> bool:
-    return len(a) == len(b) and all(_allclose(x, y, atol=1e-6, rtol=1e-5) for x, y in zip(a, b))
+def _matches(a, b, exact: bool = False) -> bool:
+    """Two lists of tensors of the same shapes and dtypes, value for value (to float tolerance)."""
+    return len(a) == len(b) and all(
+        type(x) is torch.Tensor and type(y) is torch.Tensor and x.shape == y.shape and x.dtype == y.dtype
+        and (checks.equal(x, y) if exact else _allclose(x, y, atol=1e-6, rtol=1e-5)) for x, y in zip(a, b))
+
+
+def _parameters(model: Answer, names: list[str]) -> list:
+    """The values of the answer-side model's parameters, in the order of the check's own copy."""
+    values = {p.name: p.value for p in model.parameters()}
+    return [values.get(name) for name in names]
 
 
 q2 = TrainingStep()
@@ -322,6 +372,7 @@ q2 = TrainingStep()
 # --- q3 ---------------------------------------------------------------------------------
 
 class SmallAccurateNetwork(Exercise):
+    probed = True
     id = "lesson08.q3"
     points = 3
     title = "At least 95 % test accuracy with at most 20,000 parameters"
@@ -385,15 +436,13 @@ class SmallDigitNet(nn.Module):
         splits = training.load_digit_splits()
         out = model(splits.train_images[:4])
         checks.expect_shape(out, (4, 10), "the output for 4 digits")
-        threads = torch.get_num_threads()
-        torch.set_num_threads(1)  # the course's setting: results repeat exactly
-        try:
-            history = training.fit(model, splits, epochs=self.epochs, progress=None,
-                                   time_budget=self.time_budget)
-        finally:
-            torch.set_num_threads(threads)
-        _, accuracy = training.evaluate(model, splits.test_images, splits.test_labels)
-        accuracy = plain_number(accuracy, "The accuracy")
+        # The course's recipe trains the network where it lives; the verdict is measured here.
+        history = _History(answer.session.build(fit_within_budget, model, self.epochs, self.time_budget))
+        scores = model.run(splits.test_images, no_grad=True, mode="eval").value
+        total = len(splits.test_labels)
+        scores = checks.expect_shape(scores, (total, 10), f"the output for {total} test digits")
+        correct = int((scores.argmax(dim=1) == splits.test_labels).sum())
+        accuracy = correct / total
         if history.stopped_early:
             raise Incorrect(f"Training took longer than the budget of {self.time_budget:g} s of processor time: "
                             f"it stopped after "
@@ -410,6 +459,32 @@ class SmallDigitNet(nn.Module):
                                     "generalise better than large linear layers."))
         self._report = (f"test accuracy {100 * accuracy:.1f} % with {count:,} parameters, trained for "
                         f"{self.epochs} epochs within the budget of {self.time_budget:g} s.")
+
+
+def fit_within_budget(model: nn.Module, epochs: int, time_budget: float) -> training.History:
+    """The course's recipe (``training.fit``) on the digits, on one thread so results repeat
+    exactly: built on the answer's side, where the network lives. Its ``History`` only words
+    the messages; the check measures the accuracy itself."""
+    splits = training.load_digit_splits()
+    threads = torch.get_num_threads()
+    torch.set_num_threads(1)
+    try:
+        return training.fit(model, splits, epochs=epochs, progress=None, time_budget=time_budget)
+    finally:
+        torch.set_num_threads(threads)
+
+
+class _History:
+    """What ``fit_within_budget`` reports, read through its handle as plain data."""
+
+    def __init__(self, handle: Answer):
+        self.stopped_early = handle.attribute("stopped_early")
+        self.epochs = handle.attribute("epochs")
+        self.train_loss = handle.attribute("train_loss")
+        if type(self.stopped_early) is not bool or type(self.epochs) is not int or \
+                type(self.train_loss) is not list or not self.train_loss or \
+                not all(type(loss) in (int, float) for loss in self.train_loss):
+            raise ProbeFault("the training's history came back malformed")
 
 
 q3 = SmallAccurateNetwork()
@@ -436,6 +511,7 @@ class _Memoriser(nn.Module):
 
 
 class GeneralisationGap(Exercise):
+    probed = True
     id = "lesson08.q4"
     points = 2
     title = "An open question, answered by a measurement: the generalisation gap"
@@ -460,20 +536,25 @@ def generalisation_gap(model, splits):
 
     def check_answer(self, answer):
         splits = training.load_digit_splits()
+        parts = [getattr(splits, f"{part}_{kind}") for part in ("train", "validation", "test")
+                 for kind in ("images", "labels")]
+        given_splits = answer.session.build(training.DigitSplits, *parts)   # the check's own data
         for remembered in (len(splits.train_labels), 300):
-            model = _Memoriser(splits.train_images[:remembered], splits.train_labels[:remembered])
-            model.train()
-            value = plain_number(checks.call(answer, model, splits,
+            images, labels = splits.train_images[:remembered], splits.train_labels[:remembered]
+            given = answer.session.build(_Memoriser, images, labels)
+            given.method("train")
+            value = plain_number(checks.call(answer, given, given_splits,
                                              what="`generalisation_gap(model, splits)`"),
                                  "The value generalisation_gap returns")
-            model.eval()
+            model = _Memoriser(images, labels).eval()   # the check's own copy measures
             train, test, validation = (_accuracy(model, getattr(splits, f"{part}_images"),
                                                  getattr(splits, f"{part}_labels"))
                                        for part in ("train", "test", "validation"))
             wanted = 100 * (train - test)
             if abs(value - wanted) <= _TOLERANCE:
                 continue
-            if any(model.modes):
+            modes = given.attribute("modes")
+            if type(modes) is list and any(mode is True for mode in modes):
                 raise Incorrect("The model ran in training mode (dropout still active): call "
                                 "`model.eval()` before measuring.")
             if abs(value + wanted) <= _TOLERANCE:

@@ -51,6 +51,9 @@ class AnswerRaised(Exception):
     def is_a(self, name: str) -> bool:
         return name in self.bases
 
+    def __str__(self) -> str:   # the answer's own words (a KeyError's key is not quoted twice)
+        return getattr(self, "message", super().__str__())
+
     bases: tuple = ()
 
 
@@ -69,6 +72,7 @@ def _raised(data) -> Exception:
         cls = type(f"AnswerRaised{builtin.__name__}", (AnswerRaised, builtin), {})
         _RAISED_CLASSES[builtin.__name__] = cls
     error = cls(str(data.get("message", "")))
+    error.message = str(data.get("message", ""))
     error.kind = str(data.get("type", builtin.__name__))
     error.bases = bases
     line = data.get("line")
@@ -179,10 +183,17 @@ class ModuleEntry:
     hidden: list
     loose_tensors: list
     forward: str | None
+    mro: list = field(default_factory=list)   # torch.nn classes it is an instance of
+
+    def is_a(self, type_name: str) -> bool:
+        """An instance of the torch.nn class ``type_name`` (or of a subclass of it)."""
+        return type_name in self.mro
 
     def parameter_count(self) -> int:
         total = 0
         for _, shape, _ in self.parameters:
+            if shape is None:      # a lazy layer's parameter before its first call
+                continue
             count = 1
             for n in shape:
                 count *= n
@@ -193,7 +204,7 @@ class ModuleEntry:
 @dataclass
 class Parameter:
     name: str
-    value: torch.Tensor
+    value: torch.Tensor | None    # None: a lazy layer's parameter before its first call
     requires_grad: bool
     identity: int
     grad: torch.Tensor | None = None
@@ -227,6 +238,11 @@ class Answer:
     @property
     def type_name(self) -> str:
         return str(self.info.get("type", ""))
+
+    @property
+    def value(self):
+        """A plain answer's value (an int, a tuple, a tensor...); None for anything else."""
+        return self.info.get("value") if self.kind in ("value", "tensor") else None
 
     def is_module_class(self) -> bool:
         return self.kind == "class" and self.info.get("module_class") is True
@@ -268,7 +284,7 @@ class Answer:
     def tree(self) -> list[ModuleEntry]:
         entries = self.session.request("tree", handle=self.handle)
         try:
-            return [ModuleEntry(**{k: e[k] for k in ModuleEntry.__dataclass_fields__}) for e in entries]
+            return [ModuleEntry(**{k: e[k] for k in ModuleEntry.__dataclass_fields__ if k in e}) for e in entries]
         except (TypeError, KeyError):
             raise ProbeFault("malformed reply to tree") from None
 
@@ -303,8 +319,8 @@ def _answer(value, session) -> Answer:
     return value
 
 
-def _tensor(value) -> torch.Tensor:
-    if type(value) is not torch.Tensor:
+def _tensor(value) -> torch.Tensor | None:
+    if value is not None and type(value) is not torch.Tensor:
         raise TypeError("not a tensor")
     return value
 

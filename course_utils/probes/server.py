@@ -212,8 +212,9 @@ class ProbeServer:
         found = []
         for name, p in module.named_parameters(remove_duplicate=False):
             identity = seen.setdefault(id(p), len(seen))
-            entry = {"name": name, "value": p.detach().clone(), "requires_grad": bool(p.requires_grad),
-                     "identity": identity}
+            lazy = isinstance(p, nn.parameter.UninitializedTensorMixin)
+            entry = {"name": name, "value": None if lazy else p.detach().clone(),
+                     "requires_grad": bool(p.requires_grad), "identity": identity}
             if grads:
                 entry["grad"] = None if p.grad is None else p.grad.detach().clone()
             found.append(entry)
@@ -314,13 +315,14 @@ def describe(value) -> dict:
             "callable": callable(value)}
     if kind in ("class", "module"):
         cls = value if kind == "class" else type(value)
-        info["mro"] = [c.__name__ for c in cls.__mro__ if c.__module__.startswith("torch.nn")]
+        info["mro"] = _mro(cls)
     if kind == "class":
         info["module_class"] = issubclass(value, nn.Module)
         info["library"] = value.__module__.startswith("torch.")
         info["init"] = _init_place(value)
     if kind == "module":
         info["library"] = type(value).__module__.startswith("torch.")
+        info["registries"] = "_parameters" in vars(value) and "_modules" in vars(value)
     if kind in ("class", "function", "module"):
         try:
             info["signature"] = str(inspect.signature(value.forward if kind == "module" else value))
@@ -355,6 +357,10 @@ def tree(value) -> list:
     settings the course talks about, its own parameters and buffers, and the attributes that
     hide layers or tensors from PyTorch (plain lists and dicts of modules, plain tensors)."""
     module = _module(value)
+    if "_modules" not in vars(module) or "_parameters" not in vars(module):
+        return [{"name": "", "type": type(module).__name__, "library": False, "identity": 0,
+                 "registries": False, "settings": {}, "parameters": [], "buffers": [], "hidden": [],
+                 "loose_tensors": [], "forward": None, "mro": _mro(type(module))}]
     registered = {id(m) for m in module.modules()}
     seen: dict[int, int] = {}
     entries = []
@@ -365,10 +371,10 @@ def tree(value) -> list:
                  "settings": {key: _setting(getattr(m, key)) for key in SETTINGS
                               if key in vars(m) or key in type(m).__dict__
                               if _setting(getattr(m, key, None)) is not None},
-                 "parameters": [[n, list(p.shape), bool(p.requires_grad)]
+                 "parameters": [[n, _shape(p), bool(p.requires_grad)]
                                 for n, p in m.named_parameters(recurse=False)],
-                 "buffers": [[n, list(b.shape)] for n, b in m.named_buffers(recurse=False)],
-                 "hidden": [], "loose_tensors": []}
+                 "buffers": [[n, _shape(b)] for n, b in m.named_buffers(recurse=False)],
+                 "hidden": [], "loose_tensors": [], "mro": _mro(type(m))}
         for attr, item in vars(m).items():
             if attr in _MODULE_INTERNALS or isinstance(item, nn.Module):
                 continue
@@ -384,6 +390,17 @@ def tree(value) -> list:
             entry["forward"] = None
         entries.append(entry)
     return entries
+
+
+def _mro(cls) -> list[str]:
+    return [c.__name__ for c in cls.__mro__ if c.__module__.startswith("torch.nn")]
+
+
+def _shape(tensor):
+    """A tensor's shape; None for a lazy module's parameter that has no shape yet."""
+    if isinstance(tensor, nn.parameter.UninitializedTensorMixin):
+        return None
+    return list(tensor.shape)
 
 
 def _setting(value):

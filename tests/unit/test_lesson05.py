@@ -470,3 +470,45 @@ class FusionThatLies(FusionFixedInPlace):
 
 def test_q4_an_output_that_lies_about_its_values_is_refused():
     assert_check_failed(ex.q4, FusionThatLies, match="Same layers, different output")
+
+
+# --- checked through probes: what the check reads back from the answer's side ------------------
+
+def test_q1_a_size_of_three_dimensions_is_quoted_as_the_student_wrote_it():
+    assert_check_failed(ex.q1, torch.Size([2, 31, 32]), match="you gave torch.Size([2, 31, 32])")
+
+
+class StoresItsSizes(HeadReadsOneBranch):
+    """Keeps its sizes as attributes: the model itself is not one of its Linear layers."""
+
+    def __init__(self, in_features, hidden1, hidden2, out_features):
+        super().__init__(in_features, hidden1, hidden2, out_features)
+        self.in_features, self.out_features = in_features, out_features
+
+
+def test_q2_sizes_kept_as_attributes_do_not_count_as_a_layer():
+    assert_check_failed(ex.q2, StoresItsSizes, match="your last layer has in_features=5")
+
+
+class ValueNotATensor(ex.TwoHeadReference):
+    def forward(self, x):
+        scores, value = super().forward(x)
+        return scores, value.tolist()
+
+
+def test_q3_an_output_that_is_not_a_tensor_is_named():
+    assert_check_failed(ex.q3, ValueNotATensor, match="Expected the second output of forward to be a tensor, "
+                                                      "got a list")
+
+
+@pytest.mark.parametrize("exercise, answer", [
+    (ex.q2, TwoBranchModuleList), (ex.q2, SwappedOrder), (ex.q2, HiddenSizesSwapped), (ex.q2, CatOnBatch),
+    (ex.q3, TwoHeadsFlat), (ex.q3, TrunkComputedTwice), (ex.q3, NoReLU),
+    (ex.q4, FusionModuleDict), (ex.q4, BranchesSwapped), (ex.q4, OnlyTheHeadFixed), (ex.q4, FusionThatLies),
+])
+def test_fresh_inputs_under_grading_give_the_same_verdict(exercise, answer):
+    from course_utils.probes.client import LocalTransport
+
+    notebook = exercise.evaluate(answer)
+    graded = exercise.judge(LocalTransport({"answer": answer}), "answer", secret=20261206)
+    assert (graded.status, graded.message) == (notebook.status, notebook.message)
