@@ -1,7 +1,12 @@
-"""pytest plugin: check cells become sealed verdicts, faults become reasons.
+"""pytest plugin: check cells become verdicts, faults become reasons.
 
-Active only with ``--gradebook PATH`` or ``--grading-records PATH`` (the instructor command uses
-the second); plain ``pytest --nbval`` is untouched. When active it
+``pytest --nbval-lax --gradebook FILE SUBMISSIONS/`` is the same as the instructor command
+(``python -m course_utils.grade``): the plugin hands the folder to it before pytest collects
+anything, so check cells are restored from the release, every notebook runs in a scratch copy
+in its own sandbox, and nothing in the submissions folder (a ``conftest.py``, an
+``__init__.py``, a ``test_*.py``) is ever imported into this process: with either option no
+``conftest.py`` is loaded at all. ``--grading-records PATH`` is the command's own run over
+its prepared scratch copies; plain ``pytest --nbval`` is untouched. In that run it
 
 - runs every notebook in the grading kernel (``kernel``), inside a bubblewrap sandbox
   (``sandbox``) unless ``--grading-no-sandbox``; refuses to start when the sandbox cannot run;
@@ -87,9 +92,31 @@ def pytest_addoption(parser):
                          "(default: those the notebooks' check cells import)")
     group.addoption("--grading-no-sandbox", action="store_true",
                     help="run kernels without bubblewrap (only where it cannot run)")
+    group.addoption("--grading-release", default=None, metavar="DIR",
+                    help="with --gradebook: the released exercise notebooks check cells are "
+                         "restored from (default: the course's exercises/)")
     group.addoption("--grading-start-ahead", type=int, default=0, metavar="N",
                     help="start the kernels of the next N notebooks while one runs (one "
                          "process grading many notebooks; ignored in pytest-xdist workers)")
+
+
+@pytest.hookimpl(tryfirst=True)
+def pytest_load_initial_conftests(early_config, parser, args):
+    """No conftest.py runs in a grading run: one in a student's folder would run as the grader."""
+    namespace = early_config.known_args_namespace
+    if getattr(namespace, "gradebook", None) or getattr(namespace, "grading_records", None):
+        namespace.noconftest = True
+
+
+@pytest.hookimpl(tryfirst=True)
+def pytest_cmdline_main(config):
+    """``--gradebook FILE``: grade the folder given with the instructor command, collect nothing."""
+    option = config.option
+    if not option.gradebook or option.grading_records:
+        return None
+    from course_utils.grade import command_route
+
+    return command_route.grade_from_pytest(config)
 
 
 def _active(config) -> bool:

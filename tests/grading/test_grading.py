@@ -160,22 +160,44 @@ def test_in_shard_is_stable_and_exclusive():
     assert owners == [[k for k in range(1, 5) if runner.in_shard(n, (k, 4))] for n in names]
 
 
+PLANTED = "import pathlib; pathlib.Path({marker!r}).write_text('ran as the grader')\n"
+
+
 def test_plugin_alone_writes_a_gradebook(tmp_path):
-    for student, source in (("solved", faults.SOLUTION), ("untouched", faults.RELEASE / faults.FILE)):
+    """``pytest --nbval-lax --gradebook FILE SUBMISSIONS/`` is the instructor command: check cells
+    restored, and nothing planted in a student's folder ever runs in the grader's process."""
+    for student, source in (("solved", faults.SOLUTION), ("untouched", faults.RELEASE / faults.FILE),
+                            ("test_mallory", faults.RELEASE / faults.FILE)):
         (tmp_path / "subs" / student).mkdir(parents=True)
         (tmp_path / "subs" / student / faults.FILE).write_bytes(source.read_bytes())
     (tmp_path / "subs" / "broken").mkdir()
     (tmp_path / "subs" / "broken" / faults.FILE).write_text("{not json")
+    # mallory plants every file pytest might import; her check cell says it passed
+    mallory = tmp_path / "subs" / "test_mallory"
+    for name in ("conftest.py", "__init__.py", "test_grades.py", "grading_fixture_lesson.py"):
+        (mallory / name).write_text(PLANTED.format(marker=str(tmp_path / f"ran-{name}")))
+    (tmp_path / "subs" / "conftest.py").write_text(PLANTED.format(marker=str(tmp_path / "ran-top")))
+    nb = nbformat.read(mallory / faults.FILE, as_version=4)
+    for cell in nb.cells:
+        if cell.get("metadata", {}).get("course"):
+            cell.source = "print('Correct')"
+    nbformat.write(nb, mallory / faults.FILE)
     done = subprocess.run([sys.executable, "-m", "pytest", "-p", "no:cacheprovider", "-c",
                            os.devnull, "--rootdir", str(tmp_path), "--nbval-lax",
-                           "--gradebook", "grades.csv", "subs", "-q"],
+                           "--gradebook", "grades.csv", "--grading-release", str(faults.RELEASE),
+                           "subs", "-q"],
                           cwd=tmp_path, capture_output=True, text=True, timeout=300,
                           env=dict(os.environ, **FIXTURE_ENV))
+    assert done.returncode == 0, done.stdout + done.stderr
     lines = (tmp_path / "grades.csv").read_text().splitlines()
-    assert lines[0] == "student,lesson90.q1,lesson90.q2,lesson90.q3,total,maximum,notes", done.stdout
-    assert "solved,2,1,3,6,6," in lines
-    assert "untouched,0,0,0,0,6," in lines
-    assert any(l.startswith("broken,,,,0,6,") and "could not be read" in l for l in lines)
+    assert lines[0] == ("student,lesson90.q1,lesson90.q2,lesson90.q3,lesson91.q1,lesson91.q2,lesson91.q3,"
+                        "total,maximum,notes"), done.stdout
+    assert "solved,2,1,3,,,,6,12," in lines
+    assert "untouched,0,0,0,,,,0,12," in lines
+    assert any(l.startswith("broken,0,0,0,,,,0,12,") and "not valid JSON" in l for l in lines), lines
+    assert any(l.startswith("test_mallory,0,0,0,,,,0,12,") and "check cell edited" in l for l in lines), lines
+    assert sorted(p.name for p in tmp_path.glob("ran-*")) == []
+    assert (tmp_path / "grades-results" / "report.html").is_file()
 
 
 # ------------------------------------------------------------------ the real course
