@@ -388,7 +388,7 @@ def xavier(m):
 @pytest.mark.parametrize("answer, message", [
     (linear_then_conv(lambda m: nn.init.xavier_uniform_(m.weight)), "The biases of Linear(64 → 64) are not zero"),
     (linear_then_conv(lambda m: (nn.init.kaiming_uniform_(m.weight), nn.init.zeros_(m.bias))),
-     "are uniform on about ±0.3062; Xavier-uniform with the default gain of 1 uses ±sqrt(6 / (fan_in + fan_out)) = ±0.2165"),
+     "are uniform on about ±0.3061; Xavier-uniform with the default gain of 1 uses ±sqrt(6 / (fan_in + fan_out)) = ±0.2165"),
     (linear_then_conv(lambda m: (nn.init.xavier_uniform_(m.weight, gain=2.0), nn.init.zeros_(m.bias))),
      "If you passed `gain=...` (or scaled the weights), leave it out"),
     (linear_then_conv(lambda m: (nn.init.xavier_uniform_(m.weight, gain=nn.init.calculate_gain("relu")),
@@ -406,7 +406,7 @@ def xavier(m):
      "are uniform (all within"),
     (linear_then_conv(xavier, xavier), "are uniform (all within ±0.1290); Kaiming-normal draws them from a normal"),
     (linear_then_conv(xavier, lambda m: (nn.init.normal_(m.weight, std=0.02), nn.init.zeros_(m.bias))),
-     "have standard deviation 0.0202; Kaiming-normal with `mode=\"fan_out\"` and `nonlinearity=\"relu\"` gives"),
+     "have standard deviation 0.0198; Kaiming-normal with `mode=\"fan_out\"` and `nonlinearity=\"relu\"` gives"),
     (lambda m: xavier(m), "one of them has no such attribute"),
     (lambda m: (xavier(m), kaiming_fan_out(m)) if hasattr(m, "weight") and m.weight.dim() > 1 else
      (nn.init.zeros_(m.bias) if hasattr(m, "bias") else None), "also changed the BatchNorm2d layer"),

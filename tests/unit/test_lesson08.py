@@ -293,11 +293,12 @@ class WideMLP(nn.Module):
 
 
 class TinyMLP(nn.Module):
-    """Too narrow: 64 hidden units reach 94.3 %, just short."""
+    """Too narrow: 16 hidden units reach about 92 %, well short (training's last digits differ
+    between machines, so the test names no accuracy)."""
 
     def __init__(self):
         super().__init__()
-        self.net = nn.Sequential(nn.Flatten(), nn.Linear(64, 64), nn.ReLU(), nn.Linear(64, 10))
+        self.net = nn.Sequential(nn.Flatten(), nn.Linear(64, 16), nn.ReLU(), nn.Linear(16, 10))
 
     def forward(self, x):
         return self.net(x)
@@ -339,7 +340,7 @@ class MeanPixelOnly(nn.Module):
 class FiveOutputs(TinyMLP):
     def __init__(self):
         super().__init__()
-        self.net[-1] = nn.Linear(64, 5)
+        self.net[-1] = nn.Linear(16, 5)
 
 
 class NeedsArguments(nn.Module):
@@ -363,7 +364,7 @@ def test_q3_alternatives(answer):
 @pytest.mark.parametrize("answer, message", [
     (TooLarge, "Your network has 30,010 parameters; the limit is 20,000"),
     (MeanPixelOnly, "at least 95 % is needed. Final training loss 2."),
-    (TinyMLP, "Test accuracy 94.3 % with 4,810 parameters after 15 epochs; at least 95 % is needed"),
+    (TinyMLP, "with 1,210 parameters after 15 epochs; at least 95 % is needed"),
     (FiveOutputs, "The output for 4 digits has shape (4, 5); expected (4, 10)"),
     (NeedsArguments, "cannot be called with ()"),
 ])
