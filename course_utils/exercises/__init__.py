@@ -2,8 +2,8 @@
 
 Each ``lessonNN`` module declares one small class per exercise (see ``engine.Exercise``);
 ``ex.q1.check(answer)``, ``ex.q1.hint()`` and ``ex.q1.solution()`` are the student's side.
-Under grading (``COURSE_GRADING=1``) ``check()`` shows nothing: the grader asks the kernel for
-a sealed verdict right after the check cell (``course_utils.grade.guard``).
+Under grading (``COURSE_GRADING=1``) ``check()`` shows nothing: right after the check cell the
+grader runs the same check in its own process, through probes (``course_utils.grade.judge``).
 
 This package imports nothing heavy: the lesson modules (and torch) load on first use.
 """

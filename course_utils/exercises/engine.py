@@ -5,8 +5,8 @@ solution text and a ``check_answer(answer)`` that raises ``Incorrect("...")`` on
 thing wrong. Everything else lives here, once: turning what happened into one of four
 outcomes (correct, incorrect, not attempted, error in your code), pointing at the student's
 own line when their code raises, keeping the check repeatable (a fixed seed that does not
-disturb the student's random state), and staying silent under grading, where the grader asks
-the kernel for a sealed verdict instead (``course_utils.grade.guard``).
+disturb the student's random state), and staying silent under grading, where the grader runs
+the same check in its own process, against the answer in the kernel (``course_utils.grade.judge``).
 """
 
 from __future__ import annotations
@@ -56,7 +56,7 @@ def solution_text(exercise) -> str:
 
     try:
         solutions = importlib.import_module(solutions_module(type(exercise).__module__))
-    except ImportError:
+    except (ImportError, OSError):   # not installed, or hidden (a grading kernel's sandbox)
         return ""
     text = getattr(solutions, exercise.id.partition(".")[2], "")
     return textwrap.dedent(text).strip("\n") if isinstance(text, str) else ""
@@ -135,14 +135,13 @@ class Message(Rich):
 class Exercise:
     """Base class of every exercise. Subclasses set the attributes below and ``check_answer``.
 
-    With ``probed = True`` the check never holds the answer itself: ``check_answer`` receives a
+    The check never holds the answer itself: ``check_answer`` receives a
     ``course_utils.probes.client.Answer`` and reaches the answer only through probes, so the
     same check judges it in this process (``evaluate``) and, under grading, from the grader's
     process while the answer stays in the student's kernel (``judge``).
     """
 
     id: str = ""
-    probed: bool = False
     points: int = 1
     title: str = ""
     why: str = ""
@@ -173,11 +172,18 @@ class Exercise:
 
     # --- the author's part -------------------------------------------------------------
     def solution_object(self):
-        """What the solution text defines (its last top-level class or function).
+        """What the solution text defines (its last top-level class or function), built once.
 
         Checks that compare against a reference build it from here, so the code ``solution()``
-        shows is exactly the code the student's answer is measured against.
+        shows is exactly the code the student's answer is measured against. Where the solutions
+        are not installed (a grading kernel, the graded release) it raises ``SolutionUnavailable``.
         """
+        built = self.__dict__.get("_solution_object")
+        if built is None:
+            built = self.__dict__["_solution_object"] = self._build_solution()
+        return built
+
+    def _build_solution(self):
         import ast
 
         import torch
@@ -191,7 +197,6 @@ class Exercise:
         if not names:
             raise TypeError(f"the solution of {self.id} defines no class or function")
         namespace = {"torch": torch, "nn": nn, "F": functional}
-        _solution_seen(self.id)
         exec(compile(self.solution_code, f"<solution of {self.id}>", "exec"), namespace)
         return namespace[names[-1]]
 
@@ -211,9 +216,9 @@ class Exercise:
     def check(self, answer) -> Outcome | None:
         """Check ``answer``, show the outcome and return it.
 
-        Under grading this does nothing: right after the check cell the grader asks the kernel
-        for a sealed verdict, computed by the exercise objects loaded before any student cell
-        (``course_utils.grade.guard``), so nothing this cell shows or raises counts.
+        Under grading this does nothing: right after the check cell the grader runs the same
+        check in its own process, through probes (``course_utils.grade.judge``), so nothing this
+        cell shows or raises counts.
         """
         __tracebackhide__ = True  # noqa: F841 - IPython and pytest hide this frame
         if grading():
@@ -242,7 +247,6 @@ class Exercise:
             return Message("solution", f"No solution here — {self.id}", (
                 "The solutions are not part of this installation: your instructor publishes them "
                 "after the deadline. `hint()` and `hint(2)` still help.",)).show()
-        _solution_seen(self.id)
         return Message("solution", f"Solution — {self.id}", (self.title,), code=self.solution_code).show()
 
     # --- the engine ---------------------------------------------------------------------
@@ -250,30 +254,12 @@ class Exercise:
         """Run the check without showing anything: what ``check`` and the author tests use."""
         if answer is NotImplemented:
             return self._outcome("not_attempted", _NOT_ATTEMPTED)
-        if self.probed:
-            from course_utils.probes.client import LocalTransport
+        from course_utils.probes.client import LocalTransport
 
-            return self.judge(LocalTransport({"answer": answer}), "answer")
-        _CHECKING[0] += 1
-        try:
-            with _repeatable():
-                self.check_answer(answer)
-        except Incorrect as wrong:
-            return self._outcome("incorrect", str(wrong), exception=wrong)
-        except NotImplementedError as stub:
-            if _raised_by_missing_forward(stub):
-                return self._outcome("incorrect", _MISSING_FORWARD, exception=stub)
-            return self._outcome("not_attempted", _NOT_ATTEMPTED, exception=stub)
-        except Exception as error:  # noqa: BLE001 - any other exception came from running the answer
-            location = student_line(error)
-            return self._outcome("error", describe_exception(error, location), location=location,
-                                 exception=error)
-        finally:
-            _CHECKING[0] -= 1
-        return self._outcome("correct", self.why)
+        return self.judge(LocalTransport({"answer": answer}), "answer")
 
     def judge(self, transport, expression: str, secret: int = 0) -> Outcome:
-        """The check of a probed exercise, with the answer behind ``transport``.
+        """The check, with the answer behind ``transport``.
 
         ``expression`` names the answer on its side; ``secret`` draws the check's inputs anew
         (0: the inputs every student sees in the notebook; the grader passes a secret of its
@@ -281,7 +267,6 @@ class Exercise:
         """
         from course_utils.probes import client
 
-        _CHECKING[0] += 1
         seed = probe_seed(CHECK_SEED, secret)
         try:
             with client.Session(transport, probe_seed(ANSWER_SEED, secret)) as session, _fresh(secret), \
@@ -312,8 +297,6 @@ class Exercise:
             raise
         except Exception as error:  # noqa: BLE001 - the check met a value it did not expect
             return self._outcome("error", describe_exception(error, None), exception=error)
-        finally:
-            _CHECKING[0] -= 1
         return self._outcome("correct", self.why)
 
     def _outcome(self, status, message, **extra) -> Outcome:
@@ -323,7 +306,6 @@ class Exercise:
         return f"<exercise {self.id}: {self.title}>"
 
 
-_CHECKING = [0]   # checks build references from solution text; that is not the student's use
 _SECRET = [0]     # the secret of the running check: 0 in notebooks, the grader's under grading
 
 
@@ -349,15 +331,6 @@ class _fresh:
     def __exit__(self, *exc):
         _SECRET[0] = self.saved
         return False
-
-
-def _solution_seen(exercise_id: str) -> None:
-    """Under grading, tell the grading kernel that notebook code showed or built a solution."""
-    if not grading() or _CHECKING[0]:
-        return
-    hook = getattr(sys.modules.get("course_utils.grade.kernel"), "solution_seen", None)
-    if hook is not None:
-        hook(exercise_id)
 
 
 _NOT_ATTEMPTED = ("Not attempted yet: the stub is still there. Replace `# YOUR CODE HERE` and the "
@@ -442,8 +415,3 @@ def describe_exception(error: BaseException, location: StudentLine | None) -> st
         return f"{name}: {text} (raised inside PyTorch or Python while running your answer)" if text \
             else f"{name} (raised inside PyTorch or Python while running your answer)"
     return f"{name}: {text}" if text else name
-
-
-def _raised_by_missing_forward(error: BaseException) -> bool:
-    frames = traceback.extract_tb(error.__traceback__)
-    return bool(frames) and frames[-1].name == "_forward_unimplemented"

@@ -17,7 +17,6 @@ from course_utils.exercises.engine import Exercise, Incorrect
 class MakeImages(Exercise):
     """Solved in notebooks/00_start_here to show not attempted, incorrect, a hint and correct."""
 
-    probed = True
     id = "lesson00.q0"
     points = 1
     title = "A batch of blank RGB images"
@@ -26,10 +25,6 @@ class MakeImages(Exercise):
         "Four dimensions, in PyTorch's order: batch, channels, height, width.",
         "`torch.zeros(batch_size, 3, 32, 32)` — and use the argument, not a fixed number.",
     ]
-    solution = '''
-        def make_images(batch_size):
-            return torch.zeros(batch_size, 3, 32, 32)
-    '''
 
     def check_answer(self, answer):
         for batch_size in (5, 1):
@@ -62,7 +57,6 @@ class MakeImages(Exercise):
 
 
 class MakeGrayscale(Exercise):
-    probed = True
     id = "lesson00.q1"
     points = 1
     title = "A batch of blank grayscale images of any size"
@@ -73,10 +67,6 @@ class MakeGrayscale(Exercise):
         "channels does a grayscale image have?",
         "`torch.zeros(batch_size, 1, height, width)`: one channel, then the height, then the width.",
     ]
-    solution = '''
-        def make_grayscale(batch_size, height, width):
-            return torch.zeros(batch_size, 1, height, width)
-    '''
 
     def check_answer(self, answer):
         checks.expect_function(answer, "make_grayscale")
@@ -117,7 +107,6 @@ class MakeGrayscale(Exercise):
 
 
 class LinearLayer(Exercise):
-    probed = True
     id = "lesson00.q2"
     points = 1
     title = "One linear layer, 20 features in, 7 out"
@@ -126,9 +115,6 @@ class LinearLayer(Exercise):
         "`nn.Linear` takes the number of input features first, then the number of output features.",
         "`layer = nn.Linear(20, 7)`.",
     ]
-    solution = '''
-        layer = nn.Linear(20, 7)
-    '''
 
     def reference_answer(self):
         namespace = {"nn": nn, "torch": torch}
@@ -166,7 +152,6 @@ def _describe(value):
 
 
 class CountParameters(Exercise):
-    probed = True
     id = "lesson00.q3"
     points = 2
     title = "Count a model's parameters: all of them, and the trainable ones"
@@ -178,12 +163,6 @@ class CountParameters(Exercise):
         "`total = sum(p.numel() for p in model.parameters())`, the same sum over the parameters with "
         "`p.requires_grad` for `trainable`, then `return total, trainable`.",
     ]
-    solution = '''
-        def count_parameters(model):
-            total = sum(p.numel() for p in model.parameters())
-            trainable = sum(p.numel() for p in model.parameters() if p.requires_grad)
-            return total, trainable
-    '''
 
     def check_answer(self, answer):
         checks.expect_function(answer, "count_parameters")

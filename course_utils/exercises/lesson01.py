@@ -23,7 +23,6 @@ generator = checks.generator
 # --- q1 ---------------------------------------------------------------------------------
 
 class LinearByHand(Exercise):
-    probed = True
     id = "lesson01.q1"
     points = 2
     title = "Compute nn.Linear by hand, with or without a bias, for any leading dimensions"
@@ -36,13 +35,6 @@ class LinearByHand(Exercise):
         "`bias=False` has `bias = None`: there is nothing to add.",
         "`y = x @ weight.T`, then `if bias is not None: y = y + bias`, then `return y`.",
     ]
-    solution = '''
-def linear_by_hand(x, weight, bias):
-    y = x @ weight.T
-    if bias is not None:
-        y = y + bias
-    return y
-'''
 
     def check_answer(self, linear_by_hand):
         expect_function(linear_by_hand, "linear_by_hand")
@@ -118,7 +110,6 @@ def reference_size(size, kernel_size, stride=1, padding=0, dilation=1) -> int:
 
 
 class ConvOutputSize(Exercise):
-    probed = True
     id = "lesson01.q2"
     points = 2
     title = "The output size of nn.Conv2d"
@@ -130,10 +121,6 @@ class ConvOutputSize(Exercise):
         "`(size + 2 * padding - dilation * (kernel_size - 1) - 1) // stride + 1` — the `//` rounds down and "
         "keeps the result an int.",
     ]
-    solution = '''
-def conv_output_size(size, kernel_size, stride=1, padding=0, dilation=1):
-    return (size + 2 * padding - dilation * (kernel_size - 1) - 1) // stride + 1
-'''
 
     # (arguments, what to say when only this case is wrong); each case isolates one ingredient
     CASES = [
@@ -175,7 +162,6 @@ def conv_output_size(size, kernel_size, stride=1, padding=0, dilation=1):
 # --- q3 ---------------------------------------------------------------------------------
 
 class ConvParameterCount(Exercise):
-    probed = True
     id = "lesson01.q3"
     points = 2
     title = "How many parameters does an nn.Conv2d have? From its settings alone"
@@ -188,12 +174,6 @@ class ConvParameterCount(Exercise):
         "`kh, kw = (kernel_size, kernel_size) if isinstance(kernel_size, int) else kernel_size`, then "
         "`out_channels * in_channels * kh * kw`, plus `out_channels` if `bias`.",
     ]
-    solution = '''
-def conv2d_parameters(in_channels, out_channels, kernel_size, bias=True):
-    kh, kw = (kernel_size, kernel_size) if isinstance(kernel_size, int) else kernel_size
-    weights = out_channels * in_channels * kh * kw
-    return weights + (out_channels if bias else 0)
-'''
 
     # (arguments, what to say when only this case is wrong); each case isolates one ingredient
     CASES = [
@@ -239,7 +219,6 @@ def conv2d_parameters(in_channels, out_channels, kernel_size, bias=True):
 # --- q4 ---------------------------------------------------------------------------------
 
 class ConvLayout(Exercise):
-    probed = True
     id = "lesson01.q4"
     points = 2
     title = "Bring images from an image library into Conv2d's layout"
@@ -251,12 +230,6 @@ class ConvLayout(Exercise):
         "positions in their new order. Grayscale (N, H, W) only lacks its channel dimension.",
         "`images.unsqueeze(1)` when `images.dim() == 3`, else `images.permute(0, 3, 1, 2)`.",
     ]
-    solution = '''
-def to_conv_layout(images):
-    if images.dim() == 3:
-        return images.unsqueeze(1)
-    return images.permute(0, 3, 1, 2)
-'''
 
     CASES = [((2, 5, 4, 3), "RGB, channels last"), ((3, 6, 5), "grayscale, no channel dimension"),
              ((1, 4, 7, 3), "one RGB image, channels last"), ((4, 3, 2, 2), "two channels, channels last"),

@@ -90,7 +90,6 @@ def expect_stack_output(model, layers, x, what):
 # --- q1 ---------------------------------------------------------------------------------
 
 class ThreeLayerNet(Exercise):
-    probed = True
     id = "lesson02.q1"
     points = 2
     title = "Write a three-layer network as an nn.Module"
@@ -102,20 +101,6 @@ class ThreeLayerNet(Exercise):
         "Mirror `MySimpleStack` from the lesson with one more hidden layer; the last layer has no ReLU "
         "after it. Call layers as `self.fc1(x)`.",
     ]
-    solution = '''
-class ThreeLayerNet(nn.Module):
-    def __init__(self, in_features, hidden_features, out_features):
-        super().__init__()
-        self.fc1 = nn.Linear(in_features, hidden_features)
-        self.fc2 = nn.Linear(hidden_features, hidden_features)
-        self.fc3 = nn.Linear(hidden_features, out_features)
-        self.relu = nn.ReLU()
-
-    def forward(self, x):
-        x = self.relu(self.fc1(x))
-        x = self.relu(self.fc2(x))
-        return self.fc3(x)
-'''
 
     def check_answer(self, answer):
         for n_in, hidden, n_out in [(6, 8, 3), (10, 20, 5)]:
@@ -154,7 +139,6 @@ class DeepStack(nn.Module):
 
 
 class FixPlainList(Exercise):
-    probed = True
     id = "lesson02.q2"
     points = 2
     title = "Fix a stack that keeps its layers in a plain list, built by repeating one layer"
@@ -167,19 +151,6 @@ class FixPlainList(Exercise):
         "`self.layers = nn.ModuleList([nn.Linear(width, width) for _ in range(depth)])`: a new layer on each "
         "turn of the comprehension. `forward` can stay as it is.",
     ]
-    solution = '''
-class DeepStack(nn.Module):
-    def __init__(self, width, depth):
-        super().__init__()
-        self.layers = nn.ModuleList([nn.Linear(width, width) for _ in range(depth)])
-
-    def forward(self, x):
-        for i, layer in enumerate(self.layers):
-            x = layer(x)
-            if i < len(self.layers) - 1:
-                x = torch.relu(x)
-        return x
-'''
 
     def check_answer(self, answer):
         for width, depth in ((6, 3), (4, 2), (5, 1)):
@@ -207,7 +178,6 @@ class DeepStack(nn.Module):
 # --- q3 ---------------------------------------------------------------------------------
 
 class TiedAutoencoder(Exercise):
-    probed = True
     id = "lesson02.q3"
     points = 2
     title = "An autoencoder whose decoder reuses the encoder's weight"
@@ -219,17 +189,6 @@ class TiedAutoencoder(Exercise):
         "In `forward`: `h = torch.relu(self.encoder(x))`, then decode with the same weight: "
         "`h @ self.encoder.weight + self.decoder_bias` maps (batch, code) back to (batch, features).",
     ]
-    solution = '''
-class TiedAutoencoder(nn.Module):
-    def __init__(self, features, code):
-        super().__init__()
-        self.encoder = nn.Linear(features, code)
-        self.decoder_bias = nn.Parameter(torch.zeros(features))
-
-    def forward(self, x):
-        h = torch.relu(self.encoder(x))
-        return h @ self.encoder.weight + self.decoder_bias
-'''
 
     def check_answer(self, answer):
         for features, code in [(8, 3), (5, 2)]:
@@ -316,7 +275,6 @@ def init_test_model():
 
 
 class InitWeights(Exercise):
-    probed = True
     id = "lesson02.q4"
     points = 2
     title = "Initialise Linear and Conv2d layers, each its own way, and nothing else"
@@ -330,15 +288,6 @@ class InitWeights(Exercise):
         "`nn.init.kaiming_normal_(module.weight, mode=\"fan_out\", nonlinearity=\"relu\")`; both: "
         "`nn.init.zeros_(module.bias)`.",
     ]
-    solution = '''
-def init_weights(module):
-    if isinstance(module, nn.Linear):
-        nn.init.xavier_uniform_(module.weight)
-        nn.init.zeros_(module.bias)
-    elif isinstance(module, nn.Conv2d):
-        nn.init.kaiming_normal_(module.weight, mode="fan_out", nonlinearity="relu")
-        nn.init.zeros_(module.bias)
-'''
 
     def check_answer(self, init_weights):
         checks.expect_function(init_weights, "init_weights")
@@ -452,7 +401,6 @@ class BrokenScaledMLP(nn.Module):
 
 
 class FixScaledMLP(Exercise):
-    probed = True
     id = "lesson02.q5"
     points = 2
     title = "Debug ScaledMLP: make the optimizer see every parameter, and the hooks every layer"
@@ -466,17 +414,6 @@ class FixScaledMLP(Exercise):
         "`self.layers = nn.ModuleDict({...})`, `self.scale = nn.Parameter(torch.ones(features))`, and "
         "`self.layers[\"out\"](h)` instead of `.forward(h)`.",
     ]
-    solution = '''
-class ScaledMLP(nn.Module):
-    def __init__(self, features, hidden):
-        super().__init__()
-        self.layers = nn.ModuleDict({"inp": nn.Linear(features, hidden), "out": nn.Linear(hidden, features)})
-        self.scale = nn.Parameter(torch.ones(features))
-
-    def forward(self, x):
-        h = torch.relu(self.layers["inp"](x))
-        return self.layers["out"](h) * self.scale
-'''
 
     def check_answer(self, answer):
         for features, hidden in [(4, 8), (6, 3)]:

@@ -147,7 +147,6 @@ def instantiate(cls: Answer, args, kwargs, shown, advice: str):
 # --- q1 ---------------------------------------------------------------------------------
 
 class SequentialTwin(Exercise):
-    probed = True
     id = "lesson03.q1"
     points = 2
     title = "Turn ManualNet into an nn.Sequential that computes the same function"
@@ -160,10 +159,6 @@ class SequentialTwin(Exercise):
         "`nn.Sequential(net.hidden, net.act, net.output)`. Beware `nn.Sequential(*net.children())`: "
         "`children()` follows the order `__init__` registered the layers.",
     ]
-    solution = '''
-def to_sequential(net):
-    return nn.Sequential(net.hidden, net.act, net.output)
-'''
 
     def check_answer(self, to_sequential):
         checks.expect_function(to_sequential, "to_sequential")
@@ -220,7 +215,6 @@ def to_sequential(net):
 # --- q2 ---------------------------------------------------------------------------------
 
 class EveryOutputContainer(Exercise):
-    probed = True
     id = "lesson03.q2"
     points = 2
     title = "Write Chain: a container like nn.Sequential that returns every layer's output"
@@ -233,19 +227,6 @@ class EveryOutputContainer(Exercise):
         "In `forward`, loop over the stored layers, every position: `x = layer(x)`, then append that `x` "
         "to a list; return the list. Not `self.children()`: it lists a layer passed twice only once.",
     ]
-    solution = '''
-class Chain(nn.Module):
-    def __init__(self, *layers):
-        super().__init__()
-        self.layers = nn.ModuleList(layers)
-
-    def forward(self, x):
-        outputs = []
-        for layer in self.layers:
-            x = layer(x)
-            outputs.append(x)
-        return outputs
-'''
 
     def check_answer(self, Chain):
         session = Chain.session
@@ -354,7 +335,6 @@ class Chain(nn.Module):
 # --- q3 ---------------------------------------------------------------------------------
 
 class LambdaWithArguments(Exercise):
-    probed = True
     id = "lesson03.q3"
     points = 2
     title = "Write Lambda(fn, *args, **kwargs): a module that calls a function with extra arguments"
@@ -366,17 +346,6 @@ class LambdaWithArguments(Exercise):
         "`forward(self, x)` returns `self.fn(x, *self.args, **self.kwargs)`: the `*` and `**` unpack them "
         "back into arguments.",
     ]
-    solution = '''
-class Lambda(nn.Module):
-    def __init__(self, fn, *args, **kwargs):
-        super().__init__()
-        self.fn = fn
-        self.args = args
-        self.kwargs = kwargs
-
-    def forward(self, x):
-        return self.fn(x, *self.args, **self.kwargs)
-'''
 
     def check_answer(self, Lambda):
         session = Lambda.session
@@ -446,7 +415,6 @@ FLAT = 8 * CONV_OUT * CONV_OUT          # 392 numbers per image after the flatte
 
 
 class SmallColorClassifier(Exercise):
-    probed = True
     id = "lesson03.q4"
     points = 2
     title = "Build an nn.Sequential that maps 16×16 colour images to 5 scores"
@@ -460,15 +428,6 @@ class SmallColorClassifier(Exercise):
         "`nn.Conv2d(3, 8, kernel_size=5, stride=2, padding=1)`, `nn.ReLU()`, `nn.Flatten()`, "
         "`nn.Linear(8 * 7 * 7, 5)`.",
     ]
-    solution = '''
-def make_classifier():
-    return nn.Sequential(
-        nn.Conv2d(3, 8, kernel_size=5, stride=2, padding=1),
-        nn.ReLU(),
-        nn.Flatten(),
-        nn.Linear(8 * 7 * 7, 5),
-    )
-'''
     EXPECTED = "conv → ReLU → flatten → linear"
 
     def check_answer(self, make_classifier):
@@ -552,7 +511,6 @@ class BrokenTwoPaths(nn.Module):
 
 
 class FixTwoPaths(Exercise):
-    probed = True
     id = "lesson03.q5"
     points = 2
     title = "Debug TwoPaths: a model that believed what a Sequential does"
@@ -564,17 +522,6 @@ class FixTwoPaths(Exercise):
         "Give `path_b` its own `nn.Sequential(nn.Linear(features, features), nn.ReLU())`, drop `self.model`, and "
         "write the addition yourself: `return self.head(self.path_a(x) + self.path_b(x))`.",
     ]
-    solution = '''
-class TwoPaths(nn.Module):
-    def __init__(self, features, n_out):
-        super().__init__()
-        self.path_a = nn.Sequential(nn.Linear(features, features), nn.ReLU())
-        self.path_b = nn.Sequential(nn.Linear(features, features), nn.ReLU())
-        self.head = nn.Linear(features, n_out)
-
-    def forward(self, x):
-        return self.head(self.path_a(x) + self.path_b(x))
-'''
 
     def check_answer(self, TwoPaths):
         for features, n_out in [(6, 3), (5, 2)]:

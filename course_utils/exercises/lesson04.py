@@ -184,7 +184,6 @@ def saved_on_answer_side(answer: Answer, state_dict) -> Answer:
 # --- q1 ---------------------------------------------------------------------------------
 
 class NameTheLayers(NamingExercise):
-    probed = True
     id = "lesson04.q1"
     points = 2
     title = "Give an unnamed nn.Sequential names, keeping its weights"
@@ -196,10 +195,6 @@ class NameTheLayers(NamingExercise):
         "Build the new model from those pairs: `nn.Sequential(OrderedDict(zip(names, model)))`. "
         "Reusing the layer objects keeps their weights.",
     ]
-    solution = '''
-def name_layers(model, names):
-    return nn.Sequential(OrderedDict(zip(names, model)))
-'''
 
     # names of the check's own, not the lesson's and different in each case: code that ignores
     # `names` cannot pass
@@ -263,7 +258,6 @@ def name_layers(model, names):
 # --- q2 ---------------------------------------------------------------------------------
 
 class RemapKeys(NamingExercise):
-    probed = True
     id = "lesson04.q2"
     points = 2
     title = "Rename the keys of a saved state_dict so it loads into the named model"
@@ -276,14 +270,6 @@ class RemapKeys(NamingExercise):
         "is not there) and store `value` under `new_module + '.' + rest`. Do not use `str.replace`: "
         "`'10.weight'.replace('0', 'fc1')` gives `'1fc1.weight'`.",
     ]
-    solution = '''
-def remap_keys(state_dict, mapping):
-    renamed = OrderedDict()
-    for key, value in state_dict.items():
-        module, rest = key.split(".", 1)
-        renamed[mapping.get(module, module) + "." + rest] = value
-    return renamed
-'''
 
     def check_answer(self, remap_keys):
         expect_function(remap_keys, "remap_keys")
@@ -395,7 +381,6 @@ def remap_keys(state_dict, mapping):
 # --- q3 ---------------------------------------------------------------------------------
 
 class FreezeByName(NamingExercise):
-    probed = True
     id = "lesson04.q3"
     points = 2
     title = "Freeze the layers whose names you are given"
@@ -407,12 +392,6 @@ class FreezeByName(NamingExercise):
         "For each `name, param`: `if name.split('.')[0] in names: param.requires_grad_(False)`. "
         "(Or `getattr(model, name).requires_grad_(False)` for each name.)",
     ]
-    solution = '''
-def freeze(model, names):
-    for name, param in model.named_parameters():
-        if name.split(".")[0] in names:
-            param.requires_grad_(False)
-'''
 
     def check_answer(self, freeze):
         expect_function(freeze, "freeze")
@@ -480,7 +459,6 @@ def saved_numbered_model() -> nn.Sequential:
 
 
 class DebugLoadNamed(NamingExercise):
-    probed = True
     id = "lesson04.q4"
     points = 2
     title = "Debug: a named model that never receives its saved weights"
@@ -493,21 +471,6 @@ class DebugLoadNamed(NamingExercise):
         "with the default `strict=True`: `{'0': 'fc1', '2': 'fc2', '4': 'head'}` maps the module "
         "numbers to names (split each key once at the first dot).",
     ]
-    solution = '''
-def load_named(saved):
-    model = nn.Sequential(OrderedDict([
-        ("fc1", nn.Linear(6, 8)), ("relu1", nn.ReLU()),
-        ("fc2", nn.Linear(8, 8)), ("relu2", nn.ReLU()),
-        ("head", nn.Linear(8, 3)),
-    ]))
-    mapping = {"0": "fc1", "2": "fc2", "4": "head"}
-    renamed = OrderedDict()
-    for key, tensor in saved.items():
-        module, rest = key.split(".", 1)
-        renamed[mapping[module] + "." + rest] = tensor
-    model.load_state_dict(renamed)
-    return model
-'''
 
     def check_answer(self, load_named):
         expect_function(load_named, "load_named")

@@ -9,6 +9,8 @@ passes); structure is read from the module tree (parameters, which layers run) a
 autograd ops behind the output (a ``cat``).
 """
 
+import functools
+
 import torch
 from torch import nn
 
@@ -91,7 +93,6 @@ class ThreeWayFork(nn.Module):
 
 
 class ForkShape(Exercise):
-    probed = True
     id = "lesson05.q1"
     points = 1
     title = "Predict the shape of a four-way concatenation"
@@ -102,7 +103,6 @@ class ForkShape(Exercise):
         "Channels: 3 (x) + 8 + 16 + 4. Height and width: (32 + 2*padding - kernel) + 1 "
         "for each convolution; the batch never changes.",
     ]
-    solution = "fork_shape = (2, 3 + 8 + 16 + 4, 32, 32)   # (2, 31, 32, 32)\n"
 
     def reference_answer(self):
         return (2, 3 + 8 + 16 + 4, 32, 32)
@@ -149,7 +149,6 @@ q1 = ForkShape()
 # --- q2 ---------------------------------------------------------------------------------
 
 class TwoBranchNet(Exercise):
-    probed = True
     id = "lesson05.q2"
     points = 2
     title = "Two branches joined by torch.cat"
@@ -160,18 +159,6 @@ class TwoBranchNet(Exercise):
         "The head is nn.Linear(hidden1 + hidden2, out_features): the concatenation carries "
         "the features of both branches side by side.",
     ]
-    solution = '''
-class TwoBranchNet(nn.Module):
-    def __init__(self, in_features, hidden1, hidden2, out_features):
-        super().__init__()
-        self.branch1 = nn.Sequential(nn.Linear(in_features, hidden1), nn.ReLU())
-        self.branch2 = nn.Sequential(nn.Linear(in_features, hidden2), nn.Tanh())
-        self.head = nn.Linear(hidden1 + hidden2, out_features)
-
-    def forward(self, x):
-        joined = torch.cat([self.branch1(x), self.branch2(x)], dim=1)
-        return self.head(joined)
-'''
     # the notebook draws TwoBranchNet(6, 5, 7, 3); the second size set catches widths typed in as numbers
     cases = [(6, 5, 7, 3), (4, 9, 2, 5)]
 
@@ -192,7 +179,7 @@ class TwoBranchNet(nn.Module):
                     "features: the head must read both branches.")
             raise Incorrect(f"No nn.Linear reads {hidden1} + {hidden2} = {hidden1 + hidden2} "
                             "features: the layer after torch.cat needs in_features = hidden1 + hidden2.")
-        reference = TwoBranchReference(*sizes)
+        reference = q2.solution_object()(*sizes)
         expected, found = checks.parameter_count(reference), checks.parameter_count(model)
         if found != expected:
             raise Incorrect(f"Your module has {found} parameters, the network described has "
@@ -215,7 +202,7 @@ class TwoBranchNet(nn.Module):
         with torch.no_grad():
             if same(out, reference(x)):
                 return
-            swapped = SwappedTwoBranch(*sizes)
+            swapped = swapped_two_branch()(*sizes)
             swapped.load_state_dict(reference.state_dict())
             if same(out, swapped(x)):
                 raise Incorrect("Your branches are joined in the other order: torch.cat([branch1, "
@@ -226,21 +213,23 @@ class TwoBranchNet(nn.Module):
 
 
 q2 = TwoBranchNet()
-# The reference is the solution's own code, so the check measures against what `solution()` shows.
-TwoBranchReference = q2.solution_object()
 
 
-class SwappedTwoBranch(TwoBranchReference):
-    """A common slip: the branches joined in the other order."""
+@functools.cache
+def swapped_two_branch():
+    """A common slip: the branches joined in the other order (the reference, subclassed; built
+    on first use, where the solutions are installed)."""
 
-    def forward(self, x):
-        return self.head(torch.cat([self.branch2(x), self.branch1(x)], dim=1))
+    class SwappedTwoBranch(q2.solution_object()):
+        def forward(self, x):
+            return self.head(torch.cat([self.branch2(x), self.branch1(x)], dim=1))
+
+    return SwappedTwoBranch
 
 
 # --- q3 ---------------------------------------------------------------------------------
 
 class TwoHeads(Exercise):
-    probed = True
     id = "lesson05.q3"
     points = 2
     title = "One trunk, two heads: a module with two outputs"
@@ -251,18 +240,6 @@ class TwoHeads(Exercise):
         "Layers: Linear(in_features, hidden) + ReLU (the trunk), Linear(hidden, n_classes) and "
         "Linear(hidden, 1). Keep the value's shape (batch, 1): no squeeze.",
     ]
-    solution = '''
-class TwoHeadNet(nn.Module):
-    def __init__(self, in_features, hidden, n_classes):
-        super().__init__()
-        self.trunk = nn.Sequential(nn.Linear(in_features, hidden), nn.ReLU())
-        self.class_head = nn.Linear(hidden, n_classes)
-        self.value_head = nn.Linear(hidden, 1)
-
-    def forward(self, x):
-        features = self.trunk(x)
-        return self.class_head(features), self.value_head(features)
-'''
     sizes = (8, 16, 4)
 
     def check_answer(self, answer):
@@ -289,7 +266,7 @@ class TwoHeadNet(nn.Module):
             raise Incorrect(f"For a (5, {in_features}) input the outputs should have shapes "
                             f"(5, {n_classes}) and (5, 1); yours are {tuple(scores.shape)} and "
                             f"{tuple(value.shape)}.")
-        reference = TwoHeadReference(*self.sizes)
+        reference = q3.solution_object()(*self.sizes)
         expected, found = checks.parameter_count(reference), checks.parameter_count(model)
         if found > expected and found - expected == in_features * hidden + hidden:
             raise Incorrect(f"{found} parameters instead of {expected}: each head has its own "
@@ -314,13 +291,11 @@ class TwoHeadNet(nn.Module):
 
 
 q3 = TwoHeads()
-TwoHeadReference = q3.solution_object()
 
 
 # --- q4 (debugging) ------------------------------------------------------------------------
 
 class FusionDebug(Exercise):
-    probed = True
     id = "lesson05.q4"
     points = 2
     title = "Debug: two inputs joined along the wrong dimension"
@@ -332,18 +307,6 @@ class FusionDebug(Exercise):
         "Join along the features, `torch.cat([a_features, b_features], dim=1)`, and size the head for "
         "what the join now carries: `nn.Linear(2 * hidden, n_classes)`.",
     ]
-    solution = '''
-class FusionNet(nn.Module):
-    def __init__(self, a_features, b_features, hidden, n_classes):
-        super().__init__()
-        self.branch_a = nn.Sequential(nn.Linear(a_features, hidden), nn.ReLU())
-        self.branch_b = nn.Sequential(nn.Linear(b_features, hidden), nn.ReLU())
-        self.head = nn.Linear(2 * hidden, n_classes)
-
-    def forward(self, a, b):
-        joined = torch.cat([self.branch_a(a), self.branch_b(b)], dim=1)
-        return self.head(joined)
-'''
     # two sets of sizes, so nothing hard-coded for the notebook's (4, 6, 8, 3) passes
     cases = [(4, 6, 8, 3), (5, 3, 7, 2)]
 
@@ -367,7 +330,7 @@ class FusionNet(nn.Module):
             raise Incorrect(f"Your output has shape {tuple(out.shape)}, three dimensions: `torch.stack` adds "
                             "a new dimension; `torch.cat` along dim=1 joins the features of each sample.")
         checks.expect_shape(out, (batch, n_classes), "the output")
-        reference = FusionReference(*sizes)
+        reference = q4.solution_object()(*sizes)
         expected, found = checks.parameter_count(reference), checks.parameter_count(model)
         if found != expected:
             raise Incorrect(f"FusionNet{sizes} should have {expected} parameters "
@@ -395,4 +358,13 @@ class FusionNet(nn.Module):
 
 
 q4 = FusionDebug()
-FusionReference = q4.solution_object()
+
+# The references are the solutions' own code (so a check measures against what `solution()`
+# shows), built on first use: this module is public and imports where no solution is installed.
+_REFERENCES = {"TwoBranchReference": q2, "TwoHeadReference": q3, "FusionReference": q4}
+
+
+def __getattr__(name):
+    if name in _REFERENCES:
+        return _REFERENCES[name].solution_object()
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

@@ -124,7 +124,6 @@ def shape_or_type(value) -> object:
 # --- q1 ---------------------------------------------------------------------------------
 
 class ResidualBlockExercise(Exercise):
-    probed = True
     id = "lesson06.q1"
     points = 2
     title = "A residual block: branch(x) + x"
@@ -136,18 +135,6 @@ class ResidualBlockExercise(Exercise):
         "nn.Conv2d(hidden_channels, channels, 3, padding=1); `return self.conv2(torch.relu("
         "self.conv1(x))) + x`. No ReLU after the addition.",
     ]
-    solution = '''
-class ResidualBlock(nn.Module):
-    def __init__(self, channels, hidden_channels):
-        super().__init__()
-        self.conv1 = nn.Conv2d(channels, hidden_channels, kernel_size=3, padding=1)
-        self.conv2 = nn.Conv2d(hidden_channels, channels, kernel_size=3, padding=1)
-        self.relu = nn.ReLU()
-
-    def forward(self, x):
-        out = self.conv2(self.relu(self.conv1(x)))
-        return out + x
-'''
     # the notebook draws ResidualBlock(4, 6); the second size set catches channels typed in as numbers
     cases = [(4, 6), (3, 5)]
 
@@ -159,7 +146,7 @@ class ResidualBlock(nn.Module):
         channels, hidden = sizes
         model = checks.instantiate(answer, *sizes)
         expect_same_size_padding(model)
-        reference = ResidualReference(*sizes)
+        reference = q1.solution_object()(*sizes)
         expected, found = checks.parameter_count(reference), checks.parameter_count(model)
         if found != expected:
             raise Incorrect(count_mismatch(model, reference, f"ResidualBlock{sizes} should have {expected} parameters "
@@ -188,8 +175,6 @@ class ResidualBlock(nn.Module):
 
 
 q1 = ResidualBlockExercise()
-# References are the solutions' own code: checks measure against what `solution()` shows.
-ResidualReference = q1.solution_object()
 
 
 # --- q2 ---------------------------------------------------------------------------------
@@ -207,7 +192,6 @@ class ProjectionReference(nn.Module):
 
 
 class ProjectionShortcut(Exercise):
-    probed = True
     id = "lesson06.q2"
     points = 3
     title = "A residual block whose channels change: the projection shortcut"
@@ -219,21 +203,6 @@ class ProjectionShortcut(Exercise):
         "in_channels != out_channels else nn.Identity()`; in forward: "
         "`return self.conv2(relu(self.conv1(x))) + self.shortcut(x)`.",
     ]
-    solution = '''
-class ProjectionBlock(nn.Module):
-    def __init__(self, in_channels, out_channels):
-        super().__init__()
-        self.conv1 = nn.Conv2d(in_channels, out_channels, kernel_size=3, padding=1)
-        self.conv2 = nn.Conv2d(out_channels, out_channels, kernel_size=3, padding=1)
-        if in_channels != out_channels:
-            self.shortcut = nn.Conv2d(in_channels, out_channels, kernel_size=1)
-        else:
-            self.shortcut = nn.Identity()
-
-    def forward(self, x):
-        out = self.conv2(torch.relu(self.conv1(x)))
-        return out + self.shortcut(x)
-'''
 
     def check_answer(self, answer):
         model = checks.instantiate(answer, 3, 8)
@@ -291,7 +260,6 @@ q2 = ProjectionShortcut()
 # --- q3 ---------------------------------------------------------------------------------
 
 class LearnableWeightedSum(Exercise):
-    probed = True
     id = "lesson06.q3"
     points = 2
     title = "A weighted sum with a learnable alpha"
@@ -303,19 +271,6 @@ class LearnableWeightedSum(Exercise):
         "`return self.alpha * out1 + (1 - self.alpha) * out2`. Use the parameter itself, not "
         "`self.alpha.item()`, or no gradient reaches it.",
     ]
-    solution = '''
-class WeightedSum(nn.Module):
-    def __init__(self, features):
-        super().__init__()
-        self.fc1 = nn.Linear(features, features)
-        self.fc2 = nn.Linear(features, features)
-        self.alpha = nn.Parameter(torch.tensor(0.5))
-
-    def forward(self, x):
-        out1 = self.fc1(x)
-        out2 = self.fc2(out1)
-        return self.alpha * out1 + (1 - self.alpha) * out2
-'''
 
     def check_answer(self, answer):
         model = checks.instantiate(answer, 6)
@@ -326,7 +281,7 @@ class WeightedSum(nn.Module):
         start = float(alpha.value.reshape(-1)[0])
         if abs(start - 0.5) > 1e-6:
             raise Incorrect(f"alpha should start at 0.5; yours starts at {start:.4g}.")
-        reference = WeightedSumReference(6)
+        reference = q3.solution_object()(6)
         if checks.parameter_count(model) != checks.parameter_count(reference):
             raise Incorrect(f"WeightedSum(6) should have {checks.parameter_count(reference)} parameters "
                             f"(two Linear(6, 6) and alpha); yours has {checks.parameter_count(model)}.")
@@ -385,13 +340,11 @@ class PlainAttributes:
 
 
 q3 = LearnableWeightedSum()
-WeightedSumReference = q3.solution_object()
 
 
 # --- q4 (debugging) ------------------------------------------------------------------------
 
 class SequentialSkipDebug(Exercise):
-    probed = True
     id = "lesson06.q4"
     points = 3
     title = "Debug: a skip connection hidden in a Sequential"
@@ -404,22 +357,6 @@ class SequentialSkipDebug(Exercise):
         "nn.Conv2d(in_channels, out_channels, kernel_size=1)` when the channel counts differ and "
         "`nn.Identity()` when they are equal, and `return self.branch(x) + self.shortcut(x)`.",
     ]
-    solution = '''
-class DownBlock(nn.Module):
-    def __init__(self, in_channels, out_channels):
-        super().__init__()
-        self.branch = nn.Sequential(
-            nn.Conv2d(in_channels, out_channels, kernel_size=3, padding=1), nn.ReLU(),
-            nn.Conv2d(out_channels, out_channels, kernel_size=3, padding=1),
-        )
-        if in_channels != out_channels:
-            self.shortcut = nn.Conv2d(in_channels, out_channels, kernel_size=1)
-        else:
-            self.shortcut = nn.Identity()
-
-    def forward(self, x):
-        return self.branch(x) + self.shortcut(x)
-'''
 
     def check_answer(self, answer):
         # 3 -> 8 fails loudly without a projection; 1 -> 8 broadcasts silently; 8 -> 8 needs none
@@ -468,3 +405,14 @@ class DownBlock(nn.Module):
 
 
 q4 = SequentialSkipDebug()
+
+
+# The references are the solutions' own code, built on first use: this module is public and
+# imports where no solution is installed.
+_REFERENCES = {"ResidualReference": q1, "WeightedSumReference": q3}
+
+
+def __getattr__(name):
+    if name in _REFERENCES:
+        return _REFERENCES[name].solution_object()
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

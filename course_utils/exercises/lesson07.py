@@ -159,7 +159,6 @@ class Trainer:
 # --- q1 ---------------------------------------------------------------------------------
 
 class ConditionalForward(Exercise):
-    probed = True
     id = "lesson07.q1"
     points = 2
     title = "A layer switched on and off by an argument of forward"
@@ -171,20 +170,6 @@ class ConditionalForward(Exercise):
         "In forward: `h = torch.relu(self.first(x))`, then `if use_extra: h = torch.relu(self.extra(h))`, "
         "then `return self.last(h)` — no ReLU on the output.",
     ]
-    solution = '''
-class ConditionalNet(nn.Module):
-    def __init__(self, in_features, hidden_features, out_features):
-        super().__init__()
-        self.first = nn.Linear(in_features, hidden_features)
-        self.extra = nn.Linear(hidden_features, hidden_features)
-        self.last = nn.Linear(hidden_features, out_features)
-
-    def forward(self, x, use_extra):
-        h = torch.relu(self.first(x))
-        if use_extra:
-            h = torch.relu(self.extra(h))
-        return self.last(h)
-'''
 
     def check_answer(self, answer):
         model = checks.instantiate(answer, 4, 8, 3)
@@ -211,6 +196,8 @@ class ConditionalNet(nn.Module):
             if close(on, expected_off) and close(off, expected_on):
                 raise Incorrect("The switch works the wrong way round: the extra layer runs when the "
                                 "argument is False. Use `if use_extra:`, not `if not use_extra:`.")
+            if close(on, expected_on) and close(off, expected_off):
+                return   # correct (checked first: on some inputs the right output has no negative value)
             if close(on, torch.relu(expected_on)) or close(off, torch.relu(expected_off)):
                 raise Incorrect("Your output goes through a ReLU at the end, so it can never be negative. "
                                 "Return the output layer's result as it is.")
@@ -245,7 +232,6 @@ class GrowingStack(nn.Module):
 
 
 class RegisterWithOptimizer(Exercise):
-    probed = True
     id = "lesson07.q2"
     points = 3
     title = "Add a layer and tell the optimizer about it"
@@ -257,13 +243,6 @@ class RegisterWithOptimizer(Exercise):
         "`optimizer.add_param_group({'params': new_layer.parameters()})` adds only the new parameters; "
         "the learning rate and other settings default to the optimizer's own.",
     ]
-    solution = '''
-def add_layer(model, optimizer):
-    new_layer = nn.Linear(model.width, model.width)
-    model.layers.append(new_layer)
-    optimizer.add_param_group({"params": new_layer.parameters()})
-    return new_layer
-'''
 
     def check_answer(self, answer):
         session = answer.session
@@ -330,7 +309,6 @@ def convs_3x3(model) -> list:
 
 
 class FunctionPreservingBlock(Exercise):
-    probed = True
     id = "lesson07.q3"
     points = 3
     title = "A conv block that leaves the network's output exactly unchanged when it is added"
@@ -344,18 +322,6 @@ class FunctionPreservingBlock(Exercise):
         "channels, 3, padding=1)`; in `__init__`, `nn.init.zeros_` on conv2's weight AND bias (nothing "
         "near zero: `torch.equal` wants exactly zero); forward returns `x + conv2(relu(conv1(x)))`.",
     ]
-    solution = '''
-class IdentityAtStart(nn.Module):
-    def __init__(self, channels, hidden_channels):
-        super().__init__()
-        self.conv1 = nn.Conv2d(channels, hidden_channels, kernel_size=3, padding=1)
-        self.conv2 = nn.Conv2d(hidden_channels, channels, kernel_size=3, padding=1)
-        nn.init.zeros_(self.conv2.weight)
-        nn.init.zeros_(self.conv2.bias)
-
-    def forward(self, x):
-        return x + self.conv2(torch.relu(self.conv1(x)))
-'''
     sizes = (4, 6)
 
     def check_answer(self, answer):
@@ -445,7 +411,6 @@ q3 = FunctionPreservingBlock()
 # --- q4 ---------------------------------------------------------------------------------
 
 class HeadsByName(Exercise):
-    probed = True
     id = "lesson07.q4"
     points = 2
     title = "One shared trunk, heads chosen by name from an nn.ModuleDict"
@@ -456,17 +421,6 @@ class HeadsByName(Exercise):
         "hidden_features)`, and `nn.ModuleDict({name: nn.Linear(hidden_features, n) for name, n in heads.items()})`.",
         "`forward(self, x, head)`: `return self.heads[head](torch.relu(self.trunk(x)))`.",
     ]
-    solution = '''
-class MultiHeadNet(nn.Module):
-    def __init__(self, in_features, hidden_features, heads):
-        super().__init__()
-        self.trunk = nn.Linear(in_features, hidden_features)
-        self.heads = nn.ModuleDict(
-            {name: nn.Linear(hidden_features, n) for name, n in heads.items()})
-
-    def forward(self, x, head):
-        return self.heads[head](torch.relu(self.trunk(x)))
-'''
 
     def check_answer(self, answer):
         x = checks.hidden_input(5, 4)
@@ -531,7 +485,6 @@ class Block(nn.Module):
 
 
 class GrowingNetDebug(Exercise):
-    probed = True
     id = "lesson07.q5"
     points = 3
     title = "Debug: a growing network whose new blocks are lost, disruptive and never trained"
@@ -544,28 +497,6 @@ class GrowingNetDebug(Exercise):
         "Keep the blocks in an `nn.ModuleList`; zero the new block's `project` weight and bias before "
         "appending it; then `optimizer.add_param_group({'params': block.parameters()})`.",
     ]
-    solution = '''
-class GrowingNet(nn.Module):
-    def __init__(self, width):
-        super().__init__()
-        self.width = width
-        self.stem = nn.Linear(1, width)
-        self.blocks = nn.ModuleList()
-        self.head = nn.Linear(width, 1)
-
-    def grow(self, optimizer):
-        block = Block(self.width)
-        nn.init.zeros_(block.project.weight)
-        nn.init.zeros_(block.project.bias)
-        self.blocks.append(block)
-        optimizer.add_param_group({"params": block.parameters()})
-
-    def forward(self, x):
-        h = torch.relu(self.stem(x))
-        for block in self.blocks:
-            h = block(h)
-        return self.head(h)
-'''
     width = 6
 
     def reference_answer(self):

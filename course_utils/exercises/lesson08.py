@@ -92,7 +92,6 @@ def _solution_namespace() -> dict:
 # --- q1 ---------------------------------------------------------------------------------
 
 class AssembleFromSpecification(Exercise):
-    probed = True
     id = "lesson08.q1"
     points = 3
     title = "Assemble a network from a specification"
@@ -107,31 +106,6 @@ class AssembleFromSpecification(Exercise):
         "ResidualBlock(16, 24)`, `self.pool = nn.MaxPool2d(2)`, `self.res2 = ResidualBlock(24, 24)`, "
         "and a head that flattens 24·4·4 = 384 features into `nn.Linear(384, 10)`.",
     ]
-    solution = '''
-class CapstoneNet(nn.Module):
-    def __init__(self):
-        super().__init__()
-        self.stem = nn.Sequential(OrderedDict([
-            ("conv", nn.Conv2d(1, 8, kernel_size=3, padding=1)),
-            ("relu", nn.ReLU()),
-        ]))
-        self.branch = BranchBlock(8, 8)
-        self.res1 = ResidualBlock(16, 24)
-        self.pool = nn.MaxPool2d(2)
-        self.res2 = ResidualBlock(24, 24)
-        self.head = nn.Sequential(OrderedDict([
-            ("flatten", nn.Flatten()),
-            ("fc", nn.Linear(24 * 4 * 4, 10)),
-        ]))
-
-    def forward(self, x):
-        x = self.stem(x)
-        x = self.branch(x)
-        x = self.res1(x)
-        x = self.pool(x)
-        x = self.res2(x)
-        return self.head(x)
-'''
     order = ("stem", "branch", "res1", "pool", "res2", "head")
 
     def solution_object(self):
@@ -263,7 +237,6 @@ def _fresh_optimizer_step(model, optimizer, images, labels):
 
 
 class TrainingStep(Exercise):
-    probed = True
     id = "lesson08.q2"
     points = 2
     title = "The training step"
@@ -277,14 +250,6 @@ class TrainingStep(Exercise):
         "`optimizer.step()`, `return loss.item()`. F.cross_entropy takes the raw scores (logits): "
         "no softmax before it.",
     ]
-    solution = '''
-def train_step(model, optimizer, images, labels):
-    optimizer.zero_grad()
-    loss = F.cross_entropy(model(images), labels)
-    loss.backward()
-    optimizer.step()
-    return loss.item()
-'''
     steps = 3
     lr, momentum = 0.1, 0.9
 
@@ -372,7 +337,6 @@ q2 = TrainingStep()
 # --- q3 ---------------------------------------------------------------------------------
 
 class SmallAccurateNetwork(Exercise):
-    probed = True
     id = "lesson08.q3"
     points = 3
     title = "At least 95 % test accuracy with at most 20,000 parameters"
@@ -385,27 +349,6 @@ class SmallAccurateNetwork(Exercise):
         "ResidualBlock(12, 12), nn.MaxPool2d(2), ResidualBlock(12, 24), then nn.Flatten() and "
         "nn.Linear(24 * 4 * 4, 10): 15,454 parameters.",
     ]
-    solution = '''
-class SmallDigitNet(nn.Module):
-    def __init__(self):
-        super().__init__()
-        self.stem = nn.Sequential(OrderedDict([
-            ("conv", nn.Conv2d(1, 12, kernel_size=3, padding=1)),
-            ("relu", nn.ReLU()),
-        ]))
-        self.branch = BranchBlock(12, 6)
-        self.res1 = ResidualBlock(12, 12)
-        self.pool = nn.MaxPool2d(2)
-        self.res2 = ResidualBlock(12, 24)
-        self.head = nn.Sequential(OrderedDict([
-            ("flatten", nn.Flatten()),
-            ("fc", nn.Linear(24 * 4 * 4, 10)),
-        ]))
-
-    def forward(self, x):
-        x = self.res1(self.branch(self.stem(x)))
-        return self.head(self.res2(self.pool(x)))
-'''
     max_parameters = 20_000
     min_accuracy = 0.95
     epochs = 15
@@ -511,7 +454,6 @@ class _Memoriser(nn.Module):
 
 
 class GeneralisationGap(Exercise):
-    probed = True
     id = "lesson08.q4"
     points = 2
     title = "An open question, answered by a measurement: the generalisation gap"
@@ -525,14 +467,6 @@ class GeneralisationGap(Exercise):
         "== splits.train_labels).float().mean().item()`, the same for test, and "
         "`return 100 * (train - test)`.",
     ]
-    solution = '''
-def generalisation_gap(model, splits):
-    model.eval()
-    with torch.no_grad():
-        train = (model(splits.train_images).argmax(dim=1) == splits.train_labels).float().mean().item()
-        test = (model(splits.test_images).argmax(dim=1) == splits.test_labels).float().mean().item()
-    return 100 * (train - test)
-'''
 
     def check_answer(self, answer):
         splits = training.load_digit_splits()

@@ -18,10 +18,24 @@ import traceback
 from course_utils.exercises.engine import LABELS, Exercise, Outcome
 
 
+FRESH_SECRET = 20261206   # a grader's secret: the check's inputs drawn anew
+
+
 def _evaluate(exercise: Exercise, answer) -> Outcome:
+    """The outcome in the notebook; the same answer judged on a grader's fresh inputs must get
+    the same status (a right answer never fails on new inputs, a wrong one never passes)."""
     if not isinstance(exercise, Exercise):
         raise TypeError(f"expected an exercise such as ex.q1, got {type(exercise).__name__}")
-    return exercise.evaluate(answer)
+    outcome = exercise.evaluate(answer)
+    if answer is not NotImplemented:
+        from course_utils.probes.client import LocalTransport
+
+        fresh = exercise.judge(LocalTransport({"answer": answer}), "answer", secret=FRESH_SECRET)
+        if fresh.status != outcome.status:
+            raise AssertionError(f"{exercise.id}: {LABELS[outcome.status].lower()} on the notebook's inputs "
+                                 f"({outcome.message[:300]}) but {LABELS[fresh.status].lower()} on fresh "
+                                 f"ones ({fresh.message[:300]})")
+    return outcome
 
 
 def _expect(outcome: Outcome, status: str, match: str | None) -> Outcome:

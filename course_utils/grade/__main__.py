@@ -108,7 +108,7 @@ def summary(book: dict) -> str:
     lines = [f"graded: {len(rows)} students, maximum {book['maximum']} points",
              f"failed to run (at least one notebook or cell): {len(failed)}"
              + (f" ({', '.join(failed[:10])}{', ...' if len(failed) > 10 else ''})" if failed else ""),
-             f"flagged (check cells changed or checking code replaced): {len(flagged)}"
+             f"flagged (check cells changed): {len(flagged)}"
              + (f" ({', '.join(flagged[:10])}{', ...' if len(flagged) > 10 else ''})" if flagged else "")]
     return "\n".join(lines)
 

@@ -1,4 +1,4 @@
-"""What one cell's run says, as a typed record: the sealed verdict of a check cell, or the
+"""What one cell's run says, as a typed record: the verdict of a check cell, or the
 fault of a cell that looped, died, exited or printed without end (a plain failing cell says
 nothing: its exercise, if any, is judged by the check). The plugin's hooks call these."""
 
@@ -38,9 +38,7 @@ def record_of(item, call, state):
                            reason=verdict.get("reason") or (
                                verdict.get("message", "") if verdict["status"] == "fault" else ""),
                            message=_short(verdict.get("message", "")),
-                           findings=tuple(verdict.get("findings", ())),
-                           solution_used=bool(verdict.get("solution_used")),
-                           sealed=bool(verdict.get("sealed")))
+                           judged=bool(verdict.get("judged")))
     if fault:
         return Note(student, f"{lesson}: code cell {number}: {fault}", lesson, failed_to_run=True)
     if _truncated(item):

@@ -14,7 +14,7 @@ from course_utils.grade import cache
 from course_utils.grade.prepare import Release
 
 OUTCOME_WORDS = {"correct": "correct", "not correct": "not correct yet",
-                 "fault": "could not be graded", "tampered": "not graded: checking code replaced"}
+                 "fault": "could not be graded"}
 
 
 def exercise_info(releases: dict[str, Release], cache_dir: Path | None = None) -> dict[str, dict]:

@@ -37,19 +37,12 @@ def add(rows: dict[str, Row], record: CheckResult | Note) -> None:
         row.failed_to_run = True
         if not any(record.reason in note for note in row.notes):
             row.note(f"{record.exercise}: {record.reason}")
-    if record.status == "tampered":
-        row.flagged = True
-        row.note(f"{record.exercise}: {record.reason or 'checking code was replaced'}; scored 0")
-    if record.solution_used:
-        row.flagged = True
-        row.note(f"{record.exercise}: the notebook showed or built the reference solution")
 
 
 def _detail(results: list[CheckResult]) -> dict:
     shown = next((r for r in results if r.status != "correct"), results[0])
-    return {"status": shown.status, "reason": shown.reason, "message": shown.message,
-            "points": shown.maximum, "lesson": shown.lesson, "findings": list(shown.findings),
-            "solution_used": any(r.solution_used for r in results)}
+    return {"status": str(shown.status), "reason": shown.reason, "message": shown.message,
+            "points": shown.maximum, "lesson": shown.lesson}
 
 
 def build(rows: dict[str, Row], exercises: dict[str, float] | None = None) -> dict:

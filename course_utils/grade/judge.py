@@ -54,6 +54,22 @@ class KernelTransport(Transport):
         return reply_text
 
 
+def announce(modules: str) -> None:
+    """Name the exercise modules this run grades, and where their solutions live: the
+    launcher hides those from every kernel (``sandbox.solution_paths``)."""
+    from course_utils.exercises.engine import solutions_module
+
+    os.environ["COURSE_GRADING_EXERCISES"] = modules
+    names = []
+    for name in filter(None, modules.split(",")):
+        try:
+            importlib.import_module(name)
+        except ImportError:
+            continue
+        names.append(solutions_module(name))
+    os.environ["COURSE_GRADING_SOLUTIONS"] = ",".join(sorted(set(names)))
+
+
 def registry() -> dict:
     """The exercises of the modules this run grades, loaded here (the grader's own copy)."""
     from course_utils.exercises.engine import Exercise
@@ -81,6 +97,6 @@ def verdict(exercise, expression: str, kernel, timeout: float, secret: int) -> d
     except TransportFailed as failed:
         return {"status": "fault", "reason": str(failed), "restart": True}
     if outcome.status == "correct":
-        return {"status": "correct", "message": outcome.message, "sealed": True}
+        return {"status": "correct", "message": outcome.message, "judged": True}
     return {"status": "not correct", "message": f"{outcome.status.replace('_', ' ')}: {outcome.message}",
-            "sealed": True}
+            "judged": True}

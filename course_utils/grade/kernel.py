@@ -1,29 +1,27 @@
-"""The kernel that grades a submission: ipykernel with limits, the exercise modules preloaded,
-and the sealed verdict function installed before any student cell runs.
+"""The kernel that runs a submission: ipykernel with limits, torch and the probe server loaded.
 
 ``python -m course_utils.grade.kernel -f CONNECTION_FILE`` is what the sandbox launcher runs
-(``course_utils.grade.sandbox``). Before any student code runs it
+(``course_utils.grade.sandbox``). This is the one grading process where student code runs, so
+it decides nothing: it runs the notebook's cells and answers the grader's probes
+(``course_utils.probes.server``); every check runs in the grader's own process
+(``course_utils.grade.judge``). Before any student code runs it
 
 - caps the size of any file it writes (``RLIMIT_FSIZE``); memory is capped from outside, on
   what the kernel really uses (the launcher's watchdog), so a CUDA build of torch that reserves
   3 GB of address space grades like the CPU build;
 - caps what one cell may print or display, so an enormous output is truncated in the kernel
-  and never reaches the grader's memory;
-- reads the verdict key from the pipe the launcher handed it, once, and closes it;
-- imports torch and the exercise modules named in ``COURSE_GRADING_EXERCISES`` and installs
-  ``guard``: the verdict function, the snapshot of what the checks rely on, the audit hook;
+  and never reaches the grader's memory (a probe's reply is bounded by the wire's own limit);
+- imports torch and the probe server (a kernel started ahead has paid for them before its
+  notebook's turn);
 - then moves into the notebook's scratch folder (``COURSE_GRADING_SCRATCH``), so modules a
-  notebook writes there can never stand in for the grader's own.
+  notebook writes there can never stand in for the course's own.
 """
 
 from __future__ import annotations
 
-import importlib
 import os
 import resource
 import sys
-
-from course_utils.grade.seal import KEY_FD_ENV
 
 TRUNCATION_NOTE = "\n[output truncated by the grader after {limit} characters]\n"
 
@@ -86,36 +84,16 @@ def _capped_write(write, name, budget, limit):
     return capped
 
 
-def read_key() -> bytes:
-    """The verdict key, from the pipe named in the environment; the variable is removed."""
-    fd = os.environ.pop(KEY_FD_ENV, "")
-    if not fd.isdigit():
-        return b""
-    with os.fdopen(int(fd), "rb") as pipe:
-        return pipe.read().strip()
-
-
-def preload() -> list:
-    """torch and the exercise modules. torch._dynamo is not imported here (about a second per
-    kernel): the wrappers torch puts on ``manual_seed`` and on an optimizer's ``step`` later
-    are recognised as torch's own by ``integrity``."""
+def preload() -> None:
+    """What every notebook imports first, and what the grader's probes call."""
     import torch  # noqa: F401
 
-    import course_utils.probes.server  # noqa: F401 - what the grader's probes call
-
-    modules = []
-    for name in filter(None, os.environ.get("COURSE_GRADING_EXERCISES", "").split(",")):
-        try:
-            modules.append(importlib.import_module(name))
-        except ImportError:
-            pass   # no verdict can be sealed for its exercises; the grader reports that
-    return modules
+    import course_utils.probes.server  # noqa: F401
 
 
 def main(argv: list[str]) -> None:
     set_limits(int(os.environ.get("COURSE_GRADING_FILE_MB", "256")))
-    key = read_key()
-    modules = preload()
+    preload()
     from ipykernel.kernelapp import IPKernelApp
 
     app = IPKernelApp.instance()
@@ -126,19 +104,8 @@ def main(argv: list[str]) -> None:
         os.chdir(scratch)
     # A module a notebook writes into its folder must never stand in for one a check imports.
     sys.path[:] = [p for p in sys.path if p not in ("", ".", os.getcwd())]
-    if key:
-        from course_utils.grade import guard
-
-        def publish(verdict, solution_seen):
-            this = sys.modules[__name__]
-            this.verdict, this.solution_seen = verdict, solution_seen
-
-        guard.install(key, modules, app.shell, publish)
     app.start()
 
 
 if __name__ == "__main__":
-    # run the imported module, not __main__, so check code finds the installed verdict here
-    from course_utils.grade import kernel
-
-    kernel.main(sys.argv[1:])
+    main(sys.argv[1:])

@@ -11,9 +11,8 @@ its prepared scratch copies; plain ``pytest --nbval`` is untouched. In that run 
 - runs every notebook in the grading kernel (``kernel``), inside a bubblewrap sandbox
   (``sandbox``) unless ``--grading-no-sandbox``; refuses to start when the sandbox cannot run;
 - after each check cell (found by its metadata ``{"course": {"exercise": ...}}``, never by
-  item names) asks the kernel for a verdict through a silent request and accepts only a verdict
-  sealed with this run's key and the request's nonce (``seal``); "the cell did not raise" is
-  never a pass;
+  item names) runs the exercise's check in this process against the answer in the kernel,
+  through probes (``verdicts``, ``judge``); "the cell did not raise" is never a pass;
 - notices a dead kernel within a second, tells "ran out of memory" from the sandbox's marker,
   and after a dead kernel or a timeout starts a new kernel and replays the notebook's other
   cells, so one runaway cell costs only its own exercise; stops a notebook that used up its
@@ -41,7 +40,7 @@ from queue import Empty
 
 import pytest
 
-from course_utils.grade import cell_records, judge, nbval_bridge, prepare, records, sandbox, seal, verdicts
+from course_utils.grade import cell_records, judge, nbval_bridge, prepare, records, sandbox, verdicts
 from course_utils.grade.controller import PROPERTY, Controller
 from course_utils.grade.kernel_pool import KernelPool
 from course_utils.grade.nbval_bridge import KernelDied
@@ -52,7 +51,6 @@ KERNEL_NAME = "course-grading"
 class GradingState:
     """What one pytest process (controller or worker) keeps while grading."""
 
-    key: bytes
     folder: Path                   # private: kernelspec, kernel sockets, memory markers
     memory_mb: int
     notebook_timeout: float
@@ -134,7 +132,6 @@ def pytest_configure(config):
         raise pytest.UsageError(f"cannot sandbox the grading kernels: {sandbox.problem()} "
                                 "(--grading-no-sandbox grades without one)")
     folder = Path(tempfile.mkdtemp(prefix="course-grading-"))
-    key = seal.new_key()
     spec_dir = folder / "kernels" / KERNEL_NAME
     spec_dir.mkdir(parents=True)
     (folder / "markers").mkdir()
@@ -144,7 +141,6 @@ def pytest_configure(config):
     (spec_dir / "kernel.json").write_text(json.dumps(spec))
     os.environ["JUPYTER_PATH"] = os.pathsep.join(filter(None, [str(folder),
                                                                os.environ.get("JUPYTER_PATH")]))
-    os.environ[seal.KEY_ENV] = key
     os.environ["COURSE_GRADING"] = "1"
     os.environ["COURSE_GRADING_SOCKET_BASE"] = str(folder)
     option.nbval_current_env = False
@@ -155,10 +151,10 @@ def pytest_configure(config):
     ahead = 0 if hasattr(config, "workerinput") else max(0, option.grading_start_ahead)
     pool = KernelPool(sandbox.SandboxKernelManager, KERNEL_NAME, ahead)
     nbval_bridge.use_kernel_starter(pool.start_new_kernel)
-    config.stash[STATE] = GradingState(key.encode(), folder, option.grading_memory_mb,
+    config.stash[STATE] = GradingState(folder, option.grading_memory_mb,
                                        option.grading_notebook_timeout, sandboxed, pool)
     if option.grading_exercises is not None:
-        os.environ["COURSE_GRADING_EXERCISES"] = option.grading_exercises
+        judge.announce(option.grading_exercises)
     if not hasattr(config, "workerinput"):
         for path in (option.grading_records, option.grading_progress):
             if path:
@@ -192,7 +188,7 @@ def pytest_collection_modifyitems(session, config, items):
     pool.plan(nbval_bridge.folder_of(nbval_bridge.notebook_of(item))
               for item in items if nbval_bridge.is_cell(item))
     if config.option.grading_exercises is None:
-        os.environ["COURSE_GRADING_EXERCISES"] = _exercise_modules(items)
+        judge.announce(_exercise_modules(items))
     pool.start_first()
 
 

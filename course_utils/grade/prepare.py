@@ -6,8 +6,9 @@ student did to it (edited, deleted, moved above the answer, duplicated, tagged i
 release puts it, and the change is reported, naming the file and the student's cell. Notebooks
 without cell ids (Colab, nbformat 3 converted on reading) are matched by exercise metadata or
 source instead, so losing ids is not mistaken for deleting the checks. What the restored cell
-computes does not count either: the grader asks the kernel for a sealed verdict after it
-(``plugin``, ``guard``), so a redefined ``ex`` or a replaced ``check`` changes nothing.
+computes does not count either: after it the grader runs the exercise's check in its own
+process, through probes (``verdicts``, ``judge``), so a redefined ``ex`` or a replaced
+``check`` changes nothing; the restored cell only names the answer.
 """
 
 from __future__ import annotations

@@ -12,8 +12,21 @@ award points.
 from __future__ import annotations
 
 from dataclasses import asdict, dataclass, field
+from enum import Enum
 
-STATUSES = ("correct", "not correct", "fault", "tampered")
+
+class Status(str, Enum):
+    """What a check's verdict is. A ``str`` enum: records travel as JSON and compare as text."""
+
+    CORRECT = "correct"
+    NOT_CORRECT = "not correct"
+    FAULT = "fault"          # the notebook could not be judged (time-out, dead kernel, ...)
+
+    def __str__(self) -> str:
+        return self.value
+
+
+STATUSES = tuple(status.value for status in Status)
 
 
 class BadRecord(ValueError):
@@ -31,9 +44,7 @@ class CheckResult:
     maximum: float
     reason: str = ""
     message: str = ""
-    findings: tuple[str, ...] = ()
-    solution_used: bool = False
-    sealed: bool = False      # the verdict came sealed from the grader's own check
+    judged: bool = False      # the grader's own check ran (not a fault before it could)
 
     @property
     def earned(self) -> float:
@@ -77,12 +88,12 @@ def from_wire(data, exercises_of_lesson: dict[str, dict[str, float]] | None = No
             return record
         if kind != "CheckResult":
             raise BadRecord(f"unknown record kind {kind!r}")
-        fields_["findings"] = tuple(fields_.get("findings", ()))
         record = CheckResult(**fields_)
     except TypeError as error:
         raise BadRecord(f"malformed record ({error}): {data!r:.120}") from None
     if record.status not in STATUSES:
         raise BadRecord(f"unknown status {record.status!r}")
+    record = CheckResult(**{**asdict(record), "status": Status(record.status)})
     if exercises_of_lesson is not None:
         release = exercises_of_lesson.get(record.lesson)
         if release is None or record.exercise not in release:

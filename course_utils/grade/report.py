@@ -27,7 +27,7 @@ from course_utils.grade.exports import lesson_points, lessons, printable
 
 TEMPLATE = Path(__file__).with_name("report.html.j2")
 TOP_GROUPS = 5
-STATUS_ORDER = {"not correct": 0, "tampered": 1, "fault": 2}
+STATUS_ORDER = {"not correct": 0, "fault": 1}
 EXAMPLE_CHARS = 400
 
 # ------------------------------------------------------------------ grouping check messages
@@ -64,7 +64,7 @@ def pattern(text: str) -> str:
 
 def _miss_text(detail: dict) -> str:
     """The text a non-passing exercise is grouped by: the check's message for a wrong answer,
-    the reason for a fault or tampering (their message is a traceback line or nothing)."""
+    the reason for a fault (its message is a traceback line or nothing)."""
     status = detail.get("status") or "unknown"
     message = essence(str(detail.get("message") or ""))
     reason = str(detail.get("reason") or "")
@@ -139,7 +139,7 @@ def _exercise_summary(exercise: dict, rows: list[dict]) -> dict:
         group = (status, kind or pattern(text))
         misses[group] += 1
         examples.setdefault(group, text[:EXAMPLE_CHARS])
-    # most common first; on a tie the answers' mistakes before tampering and run faults
+    # most common first; on a tie the answers' mistakes before run faults
     # (the lessons table lists those too)
     ranked = sorted(misses.items(), key=lambda item: (
         -item[1], STATUS_ORDER.get(item[0][0], len(STATUS_ORDER)), item[0]))

@@ -13,7 +13,7 @@ kernel can see, and checks every one against the release; the gradebook is built
 end.
 
 An infrastructure failure (pytest cannot start, exits with a usage or internal error or dies by
-a signal, no kernel starts, no check returns a sealed verdict) raises ``GradingError``: the
+a signal, no kernel starts, no check can be judged) raises ``GradingError``: the
 command says why and writes no gradebook, never a column of zeros that looks like grades.
 """
 
@@ -166,7 +166,7 @@ def _renamed(record, student: str):
 
 
 def _refuse_silent_failure(found: list) -> None:
-    """Every check a fault, or not one sealed verdict in the whole run: the grader failed, not
+    """Every check a fault, or not one check judged in the whole run: the grader failed, not
     the class (a kernel that cannot start, an exercise module it cannot import)."""
     checks = [r for r in found if isinstance(r, CheckResult)]
     if not checks:
@@ -174,9 +174,9 @@ def _refuse_silent_failure(found: list) -> None:
     faults = [r.reason for r in checks if r.status == "fault"]
     if len(faults) == len(checks):
         raise GradingError(f"no notebook could be graded: {faults[0]}")
-    if not any(r.sealed for r in checks):
-        raise GradingError("no check returned a sealed verdict: the grading kernel does not "
-                           "work on this machine (see pytest.log)")
+    if not any(r.judged for r in checks):
+        raise GradingError("no check could be judged: the grading kernels do not answer on "
+                           "this machine (see pytest.log)")
 
 
 # ---------------------------------------------------------------- all stages

@@ -15,12 +15,13 @@ namespace of its own, a clean environment. Everything in it dies with the launch
 
 Outside the sandbox the launcher stays as a watchdog (``memory_watch``): over ``--memory-mb``
 of resident memory it kills the tree and writes ``<marker dir>/<kernel id>.oom`` (the peak in
-MB), so the grader can say "ran out of memory". The secret ``COURSE_GRADING_VERDICT_KEY`` is
-never put in the sandbox's environment (``/proc/<pid>/environ`` would keep it): the kernel
-reads it once from an inherited pipe named by ``COURSE_GRADING_KEY_FD``.
+MB), so the grader can say "ran out of memory". The instructor's side of the exercises (the
+solutions package, ``course_solutions``, and any module named in ``COURSE_GRADING_SOLUTIONS``)
+is hidden even where it lies inside the bound Python environment: a kernel can read all it
+sees and find no solution.
 
 ``--no-sandbox`` runs the kernel directly (where bubblewrap cannot run) and keeps only the
-watchdog and the key pipe. ``SandboxKernelManager`` (``sandbox_manager``) starts these kernels
+watchdog. ``SandboxKernelManager`` (``sandbox_manager``) starts these kernels
 over the ipc transport, each with its own socket folder. The bwrap command line itself, what
 the kernel sees, is built in ``sandbox_layout``.
 """
@@ -29,6 +30,7 @@ from __future__ import annotations
 
 import argparse
 import functools
+import importlib.util
 import os
 import platform
 import shutil
@@ -37,9 +39,9 @@ import sys
 from pathlib import Path
 
 from course_utils.grade import memory_watch
-from course_utils.grade.sandbox_layout import (CORE_OPTIONS, KEY_FD_VARIABLE, KEY_VARIABLE,
-                                               TMP_MB, bwrap_command, matplotlib_font_cache,
-                                               sandbox_environment, system_binds)
+from course_utils.grade.sandbox_layout import (CORE_OPTIONS, TMP_MB, bwrap_command,
+                                               matplotlib_font_cache, sandbox_environment,
+                                               system_binds)
 
 KERNEL_MODULE = "course_utils.grade.kernel"
 DISPLAY_NAME = "Course grading (sandbox)"
@@ -167,7 +169,7 @@ def _arguments(argv):
     parser.add_argument("--hide", action="append", default=[], metavar="PATH",
                         help="a path the kernel must not see, even inside a bound folder")
     parser.add_argument("--no-sandbox", action="store_true",
-                        help="run the kernel directly (memory cap and key pipe only)")
+                        help="run the kernel directly (memory cap only)")
     parser.add_argument("--kernel-module", default=KERNEL_MODULE)
     parser.add_argument("--tmp-mb", type=int, default=TMP_MB, help="size of the private /tmp")
     parser.add_argument("connection_file")
@@ -184,9 +186,21 @@ def _pipe_holding(data: bytes) -> int:
     return read_end
 
 
-def _key_pipe() -> int:
-    """The verdict key moves from the environment into a pipe; returns the read end."""
-    return _pipe_holding(os.environ.pop(KEY_VARIABLE, "").encode())
+def solution_paths() -> list[str]:
+    """Where the solutions of the graded exercises are installed: the course's own package and
+    the modules the grader names in ``COURSE_GRADING_SOLUTIONS`` (found, never imported)."""
+    names = {"course_solutions", *filter(None, os.environ.get("COURSE_GRADING_SOLUTIONS", "").split(","))}
+    paths = []
+    for name in sorted(names):
+        try:
+            spec = importlib.util.find_spec(name.split(".")[0])
+        except (ImportError, ValueError):
+            continue
+        if spec is None:
+            continue
+        locations = list(spec.submodule_search_locations or [])
+        paths += locations if locations else [spec.origin] if spec.origin else []
+    return paths
 
 
 def _child_setup() -> None:
@@ -206,20 +220,18 @@ def main(argv=None) -> int:
     args = _arguments(argv)
     memory_watch.die_with_parent()   # a grader killed outright takes its kernels along
     memory_watch.become_subreaper()
-    key_fd = _key_pipe()
     connection_file = os.path.abspath(args.connection_file)
     kernel_command = [sys.executable, "-m", args.kernel_module, "-f", connection_file]
-    passed = [key_fd]  # file descriptors the child inherits
+    passed = []  # file descriptors the child inherits
     if args.no_sandbox:
         env = {k: v for k, v in os.environ.items() if k != "JPY_PARENT_PID"}
-        env[KEY_FD_VARIABLE] = str(key_fd)
         env["COURSE_GRADING_SCRATCH"] = os.getcwd()
         command = kernel_command
     else:
-        env = sandbox_environment(key_fd)
+        env = sandbox_environment()
         fonts = {os.open(path, os.O_RDONLY): path.name for path in matplotlib_font_cache()}
-        full = bwrap_command(kernel_command, os.getcwd(), connection_file, args.hide,
-                             args.tmp_mb, env, fonts)
+        full = bwrap_command(kernel_command, os.getcwd(), connection_file,
+                             [*args.hide, *solution_paths()], args.tmp_mb, env, fonts)
         # the options through a pipe: the sandbox's pid 1 (bwrap) shows no layout in cmdline
         options = full[1:full.index("--")]
         options_fd = _pipe_holding(b"".join(os.fsencode(a) + b"\0" for a in options))

@@ -16,8 +16,6 @@ import subprocess
 import sys
 from pathlib import Path
 
-from course_utils.grade.seal import KEY_ENV as KEY_VARIABLE, KEY_FD_ENV as KEY_FD_VARIABLE
-
 TMP_MB = 256
 SHM_MB = 64
 SYSTEM_DIRS = ("/usr", "/bin", "/sbin", "/lib", "/lib32", "/lib64", "/libx32")
@@ -133,14 +131,12 @@ def bwrap_command(kernel_command: list[str], scratch: str, connection_file: str,
     return options + ["--", *kernel_command]
 
 
-def sandbox_environment(key_fd: int) -> dict:
-    """Only what the kernel needs: its private folders, the grading settings, no secret."""
+def sandbox_environment() -> dict:
+    """Only what the kernel needs: its private folders and the grading settings."""
     env = {"PATH": os.pathsep.join([os.path.join(sys.prefix, "bin"), "/usr/local/bin",
                                     "/usr/bin", "/bin"]),
            "TMPDIR": "/tmp", "LANG": "C.UTF-8", "PYTHONDONTWRITEBYTECODE": "1", **PRIVATE_DIRS}
     for name, value in os.environ.items():
         if name in PASSED_VARIABLES or name.startswith("COURSE_GRADING"):
             env[name] = value
-    env.pop(KEY_VARIABLE, None)
-    env[KEY_FD_VARIABLE] = str(key_fd)
     return env

@@ -1,24 +1,18 @@
-"""Asking a grading kernel for the verdict of one check, and telling why a kernel died.
+"""The verdict of one check cell, decided in this (the pytest) process, and why a kernel died.
 
-Right after a check cell ran, the plugin sends the kernel a silent execute request whose
-``user_expressions`` call the verdict function the kernel installed before any student cell
-(``guard``), with a fresh nonce; only a verdict sealed with this run's key, for this exercise
-and nonce, counts (``seal.unseal``).
+Right after a check cell ran, ``ask`` finds the cell's exercise in this process's own copy of
+the exercise modules and runs its check here, against the answer the restored check cell
+names, through probes (``judge``). Nothing the cell printed, raised or returned counts.
 """
 
 from __future__ import annotations
 
-import ast
 import re
 from pathlib import Path
-from queue import Empty
 
-from course_utils.grade import judge, nbval_bridge, seal
-from course_utils.grade.nbval_bridge import KernelDied
+from course_utils.grade import judge, nbval_bridge
 
 CHECK_CALL = re.compile(r"^\s*(\w+)\.(q\d+)\.check\((.+)\)\s*$", re.S)
-NO_VERDICT = "no sealed verdict came back from the check (the grader's checking code was " \
-             "replaced, blocked or broken in this notebook)"
 
 
 def exercise_of(cell) -> str:
@@ -27,52 +21,26 @@ def exercise_of(cell) -> str:
 
 
 def ask(item, cell, state) -> dict:
-    """The verdict of the check in ``cell`` as a dict (status, reason, message, ...)."""
+    """The verdict of the check in ``cell`` as a dict (status, reason, message)."""
     notebook = nbval_bridge.notebook_of(item)
     kernel = nbval_bridge.kernel_of(notebook)
     exercise = exercise_of(cell)
     call = CHECK_CALL.match(cell.source)
     if call is None:
         return {"status": "fault", "reason": "the check cell is not of the form ex.qN.check(answer)"}
-    timeout = item.config.option.nbval_cell_timeout
-    probed = state.exercises().get(exercise)
-    if probed is not None and probed.probed:
-        student = nbval_bridge.path_of(notebook).parent.name
-        result = judge.verdict(probed, call.group(3).strip(), kernel, timeout,
-                               judge.secret_for(state.secret, student, exercise))
-        if result.pop("restart", False):
-            notebook._grading_restart = True
-            if "timed out" in result["reason"]:
-                nbval_bridge.interrupt(kernel)
-            elif "died" in result["reason"]:
-                result["reason"] = death_reason(kernel, state)
-        return result
-    nonce = seal.new_nonce()
-    expression = (f"__import__('course_utils.grade.kernel', fromlist=['verdict'])"
-                  f".verdict({exercise!r}, {call.group(3).strip()!r}, {nonce!r})")
-    try:
-        reply = nbval_bridge.evaluate_silently(kernel, {"verdict": expression}, timeout)
-    except Empty:
+    found = state.exercises().get(exercise)
+    if found is None:
+        return {"status": "fault", "reason": f"the grader could not find exercise {exercise}"}
+    student = nbval_bridge.path_of(notebook).parent.name
+    result = judge.verdict(found, call.group(3).strip(), kernel, item.config.option.nbval_cell_timeout,
+                           judge.secret_for(state.secret, student, exercise))
+    if result.pop("restart", False):
         notebook._grading_restart = True
-        nbval_bridge.interrupt(kernel)
-        return {"status": "fault", "reason": f"timed out after {timeout:g} s (an endless loop?)"}
-    except KernelDied:
-        notebook._grading_restart = True
-        return {"status": "fault", "reason": death_reason(kernel, state)}
-    value = reply.get("verdict", {})
-    text = value.get("data", {}).get("text/plain") if value.get("status") == "ok" else None
-    try:
-        text = ast.literal_eval(text) if isinstance(text, str) else None
-    except (ValueError, SyntaxError):
-        text = None
-    verdict = seal.unseal(state.key, text, nonce, exercise)
-    if verdict is None:
-        return {"status": "tampered", "reason": NO_VERDICT, "sealed": False}
-    verdict["sealed"] = True
-    if verdict["status"] == "tampered":
-        verdict["reason"] = "notebook code changed the grader's checking code: " + \
-                            ", ".join(verdict["findings"][:8])
-    return verdict
+        if "timed out" in result["reason"]:
+            nbval_bridge.interrupt(kernel)
+        else:
+            result["reason"] = death_reason(kernel, state)
+    return result
 
 
 def death_reason(kernel, state) -> str:

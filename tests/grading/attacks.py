@@ -2,9 +2,12 @@
 
 Each attack is built from the fixture solutions (lessons 90 and 91) with the answers it did
 not earn made wrong, so any point above what it solved would be a forged one. ``ATTACKS`` says,
-per student, what the row must show. Classes follow the issue that asked for them:
+per student, what the row must show. Classes follow the issues that asked for them:
 1 other students' grades and secrets, 2 the records channel, 3 what outlives the run,
-4 forging one's own result in the kernel, 5 silent zeros, 6 bad input.
+4 forging one's own result in the kernel, 5 silent zeros, 6 bad input, and 7 the second
+round of in-kernel attacks (the grade is decided where no student code runs): 7a hunt a key,
+7b change what the checking code reaches, 7c read the check's values from the answer,
+7d use the references, 7e change the mutable state checks rely on.
 """
 
 from __future__ import annotations
@@ -60,7 +63,7 @@ planted'''
 
 SELF_SHADOW = r'''import os
 # a kernel module of its own, in its own folder, for the next kernel to start from: it would
-# read the verdict key from the pipe and seal "correct" for every check
+# answer every check "correct" if it ever ran as the kernel
 os.makedirs("course_utils/grade", exist_ok=True)
 for name in ("course_utils/__init__.py", "course_utils/grade/__init__.py"):
     open(name, "w").close()
@@ -86,9 +89,11 @@ READS_SECRETS = r'''def double(x):
     own = os.getcwd()
     wanted = ("return 2 " + "* x", "--grading-" + "records", "answer = " + "42")
     found = []
+    import sys
     for pattern in [repo + "/solutions/*.ipynb", repo + "/tests/fixtures/grading/solutions/*",
-                    "../*/*.ipynb", "../../*/*/*.ipynb", "/proc/*/cmdline", "/tmp/course-grading-*/*",
-                    os.path.expanduser("~") + "/*"]:
+                    repo + "/course_solutions/*.py", "../*/*.ipynb", "../../*/*/*.ipynb",
+                    "/proc/*/cmdline", "/tmp/course-grading-*/*", os.path.expanduser("~") + "/*",
+                    *[entry + "/*.py" for entry in sys.path if entry]]:
         for path in glob.glob(pattern):
             if os.path.abspath(path).startswith(own + os.sep):
                 continue   # its own notebook
@@ -181,23 +186,80 @@ SILENCES_DISPLAY = r'''import IPython.display, IPython.core.display_functions
 IPython.display.display = lambda *args, **kwargs: None
 IPython.core.display_functions.display = lambda *args, **kwargs: None'''
 
-HUNTS_KEY = r'''import gc, sys
-import course_utils.grade.kernel as kernel
-notes = []
-try:
-    gc.get_objects()
-except RuntimeError as error:
-    notes.append(str(error))
-keeper = next(c.cell_contents.__self__ for c in kernel.verdict.__closure__
-              if type(getattr(c.cell_contents, "__self__", None)).__name__ == "generator")
-try:
-    keeper.gi_frame.f_locals["key"]
-except RuntimeError as error:
-    notes.append(str(error))
-def verdict(exercise, expression, nonce):
-    return keeper.send(("seal", nonce, exercise, "correct", "", []))
-kernel.verdict = verdict
-notes'''
+HUNTS_KEY = r'''import gc, os, sys
+# 7a: whatever seals or decides a verdict in this kernel, find it and make it say "correct"
+found = []
+for obj in gc.get_objects():
+    if callable(obj) and getattr(obj, "__name__", "") in ("verdict", "judge", "evaluate", "seal"):
+        found.append(getattr(obj, "__qualname__", "?"))
+found += [name for name in os.environ if "KEY" in name or "GRADING" in name]
+found += os.listdir("/proc/self/fd")
+import course_utils.exercises.engine as engine
+from course_utils.exercises.engine import Outcome
+engine.Exercise.judge = lambda self, *a, **k: Outcome(self.id, self.title, self.points, "correct", "")
+engine.Exercise.evaluate = engine.Exercise.judge
+sorted(set(map(str, found)))[:20]'''
+
+CHANGES_WHAT_CHECKS_REACH = r'''# 7b: the exercise objects, their class, the shared checks and the engine's globals
+import course_utils.exercises.checks as checks, course_utils.exercises.engine as engine
+for q in (ex.q1, ex.q2, ex.q3):
+    q.check_answer = lambda answer: None
+    type(q).check_answer = lambda self, answer: None
+engine.Incorrect = type("Incorrect", (Exception,), {})
+engine.__dict__["_NOT_ATTEMPTED"] = ""
+for name in dir(checks):
+    if name.startswith("expect"):
+        setattr(checks, name, lambda *a, **k: None)'''
+
+READS_CHECK_VALUES = r'''import sys
+def double(x):
+    # 7c: walk up to whoever called the answer and return what it expects, or call its reference
+    frame = sys._getframe(1)
+    while frame is not None:
+        for name, value in frame.f_locals.items():
+            if name in ("expected", "wanted", "reference") and isinstance(value, int):
+                return value
+            if name == "reference" and callable(value):
+                return value(x)
+        frame = frame.f_back
+    return x + 1'''
+
+USES_REFERENCES = r'''import importlib
+# 7d: the reference solutions, wherever a kernel might find them
+def double(x):
+    for name in ("grading_fixture_solutions", "course_solutions.lesson01"):
+        try:
+            text = getattr(importlib.import_module(name), "q1", "")
+        except (ImportError, OSError):
+            continue
+        if "def double" in text:
+            namespace = {}
+            exec(text, namespace)
+            return namespace["double"](x)
+    try:
+        return ex.q1.solution_object()(x)
+    except Exception:
+        return x + 1'''
+
+CHANGES_MUTABLE_STATE = r'''import threading, time, torch
+from torch.overrides import TorchFunctionMode
+import course_utils.exercises.checks as checks
+# 7e: tolerances, defaults, torch's own dispatch, and a thread that swaps functions back and forth
+checks.ATOL = checks.RTOL = 1e9
+checks.close.__defaults__ = (1e9, 1e9)
+class AlwaysEqual(TorchFunctionMode):
+    def __torch_function__(self, func, types, args=(), kwargs=None):
+        if func in (torch.allclose, torch.equal):
+            return True
+        return func(*args, **(kwargs or {}))
+AlwaysEqual().__enter__()
+genuine = torch.allclose
+def swap():
+    while True:
+        torch.allclose = lambda *a, **k: True
+        time.sleep(0.001)
+        torch.allclose = genuine
+threading.Thread(target=swap, daemon=True).start()'''
 
 USES_SOLUTION = r'''double = ex.q1.solution_object()
 ex.q2.solution()
@@ -321,31 +383,34 @@ NONE91 = dict.fromkeys(ALL91)
 ATTACKS = {
     "victim_solved": (0, _solved(L90, L91), {**ALL90, **ALL91}, False, ""),
     "victim_blank": (0, _blank(L90, L91), {**ZERO90, **ZERO91}, False, ""),
-    "writes_install": (1, _attack(L90, WRITES_INSTALL), {**ZERO90, **NONE91}, True, "writing to"),
-    "plants_modules": (1, _attack(L90, PLANTS_MODULES), {**ZERO90, **NONE91}, True, "writing to"),
+    "writes_install": (1, _attack(L90, WRITES_INSTALL), {**ZERO90, **NONE91}, False, ""),
+    "plants_modules": (1, _attack(L90, PLANTS_MODULES), {**ZERO90, **NONE91}, False, ""),
     "self_shadow": (1, _self_shadow, {"lesson90.q1": 2, "lesson90.q2": 0, "lesson90.q3": 0, **NONE91},
                     False, "the kernel died"),
     "reads_secrets": (1, _attack(L90, "pass", wrong=("q2", "q3"), after="q1-answer"),
                       {**ZERO90, **NONE91}, False, ""),
     "forges_records": (2, _attack(L90, FORGES_RECORDS), {**ZERO90, **NONE91}, False, ""),
     "outlives_run": (3, _attack(L90, OUTLIVES_RUN, wrong=()), {**ALL90, **NONE91}, False, ""),
-    "input_transformer": (4, _attack(L90, INPUT_TRANSFORMER), {**ZERO90, **NONE91}, True,
-                          "input_transformers_cleanup"),
-    "ast_transformer": (4, _attack(L90, AST_TRANSFORMER), {**ZERO90, **NONE91}, True, "ast_transformers"),
-    "custom_exc": (4, _attack(L90, CUSTOM_EXC), {**ZERO90, **NONE91}, True, "custom_exceptions"),
+    "input_transformer": (4, _attack(L90, INPUT_TRANSFORMER), {**ZERO90, **NONE91}, False, ""),
+    "ast_transformer": (4, _attack(L90, AST_TRANSFORMER), {**ZERO90, **NONE91}, False, ""),
+    "custom_exc": (4, _attack(L90, CUSTOM_EXC), {**ZERO90, **NONE91}, False, ""),
     "lying_tensor": (4, _attack(L91, LYING_TENSOR, wrong=("q2", "q3"), after="q1-answer"),
                      {**NONE90, **ZERO91}, False, ""),
     "lying_int": (4, _attack(L91, LYING_INT, wrong=("q1", "q3"), after="q2-answer"),
                   {**NONE90, **ZERO91}, False, ""),
-    "wraps_allclose": (4, _attack(L91, WRAPS_ALLCLOSE), {**NONE90, **ZERO91}, True, "torch.allclose"),
-    "swaps_linear": (4, _attack(L91, SWAPS_LINEAR, wrong=("q1", "q2")), {**NONE90, **ZERO91}, True,
-                     "torch.nn.Linear"),
-    "replaces_kernel_module": (4, _attack(L90, REPLACES_KERNEL_MODULE), {**ZERO90, **NONE91}, True,
-                               "no sealed verdict"),
-    "silences_display": (4, _attack(L90, SILENCES_DISPLAY), {**ZERO90, **NONE91}, True,
-                         "IPython.display.display"),
-    "hunts_key": (4, _attack(L90, HUNTS_KEY), {**ZERO90, **NONE91}, True, "no sealed verdict"),
-    "uses_solution": (4, _uses_solution, {**ALL90, **NONE91}, True, "reference solution"),
+    "wraps_allclose": (4, _attack(L91, WRAPS_ALLCLOSE), {**NONE90, **ZERO91}, False, ""),
+    "swaps_linear": (4, _attack(L91, SWAPS_LINEAR, wrong=("q1", "q2")), {**NONE90, **ZERO91}, False, ""),
+    "replaces_kernel_module": (4, _attack(L90, REPLACES_KERNEL_MODULE), {**ZERO90, **NONE91}, False, ""),
+    "silences_display": (4, _attack(L90, SILENCES_DISPLAY), {**ZERO90, **NONE91}, False, ""),
+    # a solution the notebook cannot see earns nothing; 42 typed by hand is the student's own
+    "uses_solution": (4, _uses_solution, {"lesson90.q1": 0, "lesson90.q2": 1, "lesson90.q3": 3, **NONE91},
+                      False, ""),
+    "hunts_key": (7, _attack(L90, HUNTS_KEY), {**ZERO90, **NONE91}, False, ""),
+    "changes_what_checks_reach": (7, _attack(L90, CHANGES_WHAT_CHECKS_REACH), {**ZERO90, **NONE91}, False, ""),
+    "reads_check_values": (7, _attack(L90, READS_CHECK_VALUES, after="q1-answer"), {**ZERO90, **NONE91},
+                           False, ""),
+    "uses_references": (7, _attack(L90, USES_REFERENCES, after="q1-answer"), {**ZERO90, **NONE91}, False, ""),
+    "changes_mutable_state": (7, _attack(L91, CHANGES_MUTABLE_STATE), {**NONE90, **ZERO91}, False, ""),
     "reserves_address_space": (5, _reserves, {**NONE90, **ALL91}, False, ""),
     "slow_notebook": (5, _slow, {"lesson90.q1": 2, "lesson90.q2": 0, "lesson90.q3": 0, **NONE91},
                       False, "time budget"),

@@ -1,7 +1,7 @@
 """A small class, built directly as a gradebook dict (the structure of ``gradebook.json``).
 
 Six students: one all correct, two who make the same shape mistake with different numbers,
-one flagged for tampering, one whose runs failed (a time-out, a dead kernel, memory, an
+one flagged for an edited check cell, one whose runs failed (a time-out, a dead kernel, memory, an
 unreadable file), and one whose name and messages are HTML. The expected figures in
 tests/grading/test_report.py are worked out by hand from this table.
 """
@@ -55,12 +55,13 @@ def build_class() -> dict:
                                   "You returned 'relu'; expected the function itself.",
                                   "the check did not pass")}),
         student("dan", {
-            "lesson03.q1": detail("lesson03.q1", "tampered", "",
-                                  "checking code was replaced by notebook code"),
+            "lesson03.q1": detail("lesson03.q1", "not correct",
+                                  "○ Not attempted — lesson03.q1: Stack the layers\n"
+                                  "Not attempted yet: the stub is still there.",
+                                  "the check did not pass"),
             "lesson03.q2": correct("lesson03.q2"), "lesson04.q1": correct("lesson04.q1")},
             notes=["03_sequential.ipynb: check cell of lesson03.q1 was edited; restored from "
-                   "the release",
-                   "lesson03.q1: notebook code replaced torch.allclose; scored 0"],
+                   "the release"],
             flagged=True),
         student("eve", {
             "lesson03.q1": detail("lesson03.q1", "fault", "",

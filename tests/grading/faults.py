@@ -109,11 +109,12 @@ NOTEBOOK_FAULTS = {
                         {"q1": 2, "q2": 1, "q3": 3}, "enormous output truncated"),
     "redefines_ex": (_both(_insert_after("q1-answer", FAKE_EX), WRONG["q1"], WRONG["q2"]),
                      {"q1": 0, "q2": 0, "q3": 3}, ""),
+    # the checks run in the grader's process: patching the kernel's copy changes no verdict
     "patches_engine": (_both(_insert_after("imports", PATCH_ENGINE), WRONG["q1"]),
-                       {"q1": 0, "q2": 0, "q3": 0}, "course_utils.exercises.engine.Exercise.check"),
+                       {"q1": 0, "q2": 1, "q3": 3}, ""),
     "patches_builtin": (_insert_after("imports", "import builtins\n_repr = builtins.repr\n"
                                       "builtins.repr = lambda obj: _repr(obj)"),
-                        {"q1": 0, "q2": 0, "q3": 0}, "builtins.repr"),
+                        {"q1": 2, "q2": 1, "q3": 3}, ""),
 }
 
 FILE_FAULTS = {

@@ -1,6 +1,8 @@
-"""A hostile class graded by the instructor command: attackers earn nothing they did not solve
-and are flagged, victims keep exactly what they earned, nothing outlives the run, and an
-infrastructure failure is loud instead of a column of zeros.
+"""A hostile class graded by the instructor command: attackers earn nothing they did not solve,
+victims keep exactly what they earned, nothing outlives the run, and an infrastructure failure
+is loud instead of a column of zeros. Checks run in the grader's own process, so no attack in a
+kernel can change a verdict (attack class 7); only an edited check cell or a refused file is
+flagged.
 
 One grading run (module fixture) over ``attacks.ATTACKS``; the loud-failure tests run the
 command in ways that break it before any kernel starts.
@@ -118,7 +120,7 @@ def test_nothing_outlives_the_run_and_the_gradebook_stays_the_grader_s(attack_ru
 
 def test_a_module_planted_in_its_own_folder_never_becomes_the_kernel(attack_run):
     """After the kernel died, the new kernel started from its own code: the wrong answers got
-    sealed verdicts of the genuine check, not a fault and not a forged pass."""
+    the genuine check's verdicts, not a fault and not a forged pass."""
     out, _done, _before = attack_run
     details = _rows(out)["self_shadow"]["details"]
     assert details["lesson90.q2"]["status"] == "not correct", json.dumps(details, indent=1)
@@ -143,7 +145,7 @@ def test_no_secret_reaches_feedback(attack_run):
 def test_the_summary_counts_the_flagged(attack_run):
     _out, done, _before = attack_run
     flagged = sorted(s for s, a in attacks.ATTACKS.items() if a[3])
-    assert f"flagged (check cells changed or checking code replaced): {len(flagged)}" in done.stdout
+    assert f"flagged (check cells changed): {len(flagged)}" in done.stdout
 
 
 # ------------------------------------------------------------------ loud, never silent zeros

@@ -94,7 +94,8 @@ def test_faults_are_kept_apart_in_the_csv_and_summary(fault_run):
     assert any(line.startswith("solved,2,1,3,,,,6,12,") for line in lines)
     assert len(lines) == 1 + len(faults.NOTEBOOK_FAULTS) + len(faults.FILE_FAULTS) + 1
     assert "graded: 18 students" in summary
-    assert "flagged (check cells changed or checking code replaced): 6" in summary
+    assert "flagged (check cells changed): 4 (deleted_check, duplicated_check, edited_check, moved_check)" \
+        in summary
     failed = "broken_json, empty_file, endless_loop, json_not_notebook, kills_kernel, memory_hog, " \
              "sys_exit, wrong_type"
     assert f"failed to run (at least one notebook or cell): 8 ({failed})" in summary

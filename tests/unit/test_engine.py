@@ -201,7 +201,7 @@ def test_check_prints_text_outside_jupyter_and_returns_the_outcome(capsys, monke
 
 @pytest.mark.parametrize("answer", [TooWide, NotImplemented, DividesByZero, Good])
 def test_under_grading_check_shows_and_decides_nothing(answer, capsys, monkeypatch):
-    """The grader asks the kernel for a sealed verdict after the cell; what the cell shows or
+    """The grader runs the check in its own process after the cell; what the cell shows or
     raises never counts, so it shows nothing and raises nothing."""
     monkeypatch.setenv("COURSE_GRADING", "1")
     assert q.check(answer) is None
