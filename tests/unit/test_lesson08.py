@@ -281,15 +281,17 @@ def test_q2_not_attempted():
 
 # --- q3: small and accurate -----------------------------------------------------------------
 
-class WideMLP(nn.Module):
-    """Alternative: no convolution at all, a plain Sequential with one wide hidden layer (95.7 %)."""
+# Answers here pass or fail by several test images whatever the seed or the numeric code path:
+# over initialisation seeds 0-4 and five MKL/ATen/oneDNN code paths, the reference got 289-296
+# of the 300 test digits right, SequentialConvNet 292-297, PlainConvNet 290-294 and TinyMLP
+# 272-278; 285 are needed. (An MLP with 64 or 200 hidden units gets 283-287: pass or fail by luck.)
+
+class SequentialConvNet(nn.Sequential):
+    """Alternative: an nn.Sequential subclass without a forward of its own (5,050 parameters)."""
 
     def __init__(self):
-        super().__init__()
-        self.net = nn.Sequential(nn.Flatten(), nn.Linear(64, 200), nn.ReLU(), nn.Linear(200, 10))
-
-    def forward(self, x):
-        return self.net(x)
+        super().__init__(nn.Conv2d(1, 16, 3, padding=1), nn.ReLU(), nn.Conv2d(16, 16, 3, padding=1), nn.ReLU(),
+                         nn.MaxPool2d(2), nn.Flatten(), nn.Linear(16 * 16, 10))
 
 
 class TinyMLP(nn.Module):
@@ -356,9 +358,46 @@ def test_q3_reference_and_report():
     assert accuracy >= 95
 
 
-@pytest.mark.parametrize("answer", [WideMLP, PlainConvNet])
+@pytest.mark.parametrize("answer", [SequentialConvNet, PlainConvNet])
 def test_q3_alternatives(answer):
     assert_check_passed(ex.q3, answer)
+
+
+def lookup_network(right: int) -> type:
+    """A network that answers the test digits from a table, exactly ``right`` of them right.
+
+    Its one parameter gets a zero gradient, so training leaves the answers as they are: the
+    check's verdict on a known count.
+    """
+    splits = load_digit_splits()
+    images = splits.test_images.flatten(1)
+    nearest = torch.cdist(images, images).argmin(dim=1)
+    alone = [i for i in range(len(images)) if nearest[i] == i and int((nearest == i).sum()) == 1]
+    labels = splits.test_labels.clone()
+    wrong = torch.tensor(alone[: len(labels) - right])
+    labels[wrong] = (labels[wrong] + 1) % 10
+
+    class Lookup(nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.register_buffer("images", images.clone())
+            self.register_buffer("labels", labels.clone())
+            self.unused = nn.Parameter(torch.zeros(1))
+
+        def forward(self, x):
+            found = torch.cdist(x.flatten(1), self.images).argmin(dim=1)
+            return 10 * F.one_hot(self.labels[found], 10).float() + 0 * self.unused
+
+    model = Lookup()
+    assert int((model(splits.test_images).argmax(dim=1) == splits.test_labels).sum()) == right
+    return Lookup
+
+
+def test_q3_counts_the_right_digits_285_of_300_is_95_percent():
+    """In float32, 285 / 300 is 0.94999999: the check compares whole images, so 285 passes."""
+    outcome = assert_check_passed(ex.q3, lookup_network(285))
+    assert "Measured: test accuracy 95.0 % with 1 parameters" in outcome.message
+    assert_check_failed(ex.q3, lookup_network(284), match="Test accuracy 94.7 % with 1 parameters after 15 epochs")
 
 
 @pytest.mark.parametrize("answer, message", [
