@@ -22,6 +22,10 @@ from course_utils.notebooks import ROOT, execute
 
 NOTEBOOK = ROOT / "notebooks" / "08_capstone.ipynb"
 TEST_LINE = re.compile(r"test accuracy ([\d.]+) %")
+# The lesson's own claim, checked in the notebook: at least 97 % of the 300 test digits. Over
+# seeds 0-4 and five numeric code paths (MKL, ATen, oneDNN) the network got 293 to 298 right
+# (97.7-99.3 %); on seed 0, 294 or 295. 98 % (294) would be decided by one image.
+GOAL_ACCURACY = 97
 CPU_PROBE = ("import resource; usage = resource.getrusage(resource.RUSAGE_SELF); "
              "print('kernel processor seconds', usage.ru_utime + usage.ru_stime)")
 
@@ -52,7 +56,8 @@ def measure_notebook(repeat: int = 3) -> dict:
         raise RuntimeError(f"{NOTEBOOK.name} is not deterministic: test accuracies {sorted(accuracies)}")
     return {"seconds": round(statistics.median(times), 1), "runs": [round(t, 1) for t in times],
             "kernel_cpu_seconds": round(statistics.median(cpus), 1),
-            "test_accuracy_percent": accuracies.pop(), "goal_seconds": 60, "goal_accuracy_percent": 98}
+            "test_accuracy_percent": accuracies.pop(), "goal_seconds": 60,
+            "goal_accuracy_percent": GOAL_ACCURACY}
 
 
 def measure_exercise(repeat: int = 3) -> dict:
@@ -89,8 +94,8 @@ def rows(r: dict, verdict) -> list[tuple[str, str, str, str]]:
         ("08_capstone top to bottom (fresh kernel, 1 thread)",
          f"{nb['seconds']:.1f} s ({nb['kernel_cpu_seconds']:.1f} s kernel processor time)", "< 60 s",
          verdict(nb["seconds"] < 60)),
-        ("08_capstone network, test accuracy", f"{nb['test_accuracy_percent']:.1f} %", "≥ 98 %",
-         verdict(nb["test_accuracy_percent"] >= 98)),
+        ("08_capstone network, test accuracy", f"{nb['test_accuracy_percent']:.1f} %", f"≥ {GOAL_ACCURACY} %",
+         verdict(nb["test_accuracy_percent"] >= GOAL_ACCURACY)),
         ("lesson08.q3 reference: accuracy, parameters, training time",
          f"{q3['test_accuracy_percent']:.1f} %, {q3['parameters']:,}, {q3['seconds']:.1f} s "
          f"({q3['cpu_seconds']:.1f} s processor)", "≥ 95 %, ≤ 20,000, < 20 s",

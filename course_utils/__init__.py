@@ -18,6 +18,7 @@ _LAZY = {
     "explain_shape_error": "course_utils.pictures",
     "check_environment": "course_utils.environment",
     "seed_everything": "course_utils.environment",
+    "check_claims": "course_utils.claims",
 }
 
 # subpackages reachable as attributes (``course_utils.widgets.predict(...)``) without

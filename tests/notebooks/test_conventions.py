@@ -182,3 +182,17 @@ def test_nbval_fails_on_stale_outputs_and_on_errors(tmp_path):
     assert re.search(r"^FAILED stale\.ipynb::", report, re.M), report
     assert re.search(r"^FAILED raises\.ipynb::", report, re.M), report
     assert "ZeroDivisionError" in report
+
+
+@pytest.mark.parametrize("path", [p for p in course_notebooks() if p.parent.name != "exercises"],
+                         ids=lambda p: f"{p.parent.name}/{p.name}")
+def test_checked_claims_are_compared(path):
+    """A cell that checks the claims of the text (check_claims) is compared by nbval: tagged
+    nbval-ignore-output or nbval-skip it would check nothing."""
+    nb = nbformat.read(path, as_version=4)
+    for number, cell in enumerate(c for c in nb.cells if c.cell_type == "code"):
+        if "check_claims(" in cell.source:
+            tags = set(cell.metadata.get("tags", []))
+            assert not tags & {"nbval-ignore-output", "nbval-skip"}, f"code cell {number + 1} (id {cell.id})"
+            assert "NBVAL_IGNORE_OUTPUT" not in cell.source and "NBVAL_SKIP" not in cell.source
+            assert cell.outputs and "✗" not in "".join(o.get("text", "") for o in cell.outputs)
