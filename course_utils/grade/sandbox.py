@@ -30,6 +30,7 @@ from __future__ import annotations
 
 import argparse
 import functools
+import importlib.machinery
 import importlib.util
 import os
 import platform
@@ -190,10 +191,13 @@ def solution_paths() -> list[str]:
     """Where the solutions of the graded exercises are installed: the course's own package and
     the modules the grader names in ``COURSE_GRADING_SOLUTIONS`` (found, never imported)."""
     names = {"course_solutions", *filter(None, os.environ.get("COURSE_GRADING_SOLUTIONS", "").split(","))}
+    # the kernel's import path: the launcher runs isolated (python -I), the kernel with PYTHONPATH
+    search = [p for p in os.environ.get("PYTHONPATH", "").split(os.pathsep) if p] + sys.path
     paths = []
     for name in sorted(names):
+        top = name.split(".")[0]
         try:
-            spec = importlib.util.find_spec(name.split(".")[0])
+            spec = importlib.machinery.PathFinder.find_spec(top, search) or importlib.util.find_spec(top)
         except (ImportError, ValueError):
             continue
         if spec is None:

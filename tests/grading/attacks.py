@@ -87,7 +87,9 @@ READS_SECRETS = r'''def double(x):
     import course_utils
     repo = os.path.dirname(os.path.dirname(course_utils.__file__))
     own = os.getcwd()
-    wanted = ("return 2 " + "* x", "--grading-" + "records", "answer = " + "42")
+    # the solution as a file (a module, a notebook's JSON), not the hint "return 2 * x"
+    wanted = ("double(x):\n    return 2 " + "* x", '"    return 2 ' + '* x"',
+              "--grading-" + "records", "answer = " + "42")
     found = []
     import sys
     for pattern in [repo + "/solutions/*.ipynb", repo + "/tests/fixtures/grading/solutions/*",
