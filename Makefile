@@ -1,7 +1,7 @@
 # The two commands of the README:
 #   make course   set everything up, then open the course in JupyterLab
 #   make test     set everything up, then run every test (what CI runs): the full suite on
-#                 the default Python, then make test-pythons
+#                 the default Python, then make test-numerics and make test-pythons
 # Set-up is idempotent: a second run only checks stamps and takes a second or two.
 
 PYTHON ?= python3
@@ -19,6 +19,16 @@ PYTEST_ARGS := -n $(JOBS) --dist loadfile \
 	--nbval-sanitize-with tests/nbval_sanitize.cfg \
 	tests notebooks solutions
 
+# make test-numerics: every notebook with stored outputs once more, with MKL, ATen and oneDNN on
+# other code paths (the "compatible" variant of course_utils/stability.py). Float sums then come
+# out different in their last bits, as on another CPU or torch build: a compared output that
+# changes fails here, on one machine. About a minute on 2 cores.
+NUMERIC_VARIANT := MKL_CBWR=COMPATIBLE ATEN_CPU_CAPABILITY=default ONEDNN_MAX_CPU_ISA=AVX2
+NUMERIC_ARGS := -n $(JOBS) --dist loadfile \
+	--nbval --nbval-current-env --nbval-cell-timeout=300 \
+	--nbval-sanitize-with tests/nbval_sanitize.cfg \
+	notebooks solutions
+
 # make test-pythons: the oldest and newest supported Python besides the default one
 TEST_PYTHONS ?= 3.10 3.13
 TEST_PYTHONS_VENVS := .venvs
@@ -33,7 +43,7 @@ TEST_PYTHONS_ARGS := -n $(JOBS) --dist loadfile \
 TORCH_VERSION := 2.13.0
 UV := uv==0.13.9
 
-.PHONY: course test test-pythons setup system-packages refresh release check-notebooks lock bench
+.PHONY: course test test-numerics test-pythons setup system-packages refresh release check-notebooks lock bench
 
 course: setup
 	$(BIN)/jupyter lab notebooks/00_start_here.ipynb
@@ -42,7 +52,12 @@ course: setup
 # browser and sandbox tests instead of skipping them
 test: setup
 	COURSE_REQUIRE_BROWSER=1 COURSE_REQUIRE_SANDBOX=1 $(BIN)/pytest $(PYTEST_ARGS)
+	$(MAKE) test-numerics
 	$(MAKE) test-pythons
+
+test-numerics: setup
+	@echo "== notebooks/ and solutions/ under other numeric code paths: $(NUMERIC_VARIANT)"
+	env $(NUMERIC_VARIANT) $(BIN)/pytest $(NUMERIC_ARGS)
 
 # For each of TEST_PYTHONS: a fresh venv from the lock, installed by the set-up's own script
 # with uv (its wheel cache makes the second run quick; see requirements/install.sh), then

@@ -2,12 +2,15 @@
 
     python -m course_utils.notebooks refresh [NOTEBOOK ...]   # re-execute in place
     python -m course_utils.notebooks check   [NOTEBOOK ...]   # conventions, no execution
+    python -m course_utils.notebooks stability --runs N [--variants] [--workers W] [NOTEBOOK ...]
 
 Stored outputs are what ``pytest --nbval`` compares against, so they must come from a
 fresh kernel run top to bottom: ``refresh`` does exactly that and then normalises the
 metadata that would otherwise make every diff noisy (timings, widget state, the exact
 Python version). ``check`` is what CI runs: it fails on a notebook that was executed out
-of order, edited after execution, or saved with machine-specific metadata.
+of order, edited after execution, or saved with machine-specific metadata. ``stability``
+runs notebooks many times, also under other numeric code paths, and reports every cell whose
+compared output ever differs from the stored one (see ``course_utils.stability``).
 """
 
 from __future__ import annotations
@@ -137,9 +140,15 @@ def problems(path: Path) -> list[str]:
 
 
 def main(argv: list[str] | None = None) -> int:
+    argv = sys.argv[1:] if argv is None else argv
+    if argv[:1] == ["stability"]:
+        from course_utils import stability
+
+        return stability.main(argv[1:])
     parser = argparse.ArgumentParser(prog="python -m course_utils.notebooks", description=__doc__,
                                      formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("command", choices=["refresh", "check"])
+    parser.add_argument("command", choices=["refresh", "check", "stability"],
+                        help="stability has options of its own: stability --help")
     parser.add_argument("paths", nargs="*", type=Path, help="default: every course notebook")
     args = parser.parse_args(argv)
     paths = args.paths or course_notebooks()
