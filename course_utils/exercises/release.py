@@ -6,7 +6,10 @@
 What changes on the way (docs/CONVENTIONS.md): code between ``### BEGIN SOLUTION`` and
 ``### END SOLUTION`` becomes a stub the student recognises and that runs without error;
 outputs and execution counts are cleared; cells marked ``{"course": {"hidden": true}}`` go;
-cell ids and check cells stay exactly as they are (the grader restores check cells by id).
+cell ids and check cells stay exactly as they are (the grader restores check cells by id),
+except their points, which are declared once, on the exercise class (``points = 2``): the
+release writes them into each check cell's metadata, where the grader reads them, and stops
+when a solutions notebook states other points than the class.
 Any doubt about the source (unbalanced markers, a check cell without a proper exercise id,
 an id used twice or unknown to the engine) stops the release before anything is written,
 with a message naming the notebook and the cell: a half-released course is worse than none.
@@ -176,7 +179,9 @@ def release_notebook(source: Path, target: Path) -> Released:
             continue
         released = copy.deepcopy(cell)
         if cell.cell_type == "code":
-            if not is_check_cell(cell):
+            if is_check_cell(cell):
+                released.metadata["course"]["points"] = declared_points(_course(cell)["exercise"])
+            else:
                 released.source = stub_source(cell.source)
             released.outputs, released.execution_count = [], None
         cells.append(released)
@@ -208,13 +213,45 @@ def _cell_problem(cell, seen: dict, where: str) -> str | None:
     if not isinstance(exercise_id, str) or not EXERCISE_ID.fullmatch(exercise_id):
         return f"malformed exercise id {exercise_id!r}: expected 'lessonNN.qK', e.g. 'lesson03.q1'"
     points = meta.get("points")
-    if not isinstance(points, int) or isinstance(points, bool) or points <= 0:
+    if "points" in meta and not _positive_int(points):
         return f"exercise {exercise_id!r}: points must be a positive whole number, not {points!r}"
     if exercise_id in seen:
         return f"exercise id {exercise_id!r} is used twice (also in {seen[exercise_id]})"
     seen[exercise_id] = where
     called = CHECK_CALL.search(cell.source)
-    return exercise_problem(exercise_id, called.group(1) if called else None)
+    return exercise_problem(exercise_id, called.group(1) if called else None) or \
+        points_problem(exercise_id, meta)
+
+
+# --- points: declared once, on the exercise class -------------------------------------------
+
+def _positive_int(value) -> bool:
+    return isinstance(value, int) and not isinstance(value, bool) and value > 0
+
+
+def declared_points(exercise_id: str) -> int:
+    """The points the exercise class declares (``points = 2``): what the release writes into the
+    released check cell's metadata, where the grader reads them."""
+    lesson, attribute = EXERCISE_ID.fullmatch(exercise_id).groups()
+    return getattr(importlib.import_module(f"course_utils.exercises.lesson{lesson}"), attribute).points
+
+
+def points_problem(exercise_id: str, meta: dict) -> str | None:
+    """Why the points of a check cell disagree with its exercise class, or None.
+
+    Points are declared once, on the class: the student is told them by ``check()`` and graded
+    with what the release writes into the cell. A solutions notebook may leave them out (the
+    release sets them); if it states them, they must be the class's."""
+    lesson, attribute = EXERCISE_ID.fullmatch(exercise_id).groups()
+    where = f"course_utils.exercises.lesson{lesson}.{attribute}"
+    declared = declared_points(exercise_id)
+    if not _positive_int(declared):
+        return f"exercise {exercise_id!r}: {where}.points must be a positive whole number, not {declared!r}"
+    if "points" in meta and meta["points"] != declared:
+        return (f"exercise {exercise_id!r}: the cell's metadata says \"points\": {meta['points']}, but {where} "
+                f"declares points = {declared}. Points are declared once, on the exercise class: remove "
+                "\"points\" from the cell's metadata (the release writes it) or make the two agree.")
+    return None
 
 
 # --- the whole course -----------------------------------------------------------------------

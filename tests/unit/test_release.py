@@ -206,3 +206,59 @@ def test_cells_without_ids_are_refused(tmp_path, capsys):
     nbformat.write(nb, path)
     assert release.main([], root=tmp_path) == 2
     assert "cell 1 (index 0, id None): the cell has no id" in capsys.readouterr().err
+
+
+# --- points: declared once, on the exercise class ----------------------------------------------
+
+def test_points_that_disagree_with_the_exercise_class_stop_the_release_naming_file_and_cell(tmp_path, capsys):
+    from course_utils.exercises import lesson00
+
+    cells = replace_check(points=lesson00.q1.points + 1)
+    write(tmp_path, "00_start_here.ipynb", cells)
+    assert release.main([], root=tmp_path) == 2
+    err = capsys.readouterr().err
+    assert (f"{tmp_path / 'solutions' / '00_start_here.ipynb'}, cell 4 (index 3, id {cells[3].id!r}): exercise "
+            f"'lesson00.q1': the cell's metadata says \"points\": {lesson00.q1.points + 1}, but "
+            f"course_utils.exercises.lesson00.q1 declares points = {lesson00.q1.points}. Points are declared once, "
+            "on the exercise class") in err
+    assert list((tmp_path / "exercises").iterdir()) == []
+
+
+def test_the_release_writes_the_classes_points_into_the_check_cells(tmp_path, monkeypatch):
+    from course_utils.exercises import lesson00
+
+    cells = good_cells()
+    del cells[3].metadata["course"]["points"]          # left out: the release sets them
+    write(tmp_path, "00_start_here.ipynb", cells)
+    monkeypatch.setattr(lesson00.q1, "points", 5)
+    assert release.main([], root=tmp_path) == 0
+    out = nbformat.read(tmp_path / "exercises" / "00_start_here.ipynb", as_version=4)
+    assert out.cells[3].metadata["course"] == {"exercise": "lesson00.q1", "points": 5}
+
+
+def test_an_exercise_class_with_bad_points_stops_the_release(tmp_path, monkeypatch, capsys):
+    from course_utils.exercises import lesson00
+
+    cells = good_cells()
+    del cells[3].metadata["course"]["points"]
+    write(tmp_path, "00_start_here.ipynb", cells)
+    monkeypatch.setattr(lesson00.q1, "points", 0)
+    assert release.main([], root=tmp_path) == 2
+    assert "course_utils.exercises.lesson00.q1.points must be a positive whole number, not 0" in capsys.readouterr().err
+
+
+def test_every_released_check_cell_carries_its_exercise_classes_points():
+    import importlib
+
+    from course_utils.notebooks import ROOT
+
+    checked = 0
+    for path in sorted((ROOT / "exercises").glob("*.ipynb")):
+        for cell in nbformat.read(path, as_version=4).cells:
+            course = cell.metadata.get("course", {})
+            if "exercise" in course:
+                lesson, attribute = course["exercise"].split(".")
+                exercise = getattr(importlib.import_module(f"course_utils.exercises.{lesson}"), attribute)
+                assert course["points"] == exercise.points, f"{path.name}: {course}"
+                checked += 1
+    assert checked >= 30
