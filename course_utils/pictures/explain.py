@@ -44,7 +44,7 @@ def origin(trace: Trace, tensor, failed: Call, follow: int = 2) -> str:
     if block is not None and block.parent is not None and any(
             t is tensor for t in block.input_tensors):
         return f"the input of `{block.label}` itself (the shortcut)"
-    producer = trace.producer_of(tensor)
+    producer = trace.producer_of(tensor, before=failed)
     if producer is None:
         name = trace.parameter_names.get(id(tensor))
         return f"the parameter `{name}`" if name else "a tensor created inside forward"
@@ -55,11 +55,14 @@ def origin(trace: Trace, tensor, failed: Call, follow: int = 2) -> str:
         module = producer.module
         same_shape = (len(producer.input_tensors) == 1 and
                       producer.input_tensors[0].shape == tensor.shape)
+        if follow and producer.passes_through and len(producer.input_tensors) == 1:
+            before = origin(trace, producer.input_tensors[0], producer, follow - 1)
+            return f"{words}, which passed on {before} unchanged"
         if follow and same_shape and not any(True for _ in module.parameters()):
             before = origin(trace, producer.input_tensors[0], producer, follow - 1)
             return f"{words}, which kept the shape it got from {before}"
         return words
-    parts = [f"`{p.label}`" if (p := trace.producer_of(t)) is not None and p.kind == "module"
+    parts = [f"`{p.label}`" if (p := trace.producer_of(t, before=producer)) is not None and p.kind == "module"
              else "the model's input" if p is not None and p.kind == "input" else "a tensor"
              for t in producer.input_tensors]
     joined = " and ".join(f"{who} {shape_text(t.shape)}"

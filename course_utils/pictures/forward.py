@@ -79,6 +79,8 @@ def build_forward_graph(trace: Trace, depth: int) -> tuple[Graph, dict]:
 
     def source_for(tensor, consumer):
         for producer in reversed(trace.producers_of(tensor)):
+            if not producer.ended_before(consumer):  # changed in place only later
+                continue
             rep = representative(producer, depth) if producer.kind != "input" else producer
             if rep is not None and rep is not consumer and id(rep) in ids:
                 return ids[id(rep)]

@@ -5,6 +5,13 @@ the same facts — which module or operation produced each tensor, in which orde
 which call failed — and they must be deterministic (no memory addresses) so stored notebook
 outputs compare equal on every machine. Forward hooks give the module calls; a
 ``TorchFunctionMode`` gives the operations written in ``forward`` (``torch.cat``, ``+``, ...).
+
+Modules that return their input (``nn.Identity``, ``Dropout`` in eval, a ``Lambda`` returning
+``x``) hand back the very tensor object they received, so "which call returned this tensor"
+alone would make every later user of ``x`` look like it read the pass-through's output: a
+shortcut drawn in series. The post-hook therefore returns a fresh alias of the input (a view,
+same values and storage) for the code to go on with, so the shortcut's result and ``x`` are
+different objects, and a producer only counts for calls that started after it finished.
 """
 
 from __future__ import annotations
@@ -50,6 +57,15 @@ class Call:
     children: list = field(default_factory=list)
     error: BaseException | None = None
     finished: bool = False
+    started: int = -1  # tick of the tracer's clock when the call began (inputs: -1)
+    ended: int | None = None  # tick when it returned (None: it never returned)
+    passes_through: bool = False  # a module that returned (part of) its input unchanged
+
+    def ended_before(self, other: "Call | None") -> bool:
+        """Whether this call had returned by the time ``other`` began (``None``: the end)."""
+        if self.ended is None:
+            return False
+        return other is None or self.ended < other.started
 
     @property
     def label(self) -> str:
@@ -111,9 +127,13 @@ class Trace:
     def producers_of(self, tensor) -> list:
         return list(self.producers.get(id(tensor), []))
 
-    def producer_of(self, tensor) -> Call | None:
-        """The outermost call that returned this tensor (`branch1`, not `branch1.1`)."""
-        calls = self.producers.get(id(tensor))
+    def producer_of(self, tensor, before: Call | None = None) -> Call | None:
+        """The outermost call that returned this tensor (`branch1`, not `branch1.1`).
+
+        With ``before``, only calls that had returned when ``before`` began count: a tensor
+        changed in place later (``x.relu_()``) was not yet that call's output for ``before``.
+        """
+        calls = [c for c in self.producers.get(id(tensor), []) if c.ended_before(before)]
         return calls[-1] if calls else None
 
     def modules_not_run(self) -> list:
@@ -168,12 +188,18 @@ class _Tracer:
         self.parameter_names = {id(p): n for n, p in model.named_parameters()}
         self.recording_paused = False
         self.inputs: list = []  # one pseudo-call per input tensor
+        self.clock = 0  # ticks at every call's start and end: "ran before" without addresses
+
+    def tick(self) -> int:
+        self.clock += 1
+        return self.clock
 
     def new_call(self, kind, name, parent, args, kwargs, func=None, module=None):
         depth = parent.depth + 1 if parent is not None else 0  # nesting of calls
         call = Call(index=len(self.calls), kind=kind, name=name,
                     type_name=type(module).__name__ if module is not None else name,
                     depth=depth, parent=parent, module=module)
+        call.started = self.tick()
         values = list(args) + list(kwargs.values())
         call.inputs = [self.describe_input(v) for v in values]
         call.input_tensors = flatten_tensors(values)
@@ -192,6 +218,7 @@ class _Tracer:
         call.outputs = [describe(result)]
         call.output_tensors = flatten_tensors(result)
         call.finished = True
+        call.ended = self.tick() if call.kind != "input" else -1
         for tensor in call.output_tensors:
             self.producers.setdefault(id(tensor), []).append(call)  # inner first, outer last
 
@@ -206,7 +233,41 @@ class _Tracer:
 
     def post_hook(self, module, args, kwargs, result):
         call = self.stack.pop()
-        self.finish(call, result)
+        returned = result
+        # The model itself returning its input stays as it is; so does a module that changed
+        # its input in place (`ReLU(inplace=True)`): x itself is its output from now on, and
+        # calls that read x earlier are told apart by time (`Call.ended_before`).
+        if call.parent is not None and getattr(module, "inplace", False) is not True:
+            returned = self.separate(result, {id(t) for t in call.input_tensors})
+        self.finish(call, returned)
+        if returned is result:
+            return None
+        call.passes_through = True
+        return returned  # the forward pass goes on with the alias
+
+    def separate(self, value, input_ids: set):
+        """``value`` with every tensor that is one of ``input_ids`` replaced by an alias.
+
+        The alias (``view_as``: same values, same storage, no copy) is a new object, so the
+        tensor the module returned and the tensor it received can be told apart by the
+        calls that use them. Returns ``value`` itself when nothing was replaced.
+        """
+        if isinstance(value, torch.Tensor):
+            if id(value) not in input_ids:
+                return value
+            paused, self.recording_paused = self.recording_paused, True
+            try:
+                return value.view_as(value)
+            except Exception:  # a tensor kind without views: keep the object
+                return value
+            finally:
+                self.recording_paused = paused
+        if isinstance(value, (tuple, list)) and type(value) in (tuple, list):
+            items = [self.separate(item, input_ids) for item in value]
+            if all(new is old for new, old in zip(items, value)):
+                return value
+            return type(value)(items)
+        return value
 
     def run(self, inputs, kwargs) -> Trace:
         handles = []

@@ -1,5 +1,6 @@
 """Golden files: the exact text of the shape table, module tree and picture summaries of every
-seed model. Regenerate with ``pytest tests/unit/test_pictures_golden.py --update-golden`` and
+seed model, and the forward graph (summary and every edge) of the lessons' residual blocks and
+networks. Regenerate with ``pytest tests/unit/test_pictures_golden.py --update-golden`` and
 read the diff before committing: a change here changes what every lesson prints.
 """
 
@@ -9,6 +10,7 @@ from pathlib import Path
 import pytest
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+from lesson_models import LESSON_MODELS  # noqa: E402
 from seed_models import FAILING, SEED_MODELS  # noqa: E402
 
 from course_utils.pictures import draw_autograd, draw_graph, show_modules, trace_shapes
@@ -52,6 +54,23 @@ def test_picture_summaries_match_golden(request, seed_name):
                       repr(draw_graph(model, *inputs, depth=1, **kwargs)),
                       repr(draw_autograd(model, *inputs, **kwargs))])
     compare(request, f"{seed_name}.pictures.txt", text)
+
+
+def edge_list(picture) -> str:
+    """The plain-data graph as text, one edge a line: a shortcut in series shows up here."""
+    titles = {node.id: node.lines[0] for node in picture.graph.nodes}
+    lines = [repr(picture)]
+    lines += [f"  {s} {titles[s]} -> {t} {titles[t]}" + (f"  [{label}]" if label else "")
+              for s, t, label in picture.graph.edges]
+    return "\n".join(lines)
+
+
+@pytest.mark.parametrize("lesson_name", sorted(LESSON_MODELS))
+def test_lesson_forward_graphs_match_golden(request, lesson_name):
+    model, inputs, kwargs = LESSON_MODELS[lesson_name]()
+    text = "\n".join([edge_list(draw_graph(model, *inputs, **kwargs)),
+                      edge_list(draw_graph(model, *inputs, depth=1, **kwargs))])
+    compare(request, f"{lesson_name}.graph.txt", text)
 
 
 def test_every_failing_seed_says_so_in_its_table():
