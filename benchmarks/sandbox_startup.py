@@ -1,6 +1,6 @@
 """What the grading sandbox adds to starting a kernel: ``python -m benchmarks.sandbox_startup``.
 
-Starts the grading kernel (``course_utils.grade.kernel``, which imports torch before it
+Starts the grading kernel (``course_utils.grade.kernel_side.kernel``, which imports torch before it
 answers) ``repeat`` times in each of three ways, interleaved in a shuffled order so a busy
 machine slows all three alike, and keeps the medians of
 
@@ -27,8 +27,8 @@ from pathlib import Path
 from jupyter_client.kernelspec import KernelSpecManager
 from jupyter_client.manager import KernelManager
 
-from course_utils.grade import sandbox
-from course_utils.grade.sandbox_manager import SandboxKernelManager
+from course_utils.grade.launcher import sandbox
+from course_utils.grade.pytest_side.sandbox_manager import SandboxKernelManager
 
 FIGURE = ("import io, matplotlib\nmatplotlib.use('agg')\nimport matplotlib.pyplot as plt\n"
           "fig = plt.figure()\nplt.plot([1, 2, 3])\nplt.title('x')\n"

@@ -3,7 +3,8 @@
 Each ``lessonNN`` module declares one small class per exercise (see ``engine.Exercise``);
 ``ex.q1.check(answer)``, ``ex.q1.hint()`` and ``ex.q1.solution()`` are the student's side.
 Under grading (``COURSE_GRADING=1``) ``check()`` shows nothing: right after the check cell the
-grader runs the same check in its own process, through probes (``course_utils.grade.judge``).
+grader runs the same check in its own process, through probes
+(``course_utils.grade.pytest_side.judge``).
 
 This package imports nothing heavy: the lesson modules (and torch) load on first use.
 """

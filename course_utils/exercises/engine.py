@@ -6,7 +6,7 @@ thing wrong. Everything else lives here, once: turning what happened into one of
 outcomes (correct, incorrect, not attempted, error in your code), pointing at the student's
 own line when their code raises, keeping the check repeatable (a fixed seed that does not
 disturb the student's random state), and staying silent under grading, where the grader runs
-the same check in its own process, against the answer in the kernel (``course_utils.grade.judge``).
+the same check in its own process, against the answer in the kernel (``course_utils.grade.pytest_side.judge``).
 """
 
 from __future__ import annotations
@@ -217,7 +217,7 @@ class Exercise:
         """Check ``answer``, show the outcome and return it.
 
         Under grading this does nothing: right after the check cell the grader runs the same
-        check in its own process, through probes (``course_utils.grade.judge``), so nothing this
+        check in its own process, through probes (``course_utils.grade.pytest_side.judge``), so nothing this
         cell shows or raises counts.
         """
         __tracebackhide__ = True  # noqa: F841 - IPython and pytest hide this frame

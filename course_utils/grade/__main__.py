@@ -20,8 +20,9 @@ import shutil
 import sys
 from pathlib import Path
 
-from course_utils.grade import exports, feedback, gradebook, prepare, report, sandbox
-from course_utils.grade.runner import GradingError, Settings, grade
+from course_utils.grade.command import exports, feedback, gradebook, prepare, report
+from course_utils.grade.launcher import sandbox
+from course_utils.grade.command.runner import GradingError, Settings, grade
 
 DEFAULT_RELEASE = Path(__file__).resolve().parents[2] / "exercises"
 

@@ -6,7 +6,7 @@ read its module tree, parameters and state_dict, assign weights into it and run 
 (and backward) pass; every reply is plain data (``wire``). Two transports carry the same
 requests: ``LocalTransport`` for the instant feedback of ``check()`` (the server acts on the
 object in this process) and the grader's, which sends them to the student's kernel
-(``course_utils.grade.judge``). So one check gives one verdict wherever the answer lives.
+(``course_utils.grade.pytest_side.judge``). So one check gives one verdict wherever the answer lives.
 
 What the answer raised comes back as ``AnswerRaised``, a subclass of the builtin exception of
 the same name where there is one (``except RuntimeError`` in a check works as before), with

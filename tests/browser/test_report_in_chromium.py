@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from course_utils.grade import report
+from course_utils.grade.command import report
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "grading"))
 from class_fixture import HOSTILE, build_class  # noqa: E402

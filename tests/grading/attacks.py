@@ -67,7 +67,7 @@ SELF_SHADOW = r'''import os
 os.makedirs("course_utils/grade", exist_ok=True)
 for name in ("course_utils/__init__.py", "course_utils/grade/__init__.py"):
     open(name, "w").close()
-with open("course_utils/grade/kernel.py", "w") as handle:
+with open("course_utils/grade/kernel_side/kernel.py", "w") as handle:
     handle.write(
         "import hmac, os, sys\n"
         "fd = os.environ.pop('COURSE_GRADING_KEY_FD', '')\n"
@@ -76,7 +76,7 @@ with open("course_utils/grade/kernel.py", "w") as handle:
         "    body = '\\x1f'.join([nonce, exercise, 'correct', '', '', 'no'])\n"
         "    return body + '\\x1f' + hmac.new(KEY, body.encode(), 'sha256').hexdigest()\n"
         "if __name__ == '__main__':\n"
-        "    sys.modules['course_utils.grade.kernel'] = sys.modules['__main__']\n"
+        "    sys.modules['course_utils.grade.kernel_side.kernel'] = sys.modules['__main__']\n"
         "    from ipykernel.kernelapp import IPKernelApp\n"
         "    app = IPKernelApp.instance()\n"
         "    app.initialize(sys.argv[1:])\n"
@@ -178,11 +178,11 @@ SWAPS_LINEAR = r'''class Linear(nn.Linear):
 nn.Linear = Linear'''
 
 REPLACES_KERNEL_MODULE = r'''import sys, types
-fake = types.ModuleType("course_utils.grade.kernel")
+fake = types.ModuleType("course_utils.grade.kernel_side.kernel")
 fake.verdict = lambda exercise, expression, nonce: nonce + "\x1f" + exercise + "\x1fcorrect\x1f\x1f\x1fno\x1f" + "0" * 64
-sys.modules["course_utils.grade.kernel"] = fake
+sys.modules["course_utils.grade.kernel_side.kernel"] = fake
 import course_utils.grade
-course_utils.grade.kernel = fake'''
+course_utils.grade.kernel_side.kernel = fake'''
 
 SILENCES_DISPLAY = r'''import IPython.display, IPython.core.display_functions
 IPython.display.display = lambda *args, **kwargs: None

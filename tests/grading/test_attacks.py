@@ -21,7 +21,7 @@ from pathlib import Path
 import pytest
 
 import attacks
-from course_utils.grade import gradebook
+from course_utils.grade.command import gradebook
 
 pytestmark = pytest.mark.slow
 ENV = {"PYTHONPATH": str(attacks.FIXTURES), "COURSE_GRADING_PRELOAD": ""}

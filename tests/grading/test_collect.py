@@ -16,8 +16,8 @@ from pathlib import Path
 import nbformat
 import pytest
 
-from course_utils.grade import prepare
-from course_utils.grade.collect import MAX_KEY_BYTES, Submission, collect, in_shard, readable
+from course_utils.grade.command import prepare
+from course_utils.grade.command.collect import MAX_KEY_BYTES, Submission, collect, in_shard, readable
 import faults  # tests/grading/faults.py (pytest puts this folder on sys.path)
 
 RELEASES = prepare.load_release(faults.RELEASE)

@@ -15,7 +15,7 @@ from pathlib import Path
 import nbformat
 import pytest
 
-from course_utils.grade import gradebook, runner
+from course_utils.grade.command import gradebook, runner
 import faults  # tests/grading/faults.py (pytest puts this folder on sys.path)
 
 pytestmark = pytest.mark.slow

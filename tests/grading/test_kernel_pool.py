@@ -1,4 +1,4 @@
-"""The kernel pool (``course_utils.grade.kernel_pool``) with stand-in kernel managers: which
+"""The kernel pool (``course_utils.grade.pytest_side.kernel_pool``) with stand-in kernel managers: which
 kernels start when, that each notebook gets the kernel started for its own folder, that stops
 run in the background and ``shutdown`` leaves nothing running. Real kernels go through it in
 every grading test (``test_grading``, ``test_attacks``). Last, the runner's choice between one
@@ -14,8 +14,8 @@ from queue import Queue
 
 import pytest
 
-from course_utils.grade import execute, runner
-from course_utils.grade.kernel_pool import KernelPool, wait_until_ready
+from course_utils.grade.command import execute, runner
+from course_utils.grade.pytest_side.kernel_pool import KernelPool, wait_until_ready
 
 FOLDERS = ["/scratch/a", "/scratch/b", "/scratch/c", "/scratch/d"]
 
@@ -209,7 +209,8 @@ def test_small_runs_are_one_process_and_larger_ones_use_xdist(workers, notebooks
 def test_a_kernel_that_does_not_start_is_the_graders_failure_never_cached(message):
     """The plugin's reason for the pool's errors blames the grader, so the notebook is not
     cached and runs again next time (a student never keeps a zero for it)."""
-    from course_utils.grade import cache, cell_records
+    from course_utils.grade.command import cache
+    from course_utils.grade.pytest_side import cell_records
 
     class Item:   # a cell whose run left no outputs (the kernel never started)
         parent, test_outputs = None, []

@@ -1,4 +1,4 @@
-"""The nbval internals the grading plugin relies on (``course_utils.grade.nbval_bridge``) exist,
+"""The nbval internals the grading plugin relies on (``course_utils.grade.pytest_side.nbval_bridge``) exist,
 and the bridge's own pieces work against a real kernel: an nbval upgrade that moves one of
 them fails here, by name."""
 
@@ -11,7 +11,7 @@ import nbval.kernel
 import nbval.plugin
 import pytest
 
-from course_utils.grade import nbval_bridge
+from course_utils.grade.pytest_side import nbval_bridge
 
 
 def test_the_internals_the_bridge_uses_exist():

@@ -14,7 +14,7 @@ from pathlib import Path
 import pytest
 
 from course_utils.exercises.engine import Exercise
-from course_utils.grade import sandbox, sandbox_layout
+from course_utils.grade.launcher import sandbox, sandbox_layout
 
 LESSONS = sorted(p.stem for p in (Path(sandbox_layout.package_folder()) / "exercises").glob("lesson[0-9][0-9].py"))
 

@@ -7,7 +7,8 @@ import json
 
 import pytest
 
-from course_utils.grade import records, runner
+from course_utils.grade import records
+from course_utils.grade.command import runner
 from course_utils.grade.records import BadRecord, CheckResult, Note, Status
 
 
@@ -55,8 +56,8 @@ def test_earned_points_follow_from_the_status_alone():
 
 
 def _prepared(tmp_path):
-    from course_utils.grade.collect import Submission
-    from course_utils.grade.prepare import Release
+    from course_utils.grade.command.collect import Submission
+    from course_utils.grade.command.prepare import Release
 
     release = Release(tmp_path / "90_fixture.ipynb", None)
     release.checks = []

@@ -14,7 +14,7 @@ from pathlib import Path
 
 import pytest
 
-from course_utils.grade import cache, exports, report
+from course_utils.grade.command import cache, exports, report
 from class_fixture import HOSTILE, HOSTILE_ANSWER, build_class  # tests/grading/ is on sys.path
 
 

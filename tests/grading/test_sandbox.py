@@ -23,8 +23,8 @@ from pathlib import Path
 import pytest
 from jupyter_client.kernelspec import KernelSpecManager
 
-from course_utils.grade import memory_watch, sandbox, sandbox_layout
-from course_utils.grade.sandbox_manager import SandboxKernelManager
+from course_utils.grade.launcher import memory_watch, sandbox, sandbox_layout
+from course_utils.grade.pytest_side.sandbox_manager import SandboxKernelManager
 
 REPO = Path(sandbox.__file__).resolve().parents[2]
 CAN_SANDBOX = sandbox.problem() is None
@@ -177,7 +177,7 @@ def test_environment_and_package_are_read_only(boxed):
 
 @needs_sandbox
 def test_package_importable_but_repo_around_it_invisible(boxed):
-    code = ("import course_utils.grade.gradebook; print(json.dumps([os.path.exists(p) for p in "
+    code = ("import course_utils.grade.command.gradebook; print(json.dumps([os.path.exists(p) for p in "
             f"{[str(REPO / n) for n in ('solutions', 'exercises', 'README.md', '.git')]!r}]))")
     assert (REPO / "solutions").is_dir()
     assert boxed.result(code) == [False, False, False, False]
@@ -295,7 +295,7 @@ def test_grader_processes_are_invisible(boxed):
     visible = boxed.result(code)
     assert any(c.startswith("bwrap --args ") for c in visible)  # pid 1, no layout shown
     assert any("ipykernel_launcher" in c for c in visible)
-    assert not any("pytest" in c or "course_utils.grade.sandbox" in c for c in visible)
+    assert not any("pytest" in c or "course_utils.grade.launcher.sandbox" in c for c in visible)
 
 
 @needs_sandbox
@@ -449,7 +449,7 @@ def test_socket_folder_too_deep_for_unix_sockets_is_refused(monkeypatch, tmp_pat
 
 def test_kernelspec_runs_the_launcher_with_message_interrupts(tmp_path):
     spec = sandbox.kernelspec(3072, tmp_path, hide=["/a", "/b"])
-    assert spec["argv"] == [sys.executable, "-I", "-m", "course_utils.grade.sandbox", "--memory-mb",
+    assert spec["argv"] == [sys.executable, "-I", "-m", "course_utils.grade.launcher.sandbox", "--memory-mb",
                             "3072", "--marker-dir", str(tmp_path), "--hide", "/a", "--hide",
                             "/b", "{connection_file}"]
     assert spec["interrupt_mode"] == "message"

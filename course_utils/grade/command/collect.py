@@ -19,7 +19,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
-    from course_utils.grade.prepare import Release
+    from course_utils.grade.command.prepare import Release
 
 SKIPPED_NAMES = {".ipynb_checkpoints", "__MACOSX", ".DS_Store", "Thumbs.db", "desktop.ini"}
 LESSON = re.compile(r"^([0-9]{2})(?![0-9])")

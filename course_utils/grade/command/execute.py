@@ -15,14 +15,14 @@ import subprocess
 import sys
 from pathlib import Path
 
-from course_utils.grade.errors import GradingError
+from course_utils.grade.command.errors import GradingError
 
 PYTEST_STATUS = {2: "interrupted", 3: "internal error", 4: "usage error",
                  5: "no notebook was collected"}
 
 
 # The plugins a grading run loads, in this order and no others.
-PLUGINS = ("course_utils.grade.plugin", "nbval.plugin")
+PLUGINS = ("course_utils.grade.pytest_side.plugin", "nbval.plugin")
 XDIST_PLUGIN = "xdist.plugin"
 SMALL_RUN = 2   # notebooks per worker up to which one process grades them all
 

@@ -10,8 +10,8 @@ from __future__ import annotations
 import importlib
 from pathlib import Path
 
-from course_utils.grade import cache
-from course_utils.grade.prepare import Release
+from course_utils.grade.command import cache
+from course_utils.grade.command.prepare import Release
 
 OUTCOME_WORDS = {"correct": "correct", "not correct": "not correct yet",
                  "fault": "could not be graded"}

@@ -23,7 +23,7 @@ from pathlib import Path
 import nbformat
 from nbformat.warnings import MissingIDFieldWarning
 
-from course_utils.grade.collect import readable
+from course_utils.grade.command.collect import readable
 
 IMPORT_LINE = re.compile(r"^\s*(?:from\s+([\w.]+)\s+import\s+(\w+)|import\s+([\w.]+))"
                          r"\s+as\s+(\w+)\s*$", re.M)

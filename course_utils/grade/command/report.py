@@ -23,7 +23,7 @@ from collections import Counter, defaultdict
 from pathlib import Path
 from urllib.parse import quote
 
-from course_utils.grade.exports import lesson_points, lessons, printable
+from course_utils.grade.command.exports import lesson_points, lessons, printable
 
 TEMPLATE = Path(__file__).with_name("report.html.j2")
 TOP_GROUPS = 5

@@ -9,7 +9,8 @@ grader said of it: the notes of restoring its check cells and the records of its
 
 from __future__ import annotations
 
-from course_utils.grade import cache, records
+from course_utils.grade import records
+from course_utils.grade.command import cache
 
 
 class Reuse:

@@ -28,12 +28,14 @@ from pathlib import Path
 
 import nbformat
 
-from course_utils.grade import collect, gradebook, prepare, records, sandbox
-from course_utils.grade.collect import Submission, in_shard  # noqa: F401 - in_shard re-exported
-from course_utils.grade.errors import GradingError
-from course_utils.grade.execute import run_pytest
+from course_utils.grade import records
+from course_utils.grade.command import collect, gradebook, prepare
+from course_utils.grade.launcher import sandbox
+from course_utils.grade.command.collect import Submission, in_shard  # noqa: F401 - in_shard re-exported
+from course_utils.grade.command.errors import GradingError
+from course_utils.grade.command.execute import run_pytest
 from course_utils.grade.records import CheckResult, Note
-from course_utils.grade.reuse import Reuse
+from course_utils.grade.command.reuse import Reuse
 
 
 @dataclass

@@ -1,10 +1,10 @@
 """The kernel that runs a submission: ipykernel with limits, torch and the probe server loaded.
 
-``python -m course_utils.grade.kernel -f CONNECTION_FILE`` is what the sandbox launcher runs
-(``course_utils.grade.sandbox``). This is the one grading process where student code runs, so
+``python -m course_utils.grade.kernel_side.kernel -f CONNECTION_FILE`` is what the sandbox launcher runs
+(``course_utils.grade.launcher.sandbox``). This is the one grading process where student code runs, so
 it decides nothing: it runs the notebook's cells and answers the grader's probes
 (``course_utils.probes.server``); every check runs in the grader's own process
-(``course_utils.grade.judge``). Before any student code runs it
+(``course_utils.grade.pytest_side.judge``). Before any student code runs it
 
 - caps the size of any file it writes (``RLIMIT_FSIZE``); memory is capped from outside, on
   what the kernel really uses (the launcher's watchdog), so a CUDA build of torch that reserves

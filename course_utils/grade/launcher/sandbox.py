@@ -2,10 +2,10 @@
 
 ``kernelspec()`` gives the kernel.json whose argv is this module's launcher::
 
-    python -m course_utils.grade.sandbox --memory-mb M --marker-dir D [--hide P]... \\
+    python -m course_utils.grade.launcher.sandbox --memory-mb M --marker-dir D [--hide P]... \\
         [--no-sandbox] CONNECTION_FILE
 
-The launcher runs ``python -m course_utils.grade.kernel -f CONNECTION_FILE`` inside ``bwrap``.
+The launcher runs ``python -m course_utils.grade.kernel_side.kernel -f CONNECTION_FILE`` inside ``bwrap``.
 The kernel sees the system, the Python environment and the installed ``course_utils`` package
 read-only (a whitelist: not the repo around an editable install, not all of ``/etc``), its
 own scratch folder (the launcher's working folder, one notebook) and a private, size-capped
@@ -39,12 +39,12 @@ import subprocess
 import sys
 from pathlib import Path
 
-from course_utils.grade import memory_watch
-from course_utils.grade.sandbox_layout import (CORE_OPTIONS, TMP_MB, bwrap_command,
+from course_utils.grade.launcher import memory_watch
+from course_utils.grade.launcher.sandbox_layout import (CORE_OPTIONS, TMP_MB, bwrap_command,
                                                matplotlib_font_cache, sandbox_environment,
                                                system_binds)
 
-KERNEL_MODULE = "course_utils.grade.kernel"
+KERNEL_MODULE = "course_utils.grade.kernel_side.kernel"
 DISPLAY_NAME = "Course grading (sandbox)"
 
 
@@ -52,7 +52,7 @@ def __getattr__(name):
     # The launcher runs once per kernel and must start fast; jupyter_client takes 0.17 s to
     # import, so the kernel manager lives in its own module, loaded on first use.
     if name == "SandboxKernelManager":
-        from course_utils.grade.sandbox_manager import SandboxKernelManager
+        from course_utils.grade.pytest_side.sandbox_manager import SandboxKernelManager
 
         return SandboxKernelManager
     raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
@@ -139,7 +139,7 @@ def kernelspec(memory_mb: int, marker_dir, hide=(), sandbox: bool = True,
     (``-I``) keeps that folder off its ``sys.path``: a ``course_utils/`` a notebook wrote there
     must never run in its place.
     """
-    argv = [sys.executable, "-I", "-m", "course_utils.grade.sandbox",
+    argv = [sys.executable, "-I", "-m", "course_utils.grade.launcher.sandbox",
             "--memory-mb", str(memory_mb), "--marker-dir", str(marker_dir)]
     for path in hide:
         argv += ["--hide", str(path)]
@@ -161,7 +161,7 @@ def oom_marker(marker_dir, connection_file) -> Path:
 # ---------------------------------------------------------------- the launcher
 
 def _arguments(argv):
-    parser = argparse.ArgumentParser(prog="python -m course_utils.grade.sandbox",
+    parser = argparse.ArgumentParser(prog="python -m course_utils.grade.launcher.sandbox",
                                      description="Start one grading kernel in a sandbox.")
     parser.add_argument("--memory-mb", type=float, default=2048,
                         help="resident memory of the kernel and all it starts (0: no cap)")

@@ -6,9 +6,9 @@ from __future__ import annotations
 
 import re
 
-from course_utils.grade import nbval_bridge, verdicts
-from course_utils.grade.kernel import TRUNCATION_NOTE
-from course_utils.grade.nbval_bridge import KernelDied
+from course_utils.grade.pytest_side import nbval_bridge, verdicts
+from course_utils.grade.kernel_side.kernel import TRUNCATION_NOTE
+from course_utils.grade.pytest_side.nbval_bridge import KernelDied
 from course_utils.grade.records import CheckResult, Note
 
 MESSAGE_CHARS = 2000

@@ -10,7 +10,8 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-from course_utils.grade import gradebook, records
+from course_utils.grade import records
+from course_utils.grade.command import gradebook
 from course_utils.grade.records import Note
 
 PROPERTY = "course_grading"   # the name of the user property a record travels under
@@ -22,7 +23,7 @@ class Controller:
 
     def __init__(self, config):
         self.config = config
-        from course_utils.grade.plugin import STATE
+        from course_utils.grade.pytest_side.plugin import STATE
 
         self.state = config.stash[STATE]
 

@@ -18,8 +18,8 @@ import importlib
 import os
 from queue import Empty
 
-from course_utils.grade import nbval_bridge
-from course_utils.grade.nbval_bridge import KernelDied
+from course_utils.grade.pytest_side import nbval_bridge
+from course_utils.grade.pytest_side.nbval_bridge import KernelDied
 from course_utils.probes.client import ProbeFault, Transport, TransportFailed
 
 PROBE_CALL = "__import__('course_utils.probes.server', fromlist=['serve']).serve({text!r})"

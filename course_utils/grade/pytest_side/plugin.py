@@ -40,10 +40,13 @@ from queue import Empty
 
 import pytest
 
-from course_utils.grade import cell_records, judge, nbval_bridge, prepare, records, sandbox, verdicts
-from course_utils.grade.controller import PROPERTY, Controller
-from course_utils.grade.kernel_pool import KernelPool
-from course_utils.grade.nbval_bridge import KernelDied
+from course_utils.grade import records
+from course_utils.grade.command import prepare
+from course_utils.grade.launcher import sandbox
+from course_utils.grade.pytest_side import cell_records, judge, nbval_bridge, verdicts
+from course_utils.grade.pytest_side.controller import PROPERTY, Controller
+from course_utils.grade.pytest_side.kernel_pool import KernelPool
+from course_utils.grade.pytest_side.nbval_bridge import KernelDied
 from course_utils.grade.records import Note
 
 KERNEL_NAME = "course-grading"
@@ -112,7 +115,7 @@ def pytest_cmdline_main(config):
     option = config.option
     if not option.gradebook or option.grading_records:
         return None
-    from course_utils.grade import command_route
+    from course_utils.grade.command import command_route
 
     return command_route.grade_from_pytest(config)
 

@@ -10,7 +10,7 @@ from __future__ import annotations
 import re
 from pathlib import Path
 
-from course_utils.grade import judge, nbval_bridge
+from course_utils.grade.pytest_side import judge, nbval_bridge
 
 CHECK_CALL = re.compile(r"^\s*(\w+)\.(q\d+)\.check\((.+)\)\s*$", re.S)
 
