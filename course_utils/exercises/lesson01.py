@@ -15,9 +15,45 @@ from course_utils.exercises import checks
 from course_utils.exercises.checks import expect_function, plain
 from course_utils.exercises.checks import close as same
 from course_utils.exercises.engine import Exercise, Incorrect
+from course_utils.probes.client import ProbeFault
 
 
 generator = checks.generator
+
+
+class Differentiated:
+    """Built on the answer's side (``session.build``): calls a function on copies of its tensor
+    arguments that require grad, and reports the autograd operations behind the result and the
+    gradient of the result's sum with respect to each argument (None where none arrives).
+
+    Why: a probe's tensors arrive without autograd, so "which operation made this" and "does the
+    gradient reach the weight I gave you" need the arguments made differentiable on that side."""
+
+    def __init__(self, function):
+        self.function = function
+
+    def __call__(self, *tensors):
+        leaves = [t.detach().clone().requires_grad_() if isinstance(t, torch.Tensor) else t for t in tensors]
+        result = self.function(*leaves)
+        if not isinstance(result, torch.Tensor) or result.grad_fn is None:
+            return {"ops": [], "grads": [None] * len(leaves)}
+        ops = sorted(checks.autograd_ops(result))
+        result.sum().backward()
+        return {"ops": ops, "grads": [leaf.grad if isinstance(leaf, torch.Tensor) else None for leaf in leaves]}
+
+
+def differentiated(function, *tensors) -> dict:
+    """``Differentiated(function)(*tensors)`` on the answer's side: {"ops": [...], "grads": [...]}."""
+    reply = function.session.build(Differentiated, function)(*tensors)
+    if type(reply) is not dict or type(reply.get("ops")) is not list or type(reply.get("grads")) is not list \
+            or len(reply["grads"]) != len(tensors):
+        raise ProbeFault("malformed reply when following the gradient")
+    return reply
+
+
+def first_line(error: BaseException) -> str:
+    text = str(error).strip().splitlines()
+    return text[0] if text else type(error).__name__
 
 
 # --- q1 ---------------------------------------------------------------------------------
@@ -48,31 +84,40 @@ class LinearByHand(Exercise):
             weight = torch.randn(n_out, shape[-1], generator=g)
             bias = torch.randn(n_out, generator=g) if with_bias else None
             self._compare(linear_by_hand, x, weight, bias)
+        x, weight, bias = torch.randn(2, 5, 3, generator=g), torch.randn(4, 3, generator=g), torch.randn(4, generator=g)
+        self._expect_gradients(linear_by_hand, x, weight, bias)
 
     @staticmethod
     def _compare(linear_by_hand, x, weight, bias):
         expected = F.linear(x, weight, bias)
         shape = f"x {tuple(x.shape)}, weight {tuple(weight.shape)}" + ("" if bias is not None else ", bias None")
         try:
-            got = plain(linear_by_hand(x.clone(), weight.clone(), None if bias is None else bias.clone()))
+            run = linear_by_hand.run(x.clone(), weight.clone(), None if bias is None else bias.clone())
         except TypeError as error:
             if bias is None and "NoneType" in str(error):
                 raise checks.mistake_in_your_code(
                     error, f"For {shape} (a layer built with `bias=False`) your function adds `None`: "
                            "add the bias only when there is one (`if bias is not None`).") from None
-            raise
+            raise checks.mistake_in_your_code(
+                error, f"For {shape} your function fails ({first_line(error)}). The layer computes "
+                       "`x @ weight.T + bias` from tensors alone.") from None
         except RuntimeError as error:
-            if x.dim() > 2:   # the 2-D cases ran before: this one fails only for its extra dimension
-                raise checks.mistake_in_your_code(
-                    error, f"For {shape} your function fails ({str(error).splitlines()[0]}): it works on 2-D "
-                           "inputs only. `nn.Linear` acts on the last dimension, whatever comes before it; "
-                           "`x @ weight.T` does too.") from None
-            raise
+            if isinstance(error, NotImplementedError):   # a stub: not attempted
+                raise
+            raise checks.mistake_in_your_code(error, LinearByHand._explain_failure(error, x, shape)) from None
+        got = plain(run.value)
         if got is None:
             raise Incorrect("`linear_by_hand` returned None: end it with `return ...`.")
         if type(got) is not torch.Tensor:
             raise Incorrect(f"`linear_by_hand` returned {checks.type_name(got)}; return the tensor `x @ weight.T + bias`.")
+        if run.changed:
+            names = ", ".join(("`x`", "`weight`", "`bias`")[i] for i in run.changed)
+            raise Incorrect(f"For {shape} your function changed the caller's {names} in place (an operation "
+                            "ending in `_`, or an assignment into it): a layer never changes its input or its "
+                            "weights when it runs. Compute a new tensor.")
         if same(got, expected):
+            if run.connected:
+                raise Incorrect(OWN_LAYER)
             return
         if got.shape != expected.shape:
             if x.dim() == 2 and got.shape == expected.T.shape:
@@ -98,6 +143,62 @@ class LinearByHand(Exercise):
         worst = (got - expected).abs().max().item()
         raise Incorrect(f"For {shape} your result differs from `nn.Linear`'s (largest difference {worst:.4g}). "
                         "The layer computes `x @ weight.T + bias`.")
+
+    @staticmethod
+    def _explain_failure(error, x, shape) -> str:
+        """What a RuntimeError of PyTorch means for this exercise."""
+        said = first_line(error)
+        if x.dim() > 2:   # the 2-D cases ran before: this one fails only for its extra dimension
+            return (f"For {shape} your function fails ({said}): it works on 2-D inputs only. `nn.Linear` acts "
+                    "on the last dimension, whatever comes before it; `x @ weight.T` does too.")
+        if "cannot be multiplied" in said or "size mismatch" in said:
+            return (f"For {shape} your function fails ({said}): the two inner sizes of a matrix product must "
+                    "agree. x ends with in_features and weight is (out_features, in_features), so the product "
+                    "is `x @ weight.T`.")
+        if "must match the size of tensor" in said:
+            return (f"For {shape} your function fails ({said}): two tensors combined element by element have "
+                    "shapes that do not broadcast. The bias has one value per output feature, shape "
+                    "(out_features,): added to `x @ weight.T`, whose last dimension is out_features, it is "
+                    "added to every row as it is.")
+        return (f"For {shape} your function fails ({said}). The layer computes `x @ weight.T + bias`, "
+                "with the tensors as they are given.")
+
+    @staticmethod
+    def _expect_gradients(linear_by_hand, x, weight, bias):
+        """Training sends a gradient back to the weight and the bias through the layer: it must arrive."""
+        try:
+            grads = differentiated(linear_by_hand, x, weight, bias)["grads"]
+        except RuntimeError as error:
+            if isinstance(error, NotImplementedError):
+                raise
+            shape = f"x {tuple(x.shape)}, weight {tuple(weight.shape)}"
+            if "in-place" in str(error) or "inplace" in str(error):
+                raise checks.mistake_in_your_code(
+                    error, f"For {shape}, with tensors that require grad (as a layer's weights do), your "
+                           f"function fails ({first_line(error)}): it changes a tensor it is given in place. "
+                           "Compute a new tensor instead.") from None
+            raise checks.mistake_in_your_code(
+                error, f"For {shape}, with tensors that require grad (as a layer's weights do), your function "
+                       f"fails ({first_line(error)}).") from None
+        leaves = [x, weight, bias]
+        for leaf in leaves:
+            leaf.requires_grad_()
+        F.linear(*leaves).sum().backward()
+        lost = [name for name, leaf, grad in zip(("x", "weight", "bias"), leaves, grads)
+                if not (type(grad) is torch.Tensor and same(grad, leaf.grad))]
+        if lost:
+            names = " and ".join(f"`{name}`" for name in lost)
+            raise Incorrect(f"Your function returns the layer's numbers, but the gradient does not reach {names} "
+                            "as it would through `nn.Linear`: the result is not computed from the tensors you are "
+                            "given (copied into a layer of your own, detached, or computed under "
+                            "`torch.no_grad()`). Compute it from `x`, `weight` and `bias` themselves, with tensor "
+                            "operations.")
+
+
+OWN_LAYER = ("Your function returns the layer's numbers from a layer of its own: its result carries parameters "
+             "that are not the `weight` and `bias` you were given (an `nn.Linear` with the given values copied "
+             "in?), so training would change that layer and never the weights you passed. The exercise is the "
+             "layer's computation by hand: `x @ weight.T + bias`, with tensor operations only, no `nn.Linear`.")
 
 
 # --- q2 ---------------------------------------------------------------------------------
@@ -146,10 +247,19 @@ class ConvOutputSize(Exercise):
 
     @staticmethod
     def _compare(conv_output_size, args, advice):
-        got = plain(checks.call(conv_output_size, *args, what="`conv_output_size`"))
-        expected = reference_size(*args)
         names = ("size", "kernel_size", "stride", "padding", "dilation")
         call = ", ".join(f"{n}={v}" for n, v in zip(names, args))
+        try:
+            got = plain(checks.call(conv_output_size, *args, what="`conv_output_size`"))
+        except RuntimeError as error:
+            if isinstance(error, NotImplementedError):
+                raise
+            raise checks.mistake_in_your_code(
+                error, f"`conv_output_size({call})` fails inside PyTorch ({first_line(error)}): these settings "
+                       "are valid for an `nn.Conv2d` on a (1, 1, size, size) input. Compute the size with the "
+                       "formula from the arguments alone (or, to measure it, run a convolution with exactly these "
+                       "settings on such an input).") from None
+        expected = reference_size(*args)
         if type(got) is not int:
             kind = "None" if got is None else f"{got!r} ({checks.type_name(got)})"
             raise Incorrect(f"`conv_output_size({call})` returned {kind}; return a whole number (an int). "
@@ -188,8 +298,7 @@ class ConvParameterCount(Exercise):
     def check_answer(self, conv2d_parameters):
         expect_function(conv2d_parameters, "conv2d_parameters")
         for args, advice in self.CASES:
-            got = checks.expect_int(checks.call(conv2d_parameters, *args, what="`conv2d_parameters`"),
-                                    "`conv2d_parameters`")
+            got = checks.expect_int(self._call(conv2d_parameters, args), "`conv2d_parameters`")
             in_channels, out_channels, kernel_size, *rest = args
             bias = rest[0] if rest else True
             conv = nn.Conv2d(in_channels, out_channels, kernel_size, bias=bias)
@@ -199,6 +308,27 @@ class ConvParameterCount(Exercise):
                 raise Incorrect(f"`conv2d_parameters({shown})` returned {got:,}; `{conv}` has {expected:,} parameters "
                                 f"(weight {tuple(conv.weight.shape)}{', bias ' + str(tuple(conv.bias.shape)) if bias else ''})."
                                 f" {self._diagnose(got, conv, advice)}")
+
+    @staticmethod
+    def _call(conv2d_parameters, args):
+        """Call the answer; what a tuple kernel or PyTorch raises becomes the course's message."""
+        shown = ", ".join(map(repr, args))
+        try:
+            return checks.call(conv2d_parameters, *args, what="`conv2d_parameters`")
+        except TypeError as error:
+            if not isinstance(args[2], tuple):
+                raise
+            raise checks.mistake_in_your_code(
+                error, f"`conv2d_parameters({shown})` fails ({first_line(error)}): `kernel_size` is a tuple "
+                       f"(height, width) here, {args[2]!r}, not a number. Read its two sides before multiplying "
+                       "(an int k means k × k).") from None
+        except RuntimeError as error:
+            if isinstance(error, NotImplementedError):
+                raise
+            raise checks.mistake_in_your_code(
+                error, f"`conv2d_parameters({shown})` fails inside PyTorch ({first_line(error)}): these settings "
+                       "make a valid `nn.Conv2d`. Count from the weight's shape, (out_channels, in_channels, "
+                       "kernel height, kernel width), and the bias's, (out_channels,).") from None
 
     @staticmethod
     def _diagnose(got, conv, advice):
@@ -245,12 +375,9 @@ class ConvLayout(Exercise):
                 run = to_conv_layout.run(images.clone())
                 got = run.value
             except RuntimeError as error:
-                if images.dim() != 3:
+                if isinstance(error, NotImplementedError):
                     raise
-                raise checks.mistake_in_your_code(
-                    error, f"For {label}, shape {shape}, your function fails ({str(error).splitlines()[0]}): a "
-                           "grayscale batch has three dimensions and no channel to move; insert one of size 1 "
-                           "at position 1 instead.") from None
+                raise checks.mistake_in_your_code(error, self._explain_failure(error, images, label)) from None
             if type(got) is not torch.Tensor:
                 raise Incorrect(f"`to_conv_layout` returned {checks.kind_of(got)}; return a tensor.")
             if run.changed:
@@ -259,16 +386,41 @@ class ConvLayout(Exercise):
             call = f"For {label}, shape {shape},"
             if got.shape != expected.shape:
                 raise Incorrect(f"{call} you returned shape {tuple(got.shape)}; expected {tuple(expected.shape)}. "
-                                f"{self._diagnose(images, got)}")
+                                f"{self._diagnose(to_conv_layout, images, got)}")
             if not checks.equal(got, expected):
                 raise Incorrect(f"{call} the shape is right but the pixels moved. "
-                                f"{self._diagnose_values(images, got)}")
+                                f"{self._diagnose_values(to_conv_layout, images, got)}")
         conv = nn.Conv2d(3, 2, kernel_size=3)
         with torch.no_grad():
             conv(to_conv_layout(torch.randn(2, 5, 5, 3, generator=g)))
 
     @staticmethod
-    def _diagnose(images, got):
+    def _explain_failure(error, images, label) -> str:
+        """What a RuntimeError of PyTorch means for this exercise."""
+        shape, said = tuple(images.shape), first_line(error)
+        if images.dim() == 3:
+            return (f"For {label}, shape {shape}, your function fails ({said}): a grayscale batch has three "
+                    "dimensions and no channel to move; insert one of size 1 at position 1 instead.")
+        return (f"For {label}, shape {shape}, your function fails ({said}): a colour batch has four dimensions, "
+                "(N, H, W, C); Conv2d wants the same four in another order, (N, C, H, W): move the last one to "
+                "position 1, and change nothing else.")
+
+    @staticmethod
+    def _swapped_height_and_width(to_conv_layout, images) -> str:
+        """Which operation put the width before the height: read from the autograd graph of the
+        answer's result, so the message names what the student wrote."""
+        ops = set(differentiated(to_conv_layout, images)["ops"])
+        if "TransposeBackward0" in ops and "PermuteBackward0" not in ops:
+            return ("`transpose(1, 3)` exchanges the channels with the *width*, so height and width trade places "
+                    "too: use `permute(0, 3, 1, 2)`.")
+        if "PermuteBackward0" in ops:
+            return ("Your reordering puts the width before the height. `permute` lists the *old* positions in their "
+                    "new order: (N, C, H, W) are the old positions 0, 3, 1, 2, so `permute(0, 3, 1, 2)`; "
+                    "`permute(0, 3, 2, 1)` swaps height and width.")
+        return "Height and width are swapped: Conv2d wants (N, C, H, W), the height first."
+
+    @classmethod
+    def _diagnose(cls, to_conv_layout, images, got):
         shape = tuple(got.shape)
         if images.dim() == 3:
             n, h, w = images.shape
@@ -282,16 +434,16 @@ class ConvLayout(Exercise):
             return "Conv2d wants (N, C, H, W) with C = 1 for grayscale."
         n, h, w, c = images.shape
         if shape == (n, c, w, h):
-            return "Height and width are swapped: `transpose(1, 3)` exchanges them; the height comes first."
+            return f"Height and width are swapped. {cls._swapped_height_and_width(to_conv_layout, images)}"
         return "Conv2d wants (N, C, H, W): batch, channels, height, width."
 
-    @staticmethod
-    def _diagnose_values(images, got):
+    @classmethod
+    def _diagnose_values(cls, to_conv_layout, images, got):
         if images.dim() == 4 and checks.equal(got, images.reshape(got.shape)):
             return ("`reshape` (or `view`) keeps the numbers in memory order, so it mixes colours and pixels: "
                     "move the channel dimension with `permute(0, 3, 1, 2)`.")
         if images.dim() == 4 and checks.equal(got, images.transpose(1, 3)):
-            return "`transpose(1, 3)` also swaps height and width: use `permute(0, 3, 1, 2)`."
+            return f"Height and width are swapped. {cls._swapped_height_and_width(to_conv_layout, images)}"
         return "Reorder or insert dimensions only; never reshape pixels across them."
 
 

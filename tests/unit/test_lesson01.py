@@ -71,8 +71,66 @@ def test_q1_mistakes(answer, message):
     assert_check_failed(ex.q1, answer, match=message)
 
 
-def test_q1_error_in_student_code_is_reported_as_such():
-    assert_check_errored(ex.q1, lambda x, w, b: torch.mm(x, w.T) + b[:, None], match="RuntimeError")
+def test_q1_a_bias_added_as_a_column_is_explained_with_the_students_line():
+    outcome = assert_check_failed(
+        ex.q1, lambda x, w, b: torch.mm(x, w.T) + b[:, None],
+        match="For x (4, 3), weight (3, 3) your function fails (The size of tensor a (4) must match the size of "
+              "tensor b (3) at non-singleton dimension 0): two tensors combined element by element have shapes "
+              "that do not broadcast. The bias has one value per output feature")
+    assert "(At test_lesson01.py, line" in outcome.message and "b[:, None]" in outcome.message
+
+
+def test_q1_a_product_that_cannot_run_is_explained():
+    outcome = assert_check_failed(
+        ex.q1, lambda x, w, b: x @ w.T + add_none_safe(b) if w.shape[0] == w.shape[1] else x @ w + add_none_safe(b),
+        match="For x (5, 3), weight (2, 3) your function fails (mat1 and mat2 shapes cannot be multiplied (5x3 and "
+              "2x3)): the two inner sizes of a matrix product must agree.")
+    assert "(At test_lesson01.py, line" in outcome.message
+
+
+def test_q1_an_error_of_the_students_own_python_stays_an_error_in_their_code():
+    assert_check_errored(ex.q1, lambda x, w, b: x @ w.T + undefined_bias, match="NameError")  # noqa: F821
+
+
+def copied_into_linear(x, weight, bias):
+    """The issue's answer: the statement forbids nn.Linear; the given weights copied into one."""
+    layer = nn.Linear(weight.shape[1], weight.shape[0], bias=bias is not None)
+    with torch.no_grad():
+        layer.weight.copy_(weight)
+        if bias is not None:
+            layer.bias.copy_(bias)
+    return layer(x)
+
+
+def linear_under_no_grad(x, weight, bias):
+    layer = nn.Linear(weight.shape[1], weight.shape[0], bias=bias is not None)
+    with torch.no_grad():
+        layer.weight.copy_(weight)
+        if bias is not None:
+            layer.bias.copy_(bias)
+        return layer(x)
+
+
+def parameters_wrapped(x, weight, bias):
+    layer = nn.Linear(weight.shape[1], weight.shape[0], bias=bias is not None)
+    layer.weight = nn.Parameter(weight)
+    layer.bias = None if bias is None else nn.Parameter(bias)
+    return layer(x)
+
+
+@pytest.mark.parametrize("answer, message", [
+    (copied_into_linear, "Your function returns the layer's numbers from a layer of its own: its result carries "
+                         "parameters that are not the `weight` and `bias` you were given (an `nn.Linear` with the "
+                         "given values copied in?)"),
+    (parameters_wrapped, "from a layer of its own"),
+    (linear_under_no_grad, "the gradient does not reach `x` and `weight` and `bias` as it would through `nn.Linear`"),
+    (lambda x, w, b: x @ w.detach().T + add_none_safe(b), "the gradient does not reach `weight` as it would"),
+    (lambda x, w, b: x @ w.data.T + add_none_safe(b), "the gradient does not reach `weight` as it would"),
+    (lambda x, w, b: x @ w.T + (0 if b is None else b.detach()), "the gradient does not reach `bias`"),
+    (lambda x, w, b: x.mul_(1) @ w.T + add_none_safe(b), "your function changed the caller's `x` in place"),
+])
+def test_q1_the_numbers_of_a_layer_that_is_not_the_one_given_are_refused(answer, message):
+    assert_check_failed(ex.q1, answer, match=message)
 
 
 # --- q2: conv output size ------------------------------------------------------------------
@@ -259,3 +317,45 @@ def test_a_float_subclass_is_refused_by_conv2d_parameters():
     half = type("Half", (float,), {})
     assert_check_failed(ex.q3, lambda *args, **kwargs: half(by_shapes(*args, **kwargs)),
                         match="`conv2d_parameters` returned a float; return a Python int.")
+
+
+# --- what PyTorch (or Python) raises, said in the exercise's terms, with the student's line ------
+
+def size_by_running_a_conv_on_one_row(size, kernel_size, stride=1, padding=0, dilation=1):
+    conv = nn.Conv2d(1, 1, kernel_size, stride=stride, padding=padding, dilation=dilation)
+    return conv(torch.zeros(1, 1, size)).shape[-1]     # (C, H, W) with H = 1: the kernel does not fit
+
+
+def test_q2_a_convolution_run_on_the_wrong_input_is_explained():
+    outcome = assert_check_failed(
+        ex.q2, size_by_running_a_conv_on_one_row,
+        match="`conv_output_size(size=32, kernel_size=3)` fails inside PyTorch (Calculated padded input size per "
+              "channel: (1 x 32). Kernel size: (3 x 3). Kernel size can't be greater than actual input size): "
+              "these settings are valid for an `nn.Conv2d` on a (1, 1, size, size) input.")
+    assert "`return conv(torch.zeros(1, 1, size)).shape[-1]" in outcome.message
+
+
+def test_q3_a_tuple_kernel_multiplied_as_a_number_is_explained():
+    outcome = assert_check_failed(
+        ex.q3, lambda i, o, k, bias=True: o * i * k * k + (o if bias else 0),
+        match="`conv2d_parameters(2, 5, (3, 1))` fails (can't multiply sequence by non-int of type 'tuple'): "
+              "`kernel_size` is a tuple (height, width) here, (3, 1), not a number.")
+    assert "(At test_lesson01.py, line" in outcome.message
+
+
+@pytest.mark.parametrize("answer, message", [
+    # the issue's answer: told about transpose(1, 3), which it never used
+    (rgb_then(lambda t: t.permute(0, 3, 2, 1)),
+     "For RGB, channels last, shape (2, 5, 4, 3), you returned shape (2, 3, 4, 5); expected (2, 3, 5, 4). Height and "
+     "width are swapped. Your reordering puts the width before the height. `permute` lists the *old* positions in "
+     "their new order"),
+    (rgb_then(lambda t: t.transpose(1, 3)),
+     "Height and width are swapped. `transpose(1, 3)` exchanges the channels with the *width*"),
+    (rgb_then(lambda t: t.permute(0, 3, 1)),
+     "For RGB, channels last, shape (2, 5, 4, 3), your function fails (permute(sparse_coo): number of dimensions in "
+     "the tensor input does not match the length of the desired ordering of dimensions i.e. input.dim() = 4 is not "
+     "equal to len(dims) = 3): a colour batch has four dimensions, (N, H, W, C)"),
+])
+def test_q4_says_what_the_student_wrote(answer, message):
+    outcome = assert_check_failed(ex.q4, answer, match=message)
+    assert "transpose" not in outcome.message or "transpose" in message
