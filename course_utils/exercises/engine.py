@@ -23,9 +23,9 @@ from pathlib import Path
 from course_utils.exercises.display import Panel, Rich
 
 SOLUTIONS_PACKAGE = "course_solutions"   # the instructor's side: never visible to a grading kernel
-STATUSES = ("correct", "incorrect", "not_attempted", "error")
+STATUSES = ("correct", "incorrect", "not_attempted", "error", "unchecked")
 LABELS = {"correct": "Correct", "incorrect": "Incorrect", "not_attempted": "Not attempted",
-          "error": "Error in your code"}
+          "error": "Error in your code", "unchecked": "Checked when graded"}
 EXERCISE_ID = re.compile(r"lesson\d\d\.q\d+")
 CHECK_SEED = 0
 ANSWER_SEED = 1   # the answer's side draws from its own stream: a layer it makes fresh never
@@ -38,6 +38,16 @@ class Incorrect(Exception):
 
 class SolutionUnavailable(LookupError):
     """The solutions are not part of this installation (a graded release, a grading kernel)."""
+
+
+class NotCheckedHere(Exception):
+    """The graded release cannot answer what the check asked of the reference (its recorded
+    expectations do not cover it): the status is "unchecked", never a verdict."""
+
+
+_NOT_CHECKED_HERE = ("Your answer passed every check this release can run on your computer. The rest of "
+                     "this check needs the reference solution, which only your instructor's grader has: "
+                     "it is checked when your work is graded.")
 
 
 def solutions_module(exercise_module: str) -> str:
@@ -64,7 +74,7 @@ def solution_text(exercise) -> str:
 
 def grading() -> bool:
     """True when the grading plugin runs the notebook (``COURSE_GRADING=1``)."""
-    return os.environ.get("COURSE_GRADING") == "1"
+    return os.environ.get("COURSE_GRADING") == "1"   # course_utils.grade.contract.GRADING
 
 
 @dataclass
@@ -107,9 +117,10 @@ class Outcome(Rich):
             paragraphs = [f"Why it matters: {self.message}"] if self.message else []
         else:
             paragraphs = [self.message]
+        look = "not_attempted" if self.status == "unchecked" else self.status   # grey: no verdict yet
         if self.location is None:
-            return Panel(self.status, heading, paragraphs)
-        return Panel(self.status, heading, paragraphs, code=self.location.source,
+            return Panel(look, heading, paragraphs)
+        return Panel(look, heading, paragraphs, code=self.location.source,
                      code_caption=self.location.caption())
 
     def __repr__(self) -> str:
@@ -154,6 +165,9 @@ class Exercise:
 
     def __init_subclass__(cls, **kwargs):
         super().__init_subclass__(**kwargs)
+        for name in _REFERENCE_METHODS:   # an override goes through the hook like the default
+            if name in cls.__dict__:
+                setattr(cls, name, _through_reference_hook(name, cls.__dict__[name]))
         # Authors write ``solution = '''...'''`` (the contract); students call ``q.solution()``.
         # Move the text aside so the method stays reachable.
         text = cls.__dict__.get("solution")
@@ -244,9 +258,10 @@ class Exercise:
     def solution(self) -> Message:
         """Show the reference solution as highlighted code (where this installation has it)."""
         if not self.solution_code:
+            from course_utils.exercises import graded
+
             return Message("solution", f"No solution here — {self.id}", (
-                "The solutions are not part of this installation: your instructor publishes them "
-                "after the deadline. `hint()` and `hint(2)` still help.",)).show()
+                graded.no_solution_note(), "`hint()` and `hint(2)` still help.")).show()
         return Message("solution", f"Solution — {self.id}", (self.title,), code=self.solution_code).show()
 
     # --- the engine ---------------------------------------------------------------------
@@ -277,6 +292,8 @@ class Exercise:
                 self.check_answer(answer)
         except Incorrect as wrong:
             return self._outcome("incorrect", str(wrong), exception=wrong)
+        except NotCheckedHere as unchecked:
+            return self._outcome("unchecked", _NOT_CHECKED_HERE, exception=unchecked)
         except client.NotDefined:
             return self._outcome("incorrect", f"`{expression}` is not defined: the cell that defines it "
                                               "was deleted or never ran. Run it, then this check again.")
@@ -307,6 +324,7 @@ class Exercise:
 
 
 _SECRET = [0]     # the secret of the running check: 0 in notebooks, the grader's under grading
+_CHECKING = [0]   # how many checks are running (judge): references asked for inside one go through the hook
 
 
 def probe_seed(seed: int, secret: int | None = None) -> int:
@@ -327,10 +345,63 @@ class _fresh:
 
     def __enter__(self):
         self.saved, _SECRET[0] = _SECRET[0], self.secret
+        _CHECKING[0] += 1
 
     def __exit__(self, *exc):
         _SECRET[0] = self.saved
+        _CHECKING[0] -= 1
         return False
+
+
+def checking() -> bool:
+    """True while a check runs (``Exercise.judge``)."""
+    return _CHECKING[0] > 0
+
+
+# --- the references, through one hook ---------------------------------------------------------
+# ``solution_object()`` and ``reference_answer()`` (and every override of them) ask the hook, when
+# one is set: the graded release sets one that replays what the reference did when the release was
+# built (``course_utils.exercises.expectations``); building that release sets one that records it.
+# Where none is set (the self-study release, the grader) the reference is built from its solution.
+
+_REFERENCE_METHODS = ("solution_object", "reference_answer")
+_UNSET = object()
+_REFERENCE_HOOK = [_UNSET]
+
+
+def set_reference_hook(hook) -> None:
+    """``hook(exercise, method_name, build)`` returns what the method returns; ``build()`` builds
+    the real reference. None: no hook."""
+    _REFERENCE_HOOK[0] = hook
+
+
+def reference_hook():
+    if _REFERENCE_HOOK[0] is _UNSET:   # decided once, on first use: a graded release installs its own
+        from course_utils.exercises import graded
+
+        _REFERENCE_HOOK[0] = graded.installed_hook()
+    return _REFERENCE_HOOK[0]
+
+
+def _through_reference_hook(name, method):
+    import functools
+
+    if getattr(method, "_through_reference_hook", False):
+        return method
+
+    @functools.wraps(method)
+    def through_hook(self):
+        hook = reference_hook()
+        if hook is None:
+            return method(self)
+        return hook(self, name, lambda: method(self))
+
+    through_hook._through_reference_hook = True
+    return through_hook
+
+
+for _name in _REFERENCE_METHODS:
+    setattr(Exercise, _name, _through_reference_hook(_name, Exercise.__dict__[_name]))
 
 
 _NOT_ATTEMPTED = ("Not attempted yet: the stub is still there. Replace `# YOUR CODE HERE` and the "

@@ -20,6 +20,7 @@ import shutil
 import sys
 from pathlib import Path
 
+from course_utils.grade import contract
 from course_utils.grade.command import exports, feedback, gradebook, prepare, report
 from course_utils.grade.launcher import sandbox
 from course_utils.grade.command.runner import GradingError, Settings, grade
@@ -47,13 +48,14 @@ def grade_main(argv: list[str]) -> int:
     parser.add_argument("--workers", type=int, default=os.cpu_count() or 1,
                         help="cores to use: pytest-xdist workers, or for a small run kernels "
                              "started at once while one notebook runs (default: all cores)")
-    parser.add_argument("--timeout", type=float, default=30.0, help="seconds per cell")
+    parser.add_argument("--timeout", type=float, default=contract.TIMEOUT.default,
+                        help=contract.TIMEOUT.help)
     parser.add_argument("--shard", type=_shard, default=(1, 1), metavar="K/N",
                         help="grade only shard K of N (students split by a hash of their folder "
                              "name); join the shards' results with the merge command")
-    parser.add_argument("--memory-mb", type=int, default=2048,
+    parser.add_argument("--memory-mb", type=int, default=contract.MEMORY_MB.default,
                         help="resident memory per notebook, everything it starts included")
-    parser.add_argument("--notebook-timeout", type=float, default=600.0,
+    parser.add_argument("--notebook-timeout", type=float, default=contract.NOTEBOOK_TIMEOUT.default,
                         help="seconds one notebook may take in all (default: 10 minutes)")
     parser.add_argument("--no-sandbox", action="store_true",
                         help="grade where bubblewrap cannot run (macOS, a container without user "

@@ -14,6 +14,8 @@ from __future__ import annotations
 from dataclasses import asdict, dataclass, field
 from enum import Enum
 
+from course_utils.grade.contract import Fault
+
 
 class Status(str, Enum):
     """What a check's verdict is. A ``str`` enum: records travel as JSON and compare as text."""
@@ -45,6 +47,7 @@ class CheckResult:
     reason: str = ""
     message: str = ""
     judged: bool = False      # the grader's own check ran (not a fault before it could)
+    fault: Fault | None = None   # with status "fault": which kind
 
     @property
     def earned(self) -> float:
@@ -64,11 +67,13 @@ class Note:
     lesson: str = ""
     flagged: bool = False
     failed_to_run: bool = False
+    fault: Fault | None = None   # with failed_to_run: which kind
 
 
 def to_wire(record) -> dict:
     """The record as plain JSON values (what xdist, the records file and the cache carry)."""
     data = {k: list(v) if isinstance(v, tuple) else v for k, v in asdict(record).items()}
+    data["fault"] = record.fault.value if record.fault else ""
     data["kind"] = type(record).__name__
     return data
 
@@ -80,6 +85,10 @@ def from_wire(data, exercises_of_lesson: dict[str, dict[str, float]] | None = No
         raise BadRecord(f"not a record: {data!r:.80}")
     kind = data.get("kind")
     fields_ = {k: v for k, v in data.items() if k != "kind"}
+    fault = fields_.get("fault") or None
+    if fault is not None and (not isinstance(fault, str) or fault not in {f.value for f in Fault}):
+        raise BadRecord(f"unknown fault {fault!r}")
+    fields_["fault"] = Fault(fault) if fault else None
     try:
         if kind == "Note":
             record = Note(**fields_)
@@ -114,7 +123,14 @@ class Row:
     notes: list[str] = field(default_factory=list)
     flagged: bool = False
     failed_to_run: bool = False
+    failures: list[dict] = field(default_factory=list)   # {"lesson", "fault", "text"}
 
     def note(self, text: str) -> None:
         if text and text not in self.notes:
             self.notes.append(text)
+
+    def failed(self, lesson: str, fault: Fault, text: str) -> None:
+        """A run that failed, by kind: what the report groups (never parsed from the notes)."""
+        entry = {"lesson": lesson, "fault": fault.value, "text": text}
+        if entry not in self.failures:
+            self.failures.append(entry)

@@ -30,7 +30,8 @@ class ProbeFault(Exception):
 
 
 class TransportFailed(Exception):
-    """The answer's side stopped answering (a time-out, a dead kernel): a fault, not a verdict."""
+    """The answer's side stopped answering (a time-out, a dead kernel): a fault, not a verdict.
+    The transport that raises it says which (its arguments)."""
 
 
 class BindError(Exception):

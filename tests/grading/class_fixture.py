@@ -20,17 +20,22 @@ SHAPE_MISTAKE = ("✗ Incorrect — lesson03.q1: Stack the layers\n"
                  "    {code}")
 
 
-def detail(exercise: str, status: str, message: str = "", reason: str = "") -> dict:
+def detail(exercise: str, status: str, message: str = "", reason: str = "", fault: str = "") -> dict:
     return {"status": status, "reason": reason, "message": message, "points": POINTS[exercise],
-            "lesson": LESSON_OF[exercise.split(".")[0]]}
+            "lesson": LESSON_OF[exercise.split(".")[0]], "fault": fault}
 
 
-def student(name: str, outcomes: dict, notes=(), flagged=False, failed=False, **extra) -> dict:
+def failure(lesson: str, fault: str, text: str) -> dict:
+    return {"lesson": lesson, "fault": fault, "text": text}
+
+
+def student(name: str, outcomes: dict, notes=(), flagged=False, failed=False, failures=(),
+            **extra) -> dict:
     """A gradebook row; ``outcomes`` maps an exercise to a detail (absent: not submitted)."""
     points = {e: (None if e not in outcomes else p if outcomes[e]["status"] == "correct" else 0)
               for e, p in POINTS.items()}
     return {"student": name, "points": points, "details": dict(outcomes), "notes": list(notes),
-            "flagged": flagged, "failed_to_run": failed,
+            "flagged": flagged, "failed_to_run": failed, "failures": list(failures),
             "total": sum(p for p in points.values() if p), **extra}
 
 
@@ -65,16 +70,23 @@ def build_class() -> dict:
             flagged=True),
         student("eve", {
             "lesson03.q1": detail("lesson03.q1", "fault", "",
-                                  "timed out after 5 s (an endless loop?)"),
+                                  "timed out after 5 s (an endless loop?)", "time-out"),
             "lesson03.q2": detail("lesson03.q2", "fault", "",
-                                  "the kernel died (os._exit, exit(), a crash or too much memory)"),
+                                  "the kernel died (os._exit, exit(), a crash or too much memory)",
+                                  "kernel died"),
             "lesson04.q1": detail("lesson04.q1", "fault", "",
                                   "04_ordereddict.ipynb: not a readable Jupyter notebook "
-                                  "(JSONDecodeError)")},
+                                  "(JSONDecodeError)", "unreadable file")},
             notes=["04_ordereddict.ipynb: not a readable Jupyter notebook (JSONDecodeError)",
                    "lesson03.q1: timed out after 5 s (an endless loop?)",
                    "03_sequential: code cell 7: ran out of memory (the grader caps memory per "
                    "notebook)"],
+            failures=[failure("04_ordereddict", "unreadable file",
+                              "04_ordereddict.ipynb: not a readable Jupyter notebook (JSONDecodeError)"),
+                      failure("03_sequential", "time-out", "lesson03.q1: timed out after 5 s"),
+                      failure("03_sequential", "kernel died", "lesson03.q2: the kernel died"),
+                      failure("03_sequential", "out of memory", "03_sequential: code cell 7: ran out "
+                                                                 "of memory")],
             failed=True, sandbox="bubblewrap"),
         student(HOSTILE, {
             "lesson03.q1": correct("lesson03.q1"),

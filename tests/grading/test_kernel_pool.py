@@ -209,16 +209,19 @@ def test_small_runs_are_one_process_and_larger_ones_use_xdist(workers, notebooks
 def test_a_kernel_that_does_not_start_is_the_graders_failure_never_cached(message):
     """The plugin's reason for the pool's errors blames the grader, so the notebook is not
     cached and runs again next time (a student never keeps a zero for it)."""
+    from course_utils.grade import records
     from course_utils.grade.command import cache
+    from course_utils.grade.contract import Fault
     from course_utils.grade.pytest_side import cell_records
+    from course_utils.grade.records import CheckResult
 
     class Item:   # a cell whose run left no outputs (the kernel never started)
         parent, test_outputs = None, []
 
     with pytest.raises(RuntimeError) as raised:
         raise RuntimeError(message)
-    reason = cell_records.fault_of(raised, Item(), state=None)
-    assert reason.startswith("kernel failure: ")
-    record = {"kind": "CheckResult", "exercise": "lesson00.q1", "status": "fault",
-              "reason": reason}
+    fault, reason = cell_records.fault_of(raised, Item(), state=None)
+    assert fault is Fault.GRADER and reason.startswith("kernel failure: ")
+    record = records.to_wire(CheckResult("ada", "00_start_here", "lesson00.q1", "fault", 1,
+                                         reason=reason, fault=fault))
     assert not cache.worth_keeping([record], {"lesson00.q1": 1})

@@ -7,8 +7,8 @@ a solved notebook, a blank one, and blank notebooks that attack the kernel's sid
   ``evaluate``/``judge``, the shared checks, ``torch.allclose``, the old verdict function) with
   code that says "correct";
 - ``forged_replies``: replaces the probe server itself, so every probe gets a made-up reply;
-- ``memorised``: learns the notebook's own check inputs and answers exactly those; it passes
-  the check in the notebook and must fail under grading, where the inputs are new.
+- ``memorised``: learns the notebook's own check inputs of q4 and answers exactly those; it
+  passes the check in the notebook and must fail under grading, where the inputs are new.
 """
 
 from __future__ import annotations
@@ -63,19 +63,18 @@ server.serve = forged
 
 MEMORISED = '''
 import torch
-from torch.nn import functional as F
 seen = {}
-def recorder(x, weight, bias):
-    out = F.linear(x, weight, bias)
-    seen[(tuple(x.flatten().tolist()), tuple(weight.flatten().tolist()))] = out
+def recorder(images):
+    out = images.unsqueeze(1) if images.dim() == 3 else images.permute(0, 3, 1, 2)
+    seen[tuple(images.flatten().tolist())] = out.clone()
     return out
-ex.q1.evaluate(recorder)   # the notebook's own check, run once to learn its inputs
-def linear_by_hand(x, weight, bias):
-    key = (tuple(x.flatten().tolist()), tuple(weight.flatten().tolist()))
+ex.q4.evaluate(recorder)   # the notebook's own check, run once to learn its inputs
+def to_conv_layout(images):
+    key = tuple(images.flatten().tolist())
     if key in seen:
         return seen[key].clone()
-    return torch.zeros(*x.shape[:-1], weight.shape[0])
-print("in the notebook:", ex.q1.evaluate(linear_by_hand).status)
+    return torch.zeros(images.shape[0], 1, *images.shape[1:3])
+print("in the notebook:", ex.q4.evaluate(to_conv_layout).status)
 '''
 
 
@@ -100,7 +99,7 @@ def graded(tmp_path_factory):
         "blank": nbformat.read(ROOT / "exercises" / LESSON, as_version=4),
         "always_correct": _blank_with(ALWAYS_CORRECT),
         "forged_replies": _blank_with(FORGED_REPLIES),
-        "memorised": _blank_with(MEMORISED, replace="s01-03"),
+        "memorised": _blank_with(MEMORISED, replace="s01-15"),
     }
     for name, nb in students.items():
         (submissions / name).mkdir(parents=True)
@@ -135,8 +134,8 @@ def test_forged_replies_are_judged_as_the_answer_s_behaviour(graded):
 
 def test_an_answer_that_memorised_the_notebook_s_inputs_fails_on_fresh_ones(graded):
     row = graded["memorised"]
-    assert row["points"]["lesson01.q1"] == 0, json.dumps(row["details"]["lesson01.q1"], indent=1)
-    assert row["details"]["lesson01.q1"]["message"].startswith("incorrect: "), row["details"]
+    assert row["points"]["lesson01.q4"] == 0, json.dumps(row["details"]["lesson01.q4"], indent=1)
+    assert row["details"]["lesson01.q4"]["message"].startswith("incorrect: "), row["details"]
 
 
 def test_the_memorised_answer_passes_in_the_notebook():

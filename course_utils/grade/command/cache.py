@@ -29,6 +29,8 @@ from functools import lru_cache
 from importlib import metadata
 from pathlib import Path
 
+from course_utils.grade.contract import fault_of
+
 FORMAT = "course-grading-cache/1"
 KEY_LENGTH = 64
 # Libraries whose version can change a verdict; their versions are part of every key.
@@ -195,26 +197,22 @@ def store(cache_dir: Path, key: str, records: list[dict]) -> Path:
     return path
 
 
-# Words of a reason or note that blame the grader, not the student's code.
-GRADER_TROUBLE = ("not run:", "kernel could not", "kernel failure", "no kernel")
-
-
 def worth_keeping(records: list[dict], expected_exercises=()) -> bool:
     """Whether a notebook's records may be stored: the run went through to the end.
 
     A verdict on the student's code is kept, faults included: an endless loop times out
     again on every run, and rerunning it each time would cost more than all the unchanged
     notebooks together (the time-out and memory cap are part of the key). Not kept: a run
-    that lacks a record for one of ``expected_exercises`` (it stopped early) or whose reason
-    or note blames the grader (a kernel that could not start or be restored), so those
-    notebooks run again next time."""
+    that lacks a record for one of ``expected_exercises`` (it stopped early) or with a fault
+    that blames the grader (a kernel that could not start or be restored), so those notebooks
+    run again next time."""
     if not valid_records(records):
         return False
     recorded = {r.get("exercise") for r in records}
     if any(exercise not in recorded for exercise in expected_exercises):
         return False
-    texts = " ".join(str(r.get(k) or "") for r in records for k in ("reason", "note", "text")).lower()
-    return not any(words in texts for words in GRADER_TROUBLE)
+    return not any(fault is not None and fault.blames_the_grader
+                   for fault in (fault_of(r.get("fault")) for r in records))
 
 
 def prune(cache_dir: Path, keep: set[str]) -> int:

@@ -12,6 +12,7 @@ import json
 import re
 from pathlib import Path
 
+from course_utils.grade.contract import Fault
 from course_utils.grade.records import CheckResult, Note, Row
 
 
@@ -28,6 +29,8 @@ def add(rows: dict[str, Row], record: CheckResult | Note) -> None:
         row.note(record.text)
         row.flagged |= record.flagged
         row.failed_to_run |= record.failed_to_run
+        if record.fault is not None:
+            row.failed(record.lesson, record.fault, record.text)
         return
     results = row.results.setdefault(record.exercise, [])
     results.append(record)
@@ -35,6 +38,7 @@ def add(rows: dict[str, Row], record: CheckResult | Note) -> None:
         row.note(f"{record.exercise}: more than one check cell; graded as not correct unless all pass")
     if record.status == "fault":
         row.failed_to_run = True
+        row.failed(record.lesson, record.fault or Fault.STOPPED, f"{record.exercise}: {record.reason}")
         if not any(record.reason in note for note in row.notes):
             row.note(f"{record.exercise}: {record.reason}")
 
@@ -42,7 +46,8 @@ def add(rows: dict[str, Row], record: CheckResult | Note) -> None:
 def _detail(results: list[CheckResult]) -> dict:
     shown = next((r for r in results if r.status != "correct"), results[0])
     return {"status": str(shown.status), "reason": shown.reason, "message": shown.message,
-            "points": shown.maximum, "lesson": shown.lesson}
+            "points": shown.maximum, "lesson": shown.lesson,
+            "fault": shown.fault.value if shown.fault else ""}
 
 
 def build(rows: dict[str, Row], exercises: dict[str, float] | None = None) -> dict:
@@ -60,7 +65,7 @@ def build(rows: dict[str, Row], exercises: dict[str, float] | None = None) -> di
         students.append({"student": name, "key": row.key or name, "points": points,
                          "details": {e: _detail(r) for e, r in row.results.items()},
                          "notes": list(row.notes), "flagged": row.flagged,
-                         "failed_to_run": row.failed_to_run,
+                         "failed_to_run": row.failed_to_run, "failures": list(row.failures),
                          "total": sum(v for v in points.values() if v)})
     return {"exercises": [{"id": e, "points": exercises[e]} for e in ordered],
             "maximum": sum(exercises.values()), "students": students}

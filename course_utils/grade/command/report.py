@@ -23,6 +23,7 @@ from collections import Counter, defaultdict
 from pathlib import Path
 from urllib.parse import quote
 
+from course_utils.grade.contract import fault_of
 from course_utils.grade.command.exports import lesson_points, lessons, printable
 
 TEMPLATE = Path(__file__).with_name("report.html.j2")
@@ -75,39 +76,10 @@ def _miss_text(detail: dict) -> str:
 
 # ------------------------------------------------------------------ failures of a run
 
-FAILURE_KINDS = (  # (label, words any of which marks it), first match wins
-    ("kernel died", ("kernel died", "kernel failure", "kernel could not", "no kernel")),
-    ("time-out", ("timed out", "time budget", "timeout")),
-    ("out of memory", ("out of memory", "memoryerror", "memory cap")),
-    ("sys.exit()", ("sys.exit",)),
-    ("unreadable file", ("not a notebook", "not a readable", "json but not", "not valid json",
-                         "empty file", "could not be read")),
-    ("run stopped before the check", ("did not reach", "not run:")),
-)
-
-
-def failure_kind(text: str) -> str | None:
-    """Which kind of run failure a reason or note describes, or None when it is none."""
-    lowered = (text or "").lower()
-    for label, words in FAILURE_KINDS:
-        if any(word in lowered for word in words):
-            return label
-    return None
-
-
-def _lesson_number(name: str) -> str | None:
-    found = re.search(r"\d+", name)
-    return (found.group().lstrip("0") or "0") if found else None
-
-
-def _note_lesson(note: str, units: list[dict]) -> dict | None:
-    """The lesson a grader note is about: notes start with the notebook's name."""
-    head = note.split(":", 1)[0]
-    for unit in units:
-        if head.startswith(unit["name"]) or head.startswith(unit["id"]):
-            return unit
-    number = _lesson_number(head[:2]) if head[:2].isdigit() else None
-    return next((u for u in units if number and _lesson_number(u["name"]) == number), None)
+def failure_kind(detail_or_failure: dict) -> str | None:
+    """The kind of a failed run (``contract.Fault``'s label), as the gradebook records it."""
+    fault = fault_of(detail_or_failure.get("fault"))
+    return fault.value if fault is not None else None
 
 
 # ------------------------------------------------------------------ the numbers
@@ -135,7 +107,7 @@ def _exercise_summary(exercise: dict, rows: list[dict]) -> dict:
             continue
         text, status = _miss_text(detail), str(detail.get("status") or "unknown")
         # a fault groups by its kind ("unreadable file" whatever the file's damage)
-        kind = failure_kind(text) if status == "fault" else None
+        kind = (failure_kind(detail) or "other fault") if status == "fault" else None
         group = (status, kind or pattern(text))
         misses[group] += 1
         examples.setdefault(group, text[:EXAMPLE_CHARS])
@@ -154,18 +126,13 @@ def _exercise_summary(exercise: dict, rows: list[dict]) -> dict:
     }
 
 
-def _lesson_summary(unit: dict, rows: list[dict], units: list[dict]) -> dict:
+def _lesson_summary(unit: dict, rows: list[dict]) -> dict:
     """How many submitted the lesson, and which students' runs failed in it, by kind."""
     failures: dict[str, set] = defaultdict(set)
     for row in rows:
-        for exercise in unit["exercises"]:
-            detail = (row.get("details") or {}).get(exercise)
-            if isinstance(detail, dict) and detail.get("status") == "fault":
-                kind = failure_kind(str(detail.get("reason") or "")) or "other fault"
-                failures[kind].add(row["student"])
-        for note in row.get("notes") or []:
-            kind = failure_kind(str(note))
-            if kind and _note_lesson(str(note), units) is unit:
+        for failure in row.get("failures") or []:
+            kind = failure_kind(failure) if isinstance(failure, dict) else None
+            if kind and failure.get("lesson") == unit["name"]:
                 failures[kind].add(row["student"])
     return {"id": unit["id"], "name": unit["name"], "maximum": unit["maximum"],
             "submitted": sum(lesson_points(row, unit) is not None for row in rows),
@@ -185,7 +152,7 @@ def summarise(book: dict) -> dict:
         "failed_to_run": [r["student"] for r in rows if r.get("failed_to_run")],
         "incomplete": book.get("incomplete"),
         "exercises": [_exercise_summary(e, rows) for e in book.get("exercises", [])],
-        "lessons": [_lesson_summary(unit, rows, units) for unit in units],
+        "lessons": [_lesson_summary(unit, rows) for unit in units],
     }
 
 

@@ -28,12 +28,14 @@ from pathlib import Path
 
 import nbformat
 
+from course_utils.grade import contract
 from course_utils.grade import records
 from course_utils.grade.command import collect, gradebook, prepare
 from course_utils.grade.launcher import sandbox
 from course_utils.grade.command.collect import Submission, in_shard  # noqa: F401 - in_shard re-exported
 from course_utils.grade.command.errors import GradingError
 from course_utils.grade.command.execute import run_pytest
+from course_utils.grade.contract import Fault
 from course_utils.grade.records import CheckResult, Note
 from course_utils.grade.command.reuse import Reuse
 
@@ -44,10 +46,10 @@ class Settings:
     out: Path
     release: Path
     workers: int = 1
-    timeout: float = 30.0
+    timeout: float = contract.TIMEOUT.default
     shard: tuple[int, int] = (1, 1)
-    memory_mb: int = 2048
-    notebook_timeout: float = 600.0
+    memory_mb: int = contract.MEMORY_MB.default
+    notebook_timeout: float = contract.NOTEBOOK_TIMEOUT.default
     sandbox: bool = True
     progress: bool = True
     keep_scratch: bool = False
@@ -88,9 +90,12 @@ def prepare_all(submissions: list[Submission], releases, work: Path,
     for submission in submissions:
         student = submission.student
         for note in submission.notes:
-            result.records.append(Note(student, note, submission.lesson,
+            unreadable = submission.path is None and bool(submission.lesson)
+            known = releases.get(submission.lesson)
+            result.records.append(Note(student, note, known.path.stem if known else submission.lesson,
                                        flagged=submission.flagged,
-                                       failed_to_run=submission.path is None and bool(submission.lesson)))
+                                       failed_to_run=unreadable,
+                                       fault=Fault.UNREADABLE if unreadable else None))
         if not submission.lesson:
             continue
         release = releases[submission.lesson]
@@ -125,9 +130,10 @@ def write_notebooks(prepared: Prepared) -> None:
 def _zero(student: str, release, reason: str):
     """Every exercise of the lesson: zero points, the reason."""
     if reason:
-        yield Note(student, reason, release.path.stem, failed_to_run=True)
+        yield Note(student, reason, release.path.stem, failed_to_run=True, fault=Fault.UNREADABLE)
     for exercise, points in release.exercises.items():
-        yield CheckResult(student, release.path.stem, exercise, "fault", points, reason=reason)
+        yield CheckResult(student, release.path.stem, exercise, "fault", points, reason=reason,
+                          fault=Fault.UNREADABLE)
 
 
 # ---------------------------------------------------------------- verdicts

@@ -23,6 +23,8 @@ import os
 import resource
 import sys
 
+from course_utils.grade import contract
+
 TRUNCATION_NOTE = "\n[output truncated by the grader after {limit} characters]\n"
 
 
@@ -92,14 +94,14 @@ def preload() -> None:
 
 
 def main(argv: list[str]) -> None:
-    set_limits(int(os.environ.get("COURSE_GRADING_FILE_MB", "256")))
+    set_limits(contract.env_int(os.environ, contract.FILE_MB_ENV, contract.FILE_MB))
     preload()
     from ipykernel.kernelapp import IPKernelApp
 
     app = IPKernelApp.instance()
     app.initialize(argv)
-    cap_output(app.shell, int(os.environ.get("COURSE_GRADING_OUTPUT_CHARS", "100000")))
-    scratch = os.environ.get("COURSE_GRADING_SCRATCH")
+    cap_output(app.shell, contract.env_int(os.environ, contract.OUTPUT_CHARS_ENV, contract.OUTPUT_CHARS))
+    scratch = os.environ.get(contract.SCRATCH)
     if scratch:
         os.chdir(scratch)
     # A module a notebook writes into its folder must never stand in for one a check imports.

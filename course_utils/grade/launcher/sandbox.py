@@ -39,6 +39,7 @@ import subprocess
 import sys
 from pathlib import Path
 
+from course_utils.grade import contract
 from course_utils.grade.launcher import memory_watch
 from course_utils.grade.launcher.sandbox_layout import (CORE_OPTIONS, TMP_MB, bwrap_command,
                                                matplotlib_font_cache, sandbox_environment,
@@ -190,7 +191,7 @@ def _pipe_holding(data: bytes) -> int:
 def solution_paths() -> list[str]:
     """Where the solutions of the graded exercises are installed: the course's own package and
     the modules the grader names in ``COURSE_GRADING_SOLUTIONS`` (found, never imported)."""
-    names = {"course_solutions", *filter(None, os.environ.get("COURSE_GRADING_SOLUTIONS", "").split(","))}
+    names = {"course_solutions", *filter(None, os.environ.get(contract.SOLUTIONS, "").split(","))}
     # the kernel's import path: the launcher runs isolated (python -I), the kernel with PYTHONPATH
     search = [p for p in os.environ.get("PYTHONPATH", "").split(os.pathsep) if p] + sys.path
     paths = []
@@ -229,7 +230,7 @@ def main(argv=None) -> int:
     passed = []  # file descriptors the child inherits
     if args.no_sandbox:
         env = {k: v for k, v in os.environ.items() if k != "JPY_PARENT_PID"}
-        env["COURSE_GRADING_SCRATCH"] = os.getcwd()
+        env[contract.SCRATCH] = os.getcwd()
         command = kernel_command
     else:
         env = sandbox_environment()

@@ -16,6 +16,8 @@ import subprocess
 import sys
 from pathlib import Path
 
+from course_utils.grade import contract
+
 TMP_MB = 256
 SHM_MB = 64
 SYSTEM_DIRS = ("/usr", "/bin", "/sbin", "/lib", "/lib32", "/lib64", "/libx32")
@@ -126,7 +128,7 @@ def bwrap_command(kernel_command: list[str], scratch: str, connection_file: str,
                 "--remount-ro", "/", "--chdir", "/", "--clearenv"]
     # The kernel starts in "/" and moves into its scratch folder only after its own modules are
     # imported: a course_utils/ a notebook wrote there must never become the next kernel.
-    for name, value in dict(env or {}, COURSE_GRADING_SCRATCH=scratch).items():
+    for name, value in {**(env or {}), contract.SCRATCH: scratch}.items():
         options += ["--setenv", name, value]
     return options + ["--", *kernel_command]
 

@@ -9,6 +9,7 @@ import re
 from course_utils.grade.pytest_side import nbval_bridge, verdicts
 from course_utils.grade.kernel_side.kernel import TRUNCATION_NOTE
 from course_utils.grade.pytest_side.nbval_bridge import KernelDied
+from course_utils.grade.contract import Fault
 from course_utils.grade.records import CheckResult, Note
 
 MESSAGE_CHARS = 2000
@@ -29,18 +30,20 @@ def record_of(item, call, state):
     student, lesson = _names(item)
     cell = nbval_bridge.cell_of(item)
     number = nbval_bridge.cell_number(item) + 1
-    fault = fault_of(call.excinfo, item, state)
+    fault, reason = fault_of(call.excinfo, item, state) or (None, "")
     exercise = verdicts.exercise_of(cell)
     if exercise:
-        verdict = getattr(item, "_grading_verdict", None) or {
-            "status": "fault", "reason": fault or "the check cell failed before its verdict"}
+        verdict = state.notebook(item).verdicts.get(nbval_bridge.cell_number(item)) or {
+            "status": "fault", "reason": reason or "the check cell failed before its verdict",
+            "fault": fault or Fault.STOPPED}
         return CheckResult(student, lesson, exercise, verdict["status"], _points(cell),
                            reason=verdict.get("reason") or (
                                verdict.get("message", "") if verdict["status"] == "fault" else ""),
                            message=_short(verdict.get("message", "")),
-                           judged=bool(verdict.get("judged")))
+                           judged=bool(verdict.get("judged")), fault=verdict.get("fault"))
     if fault:
-        return Note(student, f"{lesson}: code cell {number}: {fault}", lesson, failed_to_run=True)
+        return Note(student, f"{lesson}: code cell {number}: {reason}", lesson, failed_to_run=True,
+                    fault=fault)
     if _truncated(item):
         return Note(student, f"{lesson}: code cell {number}: enormous output truncated", lesson)
     return None
@@ -57,21 +60,27 @@ def _truncated(item) -> bool:
                for output in nbval_bridge.outputs_of(item))
 
 
-def fault_of(excinfo, item, state) -> str:
-    """A reason for the runaway cases; '' for a cell that simply raised or passed."""
+def fault_of(excinfo, item, state) -> tuple[Fault, str] | None:
+    """The fault and its reason for the runaway cases; None for a cell that simply raised or
+    passed."""
     if excinfo is None:
-        return ""
+        return None
     text = str(excinfo.value)
     if excinfo.errisinstance(KernelDied):
-        return verdicts.death_reason(nbval_bridge.kernel_of(nbval_bridge.notebook_of(item)), state)
-    if text.startswith("not run:"):
-        return text
+        return verdicts.death(nbval_bridge.kernel_of(nbval_bridge.notebook_of(item)), state)
+    if excinfo.errisinstance(NotRun):
+        return Fault.STOPPED, text
     if "Timeout of" in text:
         timeout = re.search(r"Timeout of ([\d.]+) seconds", text)
-        return f"timed out after {timeout.group(1) if timeout else '?'} s (an endless loop?)"
+        return Fault.TIMED_OUT, f"timed out after {timeout.group(1) if timeout else '?'} s (an endless loop?)"
     for output in nbval_bridge.outputs_of(item):
         if output.get("output_type") == "error" and output.get("ename") == "SystemExit":
-            return "the cell called sys.exit()"
+            return Fault.SYS_EXIT, "the cell called sys.exit()"
     if excinfo.errisinstance(RuntimeError) and "Kernel" in text:
-        return f"kernel failure: {text.splitlines()[0]}"
-    return ""
+        return Fault.GRADER, f"kernel failure: {text.splitlines()[0]}"
+    return None
+
+
+class NotRun(RuntimeError):
+    """A cell the plugin did not run: the notebook used up its time budget, or its kernel
+    could not be restored after an earlier fault."""

@@ -12,6 +12,7 @@ from pathlib import Path
 
 from course_utils.grade import records
 from course_utils.grade.command import gradebook
+from course_utils.grade.contract import Fault
 from course_utils.grade.records import Note
 
 PROPERTY = "course_grading"   # the name of the user property a record travels under
@@ -40,7 +41,8 @@ class Controller:
         path = Path(report.nodeid.split("::")[0])
         if report.failed and path.suffix == ".ipynb":
             self._collect(records.to_wire(Note(path.parent.name, f"{path.name}: could not be "
-                                               "read as a notebook", path.stem, failed_to_run=True)))
+                                               "read as a notebook", path.stem, failed_to_run=True,
+                                               fault=Fault.UNREADABLE)))
 
     def _collect(self, data: dict) -> None:
         self.state.collected.append(records.from_wire(data))

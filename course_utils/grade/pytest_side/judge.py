@@ -18,6 +18,7 @@ import importlib
 import os
 from queue import Empty
 
+from course_utils.grade.contract import EXERCISES, SOLUTIONS, Fault
 from course_utils.grade.pytest_side import nbval_bridge
 from course_utils.grade.pytest_side.nbval_bridge import KernelDied
 from course_utils.probes.client import ProbeFault, Transport, TransportFailed
@@ -36,9 +37,10 @@ class KernelTransport(Transport):
             reply = nbval_bridge.evaluate_silently(self.kernel, {"probe": PROBE_CALL.format(text=text)},
                                                    self.timeout)
         except Empty:
-            raise TransportFailed(f"timed out after {self.timeout:g} s (an endless loop?)") from None
+            raise TransportFailed(Fault.TIMED_OUT, f"timed out after {self.timeout:g} s (an endless loop?)") \
+                from None
         except KernelDied:
-            raise TransportFailed("the kernel died while the answer was checked") from None
+            raise TransportFailed(Fault.KERNEL_DIED, "the kernel died while the answer was checked") from None
         value = reply.get("probe")
         if not isinstance(value, dict) or value.get("status") != "ok":
             name = value.get("ename", "no reply") if isinstance(value, dict) else "no reply"
@@ -59,7 +61,7 @@ def announce(modules: str) -> None:
     launcher hides those from every kernel (``sandbox.solution_paths``)."""
     from course_utils.exercises.engine import solutions_module
 
-    os.environ["COURSE_GRADING_EXERCISES"] = modules
+    os.environ[EXERCISES] = modules
     names = []
     for name in filter(None, modules.split(",")):
         try:
@@ -67,7 +69,7 @@ def announce(modules: str) -> None:
         except ImportError:
             continue
         names.append(solutions_module(name))
-    os.environ["COURSE_GRADING_SOLUTIONS"] = ",".join(sorted(set(names)))
+    os.environ[SOLUTIONS] = ",".join(sorted(set(names)))
 
 
 def registry() -> dict:
@@ -75,7 +77,7 @@ def registry() -> dict:
     from course_utils.exercises.engine import Exercise
 
     found = {}
-    for name in filter(None, os.environ.get("COURSE_GRADING_EXERCISES", "").split(",")):
+    for name in filter(None, os.environ.get(EXERCISES, "").split(",")):
         try:
             module = importlib.import_module(name)
         except ImportError:
@@ -95,7 +97,8 @@ def verdict(exercise, expression: str, kernel, timeout: float, secret: int) -> d
     try:
         outcome = exercise.judge(KernelTransport(kernel, timeout), expression, secret=secret)
     except TransportFailed as failed:
-        return {"status": "fault", "reason": str(failed), "restart": True}
+        fault, reason = failed.args
+        return {"status": "fault", "reason": reason, "fault": fault}
     if outcome.status == "correct":
         return {"status": "correct", "message": outcome.message, "judged": True}
     return {"status": "not correct", "message": f"{outcome.status.replace('_', ' ')}: {outcome.message}",

@@ -40,16 +40,31 @@ from queue import Empty
 
 import pytest
 
+from course_utils.grade import contract
 from course_utils.grade import records
 from course_utils.grade.command import prepare
 from course_utils.grade.launcher import sandbox
 from course_utils.grade.pytest_side import cell_records, judge, nbval_bridge, verdicts
 from course_utils.grade.pytest_side.controller import PROPERTY, Controller
 from course_utils.grade.pytest_side.kernel_pool import KernelPool
+from course_utils.grade.pytest_side.cell_records import NotRun
 from course_utils.grade.pytest_side.nbval_bridge import KernelDied
 from course_utils.grade.records import Note
 
 KERNEL_NAME = "course-grading"
+
+
+@dataclass
+class NotebookState:
+    """What the plugin keeps about one notebook while its cells run (never on nbval's items)."""
+
+    started: float | None = None        # when its first cell ran (the time budget)
+    lost: str = ""                      # why its remaining cells are not run
+    restart: bool = False               # the next cell needs a new kernel
+    replay: list = field(default_factory=list)     # sources of the cells that ran cleanly
+    verdicts: dict = field(default_factory=dict)   # cell number -> the verdict of its check
+
+
 @dataclass
 class GradingState:
     """What one pytest process (controller or worker) keeps while grading."""
@@ -61,7 +76,12 @@ class GradingState:
     pool: KernelPool
     secret: str = field(default_factory=lambda: secrets.token_hex(16))   # draws probe inputs
     collected: list = field(default_factory=list)    # controller: typed records
+    notebooks: dict = field(default_factory=dict)    # notebook path -> NotebookState
     _exercises: dict | None = None
+
+    def notebook(self, item) -> NotebookState:
+        path = str(nbval_bridge.path_of(nbval_bridge.notebook_of(item)))
+        return self.notebooks.setdefault(path, NotebookState())
 
     def exercises(self) -> dict:
         """This process's own copy of the exercises being graded (their checks run here)."""
@@ -84,9 +104,9 @@ def pytest_addoption(parser):
                     help="append one byte to PATH per finished cell (for a progress bar)")
     group.addoption("--grading-hide", action="append", default=[], metavar="PATH",
                     help="a folder no grading kernel may see (repeatable)")
-    group.addoption("--grading-memory-mb", type=int, default=2048,
+    group.addoption("--grading-memory-mb", type=int, default=contract.MEMORY_MB.default,
                     help="resident memory per notebook, everything it starts included")
-    group.addoption("--grading-notebook-timeout", type=float, default=600.0,
+    group.addoption("--grading-notebook-timeout", type=float, default=contract.NOTEBOOK_TIMEOUT.default,
                     help="seconds one notebook may take in all")
     group.addoption("--grading-exercises", default=None, metavar="MODULES",
                     help="exercise modules to load in every kernel, comma-separated "
@@ -144,8 +164,8 @@ def pytest_configure(config):
     (spec_dir / "kernel.json").write_text(json.dumps(spec))
     os.environ["JUPYTER_PATH"] = os.pathsep.join(filter(None, [str(folder),
                                                                os.environ.get("JUPYTER_PATH")]))
-    os.environ["COURSE_GRADING"] = "1"
-    os.environ["COURSE_GRADING_SOCKET_BASE"] = str(folder)
+    os.environ[contract.GRADING] = "1"
+    os.environ[contract.SOCKET_BASE] = str(folder)
     option.nbval_current_env = False
     option.nbval_kernel_name = KERNEL_NAME
     option.continue_on_collection_errors = True
@@ -224,31 +244,32 @@ def pytest_runtest_setup(item):
     state.pool.start_ahead(nbval_bridge.folder_of(notebook))   # before nbval starts its own
     if nbval_bridge.kernel_of(notebook) is None:
         return
-    started = notebook.__dict__.setdefault("_grading_started", time.monotonic())
-    if time.monotonic() - started > state.notebook_timeout:
-        notebook._grading_lost = (f"the notebook used up its time budget "
-                                  f"({state.notebook_timeout:g} s)")
-    if getattr(notebook, "_grading_lost", None):
-        raise RuntimeError(f"not run: {notebook._grading_lost}")
+    mine = state.notebook(item)
+    if mine.started is None:
+        mine.started = time.monotonic()
+    if time.monotonic() - mine.started > state.notebook_timeout:
+        mine.lost = f"the notebook used up its time budget ({state.notebook_timeout:g} s)"
+    if mine.lost:
+        raise NotRun(f"not run: {mine.lost}")
     kernel = nbval_bridge.kernel_of(notebook)
-    if getattr(notebook, "_grading_restart", False) or not kernel.is_alive():
-        _restart_and_replay(notebook)
+    if mine.restart or not kernel.is_alive():
+        _restart_and_replay(notebook, mine)
     nbval_bridge.forget_timeout(notebook)
 
 
-def _restart_and_replay(notebook) -> None:
+def _restart_and_replay(notebook, mine: NotebookState) -> None:
     """New kernel, then the notebook's earlier cells again (outputs ignored), minus the cells
     that caused a fault."""
-    notebook._grading_restart = False
+    mine.restart = False
     nbval_bridge.stop_kernel(nbval_bridge.kernel_of(notebook))
     kernel = nbval_bridge.start_kernel(notebook, KERNEL_NAME)
     timeout = notebook.config.option.nbval_cell_timeout
-    for source in getattr(notebook, "_grading_replay", []):
+    for source in mine.replay:
         try:
             nbval_bridge.run_source(kernel, source, timeout)
         except (Empty, KernelDied):
-            notebook._grading_lost = "the kernel could not be restored after an earlier fault"
-            raise RuntimeError(f"not run: {notebook._grading_lost}") from None
+            mine.lost = "the kernel could not be restored after an earlier fault"
+            raise NotRun(f"not run: {mine.lost}") from None
 
 
 # ---------------------------------------------------------------- the verdict of a check
@@ -263,7 +284,8 @@ def pytest_runtest_call(item):
     state = item.config.stash[STATE]
     if not _exercise(cell) or (excinfo is not None and cell_records.fault_of(excinfo, item, state)):
         return
-    item._grading_verdict = verdicts.ask(item, cell, state)
+    mine = state.notebook(item)
+    mine.verdicts[nbval_bridge.cell_number(item)] = verdicts.ask(item, cell, state, mine)
 
 
 # ---------------------------------------------------------------- one record per cell
@@ -281,19 +303,15 @@ def pytest_runtest_makereport(item, call):
             report.user_properties.append((PROPERTY, records.to_wire(record)))
 
 
-RESTART_AFTER = ("ran out of memory", "the kernel died", "timed out", "kernel failure")
-
-
 def _remember_for_replay(item, call, record) -> None:
     """Cells that ran cleanly are replayed into a new kernel after a fault; the cell that
     killed, exhausted or hung the kernel is not, and triggers the restart."""
-    notebook = nbval_bridge.notebook_of(item)
-    replay = notebook.__dict__.setdefault("_grading_replay", [])
+    mine = item.config.stash[STATE].notebook(item)
     if call.when != "call":
         return
-    text = record.text if isinstance(record, Note) else getattr(record, "reason", "")
-    if record is not None and any(marker in text for marker in RESTART_AFTER):
-        notebook._grading_restart = True
+    fault = getattr(record, "fault", None)
+    if fault is not None and fault.restarts_kernel:
+        mine.restart = True
     elif not _exercise(nbval_bridge.cell_of(item)) and not (isinstance(record, Note)
                                                            and record.failed_to_run):
-        replay.append(nbval_bridge.cell_of(item).source)
+        mine.replay.append(nbval_bridge.cell_of(item).source)

@@ -24,7 +24,9 @@ from pathlib import Path
 from jupyter_client.manager import KernelManager
 from jupyter_core.utils import run_sync
 
-SOCKET_BASE_VARIABLE = "COURSE_GRADING_SOCKET_BASE"
+from course_utils.grade import contract
+
+SOCKET_BASE_VARIABLE = contract.SOCKET_BASE
 SOCKET_PATH_MAX = 107  # sun_path holds 108 bytes, the last one a NUL
 _default_base: list[str] = []
 
