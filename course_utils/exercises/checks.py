@@ -267,7 +267,7 @@ def expect_close(actual, expected, what: str = "the output", atol: float = ATOL,
 
 def parameter_count(model: nn.Module) -> int:
     if isinstance(model, Answer):
-        return sum(p.value.numel() for p in _unique(model.parameters()))
+        return sum(p.value.numel() for p in _unique(model.parameters()) if p.value is not None)
     return sum(p.numel() for p in model.parameters())
 
 
@@ -428,31 +428,13 @@ def copy_weights_until(source: nn.Module, target: nn.Module, agrees, limit: int 
     """
     if isinstance(target, Answer):
         return _copy_weights_until_probed(source, target, agrees, limit)
-    src, dst = _layers_with_parameters(source), _layers_with_parameters(target)
-    if sorted(map(_layer_signature, src)) != sorted(map(_layer_signature, dst)):
-        copy_weights(source, target)
-        return bool(agrees())
-    groups: dict[tuple, list] = {}
-    for layer in dst:
-        groups.setdefault(_layer_signature(layer), []).append(layer)
-    sources = [[s for s in src if _layer_signature(s) == signature] for signature in groups]
-    orders = itertools.islice(itertools.product(*(itertools.permutations(g) for g in groups.values())), limit)
-    first = None
-    for order in orders:
-        first = first or order
-        _copy_layers(sources, order)
-        if agrees():
-            return True
-    _copy_layers(sources, first)
-    return False
+    return _first_agreeing_pairing(source, target, _layers_with_parameters(target),
+                                   lambda sources, order: _copy_layers(sources, order), agrees, limit)
 
 
-def _copy_weights_until_probed(source: nn.Module, target: Answer, agrees, limit: int) -> bool:
-    values = {p.name: p.value for p in _unique(target.parameters())}
-    dst = [[_Slot(f"{e.name}.{n}" if e.name else n, values[f"{e.name}.{n}" if e.name else n])
-            for n, _, _ in e.parameters if (f"{e.name}.{n}" if e.name else n) in values]
-           for e in _unique(target.tree()) if e.parameters]
-    dst = [layer for layer in dst if layer]
+def _first_agreeing_pairing(source, target, dst, copy, agrees, limit: int) -> bool:
+    """Try pairings of ``source``'s layers with the layers ``dst`` of ``target`` (same-shaped
+    layers in every order, up to ``limit``), ``copy(sources, order)`` each, until ``agrees()``."""
     src = _layers_with_parameters(source)
     if sorted(map(_layer_signature, src)) != sorted(map(_layer_signature, dst)):
         copy_weights(source, target)
@@ -465,11 +447,21 @@ def _copy_weights_until_probed(source: nn.Module, target: Answer, agrees, limit:
     first = None
     for order in orders:
         first = first or order
-        target.assign(_pairing(sources, order))
+        copy(sources, order)
         if agrees():
             return True
-    target.assign(_pairing(sources, first))
+    copy(sources, first)
     return False
+
+
+def _copy_weights_until_probed(source: nn.Module, target: Answer, agrees, limit: int) -> bool:
+    values = {p.name: p.value for p in _unique(target.parameters())}
+    dst = [[_Slot(f"{e.name}.{n}" if e.name else n, values[f"{e.name}.{n}" if e.name else n])
+            for n, _, _ in e.parameters if (f"{e.name}.{n}" if e.name else n) in values]
+           for e in _unique(target.tree()) if e.parameters]
+    return _first_agreeing_pairing(source, target, [layer for layer in dst if layer],
+                                   lambda sources, order: target.assign(_pairing(sources, order)),
+                                   agrees, limit)
 
 
 def _pairing(sources, order) -> dict:

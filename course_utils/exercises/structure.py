@@ -10,6 +10,7 @@ import torch
 from torch import nn
 
 from course_utils.exercises.engine import Incorrect
+from course_utils.probes import server
 from course_utils.probes.client import Answer, ModuleEntry
 
 
@@ -51,15 +52,7 @@ def autograd_ops(output: torch.Tensor) -> set[str]:
     """Names of the autograd nodes that produced ``output``, e.g. {'AddBackward0', 'CatBackward0'}."""
     if hasattr(output, "ops") and hasattr(output, "connected"):   # a probed Run
         return set(output.ops)
-    seen, names, stack = set(), set(), [output.grad_fn]
-    while stack:
-        node = stack.pop()
-        if node is None or node in seen:
-            continue
-        seen.add(node)
-        names.add(type(node).__name__)
-        stack.extend(next_node for next_node, _ in node.next_functions)
-    return names
+    return server.autograd_ops(output)
 
 
 def expect_autograd_op(output: torch.Tensor, op: str, message: str) -> None:
