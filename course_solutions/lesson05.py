@@ -35,7 +35,7 @@ class TwoHeadNet(nn.Module):
 '''
 
 q4 = '''
-class FusionNet(nn.Module):
+class SensorNet(nn.Module):
     def __init__(self, a_features, b_features, hidden, n_classes):
         super().__init__()
         self.branch_a = nn.Sequential(nn.Linear(a_features, hidden), nn.ReLU())
@@ -43,6 +43,7 @@ class FusionNet(nn.Module):
         self.head = nn.Linear(2 * hidden, n_classes)
 
     def forward(self, a, b):
-        joined = torch.cat([self.branch_a(a), self.branch_b(b)], dim=1)
-        return self.head(joined)
+        a_features = self.branch_a(a)
+        b_features = self.branch_b(b)      # outside torch.no_grad(): autograd records it
+        return self.head(torch.cat([a_features, b_features], dim=1))
 '''

@@ -1,5 +1,5 @@
 """Exercises of lesson 05 (branching): channel arithmetic, a fork joined by cat, two heads, and
-debugging a two-input network that joins its branches along the wrong dimension.
+debugging a two-input network one of whose branches never learns.
 
 Each check reaches the answer through probes (``course_utils.probes``): it builds the student's
 class on the answer's side, runs it on the check's own inputs, and compares what comes back with
@@ -14,7 +14,7 @@ import functools
 import torch
 from torch import nn
 
-from course_utils.exercises import checks
+from course_utils.exercises import checks, torch_errors
 from course_utils.exercises.checks import copy_weights_by_shape, same
 from course_utils.exercises.engine import Exercise, Incorrect
 from course_utils.probes.client import Answer, BindError, Run
@@ -54,27 +54,29 @@ def run_model(model: Answer, inputs, **options) -> Run:
 def forward_joined(model: Answer, inputs, head_advice: str, **options) -> Run:
     """Run a branching model; the errors of a join along the wrong dimension become the course's message.
 
-    ``head_advice`` says what the layer after the join must read, for a head that cannot read it.
+    ``head_advice`` says what the layer after the join must read, for a head that cannot read it;
+    any other error PyTorch words its own way is said in the course's (``torch_errors``).
     Returns the ``Run``: its ``value`` is the output, its ``ops`` (with ``ops=True``) the autograd ops.
     """
     batch = inputs[0].shape[0]
-    try:
-        return run_model(model, inputs, **options)
-    except RuntimeError as error:
-        text = str(error)
-        if "mat1 and mat2 shapes cannot be multiplied" in text:
-            rows = text.split("(", 1)[1].split("x", 1)[0]
-            if rows == str(2 * batch):
+    with torch_errors.worded(model, "your model", dims=torch_errors.VECTORS):
+        try:
+            return run_model(model, inputs, **options)
+        except RuntimeError as error:
+            text = str(error)
+            if "mat1 and mat2 shapes cannot be multiplied" in text:
+                rows = text.split("(", 1)[1].split("x", 1)[0]
+                if rows == str(2 * batch):
+                    raise checks.mistake_in_your_code(
+                        error, f"The head received {rows} rows for a batch of {batch}: `torch.cat(..., dim=0)` "
+                               "stacks the samples of both branches. Join along dim=1, the features.") from None
                 raise checks.mistake_in_your_code(
-                    error, f"The head received {rows} rows for a batch of {batch}: `torch.cat(..., dim=0)` "
-                           "stacks the samples of both branches. Join along dim=1, the features.") from None
-            raise checks.mistake_in_your_code(
-                error, f"A layer cannot read the features it receives: {head_advice}.") from None
-        if "Sizes of tensors must match" in text:
-            raise checks.mistake_in_your_code(
-                error, "torch.cat refused the branches: every size except the joined dimension must match. "
-                       "The samples are dim 0 and the features dim 1: join along dim=1.") from None
-        raise
+                    error, f"A layer cannot read the features it receives: {head_advice}.") from None
+            if "Sizes of tensors must match" in text:
+                raise checks.mistake_in_your_code(
+                    error, "torch.cat refused the branches: every size except the joined dimension must match. "
+                           "The samples are dim 0 and the features dim 1: join along dim=1.") from None
+            raise
 
 
 # --- q1 ---------------------------------------------------------------------------------
@@ -295,17 +297,20 @@ q3 = TwoHeads()
 
 # --- q4 (debugging) ------------------------------------------------------------------------
 
-class FusionDebug(Exercise):
+class SilentBranchDebug(Exercise):
     id = "lesson05.q4"
     points = 2
-    title = "Debug: two inputs joined along the wrong dimension"
-    why = ("cat along dim=0 puts one branch's samples under the other's: the batch doubles and no "
-           "error says so until the loss. Along dim=1 the features sit side by side and the widths add.")
+    title = "Debug: branch b never learns"
+    why = ("Autograd records only what runs outside `torch.no_grad()`: a layer used inside it still computes, "
+           "but no gradient ever comes back to it. Inputs need no gradient; the layers that read them do.")
     hints = [
-        "Run `BrokenFusionNet(4, 6, 8, 3)` on a batch of 5 and look at the output's shape: how many "
-        "rows, for how many samples? Which dimension of `torch.cat` are the samples, which the features?",
-        "Join along the features, `torch.cat([a_features, b_features], dim=1)`, and size the head for "
-        "what the join now carries: `nn.Linear(2 * hidden, n_classes)`.",
+        "Follow the gradient backwards from the scores: `course_utils.draw_autograd(broken(a, b), "
+        "params=dict(broken.named_parameters()))` draws every parameter a gradient can reach. Which are "
+        "missing, and where does their path stop?",
+        "branch b's layers do run (the scores change when `b` changes), but autograd never recorded them: "
+        "something in `forward` switches the recording off around them.",
+        "Inside `with torch.no_grad():` nothing is recorded, the parameters' operations included. The inputs "
+        "need no gradient, but the layers that read them do: compute branch b outside that block.",
     ]
     # two sets of sizes, so nothing hard-coded for the notebook's (4, 6, 8, 3) passes
     cases = [(4, 6, 8, 3), (5, 3, 7, 2)]
@@ -317,51 +322,55 @@ class FusionDebug(Exercise):
     def _check_one(self, model, sizes):
         a_features, b_features, hidden, n_classes = sizes
         batch = 5
-        head_advice = (f"along dim=1 the join carries {hidden} + {hidden} = {2 * hidden} features, so the head "
-                       "is `nn.Linear(2 * hidden, n_classes)`")
+        head_advice = (f"each branch gives {hidden} features and `torch.cat` along dim=1 puts them side by side: "
+                       f"the head reads {2 * hidden}")
         a, b = checks.hidden_input(batch, a_features), checks.hidden_input(batch, b_features, seed=99)
         run = forward_joined(model, (a, b), head_advice, ops=True)
-        out = checks.plain(checks.expect_tensor(run.value, "the output"))
-        if out.dim() == 2 and out.shape == (2 * batch, n_classes):
-            raise Incorrect(f"For a batch of {batch} samples your model returns {2 * batch} rows of scores: "
-                            "`torch.cat(..., dim=0)` puts branch b's samples under branch a's. Join the "
-                            "features side by side, along dim=1.")
-        if out.dim() == 3:
-            raise Incorrect(f"Your output has shape {tuple(out.shape)}, three dimensions: `torch.stack` adds "
-                            "a new dimension; `torch.cat` along dim=1 joins the features of each sample.")
-        checks.expect_shape(out, (batch, n_classes), "the output")
+        checks.expect_shape(run.value, (batch, n_classes), f"the output of SensorNet{sizes} for {batch} samples")
         reference = q4.solution_object()(*sizes)
         expected, found = checks.parameter_count(reference), checks.parameter_count(model)
         if found != expected:
-            raise Incorrect(f"FusionNet{sizes} should have {expected} parameters "
-                            f"(Linear({a_features}, {hidden}), Linear({b_features}, {hidden}) and a head reading "
+            raise Incorrect(f"SensorNet{sizes} should have {expected} parameters (Linear({a_features}, {hidden}) "
+                            f"reading `a`, Linear({b_features}, {hidden}) reading `b` and a head reading "
                             f"{2 * hidden} features); yours has {found}. "
                             f"Where yours are: {checks.parameter_breakdown(model)}.")
+        if not run.connected:
+            raise Incorrect("Your scores are cut off from autograd: no gradient can go back from them to any layer, "
+                            "so training could never change anything.")
         if "CatBackward0" not in checks.autograd_ops(run):
             raise Incorrect("Your forward does not join the branches with torch.cat "
                             "(no cat in the autograd graph of the output).")
 
         def output():
-            """The student's output with the weights copied in so far (the reference's, paired by shape)."""
+            """The student's scores with the weights copied in so far (the reference's, paired by shape)."""
             return checks.plain(forward_joined(model, (a, b), head_advice, no_grad=True).value)
 
         with torch.no_grad():
-            expected_out = reference(a, b)
-            if checks.copy_weights_until(reference, model, lambda: same(output(), expected_out)):
-                return
-            swapped = torch.cat([reference.branch_b(b), reference.branch_a(a)], dim=1)
-            if same(output(), reference.head(swapped)):
-                raise Incorrect("Your branches are joined in the other order: branch a's features first, "
-                                "`torch.cat([a_features, b_features], dim=1)`.")
-        raise Incorrect("Same layers, different output: each branch is its Linear followed by a ReLU, "
-                        "branch a reads `a` and branch b reads `b`, and the head reads the joined features.")
+            wanted = reference(a, b)
+            if not checks.copy_weights_until(reference, model, lambda: same(output(), wanted)):
+                swapped = reference.head(torch.cat([reference.branch_b(b), reference.branch_a(a)], dim=1))
+                if same(output(), swapped):
+                    raise Incorrect("Your branches are joined in the other order: branch a's features first, "
+                                    "then branch b's.")
+                raise Incorrect("Same layers, different scores: each branch is its Linear followed by a ReLU, "
+                                "branch a reads `a`, branch b reads `b`, and the head reads both joined.")
+        gradient = checks.hidden_input(batch, n_classes, seed=7)
+        with torch_errors.worded(model, "the backward pass through your model", dims=torch_errors.VECTORS):
+            grads = model.run(a, b, backward=gradient).grads
+        silent = [name for name, grad in grads.items()
+                  if type(grad) is not torch.Tensor or float(grad.abs().sum()) == 0.0]
+        if silent:
+            names = ", ".join(f"`{name}`" for name in silent)
+            raise Incorrect(f"Your scores are right, but after one backward pass from them {names} "
+                            f"{'has' if len(silent) == 1 else 'have'} no gradient: training could never change "
+                            f"{'it' if len(silent) == 1 else 'them'}. Every layer of SensorNet must learn.")
 
 
-q4 = FusionDebug()
+q4 = SilentBranchDebug()
 
 # The references are the solutions' own code (so a check measures against what `solution()`
 # shows), built on first use: this module is public and imports where no solution is installed.
-_REFERENCES = {"TwoBranchReference": q2, "TwoHeadReference": q3, "FusionReference": q4}
+_REFERENCES = {"TwoBranchReference": q2, "TwoHeadReference": q3, "SensorReference": q4}
 
 
 def __getattr__(name):

@@ -1,6 +1,10 @@
 """Checks of lesson 05 on alternative correct answers and common mistakes (the reference, the stub
 and the hints of every exercise are tested in test_every_exercise.py)."""
 
+import ast
+import json
+from pathlib import Path
+
 import pytest
 import torch
 import torch.nn.functional as F
@@ -8,6 +12,8 @@ from torch import nn
 
 from course_utils.exercises import lesson05 as ex
 from course_utils.exercises.testing import assert_check_failed, assert_check_passed
+
+REPO = Path(__file__).resolve().parents[2]
 
 
 # --- q1: shape of the four-way cat ---------------------------------------------------------
@@ -329,76 +335,43 @@ def test_q3_a_head_that_cannot_read_the_trunk_gets_the_course_message():
                         match="A layer cannot read the features it receives: both heads read the 16 features")
 
 
-# --- q4 (debugging): FusionNet ----------------------------------------------------------------
+# --- q4 (debugging): SensorNet, whose branch b never learns ------------------------------------
 
-class BrokenFusionNet(nn.Module):  # the notebook's broken version, as handed out
-    def __init__(self, a_features, b_features, hidden, n_classes):
-        super().__init__()
-        self.branch_a = nn.Sequential(nn.Linear(a_features, hidden), nn.ReLU())
-        self.branch_b = nn.Sequential(nn.Linear(b_features, hidden), nn.ReLU())
-        self.head = nn.Linear(hidden, n_classes)
-
-    def forward(self, a, b):
-        return self.head(torch.cat([self.branch_a(a), self.branch_b(b)], dim=0))
-
-
-class OnlyTheDimensionFixed(BrokenFusionNet):
-    def forward(self, a, b):
-        return self.head(torch.cat([self.branch_a(a), self.branch_b(b)], dim=1))
+def notebook_class(name: str) -> type:
+    """A class exactly as the exercise notebook hands it out (its cell executed, class definitions only)."""
+    cells = json.loads((REPO / "solutions" / "05_branching.ipynb").read_text(encoding="utf-8"))["cells"]
+    for cell in cells:
+        tree = ast.parse("".join(cell["source"])) if cell["cell_type"] == "code" else None
+        found = [node for node in getattr(tree, "body", []) if isinstance(node, ast.ClassDef) and node.name == name]
+        if found:
+            namespace = {"torch": torch, "nn": nn}
+            exec(compile(ast.Module(body=found, type_ignores=[]), "notebook", "exec"), namespace)
+            return namespace[name]
+    raise LookupError(name)
 
 
-class OnlyTheHeadFixed(BrokenFusionNet):
-    def __init__(self, a_features, b_features, hidden, n_classes):
-        super().__init__(a_features, b_features, hidden, n_classes)
-        self.head = nn.Linear(2 * hidden, n_classes)
+BrokenSensorNet = notebook_class("BrokenSensorNet")
 
 
-class StackedInstead(BrokenFusionNet):
-    def forward(self, a, b):
-        return self.head(torch.stack([self.branch_a(a), self.branch_b(b)], dim=1))
+def test_q4_the_broken_network_really_has_the_fault():
+    broken = BrokenSensorNet(4, 6, 8, 3)
+    a, b = torch.randn(5, 4), torch.randn(5, 6)
+    scores = broken(a, b)
+    assert not torch.equal(scores, broken(a, torch.randn(5, 6)))      # the scores depend on b...
+    scores.sum().backward()
+    assert broken.branch_b[0].weight.grad is None                        # ...but no gradient reaches it
+    assert broken.branch_a[0].weight.grad is not None
 
 
-class BranchesSwapped(OnlyTheHeadFixed):
-    def forward(self, a, b):
-        return self.head(torch.cat([self.branch_b(b), self.branch_a(a)], dim=1))
-
-
-class SummedInstead(BrokenFusionNet):  # right shape, but adds instead of joining
-    def forward(self, a, b):
-        return self.head(self.branch_a(a) + self.branch_b(b))
-
-
-class HardCodedSizes(nn.Module):  # works for the notebook's sizes only
-    def __init__(self, a_features, b_features, hidden, n_classes):
-        super().__init__()
-        self.branch_a = nn.Sequential(nn.Linear(a_features, hidden), nn.ReLU())
-        self.branch_b = nn.Sequential(nn.Linear(b_features, hidden), nn.ReLU())
-        self.head = nn.Linear(16, n_classes)
+class SensorFixedInPlace(BrokenSensorNet):
+    """The broken class with its with-block taken out, the way most students will do it."""
 
     def forward(self, a, b):
         return self.head(torch.cat([self.branch_a(a), self.branch_b(b)], dim=1))
 
 
-@pytest.mark.parametrize("answer, message", [
-    (BrokenFusionNet, "For a batch of 5 samples your model returns 10 rows of scores: `torch.cat(..., dim=0)`"),
-    (OnlyTheDimensionFixed, "A layer cannot read the features it receives: along dim=1 the join carries 8 + 8 = 16"),
-    (OnlyTheHeadFixed, "The head received 10 rows for a batch of 5"),
-    (StackedInstead, "Your output has shape (5, 2, 3), three dimensions: `torch.stack` adds a new dimension"),
-    (BranchesSwapped, "Your branches are joined in the other order"),
-    (SummedInstead, "FusionNet(4, 6, 8, 3) should have 147 parameters (Linear(4, 8), Linear(6, 8) and a head reading 16 features); yours has 123"),
-    (HardCodedSizes, "along dim=1 the join carries 7 + 7 = 14 features"),
-])
-def test_q4_wrong_answers_say_which_symptom_is_left(answer, message):
-    assert_check_failed(ex.q4, answer, match=message)
-
-
-def test_q4_a_half_fix_points_at_the_students_line():
-    outcome = assert_check_failed(ex.q4, OnlyTheDimensionFixed, match="cannot read")
-    assert "in forward: `return self.head(torch.cat([self.branch_a(a), self.branch_b(b)], dim=1))`" in outcome.message
-
-
-class FusionFunctional(nn.Module):
-    """Head registered first, functional ReLU, torch.concat along the last dimension."""
+class SensorFunctional(nn.Module):
+    """Head registered first, bare Linear layers, functional ReLU, torch.concat along the last dimension."""
 
     def __init__(self, a_features, b_features, hidden, n_classes):
         super().__init__()
@@ -410,7 +383,17 @@ class FusionFunctional(nn.Module):
         return self.head(torch.concat((F.relu(self.fc_a(a)), F.relu(self.fc_b(b))), dim=-1))
 
 
-class FusionModuleDict(nn.Module):
+class SensorEnableGrad(BrokenSensorNet):
+    """Recording switched back on inside the with-block."""
+
+    def forward(self, a, b):
+        with torch.no_grad():
+            with torch.enable_grad():
+                b_features = self.branch_b(b)
+        return self.head(torch.cat([self.branch_a(a), b_features], dim=1))
+
+
+class SensorModuleDict(nn.Module):
     def __init__(self, a_features, b_features, hidden, n_classes):
         super().__init__()
         self.branches = nn.ModuleDict({"a": nn.Sequential(nn.Linear(a_features, hidden), nn.ReLU()),
@@ -421,21 +404,101 @@ class FusionModuleDict(nn.Module):
         return self.head(torch.hstack([self.branches["a"](a), self.branches["b"](b)]))
 
 
-class FusionFixedInPlace(BrokenFusionNet):
-    """The broken class with its two lines fixed, the way most students will do it."""
-
-    def __init__(self, a_features, b_features, hidden, n_classes):
-        super().__init__(a_features, b_features, hidden, n_classes)
-        self.head = nn.Linear(hidden + hidden, n_classes)
-
-    def forward(self, a, b):
-        joined = torch.cat([self.branch_a(a), self.branch_b(b)], dim=1)
-        return self.head(joined)
-
-
-@pytest.mark.parametrize("answer", [FusionFunctional, FusionModuleDict, FusionFixedInPlace])
+@pytest.mark.parametrize("answer", [SensorFixedInPlace, SensorFunctional, SensorEnableGrad, SensorModuleDict])
 def test_q4_correct_answers_in_other_styles(answer):
     assert_check_passed(ex.q4, answer)
+
+
+class DetachedInstead(BrokenSensorNet):
+    def forward(self, a, b):
+        return self.head(torch.cat([self.branch_a(a), self.branch_b(b).detach()], dim=1))
+
+
+class InputMadeToRequireGrad(BrokenSensorNet):
+    """b.requires_grad_() inside the with-block: the input is not what needs a gradient."""
+
+    def forward(self, a, b):
+        with torch.no_grad():
+            b_features = self.branch_b(b.requires_grad_())
+        return self.head(torch.cat([self.branch_a(a), b_features], dim=1))
+
+
+class NoGradMovedToBranchA(BrokenSensorNet):
+    def forward(self, a, b):
+        with torch.no_grad():
+            a_features = self.branch_a(a)
+        return self.head(torch.cat([a_features, self.branch_b(b)], dim=1))
+
+
+class BranchBDropped(nn.Module):
+    """"Fixed" by leaving b out: nothing fails to learn any more."""
+
+    def __init__(self, a_features, b_features, hidden, n_classes):
+        super().__init__()
+        self.branch_a = nn.Sequential(nn.Linear(a_features, hidden), nn.ReLU())
+        self.head = nn.Linear(hidden, n_classes)
+
+    def forward(self, a, b):
+        return self.head(self.branch_a(a))
+
+
+class WholeForwardUnderNoGrad(BrokenSensorNet):
+    def forward(self, a, b):
+        with torch.no_grad():
+            return super().forward(a, b)
+
+
+class HeadWidthTypedInSensor(SensorFixedInPlace):  # 2 · 8 = 16 from the notebook's BrokenSensorNet(4, 6, 8, 3)
+    def __init__(self, a_features, b_features, hidden, n_classes):
+        super().__init__(a_features, b_features, hidden, n_classes)
+        self.head = nn.Linear(16, n_classes)
+
+
+class SensorCatOnBatch(SensorFixedInPlace):
+    def forward(self, a, b):
+        return self.head(torch.cat([self.branch_a(a), self.branch_b(b)], dim=0))
+
+
+class SensorBranchesSwapped(SensorFixedInPlace):
+    def forward(self, a, b):
+        return self.head(torch.cat([self.branch_b(b), self.branch_a(a)], dim=1))
+
+
+class SensorWithoutReLU(SensorFixedInPlace):
+    def forward(self, a, b):
+        return self.head(torch.cat([self.branch_a[0](a), self.branch_b[0](b)], dim=1))
+
+
+NO_GRADIENT_B = ("Your scores are right, but after one backward pass from them `branch_b.0.weight`, `branch_b.0.bias` "
+                 "have no gradient: training could never change them. Every layer of SensorNet must learn.")
+
+
+@pytest.mark.parametrize("answer, message", [
+    (BrokenSensorNet, NO_GRADIENT_B),
+    (DetachedInstead, NO_GRADIENT_B),
+    (InputMadeToRequireGrad, NO_GRADIENT_B),
+    (NoGradMovedToBranchA, "`branch_a.0.weight`, `branch_a.0.bias` have no gradient"),
+    (BranchBDropped, "SensorNet(4, 6, 8, 3) should have 147 parameters (Linear(4, 8) reading `a`, Linear(6, 8) "
+                     "reading `b` and a head reading 16 features); yours has 67"),
+    (WholeForwardUnderNoGrad, "Your scores are cut off from autograd: no gradient can go back from them to any layer"),
+    (HeadWidthTypedInSensor, "A layer cannot read the features it receives: each branch gives 7 features"),
+    (SensorCatOnBatch, "The head received 10 rows for a batch of 5: `torch.cat(..., dim=0)` stacks the samples"),
+    (SensorBranchesSwapped, "Your branches are joined in the other order"),
+    (SensorWithoutReLU, "Same layers, different scores: each branch is its Linear followed by a ReLU"),
+])
+def test_q4_wrong_answers_name_the_symptom_left(answer, message):
+    assert_check_failed(ex.q4, answer, match=message)
+
+
+def test_q4_the_first_message_names_the_symptom_not_the_fix():
+    outcome = assert_check_failed(ex.q4, BrokenSensorNet)
+    assert "no_grad" not in outcome.message and "no_grad" not in ex.q4.title
+    assert all("no_grad" not in hint for hint in ex.q4.hints[:2]) and "no_grad" in ex.q4.hints[-1]
+
+
+def test_q4_a_head_too_narrow_points_at_the_students_line():
+    outcome = assert_check_failed(ex.q4, HeadWidthTypedInSensor, match="cannot read")
+    assert "in forward: `return self.head(torch.cat([self.branch_a(a), self.branch_b(b)], dim=1))`" in outcome.message
 
 
 class HeadWidthTypedIn(nn.Module):  # 5 + 7 = 12 from the notebook's TwoBranchNet(6, 5, 7, 3)
@@ -463,13 +526,13 @@ class AlwaysClose(torch.Tensor):
         return super().__torch_function__(func, types, args, kwargs or {})
 
 
-class FusionThatLies(FusionFixedInPlace):
+class SensorThatLies(SensorFixedInPlace):
     def forward(self, a, b):
         return (super().forward(a, b) * 0).as_subclass(AlwaysClose)
 
 
 def test_q4_an_output_that_lies_about_its_values_is_refused():
-    assert_check_failed(ex.q4, FusionThatLies, match="Same layers, different output")
+    assert_check_failed(ex.q4, SensorThatLies, match="Same layers, different scores")
 
 
 # --- checked through probes: what the check reads back from the answer's side ------------------
@@ -504,7 +567,7 @@ def test_q3_an_output_that_is_not_a_tensor_is_named():
 @pytest.mark.parametrize("exercise, answer", [
     (ex.q2, TwoBranchModuleList), (ex.q2, SwappedOrder), (ex.q2, HiddenSizesSwapped), (ex.q2, CatOnBatch),
     (ex.q3, TwoHeadsFlat), (ex.q3, TrunkComputedTwice), (ex.q3, NoReLU),
-    (ex.q4, FusionModuleDict), (ex.q4, BranchesSwapped), (ex.q4, OnlyTheHeadFixed), (ex.q4, FusionThatLies),
+    (ex.q4, SensorModuleDict), (ex.q4, SensorBranchesSwapped), (ex.q4, BrokenSensorNet), (ex.q4, SensorThatLies),
 ])
 def test_fresh_inputs_under_grading_give_the_same_verdict(exercise, answer):
     from course_utils.probes.client import LocalTransport
