@@ -18,13 +18,13 @@ class ResidualBlock(nn.Module):
 '''
 
 q2 = '''
-class ProjectionBlock(nn.Module):
-    def __init__(self, in_channels, out_channels):
+class DownsampleBlock(nn.Module):
+    def __init__(self, in_channels, out_channels, stride):
         super().__init__()
-        self.conv1 = nn.Conv2d(in_channels, out_channels, kernel_size=3, padding=1)
+        self.conv1 = nn.Conv2d(in_channels, out_channels, kernel_size=3, stride=stride, padding=1)
         self.conv2 = nn.Conv2d(out_channels, out_channels, kernel_size=3, padding=1)
-        if in_channels != out_channels:
-            self.shortcut = nn.Conv2d(in_channels, out_channels, kernel_size=1)
+        if in_channels != out_channels or stride != 1:     # x and the branch differ in shape
+            self.shortcut = nn.Conv2d(in_channels, out_channels, kernel_size=1, stride=stride)
         else:
             self.shortcut = nn.Identity()
 
@@ -48,18 +48,15 @@ class WeightedSum(nn.Module):
 '''
 
 q4 = '''
-class DownBlock(nn.Module):
-    def __init__(self, in_channels, out_channels):
+class PreActBlock(nn.Module):
+    def __init__(self, channels):
         super().__init__()
-        self.branch = nn.Sequential(
-            nn.Conv2d(in_channels, out_channels, kernel_size=3, padding=1), nn.ReLU(),
-            nn.Conv2d(out_channels, out_channels, kernel_size=3, padding=1),
-        )
-        if in_channels != out_channels:
-            self.shortcut = nn.Conv2d(in_channels, out_channels, kernel_size=1)
-        else:
-            self.shortcut = nn.Identity()
+        self.relu = nn.ReLU()              # not in place: x itself must reach the sum unchanged
+        self.conv1 = nn.Conv2d(channels, channels, kernel_size=3, padding=1)
+        self.conv2 = nn.Conv2d(channels, channels, kernel_size=3, padding=1)
 
     def forward(self, x):
-        return self.branch(x) + self.shortcut(x)
+        out = self.conv1(self.relu(x))
+        out = self.conv2(self.relu(out))
+        return out + x                     # the sum returned, not thrown away
 '''

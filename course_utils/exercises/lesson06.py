@@ -1,5 +1,6 @@
-"""Exercises of lesson 06 (residual): a residual block, a projection shortcut, a learnable sum,
-and debugging a block that hoped a Sequential would add.
+"""Exercises of lesson 06 (residual): a residual block, a block that halves the image and changes
+its channels (a projection shortcut with a stride), a learnable sum, and debugging a residual
+block that does not give back its input when its branch is switched off.
 
 Behavioural checks copy the reference's weights into the student's block (matched by shape, so
 attribute names and order are free) and compare outputs; structural checks look for an addition
@@ -9,9 +10,10 @@ runs), and computes every expected value from its own reference.
 """
 
 import torch
+import torch.nn.functional as F
 from torch import nn
 
-from course_utils.exercises import checks
+from course_utils.exercises import checks, torch_errors
 from course_utils.exercises.checks import copy_weights_by_shape, same
 from course_utils.exercises.engine import Exercise, Incorrect
 from course_utils.probes.client import Answer, BindError, ModuleEntry, Run
@@ -53,14 +55,14 @@ def channels(conv: ModuleEntry) -> tuple:
 
 
 def expect_same_size_padding(model: Answer) -> None:
-    """A residual sum needs the branch to keep height and width: padding = kernel // 2."""
+    """A residual sum needs the branch to keep the size the shortcut gives: padding = kernel // 2."""
     for conv in convs(model):
         k, p = kernel_size(conv)[0], conv.settings.get("padding")
-        if isinstance(p, str) or tuple(conv.settings.get("stride") or ()) != (1, 1) or p[0] == k // 2:
+        if isinstance(p, str) or p[0] == k // 2:
             continue
         raise Incorrect(f"A {k}×{k} convolution with padding={p[0]} shrinks the image, and then "
-                        f"branch(x) and x cannot be added: use padding={k // 2} so height and "
-                        "width stay the same.")
+                        f"branch(x) and the shortcut cannot be added: use padding={k // 2} so the branch's "
+                        "height and width come out as the shortcut's.")
 
 
 def count_mismatch(model: Answer, reference: nn.Module, described: str, layers=None) -> str:
@@ -81,28 +83,16 @@ def count_mismatch(model: Answer, reference: nn.Module, described: str, layers=N
     return message
 
 
-def run_block(model: Answer, x: torch.Tensor, **options) -> Run:
+def run_block(model: Answer, x: torch.Tensor, subject: str = "your block", advice: str = "", **options) -> Run:
     """One forward pass of the block on ``x`` (``options`` as for ``Answer.run``); a forward that
-    cannot take one input is worded as every check words a wrong signature."""
-    try:
-        return model.run(x, **options)
-    except BindError:
-        checks.call(model, x, what="your block")   # raises the course's Incorrect for this signature
-        raise
-
-
-def forward_block(model: Answer, x: torch.Tensor, out_channels: int, **options) -> Run:
-    """``run_block``, where the error of adding tensors whose channels differ becomes the course's message."""
-    try:
-        return run_block(model, x, **options)
-    except RuntimeError as error:
-        if "must match the size of tensor" not in str(error) or "non-singleton dimension 1" not in str(error):
+    cannot take one input is worded as every check words a wrong signature, and PyTorch's errors
+    become the course's words about ``subject`` (``torch_errors``), with ``advice`` after them."""
+    with torch_errors.worded(model, subject, advice):
+        try:
+            return model.run(x, **options)
+        except BindError:
+            checks.call(model, x, what=subject)   # raises the course's Incorrect for this signature
             raise
-        in_channels = x.shape[1]
-        raise checks.mistake_in_your_code(
-            error, f"With {in_channels} input channels and {out_channels} output channels, x and the branch "
-                   f"cannot be added. Give x a 1×1 projection shortcut, `nn.Conv2d(in_channels, out_channels, "
-                   "kernel_size=1)`, and add its output when the counts differ.") from None
 
 
 def has_addition(run: Run) -> bool:
@@ -152,15 +142,18 @@ class ResidualBlockExercise(Exercise):
             raise Incorrect(count_mismatch(model, reference, f"ResidualBlock{sizes} should have {expected} parameters "
                                            f"(two 3×3 convolutions, {channels}→{hidden} and {hidden}→{channels} "
                                            "channels)"))
-        x = torch.randn(2, channels, 5, 5)
-        run = run_block(model, x, ops=True)
+        x = checks.hidden_input(2, channels, 5, 5)
+        subject = f"your ResidualBlock{sizes}"
+        advice = (f"The block returns conv2(relu(conv1(x))) + x: conv1 reads the {channels} channels of x and "
+                  f"conv2 gives {channels} back, so that the sum is defined.")
+        run = run_block(model, x, subject, advice, ops=True)
         out = run.value
         if type(out) is not torch.Tensor or out.shape != x.shape:
             raise Incorrect(f"A residual block keeps the shape of its input, {tuple(x.shape)}; "
                             f"yours returned {shape_or_type(out)}.")
         expect_addition(run)
         copy_weights_by_shape(reference, model)
-        out = checks.plain(model.run(x, no_grad=True).value)
+        out = checks.plain(run_block(model, x, subject, advice, no_grad=True).value)
         with torch.no_grad():
             wanted = reference(x)
             if same(out, wanted):
@@ -179,82 +172,139 @@ q1 = ResidualBlockExercise()
 
 # --- q2 ---------------------------------------------------------------------------------
 
-class ProjectionReference(nn.Module):
-    def __init__(self, in_channels, out_channels, shortcut_bias=True):
-        super().__init__()
-        self.conv1 = nn.Conv2d(in_channels, out_channels, kernel_size=3, padding=1)
-        self.conv2 = nn.Conv2d(out_channels, out_channels, kernel_size=3, padding=1)
-        self.shortcut = nn.Identity() if in_channels == out_channels else \
-            nn.Conv2d(in_channels, out_channels, kernel_size=1, bias=shortcut_bias)
+def downsample_parts(in_channels, out_channels, stride, shortcut_bias=True) -> nn.ModuleDict:
+    """The layers of q2's block, with the check's own weights: conv1 and conv2 (3×3) and, where x must
+    change shape, the 1×1 shortcut. Layers only, no forward: ``downsample`` computes with them (so
+    nothing here is an answer a student could import)."""
+    parts = nn.ModuleDict({"conv1": nn.Conv2d(in_channels, out_channels, kernel_size=3, padding=1),
+                           "conv2": nn.Conv2d(out_channels, out_channels, kernel_size=3, padding=1)})
+    if needs_projection(in_channels, out_channels, stride):
+        parts["shortcut"] = nn.Conv2d(in_channels, out_channels, kernel_size=1, bias=shortcut_bias)
+    return parts
 
-    def forward(self, x):
-        return self.conv2(torch.relu(self.conv1(x))) + self.shortcut(x)
+
+def downsample(parts: nn.ModuleDict, x, stride, stride_on="conv1", relu_after=False, inner_relu=True):
+    """conv2(relu(conv1(x))) + shortcut(x), the stride on ``stride_on`` and on the shortcut; the
+    other options give what a common mistake computes."""
+    s1, s2 = (stride, 1) if stride_on == "conv1" else (1, stride)
+    h = F.conv2d(x, parts["conv1"].weight, parts["conv1"].bias, stride=s1, padding=1)
+    h = torch.relu(h) if inner_relu else h
+    out = F.conv2d(h, parts["conv2"].weight, parts["conv2"].bias, stride=s2, padding=1)
+    shortcut = parts["shortcut"] if "shortcut" in parts else None
+    out = out + (x if shortcut is None else F.conv2d(x, shortcut.weight, shortcut.bias, stride=stride))
+    return torch.relu(out) if relu_after else out
 
 
-class ProjectionShortcut(Exercise):
+def needs_projection(in_channels, out_channels, stride) -> bool:
+    return in_channels != out_channels or stride != 1
+
+
+class DownsamplingShortcut(Exercise):
     id = "lesson06.q2"
     points = 3
-    title = "A residual block whose channels change: the projection shortcut"
-    why = "A 1×1 convolution reshapes x to the branch's channels, so the sum is defined again."
+    title = "A residual block that halves the image and changes its channels"
+    why = ("The sum needs the same shape on both sides: a 1×1 convolution with the branch's stride brings x to "
+           "the branch's channels and size, and the identity is enough only where nothing changes.")
     hints = [
-        "x has in_channels channels and the branch out_channels: they can only be added once "
-        "x is turned into out_channels channels. A 1×1 convolution does exactly that.",
-        "In __init__: `self.shortcut = nn.Conv2d(in_channels, out_channels, kernel_size=1) if "
-        "in_channels != out_channels else nn.Identity()`; in forward: "
-        "`return self.conv2(relu(self.conv1(x))) + self.shortcut(x)`.",
+        "Work out the shapes first: for a (1, 4, 8, 8) input, what does the branch of `DownsampleBlock(4, 8, 2)` "
+        "give, and what shape does x have? And for `DownsampleBlock(8, 8, 2)`, whose channels do not change?",
+        "Whenever the branch changes the channels or the height and width, x must be brought to the same shape "
+        "before the sum: a 1×1 convolution changes the channels, and its stride shrinks the image exactly as the "
+        "branch's first convolution does.",
+        "`self.conv1 = nn.Conv2d(in_channels, out_channels, 3, stride=stride, padding=1)`; the shortcut is "
+        "`nn.Conv2d(in_channels, out_channels, kernel_size=1, stride=stride)` if `in_channels != out_channels or "
+        "stride != 1`, else `nn.Identity()`.",
     ]
+    # channels change; the image halves; both; nothing changes (the identity). The lesson's
+    # ProjectedResidualBlock(in, out) knows only the first case.
+    cases = [(3, 8, 1), (8, 8, 2), (4, 8, 2), (8, 8, 1)]
 
     def check_answer(self, answer):
-        model = checks.instantiate(answer, 3, 8)
-        from_input = [c for c in convs(model) if channels(c) == (3, 8)]
-        one_by_one = [c for c in from_input if kernel_size(c) == (1, 1)]
-        if len(from_input) >= 2 and not one_by_one:
-            raise Incorrect("Your shortcut convolution has a kernel of "
-                            f"{kernel_size(from_input[-1])[0]}×{kernel_size(from_input[-1])[1]}; "
-                            "use kernel_size=1: the shortcut only changes the channel count, it "
-                            "should not mix neighbouring pixels.")
-        if not one_by_one:
-            raise Incorrect("With ProjectionBlock(3, 8), x has 3 channels and the branch 8, so "
-                            "they cannot be added. Add a projection shortcut: "
-                            "nn.Conv2d(3, 8, kernel_size=1) applied to x.")
+        for sizes in self.cases:
+            self._check_one(checks.instantiate(answer, *sizes), sizes)
+
+    def _check_one(self, model, sizes):
+        in_channels, out_channels, stride = sizes
+        name = f"DownsampleBlock{sizes}"
+        layers = convs(model)
+        projections = [c for c in layers if channels(c) == (in_channels, out_channels) and kernel_size(c) == (1, 1)]
+        if needs_projection(*sizes):
+            self._expect_projection(name, sizes, layers, projections)
         expect_same_size_padding(model)
-        reference = ProjectionReference(3, 8, shortcut_bias=has_bias(one_by_one[0]))
-        if checks.parameter_count(model) != checks.parameter_count(reference):
-            three_by_three = [c for c in convs(model) if kernel_size(c) != (1, 1)]
-            raise Incorrect(count_mismatch(model, reference, f"ProjectionBlock(3, 8) should have "
-                                           f"{checks.parameter_count(reference)} parameters (two 3×3 "
-                                           "convolutions and one 1×1)", three_by_three))
-        self._compare(model, reference, torch.randn(2, 3, 5, 5))
-        same_channels = checks.instantiate(answer, 8, 8)
-        identity = ProjectionReference(8, 8)
-        extra = checks.parameter_count(same_channels) - checks.parameter_count(identity)
-        if extra > 0:
-            raise Incorrect(f"With ProjectionBlock(8, 8) the channels already match, so the "
-                            f"shortcut should be the identity; yours adds {extra} parameters.")
-        self._compare(same_channels, identity, torch.randn(2, 8, 5, 5))
+        bias = has_bias(projections[0]) if projections else True
+        reference = downsample_parts(in_channels, out_channels, stride, shortcut_bias=bias)
+        expected, found = checks.parameter_count(reference), checks.parameter_count(model)
+        if found != expected:
+            if not needs_projection(*sizes) and found > expected:
+                raise Incorrect(f"With {name} x already has the branch's shape, so the shortcut should be the "
+                                f"identity, with no parameters; yours adds {found - expected}.")
+            three_by_three = [c for c in layers if kernel_size(c) != (1, 1)]
+            shortcut = "and a 1×1 shortcut" if needs_projection(*sizes) else "and the identity as shortcut"
+            raise Incorrect(count_mismatch(model, reference, f"{name} should have {expected} parameters (two 3×3 "
+                                           f"convolutions {shortcut})", three_by_three))
+        x = checks.hidden_input(2, in_channels, 8, 8, seed=sum(sizes))
+        advice = ("x must reach the sum with the branch's shape: the identity when the channels stay the same "
+                  "and the stride is 1, otherwise `nn.Conv2d(in_channels, out_channels, kernel_size=1, "
+                  "stride=stride)` applied to x.")
+        run = run_block(model, x, f"your {name}", advice, ops=True)
+        size = (8 + 2 - 3) // stride + 1
+        expected_shape = (2, out_channels, size, size)
+        if type(run.value) is not torch.Tensor or run.value.shape != expected_shape:
+            raise Incorrect(f"For an input of shape {tuple(x.shape)} {name} should return {expected_shape}; "
+                            f"yours returned {shape_or_type(run.value)}.")
+        expect_addition(run)
+
+        def output():
+            return checks.plain(run_block(model, x, f"your {name}", advice, no_grad=True).value)
+
+        def agrees_with(wanted):
+            return lambda: same(output(), wanted)
+
+        with torch.no_grad():
+            # conv1 and conv2 (and their biases) may share shapes: try both pairings
+            if checks.copy_weights_until(reference, model, agrees_with(downsample(reference, x, stride))):
+                return
+            for options, message in [
+                ({"stride_on": "conv2"}, "The branch's stride is on its second convolution; it belongs on the first, "
+                                         "the one that reads x, as in the shortcut: `conv1` shrinks the image, "
+                                         "`conv2` keeps its size."),
+                ({"relu_after": True}, "You apply a ReLU after the sum; this block returns conv2(relu(conv1(x))) + "
+                                       "shortcut(x) with no activation at the end."),
+                ({"inner_relu": False}, "The ReLU between the two convolutions is missing."),
+            ]:
+                if checks.copy_weights_until(reference, model, agrees_with(downsample(reference, x, stride, **options))):
+                    raise Incorrect(message)
+        raise Incorrect("Right layers, different output: the block computes conv2(relu(conv1(x))) + shortcut(x), "
+                        "with the stride on conv1 and on the shortcut, and the shortcut applied to the block's "
+                        "input x.")
 
     @staticmethod
-    def _compare(model, reference, x):
-        out_channels = reference.conv2.out_channels
-        run = forward_block(model, x, out_channels, ops=True)
-        expected_shape = (x.shape[0], out_channels, *x.shape[2:])
-        if type(run.value) is not torch.Tensor or run.value.shape != expected_shape:
-            raise Incorrect(f"For an input of shape {tuple(x.shape)} the block should return "
-                            f"{expected_shape}; yours returned {shape_or_type(run.value)}.")
-        expect_addition(run)
-        with torch.no_grad():
-            wanted = reference(x)
+    def _expect_projection(name, sizes, layers, projections):
+        in_channels, out_channels, stride = sizes
+        if not projections:
+            from_input = [c for c in layers if channels(c) == (in_channels, out_channels)]
+            if len(layers) >= 3 and from_input:
+                k = kernel_size(from_input[-1])
+                raise Incorrect(f"In {name} your shortcut convolution has a {k[0]}×{k[1]} kernel; use "
+                                "kernel_size=1: the shortcut only changes the channels (and, with its stride, the "
+                                "size), it should not mix neighbouring pixels.")
+            if in_channels != out_channels:
+                why = f"x has {in_channels} channels and the branch {out_channels}"
+            else:
+                size = (8 + 2 - 3) // stride + 1
+                why = (f"the branch's stride {stride} halves the height and width (8×8 becomes {size}×{size}) while x "
+                       f"keeps them, although the channels match")
+            raise Incorrect(f"In {name} {why}, so x and the branch cannot be added as they are. Give x a "
+                            f"projection shortcut: `nn.Conv2d({in_channels}, {out_channels}, kernel_size=1, "
+                            f"stride={stride})` applied to x.")
+        shortcut_stride = tuple(projections[0].settings.get("stride") or ())
+        if shortcut_stride != (stride, stride):
+            raise Incorrect(f"In {name} the shortcut's 1×1 convolution has stride {shortcut_stride[0]} and the "
+                            f"branch stride {stride}: x and the branch come out with different heights and widths. "
+                            "Give the shortcut the block's stride.")
 
-        def agrees():  # conv1 and conv2 (and their biases) may share shapes: try both pairings
-            return same(checks.plain(forward_block(model, x, out_channels, no_grad=True).value), wanted)
 
-        if not checks.copy_weights_until(reference, model, agrees):
-            raise Incorrect("Right layers, different output: the block computes "
-                            "conv2(relu(conv1(x))) + shortcut(x), with the shortcut "
-                            "applied to the block's input x.")
-
-
-q2 = ProjectionShortcut()
+q2 = DownsamplingShortcut()
 
 
 # --- q3 ---------------------------------------------------------------------------------
@@ -293,8 +343,10 @@ class LearnableWeightedSum(Exercise):
             out1 = reference.fc1(x)
             swapped = 0.8 * out1 + 0.2 * reference.fc2(out1)
 
+        advice = "WeightedSum(6) returns alpha * fc1(x) + (1 - alpha) * fc2(fc1(x)), 6 features all the way."
+
         def output():
-            return checks.plain(model.run(x, no_grad=True).value)
+            return checks.plain(run_block(model, x, "your WeightedSum(6)", advice, no_grad=True).value)
 
         # fc1 and fc2 share a shape: accept them registered in either order
         checks.copy_weights_until(reference, model, lambda: same(output(), wanted))
@@ -305,7 +357,7 @@ class LearnableWeightedSum(Exercise):
         if type(out) is not torch.Tensor or not same(out, wanted):
             raise Incorrect("The output differs from alpha * out1 + (1 - alpha) * out2 with "
                             "out1 = fc1(x) and out2 = fc2(out1).")
-        grad = model.run(x, backward=torch.ones_like(wanted)).grads.get(alpha.name)
+        grad = run_block(model, x, "your WeightedSum(6)", advice, backward=torch.ones_like(wanted)).grads.get(alpha.name)
         if type(grad) is not torch.Tensor or float(grad.abs().sum()) == 0.0:
             raise Incorrect("alpha gets no gradient, so training would never move it: use "
                             "self.alpha itself in forward, not self.alpha.item() or float(...).")
@@ -344,67 +396,85 @@ q3 = LearnableWeightedSum()
 
 # --- q4 (debugging) ------------------------------------------------------------------------
 
-class SequentialSkipDebug(Exercise):
+def pre_activation_parts(channels) -> nn.ModuleDict:
+    """conv1 and conv2 of q4's block, with the check's own weights (layers only: ``pre_activation``
+    computes with them)."""
+    return nn.ModuleDict({"conv1": nn.Conv2d(channels, channels, kernel_size=3, padding=1),
+                          "conv2": nn.Conv2d(channels, channels, kernel_size=3, padding=1)})
+
+
+def pre_activation(parts: nn.ModuleDict, x, variant="right"):
+    """x + conv2(relu(conv1(relu(x)))); ``variant`` gives what a block with one of the broken cell's
+    faults returns, for "which symptom is left?"."""
+    branch = parts["conv2"](torch.relu(parts["conv1"](torch.relu(x))))
+    if variant == "branch only":
+        return branch
+    if variant == "shortcut after relu":
+        return branch + torch.relu(x)
+    return branch + x
+
+
+class LostInputDebug(Exercise):
     id = "lesson06.q4"
     points = 3
-    title = "Debug: a skip connection hidden in a Sequential"
-    why = ("A Sequential only chains; the + of a residual block lives in forward. And when the channels "
-           "change, only a projection makes the sum right: broadcasting a 1-channel input hides the bug.")
+    title = "Debug: with its branch switched off, a residual block that does not give back its input"
+    why = ("A residual block is x plus a correction: only a shortcut that carries x exactly, added for real, makes "
+           "a zero branch the identity. Methods without `_` return a new tensor; `inplace=True` and methods ending "
+           "in `_` overwrite the tensor they are given, even the caller's.")
     hints = [
-        "Compare `BrokenDownBlock(8, 8)(x)` with its branch without the `nn.Identity()`: is anything "
-        "added? Then try adding `x` in forward and run `DownBlock(3, 8)` and `DownBlock(1, 8)`.",
-        "Keep the two convolutions in the Sequential (drop the Identity), add `self.shortcut = "
-        "nn.Conv2d(in_channels, out_channels, kernel_size=1)` when the channel counts differ and "
-        "`nn.Identity()` when they are equal, and `return self.branch(x) + self.shortcut(x)`.",
+        "Repeat the cell's experiment on your fix: with `conv2` at zero the block must give back `x` exactly. "
+        "Compare three tensors: `x` before the call, `x` after it, and what the block returns; then read `forward` "
+        "line by line, asking which tensor each line changes and where its result goes.",
+        "Two lines do not do what they seem to: one computes the sum and throws the result away, and one "
+        "overwrites the block's input before the sum reads it.",
+        "`out.add(x)` returns a new tensor and leaves `out` as it was. `nn.ReLU(inplace=True)` writes its result "
+        "into the tensor it receives, here `x` itself, the tensor the shortcut should carry.",
     ]
+    cases = [4, 7]   # channel counts: nothing typed in for the notebook's BrokenPreActBlock(4) passes
 
     def check_answer(self, answer):
-        # 3 -> 8 fails loudly without a projection; 1 -> 8 broadcasts silently; 8 -> 8 needs none
-        for in_channels, out_channels in [(3, 8), (1, 8), (8, 8)]:
-            self._check_one(checks.instantiate(answer, in_channels, out_channels), in_channels, out_channels)
+        for channel_count in self.cases:
+            self._check_one(checks.instantiate(answer, channel_count), channel_count)
 
-    def _check_one(self, model, in_channels, out_channels):
+    def _check_one(self, model, channel_count):
+        name = f"PreActBlock({channel_count})"
         expect_same_size_padding(model)
-        x = checks.hidden_input(2, in_channels, 6, 6)
-        run = forward_block(model, x, out_channels, ops=True)
-        checks.expect_shape(run.value, (2, out_channels, 6, 6),
-                            f"the output of DownBlock({in_channels}, {out_channels})")
-        if not has_addition(run):
-            raise Incorrect("Nothing is added: an `nn.Identity()` inside a Sequential hands its input on to the "
-                            "next step, it does not add the block's input back. A Sequential never adds; write "
-                            "the `+` in forward: `return self.branch(x) + self.shortcut(x)`.")
-        projections = [c for c in convs(model)
-                       if kernel_size(c) == (1, 1) and channels(c) == (in_channels, out_channels)]
-        if in_channels != out_channels and not projections:
-            consequence = (f"With 1 input channel the sum broadcasts: the image is added to each of the "
-                           f"{out_channels} channels, silently." if in_channels == 1 else
-                           f"x has {in_channels} channels and the branch {out_channels}: they cannot be added.")
-            raise Incorrect(f"DownBlock({in_channels}, {out_channels}) has no 1×1 projection shortcut. {consequence} "
-                            f"Use `nn.Conv2d({in_channels}, {out_channels}, kernel_size=1)` on x when the "
-                            "channel counts differ.")
-        reference = ProjectionReference(in_channels, out_channels,
-                                        shortcut_bias=not projections or has_bias(projections[0]))
-        if checks.parameter_count(model) != checks.parameter_count(reference):
-            if in_channels == out_channels and checks.parameter_count(model) > checks.parameter_count(reference):
-                raise Incorrect(f"With DownBlock({in_channels}, {out_channels}) the channels already match, so "
-                                "the shortcut is the identity, with no parameters; yours adds "
-                                f"{checks.parameter_count(model) - checks.parameter_count(reference)}.")
-            three_by_three = [c for c in convs(model) if kernel_size(c) != (1, 1)]
-            raise Incorrect(count_mismatch(model, reference, f"DownBlock({in_channels}, {out_channels}) should "
-                                           f"have {checks.parameter_count(reference)} parameters", three_by_three))
+        reference = pre_activation_parts(channel_count)
+        expected, found = checks.parameter_count(reference), checks.parameter_count(model)
+        if found != expected:
+            raise Incorrect(count_mismatch(model, reference, f"{name} should have {expected} parameters (two 3×3 "
+                                           f"convolutions, {channel_count} → {channel_count} channels)"))
+        x = checks.hidden_input(2, channel_count, 5, 5, seed=channel_count)   # negative values too
+        advice = (f"{name} returns x + conv2(relu(conv1(relu(x)))), with {channel_count} channels all the way.")
+        run = run_block(model, x, f"your {name}", advice, ops=True)
+        if type(run.value) is not torch.Tensor or run.value.shape != x.shape:
+            raise Incorrect(f"A residual block keeps the shape of its input, {tuple(x.shape)}; "
+                            f"yours returned {shape_or_type(run.value)}.")
+
+        def output():
+            return checks.plain(run_block(model, x, f"your {name}", advice, no_grad=True).value)
+
         with torch.no_grad():
-            wanted = reference(x)
+            if checks.copy_weights_until(reference, model, lambda: same(output(), pre_activation(reference, x))):
+                if 0 in run.changed:
+                    raise Incorrect(f"Your block's output is right, but calling {name} changed the tensor it was "
+                                    "given: afterwards `x` has no negative values. A block must leave its input as it "
+                                    "was; the caller may still need it.")
+                return
+            if checks.copy_weights_until(reference, model, lambda: same(output(), pre_activation(reference, x, "branch only"))):
+                raise Incorrect("Switch the branch off (the last convolution at zero) and your block returns zeros, "
+                                "not x: its output holds only the branch, nothing of the block's input. The sum "
+                                "with x is lost on its way to the output.")
+            if checks.copy_weights_until(reference, model,
+                                         lambda: same(output(), pre_activation(reference, x, "shortcut after relu"))):
+                raise Incorrect("Switch the branch off (the last convolution at zero) and your block returns x with "
+                                "every negative value set to 0, not x: what reaches the sum is relu(x), not the "
+                                "block's input.")
+        raise Incorrect("Right layers, different output: the block computes x + conv2(relu(conv1(relu(x)))), a ReLU "
+                        "before each convolution and none after the sum.")
 
-        def agrees():
-            return same(checks.plain(forward_block(model, x, out_channels, no_grad=True).value), wanted)
 
-        if checks.copy_weights_until(reference, model, agrees):
-            return
-        raise Incorrect("Right layers, different output: the block returns conv2(relu(conv1(x))) + "
-                        "shortcut(x), with the shortcut applied to the block's input x and no ReLU after the sum.")
-
-
-q4 = SequentialSkipDebug()
+q4 = LostInputDebug()
 
 
 # The references are the solutions' own code, built on first use: this module is public and

@@ -1,6 +1,10 @@
 """Checks of lesson 06 on alternative correct answers and common mistakes (the reference, the stub
 and the hints of every exercise are tested in test_every_exercise.py)."""
 
+import ast
+import json
+from pathlib import Path
+
 import pytest
 import torch
 import torch.nn.functional as F
@@ -8,6 +12,8 @@ from torch import nn
 
 from course_utils.exercises import lesson06 as ex
 from course_utils.exercises.testing import assert_check_failed, assert_check_passed
+
+REPO = Path(__file__).resolve().parents[2]
 
 
 # --- q1: residual block ------------------------------------------------------------------
@@ -93,87 +99,6 @@ def test_q1_alternatives():
 ])
 def test_q1_wrong_answers(answer, message):
     assert_check_failed(ex.q1, answer, match=message)
-
-
-# --- q2: projection shortcut -------------------------------------------------------------
-
-class ProjectionNoBias(nn.Module):
-    """Alternative: shortcut without bias, built in a Sequential, functional ReLU."""
-
-    def __init__(self, in_channels, out_channels):
-        super().__init__()
-        self.shortcut = (nn.Sequential(nn.Conv2d(in_channels, out_channels, 1, bias=False))
-                         if in_channels != out_channels else nn.Sequential())
-        self.conv1 = nn.Conv2d(in_channels, out_channels, 3, padding=1)
-        self.conv2 = nn.Conv2d(out_channels, out_channels, 3, padding=1)
-
-    def forward(self, x):
-        return self.shortcut(x) + self.conv2(F.relu(self.conv1(x)))
-
-
-class ProjectionIfInForward(nn.Module):
-    """Alternative: no Identity module; the forward decides."""
-
-    def __init__(self, in_channels, out_channels):
-        super().__init__()
-        self.conv1 = nn.Conv2d(in_channels, out_channels, 3, padding=1)
-        self.conv2 = nn.Conv2d(out_channels, out_channels, 3, padding=1)
-        self.project = nn.Conv2d(in_channels, out_channels, 1) if in_channels != out_channels else None
-
-    def forward(self, x):
-        skip = x if self.project is None else self.project(x)
-        return self.conv2(torch.relu(self.conv1(x))) + skip
-
-
-class NoProjection(nn.Module):
-    def __init__(self, in_channels, out_channels):
-        super().__init__()
-        self.conv1 = nn.Conv2d(in_channels, out_channels, 3, padding=1)
-        self.conv2 = nn.Conv2d(out_channels, out_channels, 3, padding=1)
-
-    def forward(self, x):
-        return self.conv2(torch.relu(self.conv1(x))) + x
-
-
-class ThreeByThreeShortcut(ProjectionIfInForward):
-    def __init__(self, in_channels, out_channels):
-        super().__init__(in_channels, out_channels)
-        if in_channels != out_channels:
-            self.project = nn.Conv2d(in_channels, out_channels, 3, padding=1)
-
-
-class AlwaysProject(ProjectionIfInForward):
-    def __init__(self, in_channels, out_channels):
-        super().__init__(in_channels, out_channels)
-        self.project = nn.Conv2d(in_channels, out_channels, 1)
-
-
-class ProjectionMissingReLU(ProjectionIfInForward):
-    def forward(self, x):
-        skip = x if self.project is None else self.project(x)
-        return self.conv2(self.conv1(x)) + skip
-
-
-class ConcatenatesInstead(ProjectionIfInForward):
-    def forward(self, x):
-        skip = x if self.project is None else self.project(x)
-        return torch.cat([self.conv2(torch.relu(self.conv1(x))), skip], dim=1)
-
-
-def test_q2_alternatives():
-    assert_check_passed(ex.q2, ProjectionNoBias)
-    assert_check_passed(ex.q2, ProjectionIfInForward)
-
-
-@pytest.mark.parametrize("answer, message", [
-    (NoProjection, "Add a projection shortcut"),
-    (ThreeByThreeShortcut, "use kernel_size=1"),
-    (AlwaysProject, "the shortcut should be the identity"),
-    (ProjectionMissingReLU, "Right layers, different output"),
-    (ConcatenatesInstead, "should return (2, 8, 5, 5)"),
-])
-def test_q2_wrong_answers(answer, message):
-    assert_check_failed(ex.q2, answer, match=message)
 
 
 # --- q3: learnable weighted sum ----------------------------------------------------------
@@ -305,56 +230,6 @@ def test_q1_more_wrong(answer, message):
     assert_check_failed(ex.q1, answer, match=message)
 
 
-class ProjectionRegisteredFirst(nn.Module):
-    """The 1×1 projection (or None) is created before the branch; conv biases all share a shape."""
-
-    def __init__(self, in_channels, out_channels):
-        super().__init__()
-        self.projection = nn.Conv2d(in_channels, out_channels, 1) if in_channels != out_channels else None
-        self.branch = nn.Sequential(nn.Conv2d(in_channels, out_channels, 3, padding=1), nn.ReLU(),
-                                    nn.Conv2d(out_channels, out_channels, 3, padding=1))
-
-    def forward(self, x):
-        return self.branch(x) + (x if self.projection is None else self.projection(x))
-
-
-class SecondConvRegisteredFirst(nn.Module):
-    """With equal channels conv1 and conv2 have the same shape; conv2 is created first."""
-
-    def __init__(self, in_channels, out_channels):
-        super().__init__()
-        self.conv2 = nn.Conv2d(out_channels, out_channels, 3, padding=1)
-        self.conv1 = nn.Conv2d(in_channels, out_channels, 3, padding=1)
-        self.skip = nn.Sequential() if in_channels == out_channels else nn.Conv2d(in_channels, out_channels, 1, bias=False)
-
-    def forward(self, x):
-        return torch.add(self.skip(x), self.conv2(F.relu(self.conv1(x))))
-
-
-@pytest.mark.parametrize("answer", [ProjectionRegisteredFirst, SecondConvRegisteredFirst])
-def test_q2_more_alternatives(answer):
-    assert_check_passed(ex.q2, answer)
-
-
-class ReLUAfterProjectionSum(ProjectionRegisteredFirst):
-    def forward(self, x):
-        return torch.relu(super().forward(x))
-
-
-class ShortcutFromConv1(SecondConvRegisteredFirst):
-    def forward(self, x):
-        h = self.conv1(x)
-        return self.conv2(F.relu(h)) + (h if isinstance(self.skip, nn.Sequential) else self.skip(x))
-
-
-@pytest.mark.parametrize("answer, message", [
-    (ReLUAfterProjectionSum, "Right layers, different output"),
-    (ShortcutFromConv1, "Right layers, different output"),
-])
-def test_q2_more_wrong(answer, message):
-    assert_check_failed(ex.q2, answer, match=message)
-
-
 class WeightedSumSecondLayerFirst(nn.Module):
     """fc2 is created before fc1 (both have the same shape); alpha stored with shape (1,); lerp."""
 
@@ -411,144 +286,15 @@ class ResidualWithoutBiases(ex.ResidualReference):
         self.conv2 = nn.Conv2d(hidden_channels, channels, kernel_size=3, padding=1, bias=False)
 
 
-class ProjectionWithoutBranchBiases(ex.ProjectionReference):
-    def __init__(self, in_channels, out_channels):
-        super().__init__(in_channels, out_channels)
-        self.conv1 = nn.Conv2d(in_channels, out_channels, kernel_size=3, padding=1, bias=False)
-
-
 def test_q1_count_message_names_the_layers_built_without_bias():
     assert_check_failed(ex.q1, ResidualWithoutBiases,
                         match="yours has 432. Where yours are: conv1 (Conv2d): 216, conv2 (Conv2d): 216. `conv1`, "
                               "`conv2` have no bias (`bias=False`): the block described keeps PyTorch's default")
 
 
-def test_q2_count_message_names_the_layer_built_without_bias():
-    assert_check_failed(ex.q2, ProjectionWithoutBranchBiases,
-                        match="`conv1` has no bias (`bias=False`)")
-
-
 def test_q1_count_message_without_bias_talk_when_biases_are_there():
     outcome = assert_check_failed(ex.q1, WideBlock, match="should have 442 parameters")
     assert "bias=False" not in outcome.message
-
-
-# --- q4 (debugging): DownBlock -----------------------------------------------------------------
-
-class BrokenDownBlock(nn.Module):  # the notebook's broken version, as handed out
-    def __init__(self, in_channels, out_channels):
-        super().__init__()
-        self.branch = nn.Sequential(
-            nn.Conv2d(in_channels, out_channels, kernel_size=3, padding=1), nn.ReLU(),
-            nn.Conv2d(out_channels, out_channels, kernel_size=3, padding=1),
-            nn.Identity(),
-        )
-
-    def forward(self, x):
-        return self.branch(x)
-
-
-class AddsXWithoutProjection(BrokenDownBlock):
-    def forward(self, x):
-        return self.branch(x) + x
-
-
-class ProjectsOnlyRGB(BrokenDownBlock):  # a 1-channel input then broadcasts silently
-    def __init__(self, in_channels, out_channels):
-        super().__init__(in_channels, out_channels)
-        self.shortcut = nn.Conv2d(3, out_channels, kernel_size=1) if in_channels == 3 else nn.Identity()
-
-    def forward(self, x):
-        return self.branch(x) + self.shortcut(x)
-
-
-class AlwaysProjects(BrokenDownBlock):
-    def __init__(self, in_channels, out_channels):
-        super().__init__(in_channels, out_channels)
-        self.shortcut = nn.Conv2d(in_channels, out_channels, kernel_size=1)
-
-    def forward(self, x):
-        return self.branch(x) + self.shortcut(x)
-
-
-class ReLUAfterTheSum(AlwaysProjects):
-    def __init__(self, in_channels, out_channels):
-        super().__init__(in_channels, out_channels)
-        if in_channels == out_channels:
-            self.shortcut = nn.Identity()
-
-    def forward(self, x):
-        return torch.relu(super().forward(x))
-
-
-class BranchWithoutBiases(ReLUAfterTheSum):
-    def __init__(self, in_channels, out_channels):
-        super().__init__(in_channels, out_channels)
-        self.branch[0] = nn.Conv2d(in_channels, out_channels, kernel_size=3, padding=1, bias=False)
-
-    def forward(self, x):
-        return self.branch(x) + self.shortcut(x)
-
-
-@pytest.mark.parametrize("answer, message", [
-    (BrokenDownBlock, "Nothing is added: an `nn.Identity()` inside a Sequential hands its input on"),
-    (AddsXWithoutProjection, "With 3 input channels and 8 output channels, x and the branch cannot be added"),
-    (ProjectsOnlyRGB, "DownBlock(1, 8) has no 1×1 projection shortcut. With 1 input channel the sum broadcasts"),
-    (AlwaysProjects, "With DownBlock(8, 8) the channels already match, so the shortcut is the identity"),
-    (ReLUAfterTheSum, "Right layers, different output"),
-    (BranchWithoutBiases, "`branch.0` has no bias (`bias=False`)"),
-])
-def test_q4_wrong_answers_say_which_symptom_is_left(answer, message):
-    assert_check_failed(ex.q4, answer, match=message)
-
-
-def test_q4_the_loud_mismatch_points_at_the_students_line():
-    outcome = assert_check_failed(ex.q4, AddsXWithoutProjection, match="cannot be added")
-    assert "in forward: `return self.branch(x) + x`" in outcome.message
-
-
-class DownBlockFlat(nn.Module):
-    """Shortcut registered first, separate conv attributes, functional ReLU, no bias on the projection."""
-
-    def __init__(self, in_channels, out_channels):
-        super().__init__()
-        self.shortcut = (nn.Conv2d(in_channels, out_channels, 1, bias=False)
-                         if in_channels != out_channels else nn.Identity())
-        self.second = nn.Conv2d(out_channels, out_channels, 3, padding=1)
-        self.first = nn.Conv2d(in_channels, out_channels, 3, padding=1)
-
-    def forward(self, x):
-        return self.second(F.relu(self.first(x))) + self.shortcut(x)
-
-
-class DownBlockIdentityKept(AlwaysProjects):
-    """The broken class fixed in place: the harmless Identity stays, the projection is conditional."""
-
-    def __init__(self, in_channels, out_channels):
-        super().__init__(in_channels, out_channels)
-        self.shortcut = (nn.Conv2d(in_channels, out_channels, kernel_size=1)
-                         if in_channels != out_channels else nn.Identity())
-
-
-class DownBlockShortcutInForward(nn.Module):
-    """No shortcut module at all when the channels match: the `if` is in forward."""
-
-    def __init__(self, in_channels, out_channels):
-        super().__init__()
-        self.branch = nn.Sequential(nn.Conv2d(in_channels, out_channels, 3, padding="same"), nn.ReLU(inplace=True),
-                                    nn.Conv2d(out_channels, out_channels, 3, padding="same"))
-        self.project = nn.Conv2d(in_channels, out_channels, 1) if in_channels != out_channels else None
-
-    def forward(self, x):
-        skip = x if self.project is None else self.project(x)
-        out = self.branch(x)
-        out += skip
-        return out
-
-
-@pytest.mark.parametrize("answer", [DownBlockFlat, DownBlockIdentityKept, DownBlockShortcutInForward])
-def test_q4_correct_answers_in_other_styles(answer):
-    assert_check_passed(ex.q4, answer)
 
 
 class ChannelsTypedIn(nn.Module):  # the notebook draws ResidualBlock(4, 6)
@@ -567,26 +313,341 @@ def test_q1_channels_typed_in_as_numbers_fail_on_the_checks_second_sizes():
                               "channels); yours has 442")
 
 
-class ProjectionRegisteredButNotUsed(ex.ProjectionReference):
+
+
+def test_q1_a_raw_shape_error_is_translated_with_the_students_line():
+    class ConvsInTheWrongOrder(ex.ResidualReference):
+        def forward(self, x):
+            return self.conv1(torch.relu(self.conv2(x))) + x
+
+    outcome = assert_check_failed(ex.q1, ConvsInTheWrongOrder,
+                                  match="Your ResidualBlock(4, 6) raised an error: the layer `conv2` (Conv2d, 6 → 4 channels, "
+                                        "3×3) received 4 channels")
+    assert "in forward: `return self.conv1(torch.relu(self.conv2(x))) + x`" in outcome.message
+
+
+# --- the lesson's own classes, and the broken one handed out -------------------------------------
+
+def notebook_class(notebook: str, name: str) -> type:
+    """A class exactly as a notebook defines it (the class definitions of its cells, executed)."""
+    cells = json.loads((REPO / notebook).read_text(encoding="utf-8"))["cells"]
+    kept = []
+    for cell in cells:
+        if cell["cell_type"] == "code":
+            kept += [node for node in ast.parse("".join(cell["source"])).body if isinstance(node, ast.ClassDef)]
+    namespace = {"torch": torch, "nn": nn, "F": F}
+    exec(compile(ast.Module(body=kept, type_ignores=[]), notebook, "exec"), namespace)
+    return namespace[name]
+
+
+LessonProjectedBlock = notebook_class("notebooks/06_residual.ipynb", "ProjectedResidualBlock")
+BrokenPreActBlock = notebook_class("solutions/06_residual.ipynb", "BrokenPreActBlock")
+
+
+# --- q2: a block that halves the image and changes its channels -----------------------------------
+
+class DownsampleNoBias(nn.Module):
+    """Alternative: the shortcut without bias inside a Sequential, the branch a Sequential, F.relu."""
+
+    def __init__(self, in_channels, out_channels, stride):
+        super().__init__()
+        self.branch = nn.Sequential(nn.Conv2d(in_channels, out_channels, 3, stride=stride, padding=1), nn.ReLU(),
+                                    nn.Conv2d(out_channels, out_channels, 3, padding=1))
+        changes = in_channels != out_channels or stride != 1
+        self.shortcut = (nn.Sequential(nn.Conv2d(in_channels, out_channels, 1, stride=stride, bias=False))
+                         if changes else nn.Sequential())
+
+    def forward(self, x):
+        return self.shortcut(x) + self.branch(x)
+
+
+class DownsampleIfInForward(nn.Module):
+    """Alternative: no Identity module; the forward decides; the projection registered first."""
+
+    def __init__(self, in_channels, out_channels, stride=1):
+        super().__init__()
+        self.project = (nn.Conv2d(in_channels, out_channels, 1, stride=stride)
+                        if (in_channels, stride) != (out_channels, 1) else None)
+        self.conv1 = nn.Conv2d(in_channels, out_channels, 3, stride, 1)
+        self.conv2 = nn.Conv2d(out_channels, out_channels, 3, 1, 1)
+
+    def forward(self, x):
+        skip = x if self.project is None else self.project(x)
+        out = self.conv2(F.relu(self.conv1(x)))
+        out += skip
+        return out
+
+
+class LessonBlockWithStride(LessonProjectedBlock):
+    """The lesson's ProjectedResidualBlock, adapted with understanding: a stride on conv1 and on the
+    projection, which is needed whenever the shape changes."""
+
+    def __init__(self, in_channels, out_channels, stride):
+        super().__init__(in_channels, out_channels)
+        self.conv1 = nn.Conv2d(in_channels, out_channels, kernel_size=3, stride=stride, padding=1)
+        if stride != 1:
+            self.shortcut = nn.Conv2d(in_channels, out_channels, kernel_size=1, stride=stride)
+
+
+@pytest.mark.parametrize("answer", [DownsampleNoBias, DownsampleIfInForward, LessonBlockWithStride])
+def test_q2_correct_answers_in_other_styles(answer):
+    assert_check_passed(ex.q2, answer)
+
+
+class ChannelsOnlyDecide(DownsampleIfInForward):
+    """The lesson's rule: a projection only when the channels differ."""
+
+    def __init__(self, in_channels, out_channels, stride):
+        super().__init__(in_channels, out_channels, stride)
+        self.project = nn.Conv2d(in_channels, out_channels, 1, stride=stride) if in_channels != out_channels else None
+
+
+class ShortcutWithoutStride(DownsampleIfInForward):
+    def __init__(self, in_channels, out_channels, stride):
+        super().__init__(in_channels, out_channels, stride)
+        if self.project is not None:
+            self.project = nn.Conv2d(in_channels, out_channels, 1)
+
+
+class NoShortcutAtAll(nn.Module):
+    def __init__(self, in_channels, out_channels, stride):
+        super().__init__()
+        self.conv1 = nn.Conv2d(in_channels, out_channels, 3, stride=stride, padding=1)
+        self.conv2 = nn.Conv2d(out_channels, out_channels, 3, padding=1)
+
     def forward(self, x):
         return self.conv2(torch.relu(self.conv1(x))) + x
 
 
-def test_q2_a_projection_left_unused_gets_the_course_message_with_the_students_line():
-    outcome = assert_check_failed(ex.q2, ProjectionRegisteredButNotUsed,
-                                  match="With 3 input channels and 8 output channels, x and the branch cannot be added")
-    assert "in forward: `return self.conv2(torch.relu(self.conv1(x))) + x`" in outcome.message
+class ThreeByThreeShortcut(DownsampleIfInForward):
+    def __init__(self, in_channels, out_channels, stride):
+        super().__init__(in_channels, out_channels, stride)
+        if self.project is not None:
+            self.project = nn.Conv2d(in_channels, out_channels, 3, stride=stride, padding=1)
 
 
-class DownBlockWithoutPadding(DownBlockIdentityKept):
-    def __init__(self, in_channels, out_channels):
-        super().__init__(in_channels, out_channels)
-        self.branch[2] = nn.Conv2d(out_channels, out_channels, kernel_size=3)
+class AlwaysProject(DownsampleIfInForward):
+    def __init__(self, in_channels, out_channels, stride):
+        super().__init__(in_channels, out_channels, stride)
+        self.project = nn.Conv2d(in_channels, out_channels, 1, stride=stride)
 
 
-def test_q4_a_shrinking_branch_is_told_about_padding_not_channels():
-    outcome = assert_check_failed(ex.q4, DownBlockWithoutPadding, match="A 3×3 convolution with padding=0 shrinks the image")
-    assert "channels" not in outcome.message
+class StrideOnSecondConv(DownsampleIfInForward):
+    def __init__(self, in_channels, out_channels, stride):
+        super().__init__(in_channels, out_channels, stride)
+        self.conv1 = nn.Conv2d(in_channels, out_channels, 3, padding=1)
+        self.conv2 = nn.Conv2d(out_channels, out_channels, 3, stride=stride, padding=1)
+
+
+class ReLUAfterTheSum(DownsampleIfInForward):
+    def forward(self, x):
+        return torch.relu(super().forward(x))
+
+
+class WithoutInnerReLU(DownsampleIfInForward):
+    def forward(self, x):
+        skip = x if self.project is None else self.project(x)
+        return self.conv2(self.conv1(x)) + skip
+
+
+class ConvWithoutPadding(DownsampleIfInForward):
+    def __init__(self, in_channels, out_channels, stride):
+        super().__init__(in_channels, out_channels, stride)
+        self.conv1 = nn.Conv2d(in_channels, out_channels, 3, stride=stride)
+
+
+class BranchWithoutBias(DownsampleIfInForward):
+    def __init__(self, in_channels, out_channels, stride):
+        super().__init__(in_channels, out_channels, stride)
+        self.conv1 = nn.Conv2d(in_channels, out_channels, 3, stride=stride, padding=1, bias=False)
+
+
+class ConcatenatesInstead(DownsampleIfInForward):
+    def forward(self, x):
+        skip = x if self.project is None else self.project(x)
+        return torch.cat([self.conv2(torch.relu(self.conv1(x))), skip], dim=1)
+
+
+class ShortcutNoneCalled(nn.Module):
+    """`self.shortcut = None` when nothing changes, and forward calls it anyway."""
+
+    def __init__(self, in_channels, out_channels, stride):
+        super().__init__()
+        self.conv1 = nn.Conv2d(in_channels, out_channels, 3, stride=stride, padding=1)
+        self.conv2 = nn.Conv2d(out_channels, out_channels, 3, padding=1)
+        changes = in_channels != out_channels or stride != 1
+        self.shortcut = nn.Conv2d(in_channels, out_channels, 1, stride=stride) if changes else None
+
+    def forward(self, x):
+        return self.conv2(torch.relu(self.conv1(x))) + self.shortcut(x)
+
+
+class ProjectionRegisteredButNotUsed(ShortcutNoneCalled):
+    def forward(self, x):
+        return self.conv2(torch.relu(self.conv1(x))) + x
+
+
+@pytest.mark.parametrize("answer, message", [
+    (LessonProjectedBlock, "`ProjectedResidualBlock(...)` cannot be called with (3, 8, 1)"),
+    (ChannelsOnlyDecide, "In DownsampleBlock(8, 8, 2) the branch's stride 2 halves the height and width (8×8 "
+                         "becomes 4×4) while x keeps them, although the channels match, so x and the branch cannot "
+                         "be added as they are"),
+    (ShortcutWithoutStride, "In DownsampleBlock(8, 8, 2) the shortcut's 1×1 convolution has stride 1 and the branch "
+                            "stride 2"),
+    (NoShortcutAtAll, "In DownsampleBlock(3, 8, 1) x has 3 channels and the branch 8, so x and the branch cannot be "
+                      "added as they are. Give x a projection shortcut"),
+    (ThreeByThreeShortcut, "In DownsampleBlock(3, 8, 1) your shortcut convolution has a 3×3 kernel; use kernel_size=1"),
+    (AlwaysProject, "With DownsampleBlock(8, 8, 1) x already has the branch's shape, so the shortcut should be the "
+                    "identity, with no parameters; yours adds 72"),
+    (StrideOnSecondConv, "The branch's stride is on its second convolution; it belongs on the first"),
+    (ReLUAfterTheSum, "You apply a ReLU after the sum"),
+    (WithoutInnerReLU, "The ReLU between the two convolutions is missing"),
+    (ConvWithoutPadding, "A 3×3 convolution with padding=0 shrinks the image"),
+    (BranchWithoutBias, "`conv1` has no bias (`bias=False`)"),
+    (ConcatenatesInstead, "For an input of shape (2, 3, 8, 8) DownsampleBlock(3, 8, 1) should return (2, 8, 8, 8); "
+                          "yours returned (2, 16, 8, 8)"),
+    (ShortcutNoneCalled, "Your DownsampleBlock(8, 8, 1) raised an error: forward calls something that is None"),
+    (ProjectionRegisteredButNotUsed, "Your DownsampleBlock(3, 8, 1) raised an error: two tensors added (or "
+                                     "multiplied element by element) have different channels: 8 in one, 3 in the "
+                                     "other"),
+])
+def test_q2_wrong_answers(answer, message):
+    assert_check_failed(ex.q2, answer, match=message)
+
+
+@pytest.mark.parametrize("answer, line", [
+    (ShortcutNoneCalled, "`return self.conv2(torch.relu(self.conv1(x))) + self.shortcut(x)`"),
+    (ProjectionRegisteredButNotUsed, "`return self.conv2(torch.relu(self.conv1(x))) + x`"),
+])
+def test_q2_raw_errors_name_the_students_line(answer, line):
+    outcome = assert_check_failed(ex.q2, answer)
+    assert f"in forward: {line}" in outcome.message
+
+
+# --- q4 (debugging): a pre-activation block that does not give back its input -----------------------
+
+def test_q4_the_broken_block_really_has_both_faults():
+    block = BrokenPreActBlock(4)
+    with torch.no_grad():
+        block.conv2.weight.zero_()
+        block.conv2.bias.zero_()
+    x = torch.randn(1, 4, 5, 5)
+    before = x.clone()
+    y = block(x)
+    assert torch.count_nonzero(y) == 0                          # the sum is thrown away
+    assert torch.equal(x, torch.relu(before)) and not torch.equal(x, before)   # and x was overwritten
+
+
+class PreActFixedInPlace(BrokenPreActBlock):
+    """Both lines fixed the way most students will."""
+
+    def __init__(self, channels):
+        super().__init__(channels)
+        self.relu = nn.ReLU()
+
+    def forward(self, x):
+        out = self.conv2(self.relu(self.conv1(self.relu(x))))
+        return out + x
+
+
+class PreActInnerInPlace(nn.Module):
+    """The second ReLU in place (harmless: it overwrites conv1's output, nobody else's), `out += x`."""
+
+    def __init__(self, channels):
+        super().__init__()
+        self.conv_b = nn.Conv2d(channels, channels, 3, padding="same")
+        self.conv_a = nn.Conv2d(channels, channels, 3, padding="same")
+
+    def forward(self, x):
+        out = self.conv_a(F.relu(x))
+        out = self.conv_b(F.relu(out, inplace=True))
+        out += x
+        return out
+
+
+class PreActSequential(nn.Module):
+    def __init__(self, channels):
+        super().__init__()
+        self.branch = nn.Sequential(nn.ReLU(), nn.Conv2d(channels, channels, 3, padding=1), nn.ReLU(inplace=True),
+                                    nn.Conv2d(channels, channels, 3, padding=1))
+
+    def forward(self, x):
+        return torch.add(x, self.branch(x))
+
+
+class PreActCloneThenInPlace(BrokenPreActBlock):
+    """Keeps the in-place ReLU, on a copy; adds with add_ on the branch's own output."""
+
+    def forward(self, x):
+        out = self.conv2(self.relu(self.conv1(self.relu(x.clone()))))
+        return out.add_(x)
+
+
+@pytest.mark.parametrize("answer", [PreActFixedInPlace, PreActInnerInPlace, PreActSequential, PreActCloneThenInPlace])
+def test_q4_correct_answers_in_other_styles(answer):
+    assert_check_passed(ex.q4, answer)
+
+
+class SumFixedOnly(BrokenPreActBlock):
+    def forward(self, x):
+        out = self.conv2(self.relu(self.conv1(self.relu(x))))
+        return out + x
+
+
+class InPlaceFixedOnly(BrokenPreActBlock):
+    def __init__(self, channels):
+        super().__init__(channels)
+        self.relu = nn.ReLU()
+
+
+class ResidualCopiedFirst(BrokenPreActBlock):
+    """The output is right, but the caller's x is still overwritten."""
+
+    def forward(self, x):
+        residual = x.clone()
+        out = self.conv2(self.relu(self.conv1(self.relu(x))))
+        return out + residual
+
+
+class PostActivation(PreActFixedInPlace):
+    def forward(self, x):
+        return self.conv2(self.relu(self.conv1(x))) + x
+
+
+class ReLUAfterTheSumPreAct(PreActFixedInPlace):
+    def forward(self, x):
+        return torch.relu(super().forward(x))
+
+
+class WithoutBias(PreActFixedInPlace):
+    def __init__(self, channels):
+        super().__init__(channels)
+        self.conv2 = nn.Conv2d(channels, channels, 3, padding=1, bias=False)
+
+
+ZEROS = "Switch the branch off (the last convolution at zero) and your block returns zeros, not x"
+
+
+@pytest.mark.parametrize("answer, message", [
+    (BrokenPreActBlock, ZEROS),
+    (InPlaceFixedOnly, ZEROS),
+    (SumFixedOnly, "Switch the branch off (the last convolution at zero) and your block returns x with every "
+                   "negative value set to 0, not x: what reaches the sum is relu(x)"),
+    (ResidualCopiedFirst, "Your block's output is right, but calling PreActBlock(4) changed the tensor it was given"),
+    (PostActivation, "Right layers, different output: the block computes x + conv2(relu(conv1(relu(x))))"),
+    (ReLUAfterTheSumPreAct, "Right layers, different output"),
+    (WithoutBias, "PreActBlock(4) should have 296 parameters (two 3×3 convolutions, 4 → 4 channels); yours has 292"),
+    (LessonProjectedBlock, "`ProjectedResidualBlock(...)` cannot be called with (4)"),
+])
+def test_q4_wrong_answers_name_the_symptom_left(answer, message):
+    assert_check_failed(ex.q4, answer, match=message)
+
+
+def test_q4_title_first_message_and_first_hints_name_the_symptom_not_the_fix():
+    outcome = assert_check_failed(ex.q4, BrokenPreActBlock)
+    for text in (ex.q4.title, outcome.message, ex.q4.hints[0], ex.q4.hints[1]):
+        assert "inplace" not in text and "add(" not in text and "`+`" not in text
+    assert "inplace=True" in ex.q4.hints[-1]
 
 
 class AlwaysClose(torch.Tensor):
@@ -599,10 +660,10 @@ class AlwaysClose(torch.Tensor):
         return super().__torch_function__(func, types, args, kwargs or {})
 
 
-class DownBlockThatLies(DownBlockIdentityKept):
+class PreActThatLies(PreActFixedInPlace):
     def forward(self, x):
         return (super().forward(x) * 0 + x.mean()).as_subclass(AlwaysClose)
 
 
 def test_q4_an_output_that_lies_about_its_values_is_refused():
-    assert_check_failed(ex.q4, DownBlockThatLies, match="Right layers, different output")
+    assert_check_failed(ex.q4, PreActThatLies, match="Right layers, different output")
