@@ -15,7 +15,7 @@ import ast
 import torch
 from torch import nn
 
-from course_utils.exercises import checks
+from course_utils.exercises import checks, torch_errors
 from course_utils.exercises.engine import Exercise, Incorrect
 from course_utils.probes.client import Answer, ProbeFault
 
@@ -76,9 +76,8 @@ def linear_with_shape(model, out_features: int, in_features: int, role: str, und
 
 
 def close(a, b: torch.Tensor) -> bool:
-    a = checks.plain(a)
-    return (type(a) is torch.Tensor and a.shape == b.shape
-            and torch.allclose(a.detach().double(), b.detach().double(), atol=1e-5, rtol=1e-4))
+    """The course's one tolerance (``checks.close``), for a value the answer's side sent."""
+    return checks.close(a, b)
 
 
 def positional_parameters(signature) -> int | None:
@@ -99,15 +98,59 @@ def names(reply) -> list:
     return reply
 
 
-def expect_optimizer_covers(optimizer, model) -> None:
-    """Every parameter of the answer's ``model`` must be in one of ``optimizer``'s groups (both
+def missing_from_optimizer(optimizer, model) -> list:
+    """Names of the answer's ``model``'s parameters that no group of ``optimizer`` holds (both
     handles on the answer's side)."""
-    missing = model.session.request("optimizer_missing", optimizer=optimizer.handle, model=model.handle)
-    missing = names(missing)
+    return names(model.session.request("optimizer_missing", optimizer=optimizer.handle, model=model.handle))
+
+
+def expect_optimizer_covers(optimizer, model) -> None:
+    """Every parameter of the answer's ``model`` must be in one of ``optimizer``'s groups."""
+    missing = missing_from_optimizer(optimizer, model)
     if missing:
         raise Incorrect(f"The optimizer does not know {len(missing)} parameter{'s' if len(missing) > 1 else ''} "
                         f"of the model ({', '.join(missing)}): they will never be updated. "
                         f"Use `optimizer.add_param_group({{'params': ...}})` after adding a layer.")
+
+
+def call_growing(function, arguments, what: str, group: str):
+    """Call the student's ``add_layer`` / ``grow``; what PyTorch's optimizer refuses becomes the
+    course's words (``group`` says which parameters belong in the new group), with their line."""
+    with torch_errors.worded(None, what):
+        try:
+            return checks.call(function, *arguments, what=what)
+        except ValueError as error:
+            if "more than one parameter group" not in str(error):
+                raise
+            raise checks.mistake_in_your_code(
+                error, f"You gave the optimizer parameters it already had (PyTorch refuses a parameter in two "
+                       f"groups): the new group holds {group} only.") from None
+        except TypeError as error:
+            text = str(error)
+            if "param_group must be a dict" in text:
+                given = text.rpartition("but got ")[2].strip("<>. ").replace("class ", "").strip("'")
+                raise checks.mistake_in_your_code(
+                    error, f"`optimizer.add_param_group` takes one parameter group, a dict, and you gave it a "
+                           f"{given.rpartition('.')[2]}: write `optimizer.add_param_group({{'params': ...}})` with "
+                           f"{group} as the value of 'params'.") from None
+            if "object is not iterable" in text:
+                raise checks.mistake_in_your_code(
+                    error, f"The 'params' of a parameter group must be parameters ({group}), and PyTorch could not "
+                           "iterate over what you gave it: a layer itself is not its parameters, "
+                           "`layer.parameters()` is.") from None
+            raise
+
+
+def run_model(model, *inputs, what: str = "your model", **options):
+    """``model.run`` (a forward, and a backward when asked), with PyTorch's errors in the course's words."""
+    with torch_errors.worded(model, what, dims=torch_errors.dims_of(inputs)):
+        return model.run(*inputs, **options)
+
+
+def call_model(model, *inputs, what: str = "your model"):
+    """``checks.call``, where PyTorch's shape errors become the course's words with the student's line."""
+    with torch_errors.worded(model, what, dims=torch_errors.dims_of(inputs)):
+        return checks.call(model, *inputs, what=what)
 
 
 # --- on the answer's side: what the student's code receives and what trains it -----------
@@ -183,8 +226,8 @@ class ConditionalForward(Exercise):
         extra = linear_with_shape(model, 8, 8, "the extra layer (8 → 8)")
         last = linear_with_shape(model, 3, 8, "the output layer (8 → 3)")
         x = checks.hidden_input(5, 4)
-        on = checks.call(model, x, True, what="your model")
-        off = checks.call(model, x, False, what="your model")
+        on = call_model(model, x, True)
+        off = call_model(model, x, False)
         checks.expect_shape(on, (5, 3), "the output with use_extra=True")
         checks.expect_shape(off, (5, 3), "the output with use_extra=False")
         with torch.no_grad():
@@ -252,13 +295,7 @@ class RegisterWithOptimizer(Exercise):
         trainer = session.build(Trainer, model, optimizer, x, target)
         trainer.method("step")
         depth = len(children(model.tree(), "layers"))
-        try:
-            checks.call(answer, model, optimizer, what="`add_layer`")
-        except ValueError as error:
-            if "more than one parameter group" not in str(error):
-                raise
-            raise Incorrect("You gave the optimizer parameters it already had (PyTorch refuses a parameter "
-                            "in two groups): pass only the new layer's parameters.") from None
+        call_growing(answer, (model, optimizer), "`add_layer`", "the new layer's parameters")
         layers = children(model.tree(), "layers")
         grown = len(layers) - depth
         if grown == 0:
@@ -332,19 +369,26 @@ class FunctionPreservingBlock(Exercise):
         self._expect_branch(block, channels, hidden)
         # negative values (a ReLU after the sum shows), and a second size (padding shows)
         for x in (checks.hidden_input(2, channels, 5, 5), checks.hidden_input(1, channels, 7, 3, seed=7)):
-            y = checks.call(block, x, what="your block")
+            y = call_model(block, x, what="your block")
             checks.expect_shape(y, tuple(x.shape), "the block's output")
             if not checks.exactly_equal(y, x):
                 self._explain_difference(checks.plain(y), x)
         x = checks.hidden_input(2, channels, 5, 5)
-        if not block.run(x).connected:
+        if not run_model(block, x, what="your block").connected:
             raise Incorrect("No gradient can flow into your block: its output does not depend on any "
                             "trainable parameter. Use the block's layers in forward, and do not detach "
                             "them or set requires_grad=False.")
-        if not self._weights_learn(block, x):
-            raise Incorrect("Your block starts as the identity but can never learn: no weight gets a "
-                            "gradient. Zero only the LAST convolution; if the first one is zero too, "
-                            "ReLU(0) = 0 and the last one's gradient stays zero forever.")
+        learned = self._what_learns(block, x)
+        if learned == "biases":
+            raise Incorrect("Your block starts as the identity but can never learn: only biases get a gradient, "
+                            "no weight ever does. Zero only the LAST convolution; if the first one is zero too, "
+                            "ReLU(0) = 0 and the last one's weight gradient stays zero forever.")
+        if learned == "nothing":
+            raise Incorrect("Your block starts as the identity but can never learn: no parameter gets a gradient, "
+                            "not even the last convolution's bias. Something after the last convolution stops "
+                            "the gradient where the branch gives 0: a ReLU there passes no gradient at 0 (and the "
+                            "branch starts at exactly 0). End the branch with the convolution: "
+                            "`x + conv2(relu(conv1(x)))`.")
 
     @staticmethod
     def _expect_branch(block, channels, hidden):
@@ -371,11 +415,12 @@ class FunctionPreservingBlock(Exercise):
         if checks.exactly_equal(y, torch.relu(x)):
             raise Incorrect("Negative inputs come out as 0: a ReLU after the addition changes the "
                             "function. Return `x + branch(x)` with no activation after the `+`.")
+        worst = difference.abs().max().item()
+        # the same value at every pixel of a channel, up to float rounding (relative to the value itself)
         per_channel = difference.mean(dim=(2, 3), keepdim=True).expand_as(difference)
-        if torch.allclose(difference, per_channel, atol=1e-6) and difference.abs().max() > 0:
+        if (difference - per_channel).abs().max().item() <= 1e-3 * worst:
             raise Incorrect("Your block adds the same value at every pixel of a channel: that is the last "
                             "convolution's bias. Zero the bias as well as the weight.")
-        worst = difference.abs().max().item()
         if worst < 1e-3:
             raise Incorrect(f"Almost, but not exactly: the output differs from the input by up to {worst:.2g}. "
                             "`torch.equal(block(x), x)` needs the branch to be exactly zero: a tiny random "
@@ -385,24 +430,28 @@ class FunctionPreservingBlock(Exercise):
                         f"of the branch, weight and bias.")
 
     @staticmethod
-    def _weights_learn(block, x) -> bool:
-        """Some weight gets a gradient now, or after one step (a gate that starts at 0).
+    def _what_learns(block, x) -> str:
+        """"weights" when some weight gets a gradient now or after one step (a gate that starts at
+        0), "biases" when only biases ever do, "nothing" when no parameter does.
 
         Two steps of SGD (lr 0.1) on the mean squared error to a hidden target, taken through
         probes: the check computes the loss's gradient with respect to the block's output, the
         answer's side backpropagates it, and the check applies the step to the values it read."""
         target = checks.hidden_input(*x.shape, seed=99)
         weights = {p.name for p in block.parameters() if p.value.dim() >= 2}
+        anything = False
         for _ in range(2):
-            y = checks.expect_shape(checks.call(block, x, what="your block"), tuple(x.shape), "the block's output")
+            y = checks.expect_shape(call_model(block, x, what="your block"), tuple(x.shape), "the block's output")
             gradient = 2 * (y.detach() - target.to(y.dtype)) / y.numel()   # of mse_loss(y, target), by y
-            grads = block.run(x, backward=gradient).grads
-            if any(type(grads.get(name)) is torch.Tensor and grads[name].abs().sum() > 0 for name in weights):
-                return True
+            grads = run_model(block, x, what="your block", backward=gradient).grads
+            moving = {name for name, grad in grads.items() if type(grad) is torch.Tensor and grad.abs().sum() > 0}
+            if moving & weights:
+                return "weights"
+            anything = anything or bool(moving)
             values = {p.name: p.value for p in block.parameters()}
             block.assign({name: values[name] - 0.1 * grad for name, grad in grads.items()
                           if type(grad) is torch.Tensor and name in values and grad.shape == values[name].shape})
-        return False
+        return "biases" if anything else "nothing"
 
 
 q3 = FunctionPreservingBlock()
@@ -454,7 +503,7 @@ class HeadsByName(Exercise):
         with torch.no_grad():
             features = torch.relu(trunk(x))
             for name, size in heads.items():
-                out = checks.call(model, x, name, what="your model")
+                out = call_model(model, x, name)
                 if isinstance(out, torch.Tensor) and out.shape != (5, size):
                     raise Incorrect(f"`model(x, {name!r})` has shape {tuple(out.shape)}; expected (5, {size}). "
                                     f"forward must use the head named by its second argument.")
@@ -487,15 +536,20 @@ class Block(nn.Module):
 class GrowingNetDebug(Exercise):
     id = "lesson07.q5"
     points = 3
-    title = "Debug: a growing network whose new blocks are lost, disruptive and never trained"
+    title = "Debug: a growing network whose new blocks are not saved, change its output and never learn"
     why = ("Three quiet failures of growth, each without an error: a plain list hides the block from "
            "PyTorch, a random block changes what the network learned, and an optimizer never told "
            "about the block leaves it as it was born.")
     hints = [
-        "After `net.grow(optimizer)`, look at `net.state_dict().keys()`, compare `net(x)` before and "
-        "after growing, and ask the optimizer which parameters it has (`optimizer.param_groups`).",
-        "Keep the blocks in an `nn.ModuleList`; zero the new block's `project` weight and bias before "
-        "appending it; then `optimizer.add_param_group({'params': block.parameters()})`.",
+        "Three symptoms, three places to look, each right after `net.grow(optimizer)`: what "
+        "`net.state_dict()` lists, `net(x)` just before and just after growing, and which parameters the "
+        "optimizer holds (`optimizer.param_groups`).",
+        "A plain Python list hides the modules in it from PyTorch; a block with PyTorch's default "
+        "initialisation is not the identity, so adding it changes the function; and an optimizer updates only "
+        "the parameters it was given.",
+        "Keep the blocks in an `nn.ModuleList`; start each new block as the identity by zeroing its `project` "
+        "layer, weight and bias (only that one: `expand` must stay random, or the block can never learn); then "
+        "hand the block's parameters to the same optimizer with `add_param_group`.",
     ]
     width = 6
 
@@ -523,52 +577,70 @@ class GrowingNetDebug(Exercise):
     def _check_growth(self, model, grow, optimizer, trainer, x, growth):
         trainer.method("remember")
         count = checks.parameter_count(model)
-        before = checks.plain(checks.call(model, x, what="your model"))
-        try:
-            checks.call(grow, optimizer, what="`grow`")
-        except ValueError as error:
-            if "more than one parameter group" not in str(error):
-                raise
-            raise checks.mistake_in_your_code(
-                error, "You gave the optimizer parameters it already had (PyTorch refuses a parameter in two "
-                       "groups): add a group with the new block's parameters only.") from None
+        before = checks.plain(call_model(model, x))
+        call_growing(grow, (optimizer,), "`grow`", "the new block's parameters")
         hidden = checks.unregistered_modules(model)
         if hidden:
-            raise Incorrect(f"`self.{hidden[0]}` is a plain Python list: the blocks in it are not registered, so "
-                            "`model.parameters()`, `state_dict()` and `.to(device)` never see them. Use "
-                            "`nn.ModuleList()`.")
+            raise Incorrect(f"After `grow` the new block is missing from `parameters()` and `state_dict()`: "
+                            f"PyTorch does not see what `self.{hidden[0]}` holds, so saving the network loses the "
+                            "block, and `.to(device)` or an optimizer built from `parameters()` never reach it.")
         added = checks.parameter_count(model) - count
         block_size = 2 * (self.width * self.width + self.width)
         if added == 0 and growth > 1:
-            raise Incorrect("The second call of `grow` added no parameters: it replaced the first block. A name "
-                            "used twice (`add_module('new', ...)`, `setattr`) replaces the layer silently; "
-                            "`self.blocks.append(block)` adds one each time.")
+            raise Incorrect("The second call of `grow` added no parameters: the new block took the first one's "
+                            "place. A name used twice (`add_module('new', ...)`, `setattr`) replaces the layer "
+                            "silently; appending to a container adds one each time.")
         if added == 0:
-            raise Incorrect("`grow` added no registered parameters: append the new block to a registered "
-                            "container such as an `nn.ModuleList`.")
+            raise Incorrect("After `grow` the network has no more parameters than before: the new block is not "
+                            "part of it.")
         if added != block_size:
             raise Incorrect(f"`grow` added {added} parameters; one `Block({self.width})` has {block_size}. Add "
                             "exactly one block per call.")
         new = names(trainer.method("new_parameters"))
-        after = checks.plain(checks.call(model, x, what="your model"))
+        after = checks.plain(call_model(model, x))
         before = checks.expect_tensor(before, "your model's output")
         checks.expect_shape(after, tuple(before.shape), "the output after growing")
         if not checks.exactly_equal(after, before):
             worst = (after - before).abs().max().item()
-            raise Incorrect(f"Growing changed the network's output (largest difference {worst:.4g}): a randomly "
-                            "initialized block disturbs what the network has learned. Zero the new block's "
-                            "`project` layer (weight and bias) before adding it, so it starts as the identity.")
-        expect_optimizer_covers(optimizer, model)
+            raise Incorrect(f"Growing changed the network's output (largest difference {worst:.4g}): right after "
+                            "`grow` the network no longer computes what it had learned.")
+        self._expect_new_block_runs(model, x, new)
+        missing = missing_from_optimizer(optimizer, model)
+        if missing:
+            raise Incorrect(f"The optimizer passed to `grow` does not hold {len(missing)} of the network's "
+                            f"parameters ({', '.join(missing)}): `optimizer.step()` leaves them exactly as they "
+                            "were created, however long the network trains.")
         old_state_lost = names(trainer.method("forgotten"))
         if old_state_lost:
             raise Incorrect(f"The optimizer forgot what it had learned about '{old_state_lost[0]}' (Adam's running "
                             "averages are gone): keep the optimizer and call `optimizer.add_param_group`.")
         values = {p.name: p.value for p in model.parameters()}
-        trainer.method("step")
+        for _ in range(2):
+            trainer.method("step")
         trained = {p.name: p.value for p in model.parameters()}
-        if all(name in values and checks.exactly_equal(trained.get(name), values[name]) for name in new):
-            raise Incorrect("The new block did not change in a training step: give its parameters to the "
-                            "optimizer with the optimizer's own learning rate, and keep requires_grad=True.")
+        moved = [name for name in new if name in values and not checks.exactly_equal(trained.get(name), values[name])]
+        if not moved:
+            raise Incorrect("The new block did not change in two training steps: the optimizer holds its "
+                            "parameters but leaves them as they are. Give them the optimizer's own learning rate, "
+                            "and keep requires_grad=True.")
+        if not any(values[name].dim() >= 2 for name in moved):
+            raise Incorrect("After two training steps the new block's weights are still exactly as they were "
+                            "created; only its biases moved. Its weights get no gradient, so the block can never "
+                            "learn anything but a constant.")
+
+    @staticmethod
+    def _expect_new_block_runs(model, x, new):
+        """The new block takes part in forward: one backward pass gives its parameters a gradient (a
+        zero one counts: the zeroed `project` passes none back to `expand`)."""
+        frozen = [p.name for p in model.parameters() if p.name in new and not p.requires_grad]
+        if frozen:
+            raise Incorrect(f"The new block's parameters have requires_grad=False ({', '.join(frozen)}): they get no "
+                            "gradient, so training never changes them. Leave requires_grad at its default (True).")
+        output = checks.expect_tensor(checks.plain(call_model(model, x)), "your model's output")
+        grads = run_model(model, x, backward=checks.hidden_input(*output.shape, seed=5)).grads
+        if new and all(grads.get(name) is None for name in new):
+            raise Incorrect("The new block never takes part in forward: after a backward pass its parameters have "
+                            "no gradient at all (`.grad` is None), so nothing could ever train it.")
 
 
 q5 = GrowingNetDebug()

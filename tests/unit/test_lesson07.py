@@ -2,6 +2,10 @@
 message it must produce (the reference, the stub and the hints of every exercise are tested in
 test_every_exercise.py)."""
 
+import ast
+import json
+from pathlib import Path
+
 import pytest
 import torch
 from torch import nn
@@ -12,6 +16,8 @@ from course_utils.exercises.testing import (
     assert_check_failed,
     assert_check_passed,
 )
+
+REPO = Path(__file__).resolve().parents[2]
 
 
 # --- q1: forward(x, use_extra) -------------------------------------------------------------
@@ -120,12 +126,22 @@ def test_q1_instance_instead_of_class():
     assert_check_failed(ex.q1, ex.q1.solution_object()(4, 8, 3), match="class itself")
 
 
-def test_q1_error_in_student_forward_is_reported():
+def test_q1_a_shape_error_in_student_forward_is_translated_with_the_line():
     class Broken(Q1Base):
         def forward(self, x, use_extra):
             return self.last(self.first(x).reshape(2, -1))
 
-    assert_check_errored(ex.q1, Broken, match="RuntimeError")
+    outcome = assert_check_failed(ex.q1, Broken, match="Your model raised an error: the layer `last` (Linear, 8 → 3 features) "
+                                                       "received 20 features per sample")
+    assert "in forward: `return self.last(self.first(x).reshape(2, -1))`" in outcome.message
+
+
+def test_q1_an_error_the_course_cannot_word_is_reported_with_the_line():
+    class Broken(Q1Base):
+        def forward(self, x, use_extra):
+            return self.last(torch.relu(self.first(x)))[100]
+
+    assert_check_errored(ex.q1, Broken, match="IndexError")
 
 
 # --- q2: add a layer and register it ---------------------------------------------------------
@@ -208,6 +224,26 @@ def test_q2_optimizer_reinitialised_in_place():
         optimizer.__init__(model.parameters(), lr=0.01)
 
     assert_check_failed(ex.q2, add_layer, match="forgot what it had learned")
+
+
+def test_q2_parameters_without_a_dict_get_the_course_message_and_line():
+    def add_layer(model, optimizer):
+        layer = nn.Linear(model.width, model.width)
+        model.layers.append(layer)
+        optimizer.add_param_group(layer.parameters())
+
+    outcome = assert_check_failed(ex.q2, add_layer, match="`optimizer.add_param_group` takes one parameter group, "
+                                                          "a dict, and you gave it a generator")
+    assert "in add_layer: `optimizer.add_param_group(layer.parameters())`" in outcome.message
+
+
+def test_q2_a_layer_given_as_its_params_gets_the_course_message():
+    def add_layer(model, optimizer):
+        layer = nn.Linear(model.width, model.width)
+        model.layers.append(layer)
+        optimizer.add_param_group({"params": layer})
+
+    assert_check_failed(ex.q2, add_layer, match="a layer itself is not its parameters, `layer.parameters()` is")
 
 
 def test_q2_wrong_signature():
@@ -533,11 +569,25 @@ class DetachedBranch(ZeroedConvBlock):
         return x + self.conv2(torch.relu(self.conv1(x))).detach()
 
 
+class TinyButNotZero(ZeroedConvBlock):  # std 1e-7: the old check took this for a bias
+    def init(self):
+        nn.init.normal_(self.conv2.weight, std=1e-7)
+        nn.init.zeros_(self.conv2.bias)
+
+
+class ReLUAtTheBranchEnd(ZeroedConvBlock):  # identity at start, but ReLU'(0) = 0 stops every gradient
+    def forward(self, x):
+        return x + torch.relu(self.conv2(torch.relu(self.conv1(x))))
+
+
 @pytest.mark.parametrize("answer, message", [
+    (TinyButNotZero, "Almost, but not exactly: the output differs from the input by up to"),
+    (ReLUAtTheBranchEnd, "Your block starts as the identity but can never learn: no parameter gets a gradient, not "
+                         "even the last convolution's bias. Something after the last convolution stops the gradient"),
     (NearlyZero, "Almost, but not exactly: the output differs from the input by up to"),
     (OnlyWeightZeroed, "the same value at every pixel of a channel: that is the last convolution's bias"),
     (NotZeroed, "When it is created, the block must return its input unchanged"),
-    (BothZeroed, "Your block starts as the identity but can never learn"),
+    (BothZeroed, "Your block starts as the identity but can never learn: only biases get a gradient"),
     (ReLUAfterTheSum, "Negative inputs come out as 0"),
     (NoSkip, "Your block returns zeros: add the input back"),
     (NoPadding, "A 3×3 convolution with padding=0 changes the height and width"),
@@ -672,18 +722,80 @@ class NoGrowMethod(nn.Module):
         return self.head(torch.relu(self.stem(x)))
 
 
+class ExpandZeroedToo(RegisteredOnly):
+    """Both layers of the new block zeroed: the output is kept, but only project.bias can ever move."""
+
+    def grow(self, optimizer):
+        block = ex.Block(self.width)
+        for parameter in block.parameters():
+            nn.init.zeros_(parameter)
+        self.blocks.append(block)
+        optimizer.add_param_group({"params": block.parameters()})
+
+
+class ForwardSkipsTheBlocks(RegisteredAndZeroed):
+    """grow is right, but forward never runs the blocks (the output cannot change, nothing trains them)."""
+
+    def grow(self, optimizer):
+        super().grow(optimizer)
+        optimizer.add_param_group({"params": self.blocks[-1].parameters()})
+
+    def forward(self, x):
+        return self.head(torch.relu(self.stem(x)))
+
+
+class NewBlockFrozen(RegisteredAndZeroed):
+    def grow(self, optimizer):
+        super().grow(optimizer)
+        self.blocks[-1].requires_grad_(False)
+        optimizer.add_param_group({"params": self.blocks[-1].parameters()})
+
+
+class GroupGivenAsAGenerator(RegisteredAndZeroed):
+    def grow(self, optimizer):
+        super().grow(optimizer)
+        optimizer.add_param_group(self.blocks[-1].parameters())
+
+
 @pytest.mark.parametrize("answer, message", [
-    (BrokenGrowingNet, "`self.blocks` is a plain Python list: the blocks in it are not registered"),
+    (BrokenGrowingNet, "After `grow` the new block is missing from `parameters()` and `state_dict()`: PyTorch does "
+                       "not see what `self.blocks` holds"),
     (RegisteredOnly, "Growing changed the network's output (largest difference"),
-    (RegisteredAndZeroed, "The optimizer does not know 4 parameters of the model (blocks.0.expand.weight"),
+    (RegisteredAndZeroed, "The optimizer passed to `grow` does not hold 4 of the network's parameters "
+                          "(blocks.0.expand.weight"),
     (RebuildsTheOptimizer, "The optimizer forgot what it had learned about 'stem.weight'"),
-    (ReplacesUnderOneName, "The second call of `grow` added no parameters: it replaced the first block"),
+    (ReplacesUnderOneName, "The second call of `grow` added no parameters: the new block took the first one's place"),
     (GivesTheOptimizerEverything, "You gave the optimizer parameters it already had"),
-    (NewBlockWithZeroLearningRate, "The new block did not change in a training step"),
+    (NewBlockWithZeroLearningRate, "The new block did not change in two training steps"),
     (NoGrowMethod, "Your GrowingNet has no `grow` method"),
+    (ExpandZeroedToo, "After two training steps the new block's weights are still exactly as they were created; "
+                      "only its biases moved"),
+    (ForwardSkipsTheBlocks, "The new block never takes part in forward: after a backward pass its parameters have "
+                            "no gradient at all"),
+    (NewBlockFrozen, "The new block's parameters have requires_grad=False"),
+    (GroupGivenAsAGenerator, "`optimizer.add_param_group` takes one parameter group, a dict, and you gave it a "
+                             "generator"),
 ])
 def test_q5_wrong_answers_say_which_symptom_is_left(answer, message):
     assert_check_failed(ex.q5, answer, match=message)
+
+
+def test_q5_title_first_message_and_first_hints_name_symptoms_not_fixes():
+    outcome = assert_check_failed(ex.q5, BrokenGrowingNet)
+    for text in (ex.q5.title, outcome.message, ex.q5.hints[0], ex.q5.hints[1]):
+        assert "ModuleList" not in text and "add_param_group" not in text and "zeros_" not in text
+    assert "nn.ModuleList" in ex.q5.hints[-1] and "add_param_group" in ex.q5.hints[-1]
+
+
+def test_q5_the_broken_network_handed_out_is_the_one_tested():
+    cells = json.loads((REPO / "solutions" / "07_dynamic_growth.ipynb").read_text(encoding="utf-8"))["cells"]
+    handed_out = next("".join(c["source"]) for c in cells if "class BrokenGrowingNet" in "".join(c["source"]))
+    tree = ast.parse(handed_out)
+    cls = next(node for node in tree.body if isinstance(node, ast.ClassDef))
+    namespace = {"torch": torch, "nn": nn, "Block": ex.Block}
+    exec(compile(ast.Module(body=[cls], type_ignores=[]), "notebook", "exec"), namespace)
+    outcome = assert_check_failed(ex.q5, namespace["BrokenGrowingNet"])
+    assert outcome.message == ex.q5.evaluate(BrokenGrowingNet).message
 
 
 def test_q5_a_parameter_given_twice_points_at_the_students_line():
