@@ -31,10 +31,11 @@ class CapstoneNet(nn.Module):
 '''
 
 q2 = '''
-def train_step(model, optimizer, images, labels):
+def train_step(model, optimizer, images, labels, max_norm):
     optimizer.zero_grad()
     loss = F.cross_entropy(model(images), labels)
     loss.backward()
+    nn.utils.clip_grad_norm_(model.parameters(), max_norm)   # after backward, before step
     optimizer.step()
     return loss.item()
 '''

@@ -1,5 +1,6 @@
-"""Exercises of lesson 08 (capstone): assemble a network, the training step, a small accurate
-network, and an open question answered by a measurement.
+"""Exercises of lesson 08 (capstone): assemble a network, a training step that clips the gradients,
+a small accurate network composed of a branch and a residual block, and an open question answered
+by a measurement.
 
 The parts the student assembles (``BranchBlock``, ``ResidualBlock``) are defined here, once: the
 exercise notebook imports them and shows their source, and the reference of exercise 1 is built
@@ -22,12 +23,9 @@ import torch.nn.functional as F
 from torch import nn
 
 from course_utils import training
-from course_utils.exercises import checks
+from course_utils.exercises import checks, torch_errors
 from course_utils.exercises.engine import Exercise, Incorrect
 from course_utils.probes.client import Answer, ProbeFault
-
-_allclose = torch.allclose  # our own reference: a notebook that replaces torch.allclose changes nothing
-
 
 class BranchBlock(nn.Module):
     """Two views of the same feature maps joined on the channel dim: 3×3 (context) and 1×1 (per pixel)."""
@@ -84,6 +82,20 @@ def expect_registered(model: nn.Module) -> None:
                         "or assign each layer to its own attribute.")
 
 
+def run_network(model: Answer, images, subject: str, advice: str, **options):
+    """One call of the student's network on ``images`` (``options`` as ``Answer.run``); PyTorch's
+    shape errors become the course's words about ``subject``, with ``advice`` and the student's line."""
+    with torch_errors.worded(model, subject, advice):
+        return model.run(images, **options)
+
+
+def call_function(function, arguments, what: str):
+    """Call the student's function (``checks.call``); PyTorch's errors in it become the course's words,
+    with their line."""
+    with torch_errors.worded(None, what, kinds=(RuntimeError, TypeError, AttributeError)):
+        return checks.call(function, *arguments, what=what)
+
+
 def _solution_namespace() -> dict:
     return {"torch": torch, "nn": nn, "F": F, "OrderedDict": OrderedDict,
             "BranchBlock": BranchBlock, "ResidualBlock": ResidualBlock}
@@ -125,7 +137,7 @@ class AssembleFromSpecification(Exercise):
                             "channels with the specification.")
         self._expect_named_stem(model)
         x = checks.hidden_input(5, 1, 8, 8)
-        run = model.run(x, ops=True)
+        run = run_network(model, x, "your CapstoneNet", _PARTS_IN_ORDER, ops=True)
         checks.expect_shape(run.value, (5, 10), "the output for 5 images")
         checks.expect_autograd_op(run, "CatBackward0", "No `torch.cat` in your forward: the branch "
                                   "joins its two views with cat; use `BranchBlock(8, 8)`.")
@@ -138,7 +150,8 @@ class AssembleFromSpecification(Exercise):
                             f"in the order {', '.join(self.order)}.")
 
         def output():
-            return checks.expect_shape(model.run(x, no_grad=True).value, (5, 10), "the output for 5 images")
+            return checks.expect_shape(run_network(model, x, "your CapstoneNet", _PARTS_IN_ORDER, no_grad=True).value,
+                                       (5, 10), "the output for 5 images")
 
         with torch.no_grad():
             if checks.copy_weights_until(reference, model, lambda: checks.same(output(), reference(x))):
@@ -198,6 +211,11 @@ class AssembleFromSpecification(Exercise):
                 (("stem", "branch", "pool", "res1", "res2", "head"), f"Right parts, wrong order: {early}.")]
 
 
+_PARTS_IN_ORDER = ("Each part receives what the one before it gives, in the specification's order: stem 1 → 8 "
+                   "channels, branch 8 → 16, res1 16 → 24, pool halves 8×8 to 4×4, res2 24 → 24, head 24 × 4 × 4 "
+                   "= 384 features → 10.")
+
+
 def _is_sequential(model: Answer, entry) -> bool:
     """The registered module of ``entry`` is an ``nn.Sequential`` (or a subclass of it)."""
     if entry.type == "Sequential":
@@ -225,33 +243,46 @@ def step_optimizer(model: nn.Module, lr: float, momentum: float) -> torch.optim.
     return torch.optim.SGD(model.parameters(), lr=lr, momentum=momentum)
 
 
-def _accumulating_step(model, optimizer, images, labels):
-    F.cross_entropy(model(images), labels).backward()
-    optimizer.step()
-
-
-def _fresh_optimizer_step(model, optimizer, images, labels):
-    model.zero_grad()
-    F.cross_entropy(model(images), labels).backward()
-    torch.optim.SGD(model.parameters(), lr=optimizer.param_groups[0]["lr"]).step()
+def clipped_steps(model: nn.Module, batches, max_norms, lr: float, momentum: float, variant: str = "right"):
+    """[(loss, parameters)] after each step on a copy of ``model``: the exercise's step, or with
+    ``variant`` a common mistake ("no clipping", "by value", "no zero_grad", "new optimizer")."""
+    model = copy.deepcopy(model)
+    optimizer = torch.optim.SGD(model.parameters(), lr=lr, momentum=momentum)
+    out = []
+    for (images, labels), max_norm in zip(batches, max_norms):
+        if variant != "no zero_grad":
+            optimizer.zero_grad()
+        loss = F.cross_entropy(model(images), labels)
+        loss.backward()
+        if variant == "by value":
+            nn.utils.clip_grad_value_(model.parameters(), max_norm)
+        elif variant != "no clipping":
+            nn.utils.clip_grad_norm_(model.parameters(), max_norm)
+        (torch.optim.SGD(model.parameters(), lr=lr) if variant == "new optimizer" else optimizer).step()
+        out.append((loss.item(), [p.detach().clone() for p in model.parameters()]))
+    return out
 
 
 class TrainingStep(Exercise):
     id = "lesson08.q2"
     points = 2
-    title = "The training step"
-    why = ("Every training loop repeats these four moves: clear the old gradients, compute the loss, "
-           "backpropagate, update.")
+    title = "A training step that clips the gradients"
+    why = ("Every training loop repeats the same moves: clear the old gradients, compute the loss, backpropagate, "
+           "update. Anything that changes the gradients, clipping included, goes between the moment they exist "
+           "(backward) and the moment they are used (step).")
     hints = [
-        "Four lines in this order: clear the gradients of the last step, compute the loss of "
-        "`model(images)` against `labels`, `backward()`, `optimizer.step()`; then return the loss as "
-        "a Python number.",
-        "`optimizer.zero_grad()`, `loss = F.cross_entropy(model(images), labels)`, `loss.backward()`, "
-        "`optimizer.step()`, `return loss.item()`. F.cross_entropy takes the raw scores (logits): "
-        "no softmax before it.",
+        "Start from the lesson's four moves (clear, loss, backward, update) and ask where the clipping must go "
+        "so that it acts on this step's gradients, and how `max_norm` reaches it.",
+        "Clipping changes the gradients, so they must exist already (after `loss.backward()`) and not have been "
+        "used yet (before `optimizer.step()`). The norm is that of all the model's gradients taken together.",
+        "`torch.nn.utils.clip_grad_norm_(model.parameters(), max_norm)` between `loss.backward()` and "
+        "`optimizer.step()`; return the loss as a Python number, `loss.item()`.",
     ]
     steps = 3
     lr, momentum = 0.1, 0.9
+    # the gradients here have a norm of about 0.4 and values up to about 0.08: every step is clipped,
+    # whether by norm (right) or, by mistake, value by value
+    max_norms = (0.04, 0.02, 0.03)
 
     def check_answer(self, answer):
         splits = training.load_digit_splits()
@@ -259,13 +290,12 @@ class TrainingStep(Exercise):
                    for i in range(self.steps)]
         start, model = answer.session.twin(_step_model)   # the same weights on both sides
         names = [name for name, _ in start.named_parameters()]
-        initial = copy.deepcopy(start.state_dict())
-        expected = self._trajectory(training.train_step, start, batches)
+        expected = clipped_steps(start, batches, self.max_norms, self.lr, self.momentum)
         optimizer = answer.session.build(step_optimizer, model, self.lr, self.momentum)
-        for n, (images, labels) in enumerate(batches, start=1):
+        for n, ((images, labels), max_norm) in enumerate(zip(batches, self.max_norms), start=1):
             before = _parameters(model, names)
-            value = checks.call(answer, model, optimizer, images, labels,
-                                what="`train_step(model, optimizer, images, labels)`")
+            value = call_function(answer, (model, optimizer, images, labels, max_norm),
+                                  "`train_step(model, optimizer, images, labels, max_norm)`")
             loss = plain_number(value, "The value train_step returns")
             after = _parameters(model, names)
             if _matches(after, before, exact=True):
@@ -275,54 +305,46 @@ class TrainingStep(Exercise):
                                 "`step()`).")
             wanted_loss, wanted_params = expected[n - 1]
             if abs(loss - wanted_loss) > 1e-5 * max(1.0, abs(wanted_loss)):
-                self._explain_loss(loss, wanted_loss, initial, batches[0])
+                self._explain_loss(loss, wanted_loss, start, batches[0])
             if not _matches(after, wanted_params):
-                self._explain_parameters(n, after, initial, batches)
-
-    def _trajectory(self, step, model, batches):
-        """[(loss, parameters)] after each step of ``step`` on a fresh copy of ``model``."""
-        model = copy.deepcopy(model)
-        optimizer = torch.optim.SGD(model.parameters(), lr=self.lr, momentum=self.momentum)
-        out = []
-        for images, labels in batches:
-            loss = step(model, optimizer, images, labels)
-            out.append((loss, [p.detach().clone() for p in model.parameters()]))
-        return out
+                self._explain_parameters(n, after, start, batches)
 
     @staticmethod
-    def _explain_loss(loss, wanted, initial, batch):
+    def _explain_loss(loss, wanted, start, batch):
         images, labels = batch
-        model = _step_model()
-        model.load_state_dict(initial)
         with torch.no_grad():
-            softmaxed = F.cross_entropy(F.softmax(model(images), dim=1), labels).item()
+            softmaxed = F.cross_entropy(F.softmax(start(images), dim=1), labels).item()
         if abs(loss - softmaxed) < 1e-5:
             raise Incorrect("Your loss applies softmax before F.cross_entropy, which already contains "
                             "it (log-softmax inside): pass the raw scores `model(images)`.")
         raise Incorrect(f"The loss your step returns ({loss:.4f}) differs from "
                         f"`F.cross_entropy(model(images), labels)` before the update ({wanted:.4f}).")
 
-    def _explain_parameters(self, n, after, initial, batches):
-        for step, message in (
-                (_accumulating_step, "From the second step on the gradients pile up: call "
-                                     "`optimizer.zero_grad()` at the start of every step."),
-                (_fresh_optimizer_step, "Use the optimizer you are given: a new optimizer in every step "
-                                        "forgets its momentum (and never sees the learning rate chosen "
-                                        "for it).")):
-            model = _step_model()
-            model.load_state_dict(initial)
-            variant = self._trajectory(step, model, batches[:n])
-            if _matches(variant[-1][1], after):
+    def _explain_parameters(self, n, after, start, batches):
+        for variant, message in (
+                ("no clipping", "Your steps move the weights exactly as steps without clipping would: the gradients "
+                                "reach `optimizer.step()` at full size. Clipping must act on this step's gradients: "
+                                "after `loss.backward()` makes them and before `optimizer.step()` uses them."),
+                ("by value", "You clip each gradient value to ±max_norm (`clip_grad_value_`); the exercise clips the "
+                             "norm of all the gradients taken together (`clip_grad_norm_`), which keeps their "
+                             "direction."),
+                ("no zero_grad", "From the second step on the gradients pile up: call `optimizer.zero_grad()` at the "
+                                 "start of every step."),
+                ("new optimizer", "Use the optimizer you are given: a new optimizer in every step forgets its "
+                                  "momentum (and never sees the learning rate chosen for it).")):
+            variant_run = clipped_steps(start, batches[:n], self.max_norms, self.lr, self.momentum, variant)
+            if _matches(variant_run[-1][1], after):
                 raise Incorrect(message)
-        raise Incorrect(f"After step {n} the parameters differ from one step of the optimizer you were "
-                        "given: zero_grad, loss, backward, step, in that order, once per call.")
+        raise Incorrect(f"After step {n} the parameters differ from one clipped step of the optimizer you were "
+                        "given: zero_grad, loss, backward, clip the gradients' norm to `max_norm`, step, in that "
+                        "order, once per call.")
 
 
 def _matches(a, b, exact: bool = False) -> bool:
     """Two lists of tensors of the same shapes and dtypes, value for value (to float tolerance)."""
     return len(a) == len(b) and all(
         type(x) is torch.Tensor and type(y) is torch.Tensor and x.shape == y.shape and x.dtype == y.dtype
-        and (checks.equal(x, y) if exact else _allclose(x, y, atol=1e-6, rtol=1e-5)) for x, y in zip(a, b))
+        and (checks.equal(x, y) if exact else checks.close(x, y, atol=1e-6, rtol=1e-5)) for x, y in zip(a, b))
 
 
 def _parameters(model: Answer, names: list[str]) -> list:
@@ -339,12 +361,14 @@ q2 = TrainingStep()
 class SmallAccurateNetwork(Exercise):
     id = "lesson08.q3"
     points = 3
-    title = "At least 95 % test accuracy with at most 20,000 parameters"
+    title = "At least 95 % test accuracy with at most 20,000 parameters, composed of a branch and a residual block"
     why = "Where parameters go matters more than how many there are."
     hints = [
-        "The lesson's DigitNet reaches about 98 % with 25,658 parameters, over the limit. Most of "
-        "them sit in res2 (32 channels) and the head (512 → 10). Make the network narrower: "
-        "DigitNet with 12 channels instead of 16 has about 15,000.",
+        "Count where the lesson's networks keep their parameters: DigitNet has 25,658, more than half of them in "
+        "res2 (32 channels) and 5,130 in its head (512 → 10). A narrower DigitNet keeps every part and fits.",
+        "DigitNet with 12 channels instead of 16 has about 15,000 parameters. Any network with a branch joined by "
+        "`torch.cat` (a `BranchBlock`) and a residual block (a `ResidualBlock`), and enough channels before the "
+        "head, will do.",
         "For example: a stem Conv2d(1, 12, 3, padding=1) + ReLU, BranchBlock(12, 6), "
         "ResidualBlock(12, 12), nn.MaxPool2d(2), ResidualBlock(12, 24), then nn.Flatten() and "
         "nn.Linear(24 * 4 * 4, 10): 15,454 parameters.",
@@ -368,7 +392,7 @@ class SmallAccurateNetwork(Exercise):
         return outcome
 
     def check_answer(self, answer):
-        model = checks.instantiate(answer)
+        model = self._build(answer)
         expect_registered(model)
         count = checks.parameter_count(model)
         if count == 0:
@@ -377,14 +401,19 @@ class SmallAccurateNetwork(Exercise):
             raise Incorrect(f"Your network has {count:,} parameters; the limit is {self.max_parameters:,}. "
                             f"Where they are: {checks.parameter_breakdown(model)}.")
         splits = training.load_digit_splits()
-        out = model(splits.train_images[:4])
-        checks.expect_shape(out, (4, 10), "the output for 4 digits")
+        run = self._run(model, splits.train_images[:4], ops=True)
+        checks.expect_shape(run.value, (4, 10), "the output for 4 digits")
+        ops = checks.autograd_ops(run)
+        if "CatBackward0" not in ops:
+            raise Incorrect("Your network has no branch joined by `torch.cat` (no cat in the autograd graph of its "
+                            "output): the exercise asks for one, a `BranchBlock` for instance.")
+        if not ops & {"AddBackward0", "AddBackward1"}:
+            raise Incorrect("Your network has no residual connection (no addition of two paths in the autograd graph "
+                            "of its output): the exercise asks for one, a `ResidualBlock` for instance.")
         # The course's recipe trains the network where it lives; the verdict is measured here.
         history = _History(answer.session.build(fit_within_budget, model, self.epochs, self.time_budget))
-        scores = model.run(splits.test_images, no_grad=True, mode="eval").value
         total = len(splits.test_labels)
-        scores = checks.expect_shape(scores, (total, 10), f"the output for {total} test digits")
-        correct = int((scores.argmax(dim=1) == splits.test_labels).sum())
+        correct = self._correct(model, splits.test_images, splits.test_labels)
         accuracy = correct / total
         needed = -(-round(100 * self.min_accuracy) * total // 100)  # whole images: 95 % of 300 is 285
         if history.stopped_early:
@@ -394,15 +423,48 @@ class SmallAccurateNetwork(Exercise):
                             f"{100 * accuracy:.1f} %). Make the network cheaper to run: fewer channels, "
                             "or pool earlier.")
         if correct < needed:
+            learned = self._correct(model, splits.train_images, splits.train_labels) / len(splits.train_labels)
+            if learned >= 0.99:
+                why = (f"It gets {100 * learned:.1f} % of the training digits right: it has learned the training set "
+                       "but not digits in general. Convolutions, which look for the same pattern everywhere, "
+                       "generalise better than large linear layers.")
+            else:
+                why = (f"It gets only {100 * learned:.1f} % of the training digits right: it has not even learned the "
+                       "digits it trained on. Give it capacity where it counts: more channels, a convolution "
+                       "before the head.")
             raise Incorrect(f"Test accuracy {100 * accuracy:.1f} % with {count:,} parameters after "
-                            f"{self.epochs} epochs; at least {100 * self.min_accuracy:.0f} % is needed. "
-                            f"Final training loss {history.train_loss[-1]:.3f}: "
-                            + ("the network cannot even fit the training set, give it more capacity "
-                               "(channels, a convolution before the head)." if history.train_loss[-1] > 0.2
-                               else "it fits the training set but not new digits; convolutions "
-                                    "generalise better than large linear layers."))
+                            f"{self.epochs} epochs; at least {100 * self.min_accuracy:.0f} % is needed. {why}")
         self._report = (f"test accuracy {100 * accuracy:.1f} % with {count:,} parameters, trained for "
                         f"{self.epochs} epochs within the budget of {self.time_budget:g} s.")
+
+    @staticmethod
+    def _build(answer):
+        """The network to train, fresh: built from a class, or by a function (no arguments) that returns it."""
+        if answer.kind == "function":
+            model = checks.call(answer, what="`SmallDigitNet()`")
+            if not (isinstance(model, Answer) and model.is_module()):
+                raise Incorrect("Your function should return the network (an `nn.Module`, an `nn.Sequential` for "
+                                f"instance); it returned {checks.kind_of(model)}.")
+            return model
+        if answer.kind == "module":
+            raise Incorrect("Pass a class, or a function that builds the network, not a network already built: the "
+                            "check builds a fresh one to train it (`check(SmallDigitNet)`, not "
+                            "`check(SmallDigitNet())`).")
+        return checks.instantiate(answer)
+
+    @staticmethod
+    def _run(model, images, **options):
+        return run_network(model, images, "your network",
+                           "Every layer must receive what the one before it gives: after the last pooling each digit "
+                           "is channels × height × width numbers, and the Linear layer of the head must read exactly "
+                           "that many.", **options)
+
+    def _correct(self, model, images, labels) -> int:
+        """How many of ``images`` the trained network gets right, counted here (evaluation mode)."""
+        total = len(labels)
+        scores = self._run(model, images, no_grad=True, mode="eval").value
+        scores = checks.expect_shape(scores, (total, 10), f"the output for {total} digits")
+        return int((scores.argmax(dim=1) == labels).sum())
 
 
 def fit_within_budget(model: nn.Module, epochs: int, time_budget: float) -> training.History:
@@ -451,7 +513,9 @@ class _Memoriser(nn.Module):
     def forward(self, x):
         self.modes.append(self.training)
         nearest = torch.cdist(self.drop(x.flatten(1)), self.images).argmin(dim=1)
-        return F.one_hot(self.labels[nearest], 10).float()
+        # each image answered with its own confidence: a loss is then no count of right answers
+        confidence = 1 + 3 * (x.flatten(1).sum(dim=1) % 1)
+        return F.one_hot(self.labels[nearest], 10).float() * confidence.unsqueeze(1)
 
 
 class GeneralisationGap(Exercise):
@@ -461,12 +525,13 @@ class GeneralisationGap(Exercise):
     why = ("A claim about a composition is a number you can recompute: same data, same seed, "
            "same measurement.")
     hints = [
-        "Accuracy on a set: the fraction of images whose highest score (`argmax(dim=1)`) is the "
-        "label. Measure it on splits.train_images and on splits.test_images, in evaluation mode "
-        "(`model.eval()`) and without gradients.",
-        "`model.eval()`, then under `torch.no_grad()`: `train = (model(splits.train_images).argmax(1) "
-        "== splits.train_labels).float().mean().item()`, the same for test, and "
-        "`return 100 * (train - test)`.",
+        "Accuracy on a set of images: the fraction whose highest score is the right label. You need it twice, "
+        "on the training images and on the test images; the gap is the first minus the second, in percentage "
+        "points.",
+        "Measure as the lesson's `evaluate` does: in evaluation mode (`model.eval()`, so dropout is off) and "
+        "without gradients (`torch.no_grad()`). `scores.argmax(dim=1)` is the digit the network predicts.",
+        "`(model(images).argmax(dim=1) == labels).float().mean().item()` is the accuracy of one set as a "
+        "fraction; compute it for the training and the test images, and return 100 times their difference.",
     ]
 
     def check_answer(self, answer):
@@ -478,8 +543,7 @@ class GeneralisationGap(Exercise):
             images, labels = splits.train_images[:remembered], splits.train_labels[:remembered]
             given = answer.session.build(_Memoriser, images, labels)
             given.method("train")
-            value = plain_number(checks.call(answer, given, given_splits,
-                                             what="`generalisation_gap(model, splits)`"),
+            value = plain_number(call_function(answer, (given, given_splits), "`generalisation_gap(model, splits)`"),
                                  "The value generalisation_gap returns")
             model = _Memoriser(images, labels).eval()   # the check's own copy measures
             train, test, validation = (_accuracy(model, getattr(splits, f"{part}_images"),
@@ -501,6 +565,11 @@ class GeneralisationGap(Exercise):
             if abs(value - 100 * (train - validation)) <= _TOLERANCE:
                 raise Incorrect("Your gap uses the validation set; this measurement compares the training "
                                 "set with the test set.")
+            train_loss, test_loss = (_loss(model, getattr(splits, f"{part}_images"), getattr(splits, f"{part}_labels"))
+                                     for part in ("train", "test"))
+            if min(abs(value - 100 * (test_loss - train_loss)), abs(value - (test_loss - train_loss))) <= _TOLERANCE:
+                raise Incorrect("Your gap is the difference of the losses (test loss − train loss); this measurement "
+                                "compares accuracies, the share of digits each set gets right.")
             raise Incorrect(f"For a hidden model with train accuracy {100 * train:.2f} % and test accuracy "
                             f"{100 * test:.2f} % your function returns {value:.4g}; expected "
                             f"{wanted:.4g} (percentage points).")
@@ -508,6 +577,11 @@ class GeneralisationGap(Exercise):
 
 # float32 means and exact counts differ in the 6th digit; one image is 0.08 percentage points
 _TOLERANCE = 1e-3
+
+
+def _loss(model, images, labels) -> float:
+    with torch.no_grad():
+        return F.cross_entropy(model(images), labels).item()
 
 
 def _accuracy(model, images, labels) -> float:
