@@ -57,10 +57,10 @@ def _processes_with(marker: str) -> list[str]:
     return found
 
 
-# About 30 notebooks: two pytest-xdist workers, or (with 15 workers) one process that starts
+# About 35 notebooks: two pytest-xdist workers, or (with 20 workers) one process that starts
 # kernels ahead while a neighbour's notebook runs (execute.parallel_workers); every attack must
 # fail the same way in both.
-MODES = {"xdist": "2", "one process": "15"}
+MODES = {"xdist": "2", "one process": "20"}
 
 
 @pytest.fixture(scope="module", params=sorted(MODES))
