@@ -13,7 +13,7 @@ import math
 import torch
 from torch import nn
 
-from course_utils.exercises import checks
+from course_utils.exercises import checks, torch_errors
 from course_utils.exercises.checks import close
 from course_utils.exercises.engine import Exercise, Incorrect
 
@@ -66,10 +66,21 @@ HOOKS_SKIPPED = ("Some layers ran without their hooks: call a layer as `self.lay
                  "`self.layer.forward(x)` (hooks, shape tables and many tools only see the first).")
 
 
-def expect_stack_output(model, layers, x, what):
+def forward_failed(error, model, x, what: str, advice: str):
+    """The course's message for a PyTorch error raised by the answer's forward, or the error itself."""
+    if isinstance(error, NotImplementedError):   # a stub (or a module without forward): said by the engine
+        return error
+    return torch_errors.explain(error, model, f"{what}, run on an input of shape {tuple(x.shape)},", advice,
+                                dims=torch_errors.VECTORS) or error
+
+
+def expect_stack_output(model, layers, x, what, advice):
     """Compare with Linear → ReLU → ... → Linear and name the usual deviation."""
     expected = mlp(x, layers)
-    got, calls = run_counting_calls(model, x)
+    try:
+        got, calls = run_counting_calls(model, x)
+    except RuntimeError as error:
+        raise forward_failed(error, model, x, what, advice) from None
     checks.expect_tensor(got, f"{what}'s output")
     with torch.no_grad():
         if close(got, expected):
@@ -117,7 +128,9 @@ class ThreeLayerNet(Exercise):
                                 f"Linear({n_in} → {hidden}), Linear({hidden} → {hidden}), Linear({hidden} → {n_out}).")
             checks.copy_weights(nn.Sequential(*layers), model)
             x = checks.hidden_input(7, n_in)
-            expect_stack_output(model, layers, x, "your network")
+            expect_stack_output(model, layers, x, "your network",
+                                "`forward` runs the layers in the order `__init__` creates them, each on the "
+                                "previous one's output: in → hidden, hidden → hidden, hidden → out.")
             checks.expect_connected_to_graph(model.run(x), "your network's output")
 
 
@@ -163,16 +176,36 @@ class FixPlainList(Exercise):
                                 "inside an `nn.ModuleList` (layers created in `forward` are new, untrained "
                                 "layers on every call).")
             if not hidden and count == one_layer and depth > 1:
-                raise Incorrect(f"`DeepStack({width}, {depth})` registers one layer's parameters ({one_layer}) for "
-                                f"{depth} layers: `[nn.Linear(width, width)] * depth` is one layer listed {depth} "
-                                "times, so every step shares the same weights. Create a new layer for each step: "
-                                "`[nn.Linear(width, width) for _ in range(depth)]`.")
+                raise Incorrect(self._one_layer_for_many(model, width, depth, one_layer))
             checks.expect_parameter_count(model, depth * one_layer)
             layers = [nn.Linear(width, width) for _ in range(depth)]
             checks.copy_weights(nn.Sequential(*layers), model)
             x = checks.hidden_input(5, width)
-            expect_stack_output(model, layers, x, "your model")
+            expect_stack_output(model, layers, x, "your model",
+                                f"Every layer of the stack reads and returns {width} features.")
             checks.expect_connected_to_graph(model.run(x), "your model's output")
+
+    @staticmethod
+    def _one_layer_for_many(model, width, depth, one_layer) -> str:
+        """Which of the three ways to end up with one layer's weights for ``depth`` steps this is,
+        read from the module tree (a module listed under several names has one identity) and the
+        parameters (a shallow copy is a new module around the same parameters)."""
+        said = f"`DeepStack({width}, {depth})` registers one layer's parameters ({one_layer}) for {depth} layers"
+        entries = [entry for entry in model.tree() if entry.is_a("Linear")]
+        modules = {entry.identity for entry in entries}
+        if len(modules) > 1:
+            return (f"{said}: it holds {len(modules)} different Linear modules, but they share one weight and "
+                    "one bias. A shallow copy (`copy.copy(layer)`) is a new module around the *same* "
+                    "parameters, so every step still shares the same weights. Create a new layer for each step, "
+                    "`nn.Linear(width, width)` on each turn (or `copy.deepcopy(layer)`, which copies the "
+                    "parameters too).")
+        if len(entries) > 1:
+            return (f"{said}: `[nn.Linear(width, width)] * depth` is one layer listed {len(entries)} times, so "
+                    "every step shares the same weights. Create a new layer for each step: "
+                    "`[nn.Linear(width, width) for _ in range(depth)]`.")
+        return (f"{said}: one Linear layer, run {depth} times, so every step shares the same weights. Create "
+                f"{depth} layers, each with its own weights: "
+                "`nn.ModuleList([nn.Linear(width, width) for _ in range(depth)])`.")
 
 
 # --- q3 ---------------------------------------------------------------------------------
@@ -217,6 +250,14 @@ class TiedAutoencoder(Exercise):
             raise Incorrect(f"Your model registers {count} parameters: the decoder's bias ({features} values, one per "
                             "reconstructed feature) is missing. Register it as an `nn.Parameter`.")
         checks.expect_parameter_count(model, expected)
+        # as built, before the check copies its own weights in: the decoder's bias starts at zero
+        biases = [p for p in unique_parameters(model) if p.value is not None and tuple(p.value.shape) == (features,)]
+        if biases and not any(checks.equal(p.value, torch.zeros(features)) for p in biases):
+            first = biases[0]
+            shown = ", ".join(f"{v:.3g}" for v in first.value[:3].tolist())
+            raise Incorrect(f"The decoder's bias `{first.name}` does not start at zero ({shown}, ...): the exercise "
+                            "asks for a bias starting at zero, so that the untrained decoder adds no offset of "
+                            "its own. Create it with `torch.zeros(features)`.")
 
     @staticmethod
     def _expect_output(model, reference, x, features, code):
@@ -224,7 +265,8 @@ class TiedAutoencoder(Exercise):
             got, calls = run_counting_calls(model, x)
         except RuntimeError as error:
             if "cannot be multiplied" not in str(error):
-                raise
+                raise forward_failed(error, model, x, "your model",
+                                     f"It maps {features} features to a code of {code} and back.") from None
             raise checks.mistake_in_your_code(
                 error, f"Your forward fails: {str(error).splitlines()[0]}. The encoder's weight has shape "
                        f"({code}, {features}) and the code h has shape (batch, {code}), so decoding is "
@@ -249,6 +291,7 @@ class TiedAutoencoder(Exercise):
 
     @staticmethod
     def _expect_summed_gradient(model, reference, x):
+        checks.expect_connected_to_graph(model.run(x), "your model's output")
         reference.zero_grad()
         output = reference(x)
         output.sum().backward()
@@ -302,6 +345,20 @@ class InitWeights(Exercise):
             raise checks.mistake_in_your_code(
                 error, f"`model.apply` calls your function on every module, and one of them has no such attribute "
                        f"({error}). Act only on `nn.Linear` and `nn.Conv2d` (`isinstance`).") from None
+        except ValueError as error:
+            if "fewer than 2 dimensions" not in str(error):
+                raise
+            raise checks.mistake_in_your_code(
+                error, f"`model.apply(init_weights)` fails ({error}): Xavier and Kaiming initialisations compute "
+                       "their scale from a weight's fan-in and fan-out, so they need a weight (2 or more "
+                       "dimensions); a bias is one-dimensional. Give biases `nn.init.zeros_`.") from None
+        except RuntimeError as error:
+            if "leaf Variable that requires grad" not in str(error):
+                raise
+            raise checks.mistake_in_your_code(
+                error, f"`model.apply(init_weights)` fails ({str(error).splitlines()[0]}): a parameter changed in "
+                       "place while autograd records. The `nn.init` functions do it under `torch.no_grad()` for "
+                       "you; if you write the values yourself, do it inside `with torch.no_grad():`.") from None
         after = {p.name: p for p in given.parameters()}
         norm_after = [after.get(f"3.{name}") for name, _ in model[3].named_parameters()]
         if not all(b is not None and checks.equal(b.value, a) for a, b in zip(model[3].parameters(), norm_after)):
@@ -403,14 +460,16 @@ class BrokenScaledMLP(nn.Module):
 class FixScaledMLP(Exercise):
     id = "lesson02.q5"
     points = 2
-    title = "Debug ScaledMLP: make the optimizer see every parameter, and the hooks every layer"
+    title = "Debug ScaledMLP: an optimizer refuses it, and a shape table misses a layer"
     why = ("Only what is registered is trained, saved and moved: a module in a plain dict and a plain tensor "
            "are invisible to `parameters()`. And only `layer(x)` runs hooks.")
     hints = [
-        "Three lines are wrong: run `list(BrokenScaledMLP(4, 8).parameters())` and "
-        "`course_utils.trace_shapes(BrokenScaledMLP(4, 8), torch.randn(2, 4))`. Which container registers a "
-        "dict of layers? Which wrapper makes a tensor a learned parameter? How must a layer be called so its "
-        "hooks run?",
+        "Start from what you can see: `list(BrokenScaledMLP(4, 8).parameters())` and "
+        "`course_utils.trace_shapes(BrokenScaledMLP(4, 8), torch.randn(2, 4))`. The docstring names three "
+        "learned things, two layers and a scale: which of them does each of the two miss?",
+        "`nn.Module` registers what you assign to an attribute when it is a module or an `nn.Parameter`: it does "
+        "not look inside a plain dict, and a plain tensor is not a parameter. Hooks run when a layer is *called*: "
+        "`layer(h)` runs them, `layer.forward(h)` skips them.",
         "`self.layers = nn.ModuleDict({...})`, `self.scale = nn.Parameter(torch.ones(features))`, and "
         "`self.layers[\"out\"](h)` instead of `.forward(h)`.",
     ]
@@ -418,18 +477,21 @@ class FixScaledMLP(Exercise):
     def check_answer(self, answer):
         for features, hidden in [(4, 8), (6, 3)]:
             model = checks.instantiate(answer, features, hidden)
+            listed = f"`ScaledMLP({features}, {hidden}).parameters()`"
             hidden_layers = checks.unregistered_modules(model)
             if hidden_layers:
-                raise Incorrect(f"The layers are still invisible to `parameters()`: `self.{hidden_layers[0]}` is a plain "
-                                "Python dict (or list), which `nn.Module` does not look inside. Use `nn.ModuleDict`.")
+                raise Incorrect(f"{listed} lists neither Linear layer, so an optimizer would never see "
+                                "their weights (and `SGD` refuses a model with no parameters at all). Look at where "
+                                f"`__init__` keeps them: `self.{hidden_layers[0]}`.")
             tensors = checks.unregistered_tensors(model)
             if tensors:
-                raise Incorrect(f"`self.{tensors[0]}` is a plain tensor: `parameters()` does not list it, so the "
-                                "optimizer never changes it and the scale never learns. Wrap it: "
-                                "`nn.Parameter(torch.ones(features))`.")
+                raise Incorrect(f"{listed} lists the layers but not `self.{tensors[0]}`: an optimizer "
+                                "would never change it, so the scale stays at 1 however long you train (and "
+                                "`state_dict()` does not save it). What kind of tensor is it?")
             if any(tuple(b.shape) == (features,) for b in model.buffers().values()):
-                raise Incorrect("The scale is a buffer: saved with the model, but not a parameter, so the optimizer "
-                                "never changes it. Make it an `nn.Parameter`.")
+                raise Incorrect(f"`ScaledMLP({features}, {hidden})` saves the scale, but `parameters()` does not list it: it "
+                                "is a buffer, "
+                                "which an optimizer never changes, so the scale never learns.")
             checks.expect_parameter_count(model, 2 * features * hidden + hidden + 2 * features)
             assigned, reference = self._expect_function(model, features, hidden)
             self._expect_training_changes_everything(model, features, assigned, reference)
@@ -470,7 +532,12 @@ class FixScaledMLP(Exercise):
 
         x = checks.hidden_input(5, features)
         output = []
-        counts = checks.calls_per_module(model, x, output=output)
+        try:
+            counts = checks.calls_per_module(model, x, output=output)
+        except RuntimeError as error:
+            raise forward_failed(error, model, x, "your model",
+                                 f"The docstring's model maps {features} features to {hidden} and back, then "
+                                 f"multiplies each of the {features} outputs by its scale.") from None
         got = checks.plain(output[0])
         with torch.no_grad():
             mlp_only = second(torch.relu(first(x)))
@@ -480,8 +547,9 @@ class FixScaledMLP(Exercise):
         checks.expect_close(got, expected, "your model's output")
         skipped = [m.name for m in (inp, out) if not counts.get(m.name)]
         if skipped:
-            raise Incorrect(f"`{skipped[0]}` runs without its hooks (`trace_shapes` reports it did not run): call it as "
-                            "`layer(h)`, never `layer.forward(h)`.")
+            raise Incorrect(f"`trace_shapes` and every forward hook miss `{skipped[0]}`: your output uses it, but it "
+                            "runs without its hooks, so the tools that watch layers (shape tables, hooks that log "
+                            "or change outputs) never see it. How does `forward` call it?")
         return assigned, reference
 
     @staticmethod
@@ -492,6 +560,7 @@ class FixScaledMLP(Exercise):
         the output it was shown to produce); the step ``p - 0.1 * grad`` is taken here too, from
         the values the check assigned."""
         x, target = checks.hidden_input(8, features, seed=3), checks.hidden_input(8, features, seed=4)
+        checks.expect_connected_to_graph(model.run(x), "your model's output")
         with torch.no_grad():
             gradient = 2 * (reference(x) - target) / target.numel()   # d mean((output - target)^2) / d output
         grads = model.run(x, backward=gradient).grads

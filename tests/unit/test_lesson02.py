@@ -584,15 +584,20 @@ def scaled(forward=None, scale="parameter", container="dict"):
 
 
 @pytest.mark.parametrize("answer, message", [
-    (BROKEN, "`self.layers` is a plain Python dict (or list), which `nn.Module` does not look inside. Use `nn.ModuleDict`."),
-    (scaled(container="dict"), "Use `nn.ModuleDict`"),
-    (scaled(container="moduledict", scale="tensor"), "`self.scale` is a plain tensor: `parameters()` does not list it"),
-    (scaled(container="moduledict", scale="buffer"), "The scale is a buffer"),
+    (BROKEN, "`ScaledMLP(4, 8).parameters()` lists neither Linear layer, so an optimizer would never see their "
+             "weights (and `SGD` refuses a model with no parameters at all). Look at where `__init__` keeps them: "
+             "`self.layers`."),
+    (scaled(container="dict"), "lists neither Linear layer"),
+    (scaled(container="moduledict", scale="tensor"),
+     "`ScaledMLP(4, 8).parameters()` lists the layers but not `self.scale`: an optimizer would never change it, so "
+     "the scale stays at 1 however long you train"),
+    (scaled(container="moduledict", scale="buffer"), "it is a buffer, which an optimizer never changes"),
     (scaled(container="moduledict", scale="random"), "The scale must start at 1"),
     (scaled(lambda self, x: self.layers["out"](torch.relu(self.layers["inp"](x))), container="moduledict"),
      "Your output is the MLP's alone: multiply it by the scale."),
     (scaled(lambda self, x: self.layers["out"].forward(torch.relu(self.layers["inp"](x))) * self.scale,
-            container="moduledict"), "`layers.out` runs without its hooks"),
+            container="moduledict"),
+     "`trace_shapes` and every forward hook miss `layers.out`: your output uses it, but it runs without its hooks"),
     (scaled(lambda self, x: self.layers["out"](self.layers["inp"](x)) * self.scale, container="moduledict"),
      "Your model's output differs from the expected values"),
     (scaled(container="moduledict", scale="frozen"), "After one optimizer step `scale` has not changed"),
@@ -606,3 +611,108 @@ def test_q5_statement_code_has_the_faults_the_check_names():
     assert list(model.parameters()) == []
     with pytest.raises(ValueError, match="empty parameter list"):
         torch.optim.SGD(model.parameters(), lr=0.1)
+
+
+# --- the answers: each mistake named for what it is ---------------------------------------
+
+def shallow_copies(width, depth):
+    layer = nn.Linear(width, width)
+    return nn.ModuleList([copy.copy(layer) for _ in range(depth)])
+
+
+@pytest.mark.parametrize("answer, message", [
+    (deep_stack(shallow_copies),   # was told about `[...] * depth`
+     "`DeepStack(6, 3)` registers one layer's parameters (42) for 3 layers: it holds 3 different Linear modules, "
+     "but they share one weight and one bias. A shallow copy (`copy.copy(layer)`) is a new module around the "
+     "*same* parameters"),
+    (deep_stack(lambda w, d: nn.ModuleList([nn.Linear(w, w)] * d)), "`[nn.Linear(width, width)] * depth` is one "
+                                                                    "layer listed 3 times"),
+    (OneLayerLooped, "`DeepStack(6, 3)` registers one layer's parameters (42) for 3 layers: one Linear layer, run 3 "
+                     "times, so every step shares the same weights."),
+])
+def test_q2_one_layer_for_many_is_named_by_how_it_happened(answer, message):
+    outcome = assert_check_failed(ex.q2, answer, match=message)
+    assert ("copy.copy" in outcome.message) == ("copy.copy" in message)
+
+
+def test_q2_a_layer_of_the_wrong_width_is_explained_in_the_exercises_terms():
+    class Wider(nn.Module):
+        def __init__(self, width, depth):
+            super().__init__()
+            self.layers = nn.ModuleList([nn.Linear(width, width) for _ in range(depth)])
+
+        def forward(self, x):
+            for layer in self.layers:
+                x = torch.relu(layer(torch.cat([x, x], dim=1)))
+            return x
+
+    outcome = assert_check_failed(
+        ex.q2, Wider, match="Your model, run on an input of shape (5, 6), raised an error: a Linear layer (Linear, "
+                            "6 → 6 features) received 12 features per sample")
+    assert "Every layer of the stack reads and returns 6 features." in outcome.message
+    assert "(At test_lesson02.py, line" in outcome.message
+
+
+def test_q1_layers_run_out_of_order_are_explained_with_the_students_line():
+    outcome = assert_check_failed(
+        ex.q1, three_layer(lambda self, x: self.fc3(torch.relu(self.fc1(torch.relu(self.fc2(x)))))),
+        match="Your network, run on an input of shape (7, 6), raised an error: the layer `fc2` (Linear, 8 → 8 features) "
+              "received 6 features per sample")
+    assert "`forward` runs the layers in the order `__init__` creates them" in outcome.message
+    assert "self.fc2(x)" in outcome.message
+
+
+def random_decoder_bias(self, features, code):
+    nn.Module.__init__(self)
+    self.encoder = nn.Linear(features, code)
+    self.decoder_bias = nn.Parameter(torch.randn(features))
+
+
+def test_q3_a_decoder_bias_that_does_not_start_at_zero_is_seen_before_the_check_copies_weights():
+    answer = autoencoder(lambda self, x: torch.relu(self.encoder(x)) @ self.encoder.weight + self.decoder_bias)
+    answer.__init__ = random_decoder_bias
+    assert_check_failed(ex.q3, answer, match="The decoder's bias `decoder_bias` does not start at zero (")
+
+
+def test_q3_an_output_cut_off_from_autograd_is_said_so():
+    answer = autoencoder(lambda self, x: (torch.relu(self.encoder(x)) @ self.encoder.weight
+                                          + self.decoder_bias).detach())
+    assert_check_failed(ex.q3, answer, match="Your model's output is cut off from autograd")
+
+
+def kaiming_on_everything(module):
+    if isinstance(module, (nn.Linear, nn.Conv2d)):
+        nn.init.xavier_uniform_(module.weight)
+        nn.init.kaiming_normal_(module.bias)
+
+
+def normal_without_no_grad(module):
+    if isinstance(module, nn.Linear):
+        xavier(module)
+    elif isinstance(module, nn.Conv2d):
+        module.weight.normal_(0, 0.01)
+
+
+@pytest.mark.parametrize("answer, message", [
+    (kaiming_on_everything, "`model.apply(init_weights)` fails (Fan in and fan out can not be computed for tensor "
+                            "with fewer than 2 dimensions): Xavier and Kaiming initialisations compute their scale"),
+    (normal_without_no_grad, "a parameter changed in place while autograd records. The `nn.init` functions do it "
+                             "under `torch.no_grad()` for you"),
+])
+def test_q4_what_pytorch_raises_is_explained_with_the_students_line(answer, message):
+    outcome = assert_check_failed(ex.q4, answer, match=message)
+    assert "(At test_lesson02.py, line" in outcome.message
+
+
+def test_q5_an_output_cut_off_from_autograd_is_said_so():
+    answer = scaled(lambda self, x: (self.layers["out"](torch.relu(self.layers["inp"](x))) * self.scale).detach(),
+                    container="moduledict")
+    assert_check_failed(ex.q5, answer, match="Your model's output is cut off from autograd")
+
+
+def test_q5_the_first_message_for_the_handed_out_code_names_the_symptom_not_the_fix():
+    message = assert_check_failed(ex.q5, BROKEN).message
+    assert "ModuleDict" not in message and "nn.Parameter" not in message
+    assert all(word not in ex.q5.title for word in ("ModuleDict", "Parameter", "register", "hooks every"))
+    assert len(ex.q5.hints) >= 3 and "nn.ModuleDict" in ex.q5.hints[-1]
+    assert not any("ModuleDict" in hint or "nn.Parameter(" in hint for hint in ex.q5.hints[:-1])
