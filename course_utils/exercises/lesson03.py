@@ -15,7 +15,7 @@ from the check's own copies.
 import torch
 from torch import nn
 
-from course_utils.exercises import checks
+from course_utils.exercises import checks, torch_errors
 from course_utils.exercises.checks import close
 from course_utils.exercises.engine import Exercise, Incorrect
 from course_utils.probes.client import Answer, AnswerRaised, BindError, ProbeFault
@@ -79,12 +79,16 @@ class OnGradInput(nn.Module):
 
 
 def counting_affine():
-    """``affine(t, factor=2.0, shift=0.5) = t * factor + shift``, counting its calls in ``affine.calls``."""
+    """``affine(t, factor=2.0, shift=0.5) = (t - shift) * factor``, counting its calls in ``affine.calls``.
+
+    Not ``t * factor + shift``: that one gives the same result with its first two arguments swapped,
+    so ``fn(*args, x)`` would pass for ``fn(x, *args)``."""
     def affine(t, factor=2.0, shift=0.5):
         affine.calls += 1
-        return t * factor + shift
+        affine.received = [type(t).__name__, type(factor).__name__, type(shift).__name__]
+        return (t - shift) * factor
 
-    affine.calls = 0
+    affine.calls, affine.received = 0, []
     return affine
 
 
@@ -167,7 +171,14 @@ class SequentialTwin(Exercise):
             x = checks.hidden_input(7, sizes[0])
             with torch.no_grad():
                 expected = net(x)
-            chain = to_sequential(given)
+            try:
+                chain = to_sequential(given)
+            except AttributeError as error:
+                if "'ManualNet' object has no attribute" not in str(error):
+                    raise
+                raise checks.mistake_in_your_code(
+                    error, f"`to_sequential` asks the model for a layer it does not have ({error}): a ManualNet's "
+                           "layers are named `hidden`, `output` and `act`, as its `__init__` shows.") from None
             if chain is None:
                 raise Incorrect("`to_sequential` returned None: end it with `return nn.Sequential(...)`.")
             if not (isinstance(chain, Answer) and chain.is_module("Sequential")):
@@ -240,7 +251,7 @@ class EveryOutputContainer(Exercise):
         layers, given = self._layers(session, [(3, 8), None, (8, 2)], nn.ReLU)
         x = checks.hidden_input(2, 3, seed=7)
         sizes_chain = self._build(Chain, given, layers)
-        outputs = self._run(sizes_chain, x)
+        outputs = self._run(sizes_chain, x, sizes_change=True)
         self._compare(outputs, self._reference(layers, x), len(layers))
         # one layer passed twice, as lesson 02 shared layers: every position runs
         (shared, tanh), (shared_given, tanh_given) = self._layers(session, [(4, 4), None], nn.Tanh)
@@ -297,8 +308,23 @@ class EveryOutputContainer(Exercise):
                             "each layer it was given, once (the layers themselves, not copies or new ones).")
 
     @staticmethod
-    def _run(chain, x):
-        return checks.plain(checks.call(chain, x, what="your Chain"))
+    def _run(chain, x, sizes_change=False):
+        try:
+            return checks.plain(checks.call(chain, x, what="your Chain"))
+        except RuntimeError as error:
+            if isinstance(error, NotImplementedError):
+                raise
+            explained = torch_errors.explain(
+                error, chain, f"your Chain, run on an input of shape {tuple(x.shape)},",
+                "A Chain runs its layers in the order they were given, each on the previous one's output, "
+                "as `nn.Sequential` does.", dims=torch_errors.VECTORS)
+            if explained is None and sizes_change:
+                explained = checks.mistake_in_your_code(
+                    error, f"Your Chain works while every layer keeps the size of its input, but fails when the "
+                           f"layers change it (Linear(3 → 8), ReLU, Linear(8 → 2) on an input of shape "
+                           f"{tuple(x.shape)}: {str(error).splitlines()[0]}). Keep each layer's output as it is: a "
+                           "list holds tensors of different shapes.")
+            raise explained or error from None
 
     @staticmethod
     def _reference(layers, x):
@@ -363,7 +389,10 @@ class LambdaWithArguments(Exercise):
             wrapped = plain_one if not args and not kwargs else \
                 self._build(Lambda, (given, *args), (affine, *args), **kwargs)
             before = _calls(given)
-            got = checks.plain(checks.call(wrapped, x, what=label))
+            try:
+                got = checks.plain(checks.call(wrapped, x, what=label))
+            except TypeError as error:
+                raise self._packed_arguments(error, given, label) or error from None
             n_calls = _calls(given) - before
             self._compare(got, x, affine, args, kwargs, label, n_calls)
         wrapped = self._build(Lambda, (given, 3.0), (affine, 3.0))
@@ -383,6 +412,19 @@ class LambdaWithArguments(Exercise):
                                                         "`def __init__(self, fn, *args, **kwargs):`.")
 
     @staticmethod
+    def _packed_arguments(error, given, label):
+        """The course's message when the function received the tuple of extra arguments (or their
+        dict) as one argument, read from what the check's function recorded on the answer's side."""
+        received = given.attribute("received")
+        if type(received) is not list or not {"tuple", "dict", "list"} & set(map(str, received)):
+            return None
+        kind = next(k for k in ("tuple", "dict", "list") if k in received)
+        return checks.mistake_in_your_code(
+            error, f"{label}(x) fails ({str(error).splitlines()[0]}): the function received a whole {kind} as one "
+                   "of its arguments. `self.args` is a tuple and `self.kwargs` a dict: unpack them into the call, "
+                   "`self.fn(x, *self.args, **self.kwargs)`.")
+
+    @staticmethod
     def _compare(got, x, fn, args, kwargs, label, n_calls):
         if isinstance(got, Answer) and got.info.get("callable"):
             raise Incorrect(f"{label}(x) returned a function; call it: `return self.fn(x, ...)`.")
@@ -395,6 +437,10 @@ class LambdaWithArguments(Exercise):
             return
         if close(got, x):
             raise Incorrect(f"{label}(x) returned `x` unchanged: `forward` must return the function's result.")
+        if args and close(got, fn(*args, x, **kwargs)):
+            raise Incorrect(f"{label}(x) called `fn({', '.join(map(repr, args))}, x, ...)`: the extra arguments came "
+                            "first. The input is the function's first argument, the extra ones follow it: "
+                            "`self.fn(x, *self.args, **self.kwargs)`.")
         if close(got, fn(x)) and args and kwargs:
             raise Incorrect(f"{label}(x) returned `fn(x)`: the extra arguments were dropped. Pass them on: "
                             "`self.fn(x, *self.args, **self.kwargs)`.")
@@ -449,9 +495,9 @@ class SmallColorClassifier(Exercise):
         conv, relu, flatten, linear = layers
         self._expect_conv(conv, kinds)
         probe = checks.hidden_input(2, 8, CONV_OUT, CONV_OUT)
-        if not close(checks.plain(relu.run(probe, no_grad=True).value), torch.relu(probe)):
+        if not close(_output_or_none(relu, probe), torch.relu(probe)):
             raise Incorrect(f"Your Sequential holds {kinds}: layer 1 must be the ReLU ({self.EXPECTED}).")
-        flat = checks.plain(flatten.run(probe, no_grad=True).value)
+        flat = _output_or_none(flatten, probe)
         if not close(flat, probe.flatten(1)):
             if isinstance(flat, torch.Tensor) and flat.dim() == 1:
                 raise Incorrect("Your flatten also merged the batch dimension (it returns one long row for the "
@@ -460,7 +506,14 @@ class SmallColorClassifier(Exercise):
                             f"({self.EXPECTED}).")
         self._expect_linear(linear, kinds)
         for batch in (1, 3):
-            out = checks.plain(model.run(checks.hidden_input(batch, 3, 16, 16), no_grad=True).value)
+            images = checks.hidden_input(batch, 3, 16, 16)
+            try:
+                out = checks.plain(model.run(images, no_grad=True).value)
+            except RuntimeError as error:
+                if isinstance(error, NotImplementedError):
+                    raise
+                raise torch_errors.explain(error, model, f"your Sequential, run on {batch} image(s) of shape "
+                                                         "(3, 16, 16),") or error from None
             checks.expect_shape(out, (batch, 5), f"the output for {batch} image(s)")
 
     def _expect_conv(self, conv, kinds):
@@ -513,12 +566,17 @@ class BrokenTwoPaths(nn.Module):
 class FixTwoPaths(Exercise):
     id = "lesson03.q5"
     points = 2
-    title = "Debug TwoPaths: a model that believed what a Sequential does"
+    title = "Debug TwoPaths: fewer weights than two paths, every weight saved twice, and no sum"
     why = ("A slice of a Sequential holds the same layers, a Sequential only chains, and a module "
            "registered twice is saved twice: three claims that sound right and are not.")
     hints = [
-        "Run the broken model and look: `sum(p.numel() for p in BrokenTwoPaths(6, 3).parameters())`, "
-        "`list(BrokenTwoPaths(6, 3).state_dict())`. How many different Linear layers are there, and how many names?",
+        "Look before you change anything: `sum(p.numel() for p in BrokenTwoPaths(6, 3).parameters())`, "
+        "`list(BrokenTwoPaths(6, 3).state_dict())`, and for `model = BrokenTwoPaths(6, 3)`, "
+        "`model.path_a[0] is model.path_b[0]`. How many different Linear layers are there, how many names, and "
+        "what does `forward` compute?",
+        "Three beliefs are wrong. A slice of a Sequential is a new container around the *same* layers, not "
+        "copies. A module assigned to a second attribute is registered, and saved, under both names. And a "
+        "Sequential only chains: each module receives the previous one's output, nothing is ever added.",
         "Give `path_b` its own `nn.Sequential(nn.Linear(features, features), nn.ReLU())`, drop `self.model`, and "
         "write the addition yourself: `return self.head(self.path_a(x) + self.path_b(x))`.",
     ]
@@ -530,9 +588,9 @@ class FixTwoPaths(Exercise):
             square = [e for e in linears if _weight_shape(e) == (features, features)]
             heads = [e for e in linears if _weight_shape(e) == (n_out, features)]
             if len(square) == 1:
-                raise Incorrect(f"`TwoPaths({features}, {n_out})` has one Linear({features} → {features}), not two: "
-                                "`self.path_a[:]` is a new Sequential holding the *same* layers, not copies, so "
-                                "both paths share one weight. Build `path_b` from its own `nn.Linear`.")
+                raise Incorrect(f"`TwoPaths({features}, {n_out})` holds one Linear({features} → {features}), not two: "
+                                "the two paths are the very same layer, so they share one weight and can never "
+                                "learn different things. How is `path_b` made?")
             if len(square) != 2 or len(heads) != 1:
                 raise Incorrect(f"`TwoPaths({features}, {n_out})` should register two Linear({features} → "
                                 f"{features}) paths and one Linear({features} → {n_out}) head; yours registers "
@@ -545,25 +603,48 @@ class FixTwoPaths(Exercise):
             saved = {identity.get(name, name) for name in names}   # a buffer counts as its own tensor
             if len(names) != len(saved):
                 raise Incorrect(f"Your state_dict has {len(names)} entries for "
-                                f"{len(set(identity.values()))} parameters: `self.model` registers the paths and "
-                                f"the head a second time ({', '.join(names[-4:])}), so every weight is saved twice. "
-                                "Drop it and wire the modules in `forward`.")
+                                f"{len(set(identity.values()))} parameters: every weight is saved twice, under a "
+                                f"second name ({', '.join(names[-4:])}). Which attribute registers the paths and "
+                                "the head a second time?")
+            self._expect_different_starts(model, square)
             self._expect_sum(model, square, heads[0], features)
+
+    @staticmethod
+    def _expect_different_starts(model, square):
+        """As built: two paths that start with equal weights get equal gradients and stay equal."""
+        values = {p.name: p.value for p in model.parameters()}
+        first, second = ([values.get(f"{entry.name}.{name}" if entry.name else name) for name, _, _ in entry.parameters]
+                         for entry in square)
+        if len(first) == len(second) and all(
+                type(a) is torch.Tensor and checks.equal(a, b) for a, b in zip(first, second)):
+            raise Incorrect(f"`{square[0].name}` and `{square[1].name}` start with identical weights (a copy of one "
+                            "path?): two paths that start equal receive equal gradients and stay equal through "
+                            "training, so the model is one path counted twice. Give each path its own freshly "
+                            "initialised layer.")
 
     @staticmethod
     def _expect_sum(model, square, head, features):
         # the check's own layers, their weights copied into the answer's: expected values are ours
         a, b, head = (_twin_linear(model, entry) for entry in (*square, head))
         x = checks.hidden_input(4, features)
-        got = checks.plain(checks.call(model, x, what="your TwoPaths"))
+        try:
+            got = checks.plain(checks.call(model, x, what="your TwoPaths"))
+        except RuntimeError as error:
+            if isinstance(error, NotImplementedError):
+                raise
+            raise torch_errors.explain(
+                error, model, f"your TwoPaths, run on an input of shape {tuple(x.shape)},",
+                f"Each path maps {features} features to {features}; the head reads their sum.",
+                dims=torch_errors.VECTORS) or error from None
         with torch.no_grad():
             expected = head(torch.relu(a(x)) + torch.relu(b(x)))
             chained = [head(torch.relu(second(torch.relu(first(x))))) for first, second in ((a, b), (b, a))]
             if close(got, expected):
                 return
             if any(close(got, c) for c in chained):
-                raise Incorrect("Your output is `head(path_b(path_a(x)))`: a Sequential feeds each module the "
-                                "previous one's output; it never adds. Write the addition in `forward`.")
+                raise Incorrect("Your output is `head(path_b(path_a(x)))`: the two paths run one after the other, "
+                                "the second on the first one's output, and nothing adds them. A Sequential feeds "
+                                "each module the previous one's output; it never adds.")
             if close(got, head(torch.relu(a(x) + b(x)))):
                 raise Incorrect("You added before the ReLU: each path is Linear → ReLU, and the two paths' "
                                 "outputs are added.")
@@ -572,6 +653,17 @@ class FixTwoPaths(Exercise):
             if ops and not {"AddBackward0", "SumBackward1"} & ops:
                 raise Incorrect("Your output has no addition in its autograd graph: add the two paths' outputs.")
         checks.expect_close(got, expected, "your output")
+
+
+def _output_or_none(layer: Answer, probe: torch.Tensor):
+    """What one layer of the answer's Sequential makes of the probe, or None where it cannot take it
+    (a layer out of place: said by the check as such, not as PyTorch's error)."""
+    try:
+        return checks.plain(layer.run(probe, no_grad=True).value)
+    except (RuntimeError, TypeError, ValueError) as error:
+        if isinstance(error, NotImplementedError):
+            raise
+        return None
 
 
 def _weight_shape(entry) -> tuple | None:

@@ -410,6 +410,13 @@ def two_paths(forward, init=None):
     return type("TwoPaths", (nn.Module,), {"__init__": init or default_init, "forward": forward})
 
 
+def no_duplicate_chain(self, features, n_out):
+    nn.Module.__init__(self)
+    self.path_a = nn.Sequential(nn.Linear(features, features), nn.ReLU())
+    self.path_b = nn.Sequential(nn.Linear(features, features), nn.ReLU())
+    self.head = nn.Linear(features, n_out)
+
+
 def deepcopied(self, features, n_out):
     nn.Module.__init__(self)
     self.path_a = nn.Sequential(nn.Linear(features, features), nn.ReLU())
@@ -440,10 +447,10 @@ class FunctionalRelu(nn.Module):
 
 @pytest.mark.parametrize("answer", [
     two_paths(lambda self, x: self.head(self.path_a(x) + self.path_b(x))),
-    two_paths(lambda self, x: self.head(torch.add(self.path_b(x), self.path_a(x))), init=deepcopied),
+    two_paths(lambda self, x: self.head(torch.add(self.path_b(x), self.path_a(x))), init=no_duplicate_chain),
     ModuleListPaths,
     FunctionalRelu,
-], ids=["reference-style", "deepcopy-torch-add", "modulelist-sum", "functional-stack-sum"])
+], ids=["reference-style", "torch-add", "modulelist-sum", "functional-stack-sum"])
 def test_q5_alternatives(answer):
     assert_check_passed(ex.q5, answer)
 
@@ -459,23 +466,24 @@ def only_slice_fixed(self, features, n_out):
     self.model = nn.Sequential(self.path_a, self.path_b, self.head)
 
 
-def no_duplicate_chain(self, features, n_out):
-    nn.Module.__init__(self)
-    self.path_a = nn.Sequential(nn.Linear(features, features), nn.ReLU())
-    self.path_b = nn.Sequential(nn.Linear(features, features), nn.ReLU())
-    self.head = nn.Linear(features, n_out)
-
-
 def tied(self, features, n_out):
     no_duplicate_chain(self, features, n_out)
     self.path_b[0].weight = self.path_a[0].weight
 
 
 @pytest.mark.parametrize("answer, message", [
-    (BROKEN, "`self.path_a[:]` is a new Sequential holding the *same* layers, not copies"),
-    (two_paths(lambda self, x: self.model(x), init=only_slice_fixed), "`self.model` registers the paths and the head"),
+    (BROKEN, "`TwoPaths(6, 3)` holds one Linear(6 → 6), not two: the two paths are the very same layer, so they "
+             "share one weight and can never learn different things. How is `path_b` made?"),
+    (two_paths(lambda self, x: self.model(x), init=only_slice_fixed),
+     "Your state_dict has 12 entries for 6 parameters: every weight is saved twice, under a second name "
+     "(model.1.0.weight, model.1.0.bias, model.2.weight, model.2.bias). Which attribute registers the paths and the "
+     "head a second time?"),
+    # the issue's answer: identical paths get identical gradients and stay one path
+    (two_paths(lambda self, x: self.head(torch.add(self.path_b(x), self.path_a(x))), init=deepcopied),
+     "`path_a.0` and `path_b.0` start with identical weights (a copy of one path?): two paths that start equal "
+     "receive equal gradients and stay equal through training"),
     (two_paths(lambda self, x: self.head(self.path_b(self.path_a(x))), init=no_duplicate_chain),
-     "a Sequential feeds each module the previous one's output; it never adds"),
+     "the two paths run one after the other, the second on the first one's output, and nothing adds them"),
     (two_paths(lambda self, x: self.head(torch.relu(self.path_a[0](x) + self.path_b[0](x)))),
      "You added before the ReLU"),
     (two_paths(lambda self, x: self.head(self.path_a(x) * self.path_b(x))), "no addition in its autograd graph"),
@@ -498,3 +506,77 @@ def test_q5_statement_code_is_the_broken_model():
     assert len(model.state_dict()) == 12 and len(list(model.parameters())) == 4
     x = torch.randn(2, 6)
     assert torch.equal(model(x), model.head(model.path_b(model.path_a(x))))
+
+
+def test_q5_the_first_message_for_the_handed_out_code_names_the_symptom_not_the_fix():
+    message = assert_check_failed(ex.q5, BROKEN).message
+    assert "nn.Linear(" not in message and "[:]" not in message
+    assert "Sequential" not in ex.q5.title and "belie" not in ex.q5.title
+    assert len(ex.q5.hints) >= 3 and "self.path_a(x) + self.path_b(x)" in ex.q5.hints[-1]
+    assert not any("self.path_a(x) + self.path_b(x)" in hint for hint in ex.q5.hints[:-1])
+
+
+def test_q5_a_forward_that_cannot_run_is_explained_with_the_students_line():
+    answer = two_paths(lambda self, x: self.head(torch.cat([self.path_a(x), self.path_b(x)], dim=1)))
+    outcome = assert_check_failed(
+        ex.q5, answer, match="Your TwoPaths, run on an input of shape (4, 6), raised an error: the layer `head` (Linear, 6 → 3 "
+                             "features) received 12 features per sample")
+    assert "Each path maps 6 features to 6; the head reads their sum." in outcome.message
+    assert "torch.cat([self.path_a(x), self.path_b(x)], dim=1)" in outcome.message
+
+
+# --- q3: the order of the arguments, and arguments passed packed --------------------------------
+
+class ArgsFirst(Lambda):   # the issue's answer: the check's function was symmetric in its first two
+    def forward(self, x):
+        return self.fn(*self.args, x, **self.kwargs)
+
+
+class Packed(Lambda):
+    def forward(self, x):
+        return self.fn(x, self.args, self.kwargs) if self.args or self.kwargs else self.fn(x)
+
+
+@pytest.mark.parametrize("answer, message", [
+    (ArgsFirst, "`Lambda(fn, 3.0, shift=1.0)`(x) called `fn(3.0, x, ...)`: the extra arguments came first. The input "
+                "is the function's first argument"),
+    (Packed, "`Lambda(fn, 3.0, shift=1.0)`(x) fails (unsupported operand type(s) for -: 'Tensor' and 'dict'): the "
+             "function received a whole tuple as one of its arguments. `self.args` is a tuple and `self.kwargs` a "
+             "dict: unpack them"),
+])
+def test_q3_arguments_in_the_wrong_place_are_named(answer, message):
+    assert_check_failed(ex.q3, answer, match=message)
+
+
+# --- q1, q2, q4: what PyTorch raises, in the exercise's terms --------------------------------------
+
+def test_q1_a_layer_name_the_model_does_not_have_is_explained():
+    outcome = assert_check_failed(ex.q1, lambda net: nn.Sequential(net.fc1, net.act, net.fc2),
+                                  match="`to_sequential` asks the model for a layer it does not have ('ManualNet' "
+                                        "object has no attribute 'fc1'): a ManualNet's layers are named `hidden`")
+    assert "(At test_lesson03.py, line" in outcome.message
+
+
+class ChainPreallocated(ChainModuleList):
+    """Outputs stored in one tensor made for the input's shape: right while no layer changes the size."""
+
+    def forward(self, x):
+        outputs = torch.empty(len(self.layers), *x.shape)
+        for i, layer in enumerate(self.layers):
+            x = layer(x)
+            outputs[i] = x
+        return list(outputs)
+
+
+def test_q2_a_chain_that_only_works_while_sizes_stay_is_explained():
+    outcome = assert_check_failed(
+        ex.q2, ChainPreallocated, match="Your Chain works while every layer keeps the size of its input, but fails "
+                                        "when the layers change it (Linear(3 → 8), ReLU, Linear(8 → 2) on an input "
+                                        "of shape (2, 3): The expanded size of the tensor (3) must match")
+    assert "`outputs[i] = x`" in outcome.message
+
+
+def test_q4_a_layer_out_of_place_is_named_as_such_not_as_pytorchs_error():
+    assert_check_failed(ex.q4, lambda: nn.Sequential(nn.Conv2d(3, 8, 5, 2, 1), nn.Linear(392, 5), nn.ReLU(),
+                                                     nn.Flatten()),
+                        match="layer 1 must be the ReLU (conv → ReLU → flatten → linear)")
