@@ -13,8 +13,11 @@ q2 = '''
 def remap_keys(state_dict, mapping):
     renamed = OrderedDict()
     for key, value in state_dict.items():
-        module, rest = key.split(".", 1)
-        renamed[mapping.get(module, module) + "." + rest] = value
+        for old, new in mapping.items():
+            if key.startswith(old + "."):      # inside module `old`, at any depth
+                key = new + key[len(old):]
+                break
+        renamed[key] = value
     return renamed
 '''
 

@@ -14,13 +14,14 @@ come from the check's local copies; what the function made or changed (a model, 
 """
 
 import ast
-import copy
+import inspect
+import re
 from collections import OrderedDict
 
 import torch
 from torch import nn
 
-from course_utils.exercises import checks
+from course_utils.exercises import checks, torch_errors
 from course_utils.exercises.engine import Exercise, Incorrect, probe_seed
 from course_utils.probes.client import Answer, AnswerRaised, ProbeFault
 
@@ -250,7 +251,9 @@ class NameTheLayers(NamingExercise):
                                 f"layer at that position is {kinds[names.index(wrong)]}: keep each "
                                 "layer at its position.")
         if isinstance(got, Exception):
-            raise got
+            raise torch_errors.explain(got, renamed, f"your renamed model, run on an input of shape {tuple(x.shape)},",
+                                       "Keep every layer as it was, at its position.",
+                                       dims=torch_errors.VECTORS) or got
         raise Incorrect("Your renamed model computes different outputs: its layers have new "
                         "weights. Put the original layer objects in (or copy their weights).")
 
@@ -260,15 +263,16 @@ class NameTheLayers(NamingExercise):
 class RemapKeys(NamingExercise):
     id = "lesson04.q2"
     points = 2
-    title = "Rename the keys of a saved state_dict so it loads into the named model"
-    why = ("A state_dict is a plain dictionary from names to tensors: renaming its keys is all it "
-           "takes to move weights between two spellings of one network.")
+    title = "Rename modules, at any depth, in the keys of a saved state_dict"
+    why = ("A state_dict is a plain dictionary from module paths to tensors: renaming paths, at any depth, is "
+           "all it takes to move weights between two spellings of one network, nested or not.")
     hints = [
-        "Each key is `module name` + `.` + `parameter name`, e.g. `'10.weight'`. Split it once at "
-        "the first dot: `module, rest = key.split('.', 1)`.",
-        "Build a new dict: for every `key, value`, look `module` up in `mapping` (keep it when it "
-        "is not there) and store `value` under `new_module + '.' + rest`. Do not use `str.replace`: "
-        "`'10.weight'.replace('0', 'fc1')` gives `'1fc1.weight'`.",
+        "A key is a module's path, a dot, then the tensor's name: `'0.2.weight'` is the weight of module `'0.2'` "
+        "(layer 2 inside layer 0), and `'11.0.bias'` lies inside module `'11'`. The lesson's `rename_keys` "
+        "looks only at the part before the first dot: which keys does that miss?",
+        "A key lies inside the module `old` exactly when it starts with `old + '.'` (the dot matters: "
+        "`'10.weight'` starts with `'1'` but is not inside module `'1'`). Then the new key is "
+        "`mapping[old] + key[len(old):]`; a key inside no module of `mapping` stays as it is.",
     ]
 
     def check_answer(self, remap_keys):
@@ -278,20 +282,16 @@ class RemapKeys(NamingExercise):
         numbered = numbered_mlp((5, 6, 7, 6, 5, 4, 3))
         mapping = {str(i): name for i, name in enumerate(mlp_names(numbered)) if name.startswith("fc")}
         del mapping["4"]  # one layer the mapping leaves alone: its keys must stay as they are
-        self._check_one(remap_keys, numbered, mapping)
-        # '1' is a prefix of '10' and '11', and '11.0.weight' has two dots; both mapping orders,
-        # so neither "first prefix wins" nor "last prefix wins" passes by luck
-        nested = nn.Sequential(*(nn.Linear(3, 3) for _ in range(11)), nn.Sequential(nn.Linear(3, 2)))
-        self._check_one(remap_keys, nested, {"1": "encoder", "10": "decoder", "11": "head"})
-        self._check_one(remap_keys, nested, {"11": "head", "10": "decoder", "1": "encoder"})
+        self._check_one(remap_keys, numbered.state_dict(), mapping)
+        # paths with dots ('0.2' is layer 2 inside layer 0), a renamed container ('11' holds '11.0' and the
+        # buffers of '11.1'), and '1' a prefix of '10'; both mapping orders, so that neither "first prefix
+        # wins" nor "last prefix wins" passes by luck
+        saved = nested_model().state_dict()
+        self._check_one(remap_keys, saved, {"0.2": "encoder.out", "1": "first", "11": "head"})
+        self._check_one(remap_keys, saved, {"11": "head", "10": "last", "1": "first", "0.0": "encoder.inp"})
 
-    def _check_one(self, remap_keys, numbered, mapping):
-        names = [mapping.get(str(i), str(i)) for i in range(len(numbered))]
-        saved = numbered.state_dict()
-        expected = OrderedDict()
-        for key, value in saved.items():
-            module, rest = key.split(".", 1)
-            expected[mapping.get(module, module) + "." + rest] = value
+    def _check_one(self, remap_keys, saved, mapping):
+        expected = OrderedDict((renamed_key(key, mapping), value) for key, value in saved.items())
         given = saved_on_answer_side(remap_keys, saved)
         reader = remap_keys.session.build(DictReader)
         got = self._call(remap_keys, given, mapping, list(saved))
@@ -314,14 +314,6 @@ class RemapKeys(NamingExercise):
                 raise Incorrect(f"The tensor under '{key}' is not the saved one: rename the keys, keep the values.")
         if any(not checks.exactly_equal(after[key], saved[key]) for key in saved):
             raise Incorrect("`remap_keys` changed the saved tensors; rename the keys, keep the values.")
-        target = nn.Sequential(OrderedDict(zip(names, copy.deepcopy(numbered))))
-        for param in target.parameters():
-            nn.init.zeros_(param)
-        target.load_state_dict({key: checks.plain(value) for key, value in got.items()})  # strict: keys match
-        x = checks.hidden_input(3, numbered[0].in_features)
-        with torch.no_grad():
-            if not checks.exactly_equal(target(x), numbered(x)):
-                raise Incorrect("The named model, loaded with your dictionary, computes different outputs.")
 
     @staticmethod
     def _call(remap_keys, given, mapping, saved_keys):
@@ -333,49 +325,78 @@ class RemapKeys(NamingExercise):
                 raise
             raise checks.mistake_in_your_code(
                 error, "`key.split('.')` splits at EVERY dot, so a key with more dots, such as "
-                       "'11.0.weight', gives more than two parts. Split once, at the first dot: "
-                       "`module, rest = key.split('.', 1)`.") from None
+                       f"'{next(k for k in saved_keys if k.count('.') > 1)}', gives more than two parts. And a "
+                       "module's path may hold dots of its own: compare the beginning of the key with each path "
+                       "of `mapping`, followed by a dot.") from None
         except KeyError as error:
             missing = missing_key(error)
-            modules = {key.split(".", 1)[0] for key in saved_keys}
-            if missing in mapping or not isinstance(missing, str) or missing not in modules:
+            paths = {key.rsplit(".", 1)[0] for key in saved_keys} | {key.split(".", 1)[0] for key in saved_keys}
+            if missing in mapping or not isinstance(missing, str) or missing not in paths:
                 raise
             raise checks.mistake_in_your_code(
-                error, f"KeyError {missing!r}: `mapping` does not mention every layer, and layers it leaves "
-                       f"out keep their keys. Look the module name up with a default, "
-                       f"`mapping.get(module, module)`.") from None
+                error, f"KeyError {missing!r}: `mapping` does not mention every module, and keys outside the "
+                       "modules it renames keep their names. Look the path up only when `mapping` has it "
+                       "(`in`, or `mapping.get`).") from None
 
     @staticmethod
     def _explain_keys(missing, unexpected, mapping, saved_keys):
         for key in unexpected:
             for original in saved_keys:
-                module = original.split(".", 1)[0]
-                for prefix, name in mapping.items():
-                    if prefix != module and module.startswith(prefix) and key == name + original[len(prefix):]:
-                        return (f"Your dictionary has '{key}' for the saved '{original}': '{module}' starts "
-                                f"with '{prefix}', but it is another layer. Compare the whole module name "
-                                "(the part before the first dot), not its beginning.")
+                for path, name in mapping.items():
+                    if original.startswith(path) and not original.startswith(path + ".") \
+                            and key == name + original[len(path):]:
+                        other = original.split(".", 1)[0]
+                        return (f"Your dictionary has '{key}' for the saved '{original}': '{other}' starts with "
+                                f"'{path}', but it is another layer. A key lies inside the module '{path}' only "
+                                f"when it starts with '{path}.', the path followed by a dot.")
         for key in unexpected:
-            module = key.split(".", 1)[0]
-            if module in mapping and key.count(".") > 1:
-                return (f"Your dictionary still has '{key}', although its module '{module}' is in "
-                        f"`mapping`: the module name is the part before the FIRST dot, even in a key "
-                        f"with more dots ('{key}' → '{mapping[module]}.{key.split('.', 1)[1]}').")
+            inside = [path for path in mapping if key.startswith(path + ".")]
+            if key in saved_keys and inside:
+                path = inside[0]
+                new = mapping[path] + key[len(path):]
+                if "." in path and key.split(".", 1)[0] != path:
+                    return (f"Your dictionary still has '{key}', although it lies inside the module '{path}', which "
+                            f"`mapping` renames: a module's path can hold dots of its own ('{path}' is a layer inside "
+                            f"layer '{path.split('.', 1)[0]}'), so it is not the part before the first dot. "
+                            f"'{key}' → '{new}'.")
+                if key.rsplit(".", 1)[0] == path:
+                    return (f"Your dictionary still has '{key}', although its module '{path}' is renamed to "
+                            f"'{mapping[path]}': every key of a renamed module moves with it, weights, biases and "
+                            f"buffers alike ('{key}' → '{new}').")
+                return (f"Your dictionary still has '{key}', although it lies inside the module '{path}', which "
+                        f"`mapping` renames to '{mapping[path]}': every key inside a renamed module moves with it, "
+                        f"at any depth ('{key}' → '{new}').")
         for key in unexpected:
-            module = key.split(".", 1)[0]
-            if module not in mapping.values() and any(name in key for name in mapping.values()):
+            if key not in saved_keys and any(name in key for name in mapping.values()) \
+                    and not any(key.startswith(name + ".") for name in mapping.values()):
                 return (f"Your dictionary has the key '{key}': a text replacement also changed digits "
-                        "inside other names (e.g. the '0' in '10.weight'). Replace only the module name, "
-                        "the part before the first dot.")
-        dropped = [key for key in missing if key.split(".", 1)[0] not in mapping.values()]
+                        "inside other names (e.g. the '0' in '10.weight'). Replace only a whole module path at "
+                        "the start of the key.")
+        dropped = [key for key in missing if key in saved_keys]
         if dropped:
-            return f"The key '{dropped[0]}' is gone: layers that `mapping` does not mention keep their keys."
+            return (f"The key '{dropped[0]}' is gone: keys outside every module of `mapping` keep their names "
+                    "(and their tensors).")
         if missing and unexpected:
-            return (f"The named model expects '{missing[0]}', but your dictionary has '{unexpected[0]}' "
-                    "instead: rename every key whose module is in `mapping`, weights and biases alike.")
+            return (f"The renamed model expects '{missing[0]}', but your dictionary has '{unexpected[0]}' "
+                    "instead: rename every key inside a module of `mapping`, weights, biases and buffers alike.")
         if missing:
             return f"Your dictionary lacks '{missing[0]}': keep one entry for every saved tensor."
-        return f"Your dictionary has a key the named model does not know: '{unexpected[0]}'."
+        return f"Your dictionary has a key the renamed model does not know: '{unexpected[0]}'."
+
+
+def nested_model() -> nn.Sequential:
+    """A saved model whose keys have dots inside their module paths: '0.2.weight', '11.1.running_mean'."""
+    return nn.Sequential(nn.Sequential(nn.Linear(3, 3), nn.ReLU(), nn.Linear(3, 3)),
+                         *(nn.Linear(3, 3) for _ in range(10)),
+                         nn.Sequential(nn.Linear(3, 2), nn.BatchNorm1d(2)))
+
+
+def renamed_key(key: str, mapping: dict) -> str:
+    """``key`` with the path of the module of ``mapping`` it lies in replaced (no path lies in another)."""
+    for path, name in mapping.items():
+        if key.startswith(path + "."):
+            return name + key[len(path):]
+    return key
 
 
 # --- q3 ---------------------------------------------------------------------------------
@@ -405,7 +426,15 @@ class FreezeByName(NamingExercise):
         # the model lives on the answer's side, with the check's weights: `before` is the check's copy
         local, model = freeze.session.twin(freeze_model, kind)
         before = {name: p.detach().clone() for name, p in local.named_parameters()}
-        checks.call(freeze, model, list(frozen), what="`freeze`")
+        try:
+            checks.call(freeze, model, list(frozen), what="`freeze`")
+        except TypeError as error:
+            if "cannot be interpreted as an integer" not in str(error):
+                raise
+            raise checks.mistake_in_your_code(
+                error, f"`freeze` fails ({error}): square brackets on an `nn.Sequential` mean a position, an int or "
+                       "a slice, never a name. Reach a layer by its name with `getattr(model, name)` or "
+                       "`model.get_submodule(name)`, or read the names from `named_parameters()`.") from None
         if any(entry.settings.get("training") is not True for entry in model.tree()):
             raise Incorrect("Your function switched (part of) the model to eval mode: `eval()` changes "
                             "how dropout and batch norm behave, it does not stop gradients. Set "
@@ -451,11 +480,70 @@ class FreezeByName(NamingExercise):
 
 NAMED_LAYERS = ("fc1", "relu1", "fc2", "relu2", "head")
 SAVED_MODULE_OF = {"fc1": "0", "fc2": "2", "head": "4"}  # named layer -> module number in the saved keys
+_SIZE_MISMATCH = re.compile(r"size mismatch for ([\w.]+): copying a param with shape torch\.Size\(\[([\d, ]*)\]\) "
+                            r"from checkpoint, the shape in current model is torch\.Size\(\[([\d, ]*)\]\)")
+_KEYS = re.compile(r"(Missing|Unexpected) key\(s\) in state_dict: ((?:\"[^\"]*\"(?:, )?)+)")
 
 
 def saved_numbered_model() -> nn.Sequential:
     """The colleague's numbered model whose ``state_dict`` the debugging exercise loads."""
     return nn.Sequential(nn.Linear(6, 8), nn.ReLU(), nn.Linear(8, 8), nn.ReLU(), nn.Linear(8, 3))
+
+
+class RecordingLoads:
+    """Built on the answer's side: calls a function and records every ``load_state_dict`` it makes
+    (``strict``, the keys reported missing and unexpected, or what it raised), as plain data in
+    ``loads``.
+
+    Why: "none of the saved weights arrived" has several causes that look the same from outside
+    (`strict=False` skipping every key, a refused load whose error was caught, no load at all);
+    the record tells the student which one is theirs. The method is put back when the call ends."""
+
+    def __init__(self, function):
+        self.function, self.loads = function, []
+
+    def __call__(self, *args):
+        original, loads = nn.Module.load_state_dict, self.loads
+        signature = inspect.signature(original)
+
+        def load_state_dict(module, *given, **options):
+            try:
+                strict = bool(signature.bind(module, *given, **options).arguments.get("strict", True))
+            except TypeError:
+                strict = True
+            entry = {"strict": strict, "raised": "", "missing": [], "unexpected": []}
+            loads.append(entry)
+            try:
+                result = original(module, *given, **options)
+            except Exception as error:
+                entry["raised"] = str(error)[:2000]
+                raise
+            entry["missing"], entry["unexpected"] = list(result.missing_keys), list(result.unexpected_keys)
+            return result
+
+        nn.Module.load_state_dict = load_state_dict
+        try:
+            return self.function(*args)
+        finally:
+            nn.Module.load_state_dict = original
+
+
+def recorded_loads(load_named: Answer, saved) -> list:
+    """What ``load_named(saved)`` does with ``load_state_dict``, run again on the answer's side."""
+    recorder = load_named.session.build(RecordingLoads, load_named)
+    try:
+        recorder(saved_on_answer_side(load_named, saved))
+    except Exception:  # noqa: BLE001 - the first call did not raise; a second one is only read for its record
+        pass
+    loads = recorder.attribute("loads")
+    if type(loads) is not list or not all(type(entry) is dict for entry in loads):
+        raise ProbeFault("malformed record of the loads")
+    return loads
+
+
+def _quoted(keys, limit=4) -> str:
+    shown = ", ".join(f"'{key}'" for key in keys[:limit])
+    return shown + (", ..." if len(keys) > limit else "")
 
 
 class DebugLoadNamed(NamingExercise):
@@ -465,11 +553,15 @@ class DebugLoadNamed(NamingExercise):
     why = ("A repeated name silently drops a layer, and `strict=False` silently loads nothing: "
            "both errors stay quiet, so compare layer names and outputs after every load.")
     hints = [
-        "Print the model that `broken_load_named` returns and what `load_state_dict` returns: "
-        "how many layers are there, and which keys were missing or unexpected?",
-        "Give each ReLU its own name (`relu1`, `relu2`), and rename the saved keys before loading "
-        "with the default `strict=True`: `{'0': 'fc1', '2': 'fc2', '4': 'head'}` maps the module "
-        "numbers to names (split each key once at the first dot).",
+        "Look at what you get: print the model `broken_load_named(saved)` returns, and print what "
+        "`load_state_dict` returns (its report of missing and unexpected keys). How many layers are there, and "
+        "which keys did the load use?",
+        "Two things fail without a word. An `OrderedDict` keeps one entry per name, so a name given twice keeps "
+        "one layer. And `strict=False` skips every key it does not know: the saved keys are numbered "
+        "('0.weight'), the model's keys named ('fc1.weight').",
+        "Give each ReLU its own name (`relu1`, `relu2`), rename the saved keys before loading — "
+        "`{'0': 'fc1', '2': 'fc2', '4': 'head'}` maps the module numbers to names (split each key once at the "
+        "first dot) — and load with the default `strict=True`, which says when keys do not match.",
     ]
 
     def check_answer(self, load_named):
@@ -486,29 +578,52 @@ class DebugLoadNamed(NamingExercise):
         if names != list(NAMED_LAYERS):
             repeated = sorted({n for n in ("relu", "fc") if n in names})
             if len(names) < len(NAMED_LAYERS) and repeated:
-                raise Incorrect(f"Your model has {len(names)} layers, {names}: the name '{repeated[0]}' is used "
-                                "twice, and an OrderedDict keeps one entry per name, so a layer silently "
-                                f"disappears. Give every layer its own name: {list(NAMED_LAYERS)}.")
+                raise Incorrect(f"Your model has {len(names)} layers, {names}, where the saved model has 5 (Linear, "
+                                f"ReLU, Linear, ReLU, Linear): a layer you listed is missing, and only one "
+                                f"'{repeated[0]}' is left. Compare the names you gave with the layers you got.")
             raise Incorrect(f"Your model's layers are named {names}; expected {list(NAMED_LAYERS)}, in that order.")
         arrived = [name for name, number in SAVED_MODULE_OF.items()
                    if checks.exactly_equal(self._tensor(model, f"{name}.weight"), saved[number + ".weight"])
                    and checks.exactly_equal(self._tensor(model, f"{name}.bias"), saved[number + ".bias"])]
         if not arrived:
-            raise Incorrect("None of the saved weights reached your model: `load_state_dict(saved, strict=False)` "
-                            "skips every key it does not know, and the saved keys ('0.weight', ...) are not your "
-                            "layer names ('fc1.weight', ...). Its return value lists them. Rename the keys, "
-                            "then load with the default `strict=True`.")
+            raise Incorrect(self._nothing_arrived(recorded_loads(load_named, saved)))
         for name, number in SAVED_MODULE_OF.items():
             if name not in arrived:
+                skipped = [key for entry in recorded_loads(load_named, saved) for key in entry["unexpected"]
+                           if key.split(".", 1)[0] == number]
+                said = (f": the load skipped {_quoted(skipped)} as unexpected keys" if skipped else "")
                 raise Incorrect(f"'{name}' does not hold the saved weights of layer '{number}' "
-                                f"('{number}.weight', '{number}.bias'): rename those keys to '{name}.weight' "
-                                f"and '{name}.bias'.")
+                                f"('{number}.weight', '{number}.bias'){said}. Its keys in your model are "
+                                f"'{name}.weight' and '{name}.bias'.")
         x = checks.hidden_input(4, 6)
         with torch.no_grad():
             expected = numbered(x)
         if not checks.exactly_equal(model.run(x, no_grad=True).value, expected):
             raise Incorrect("Your model holds the saved weights but computes something else than the "
                             "saved model: keep the layers in the order Linear, ReLU, Linear, ReLU, Linear.")
+
+    @staticmethod
+    def _nothing_arrived(loads) -> str:
+        said = ("None of the saved weights reached your model: its layers keep the random weights they were "
+                "built with, so it predicts something else than the saved model.")
+        if not loads:
+            return f"{said} Your function never calls `load_state_dict`."
+        refused = [entry for entry in loads if entry["raised"]]
+        if refused:
+            first = refused[0]["raised"].strip().splitlines()
+            detail = first[1].strip() if len(first) > 1 else first[0]
+            return (f"{said} `load_state_dict` refused them ({detail}) and your function went on as if nothing had "
+                    "happened: the error was caught and dropped (a `try`/`except` around the load?). Read what "
+                    "it says instead of silencing it.")
+        skipping = [entry for entry in loads if not entry["strict"] and (entry["unexpected"] or entry["missing"])]
+        if skipping:
+            entry = skipping[0]
+            return (f"{said} `load_state_dict(..., strict=False)` loaded nothing and said so only in what it "
+                    f"returns: {len(entry['unexpected'])} saved keys were unexpected ({_quoted(entry['unexpected'])})"
+                    f" and {len(entry['missing'])} keys of your model missing ({_quoted(entry['missing'])}). "
+                    "Compare the two lists.")
+        return (f"{said} A load ran without complaint, but into another model than the one `load_named` "
+                "returns.")
 
     @staticmethod
     def _tensor(model, path):
@@ -527,10 +642,29 @@ class DebugLoadNamed(NamingExercise):
         except RuntimeError as error:
             if "Error(s) in loading state_dict" not in str(error):
                 raise
-            raise checks.mistake_in_your_code(
-                error, "`load_state_dict` refused the saved weights: they are keyed by number ('0.weight', "
-                       "'2.bias', ...) and your model expects its layer names ('fc1.weight', ...). Rename "
-                       "the keys first (split each key once at the first dot).") from None
+            raise checks.mistake_in_your_code(error, DebugLoadNamed._refused(str(error))) from None
+
+    @staticmethod
+    def _refused(text: str) -> str:
+        """What a refused load means here, read from PyTorch's report of it."""
+        said = "`load_state_dict` refused the saved weights"
+        mismatch = _SIZE_MISMATCH.search(text)
+        if mismatch is not None:
+            key, given, own = mismatch.groups()
+            return (f"{said}: the saved tensor you put under '{key}' has shape ({given}), but your '{key}' has shape "
+                    f"({own}), so it belongs to another layer. Your renaming sends a saved layer to the wrong "
+                    "name: which saved number is which named layer?")
+        keys = {kind: re.findall(r"\"([^\"]*)\"", found) for kind, found in _KEYS.findall(text)}
+        unexpected, missing = keys.get("Unexpected", []), keys.get("Missing", [])
+        if unexpected and all(key.split(".", 1)[0].isdigit() for key in unexpected):
+            return (f"{said}: the keys it received are numbered ({_quoted(unexpected)}) and your model expects its "
+                    f"layer names ({_quoted(missing)}).")
+        if unexpected:
+            return (f"{said}: your dictionary has keys your model does not know ({_quoted(unexpected)}) and lacks "
+                    f"keys it needs ({_quoted(missing)}).")
+        if missing:
+            return f"{said}: your dictionary lacks keys your model needs ({_quoted(missing)})."
+        return f"{said} ({text.strip().splitlines()[-1].strip()})."
 
 
 q1 = NameTheLayers()
