@@ -1,0 +1,106 @@
+"""Which release of the course this is, and what the graded release does instead of solutions.
+
+Two releases come from one source (docs/graded_course.md):
+
+- **self-study**: the whole ``course_utils`` with ``course_solutions``; ``ex.q1.solution()``
+  shows the reference, and checks measure answers against references built from it.
+- **graded**: a wheel without ``course_solutions`` that carries ``exercises/recorded/``: a
+  ``release.json`` saying what it is, and per lesson the *expectations* recorded when it was
+  built (what each reference did on the release's fixed inputs: its module tree, parameters,
+  outputs, gradients). Checks there ask the same questions; ``solution_object()`` and
+  ``reference_answer()`` return stand-ins that replay those recordings
+  (``course_utils.exercises.expectations``), and what a recording cannot answer is "checked
+  when graded", never "correct". The grader always grades with the full package and fresh inputs.
+
+This module is imported by every check that asks for a reference, and by ``solution()``: it
+stays light (no torch at import).
+"""
+
+from __future__ import annotations
+
+import json
+from functools import cache
+from pathlib import Path
+
+RECORDED = Path(__file__).resolve().parent / "recorded"   # only in a graded release's wheel
+RELEASE_FILE = "release.json"
+GRADED, SELF_STUDY, NO_SOLUTIONS = "graded", "self-study", "no solutions"
+
+
+@cache
+def release_info() -> dict:
+    """What ``recorded/release.json`` says (``{}`` outside a graded release)."""
+    try:
+        info = json.loads((RECORDED / RELEASE_FILE).read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return {}
+    return info if isinstance(info, dict) else {}
+
+
+def release_kind() -> str:
+    """``"graded"`` (a graded release's wheel), ``"self-study"`` (the solutions are installed) or
+    ``"no solutions"`` (neither: a grading kernel, or a copy without ``course_solutions``)."""
+    if release_info().get("kind") == GRADED:
+        return GRADED
+    import importlib.util
+
+    from course_utils.exercises.engine import SOLUTIONS_PACKAGE
+
+    try:
+        found = importlib.util.find_spec(SOLUTIONS_PACKAGE) is not None
+    except (ImportError, ValueError):
+        found = False
+    return SELF_STUDY if found else NO_SOLUTIONS
+
+
+def describe_release() -> str:
+    """One line naming the course_utils this notebook runs with (the release notebooks print it;
+    the grader can read it from a submission's stored outputs: ``ran_with``)."""
+    from course_utils import __version__
+
+    kind = release_kind()
+    if kind == GRADED:
+        info = release_info()
+        built = ", ".join(filter(None, [f"built {info['built']}" if info.get("built") else "",
+                                        f"from {info['source']}" if info.get("source") else ""]))
+        return (f"course_utils {__version__}: graded release ({built or 'no build date'}); no solutions, "
+                "checks compare with expectations recorded when the release was built")
+    if kind == SELF_STUDY:
+        return f"course_utils {__version__}: self-study release; solutions included (ex.qN.solution())"
+    return f"course_utils {__version__}: no solutions installed"
+
+
+def show_release() -> None:
+    print(describe_release())
+
+
+def ran_with(notebook) -> str | None:
+    """The release line a notebook printed when it last ran (from its stored outputs), or None."""
+    for cell in notebook.get("cells", []):
+        for output in cell.get("outputs", []) if cell.get("cell_type") == "code" else []:
+            text = output.get("text", "") if output.get("output_type") == "stream" else ""
+            text = "".join(text) if isinstance(text, list) else str(text)
+            for line in text.splitlines():
+                if line.startswith("course_utils ") and ": " in line:
+                    return line.strip()
+    return None
+
+
+def no_solution_note() -> str:
+    """What ``solution()`` says where the solutions are not installed."""
+    if release_kind() == GRADED:
+        when = release_info().get("solutions_published") or "after the deadline"
+        return (f"This is the graded release of the course: the solutions are not part of it. Your "
+                f"instructor publishes them {when}.")
+    return ("The solutions are not part of this installation: your instructor publishes them after the "
+            "deadline.")
+
+
+def installed_hook():
+    """The engine's reference hook for this installation: in a graded release, the replay of its
+    recorded expectations; elsewhere None (references are built from the solutions)."""
+    if release_kind() != GRADED:
+        return None
+    from course_utils.exercises import expectations
+
+    return expectations.Replayer(RECORDED).hook
