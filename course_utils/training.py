@@ -8,11 +8,12 @@ itself is always written in the notebook, where the student reads it.
   images, no download) and splits them with a fixed seed into train / validation / test;
 - ``train_step`` is one optimisation step, returning the batch's loss (exercise 2 asks the
   student to write it);
-- ``fit`` trains for some epochs and returns a ``History``. It prints one deterministic line
-  per epoch (what ``pytest --nbval`` compares) and, in a live Jupyter kernel, also shows
-  tqdm's notebook bar. The bar is displayed with a fixed ``text/plain`` of its own, so the
-  stored output of the cell is the same on every run; the bar itself is a widget view, which
-  nbval does not compare. Nothing is written to stderr.
+- ``fit`` trains for some epochs and returns a ``History``. It prints one line per epoch and,
+  in a live Jupyter kernel, also shows tqdm's notebook bar. The bar is displayed with a fixed
+  ``text/plain`` of its own, so the stored output of the cell is the same on every run; the bar
+  itself is a widget view, which nbval does not compare. A cell that trains several networks
+  uses ``progress="line"``: one line per network that grows by a dot per epoch as it ends, the
+  summary at the end (in a kernel, one output updated in place). Nothing is written to stderr.
 """
 
 from __future__ import annotations
@@ -148,7 +149,8 @@ def epoch_line(history: History, epochs: int, note: str = "") -> str:
 def fit(model: nn.Module, splits: DigitSplits, *, epochs: int = 15, lr: float = 0.005,
         batch_size: int = 64, seed: int = 0, step: Callable = train_step,
         after_epoch: Callable[[nn.Module, torch.optim.Optimizer, History], str | None] | None = None,
-        progress: str | None = "bar", time_budget: float | None = None) -> History:
+        progress: str | None = "bar", time_budget: float | None = None,
+        label: str = "") -> History:
     """Train ``model`` on ``splits`` with shuffled mini-batches; return its ``History``.
 
     The recipe: Adam with learning rate ``lr``, decayed along a cosine to zero over all the
@@ -161,18 +163,25 @@ def fit(model: nn.Module, splits: DigitSplits, *, epochs: int = 15, lr: float = 
     ``after_epoch(model, optimizer, history)`` runs after each epoch's evaluation; a string
     it returns is recorded in ``history.events`` and printed at the end of that epoch's line
     (lesson 08 grows the network there). ``progress``: "bar" prints a line per epoch and, in a
-    live kernel, shows tqdm's notebook bar; "text" only prints; None is silent.
+    live kernel, shows tqdm's notebook bar; "text" only prints; "line" prints one line for the
+    whole run, a dot per epoch (``+`` for an epoch with an event) as soon as it ends and then
+    ``history.summary()``, for a cell that trains several networks; None is silent. ``label``
+    names the run: the start of its line ("line"), a line of its own before the epochs ("bar",
+    "text"). Progress only prints (to stdout); it changes nothing in the training.
     ``time_budget`` (seconds of processor time of this process) stops after the epoch that
     exceeds it: processor time, not wall time, so that other programs running on a busy machine
     do not count against the network being trained.
     """
-    if progress not in ("bar", "text", None):
-        raise ValueError('progress must be "bar", "text" or None')
+    if progress not in ("bar", "text", "line", None):
+        raise ValueError('progress must be "bar", "text", "line" or None')
     optimizer = torch.optim.Adam(model.parameters(), lr=lr)
     steps_per_epoch = -(-len(splits.train_labels) // batch_size)
     schedule = torch.optim.lr_scheduler.CosineAnnealingLR(optimizer, T_max=epochs * steps_per_epoch)
     generator = torch.Generator().manual_seed(seed)
     history = History()
+    line = _RunLine(label) if progress == "line" else None
+    if progress in ("bar", "text") and label:
+        print(f"{label}:")
     bar = _notebook_bar(epochs) if progress == "bar" else None
     start, cpu_start = time.perf_counter(), time.process_time()
     try:
@@ -191,7 +200,9 @@ def fit(model: nn.Module, splits: DigitSplits, *, epochs: int = 15, lr: float = 
             note = after_epoch(model, optimizer, history) if after_epoch is not None else None
             if note:
                 history.events.append((epoch, note))
-            if progress is not None:
+            if line is not None:
+                line.add("+" if note else ".")
+            elif progress is not None:
                 print(epoch_line(history, epochs, note or ""))
             if bar is not None:
                 bar.set_postfix(loss=f"{history.validation_loss[-1]:.4f}", refresh=False)
@@ -204,7 +215,49 @@ def fit(model: nn.Module, splits: DigitSplits, *, epochs: int = 15, lr: float = 
     finally:
         if bar is not None:
             bar.close()
+        if line is not None:  # ends the line even when the training raised
+            line.end(f"  {history.summary()}" + ("  (time budget)" if history.stopped_early else ""))
     return history
+
+
+class _RunLine:
+    """``progress="line"``: one line for a whole run, "label  ....+...  summary".
+
+    In a live kernel the line is one output that grows in place (a display with an id, updated
+    after each epoch), so the stored notebook holds the finished line once, not one output per
+    dot; elsewhere the marks are printed to stdout as they come. Never stderr.
+    """
+
+    def __init__(self, label: str):
+        self.text = f"{label:<15} " if label else ""
+        self.handle = _display_handle(self.text)
+        if self.handle is None:
+            print(self.text, end="", flush=True)
+
+    def add(self, mark: str):
+        self.text += mark
+        if self.handle is not None:
+            self.handle.update({"text/plain": self.text}, raw=True)
+        else:
+            print(mark, end="", flush=True)
+
+    def end(self, summary: str):
+        self.add(summary)
+        if self.handle is None:
+            print()
+
+
+def _display_handle(text: str):
+    """A display of ``text`` that can be updated in place, in a live Jupyter kernel; else None."""
+    try:
+        from IPython import get_ipython
+        from IPython.display import display
+    except ImportError:
+        return None
+    shell = get_ipython()
+    if shell is None or not hasattr(shell, "kernel"):
+        return None
+    return display({"text/plain": text}, raw=True, display_id=True)
 
 
 def _notebook_bar(total: int):
