@@ -43,7 +43,7 @@ TEST_PYTHONS_ARGS := -n $(JOBS) --dist loadfile \
 TORCH_VERSION := 2.13.0
 UV := uv==0.13.9
 
-.PHONY: course test test-numerics test-pythons setup system-packages refresh release check-notebooks lock bench
+.PHONY: course test test-numerics test-pythons setup system-packages refresh release release-graded check-notebooks lock bench
 
 course: setup
 	$(BIN)/jupyter lab notebooks/00_start_here.ipynb
@@ -104,6 +104,12 @@ refresh: setup
 
 release: setup
 	$(BIN)/python -m course_utils.exercises.release
+
+# make release-graded: the graded release for students in GRADED_OUT (notebooks, a wheel without
+# solutions whose checks replay expectations recorded now; docs/graded_course.md). About a minute.
+GRADED_OUT ?= build/graded-release
+release-graded: setup
+	$(BIN)/python -m course_utils.exercises.release --graded $(GRADED_OUT) $(if $(SOLUTIONS_PUBLISHED),--solutions-published "$(SOLUTIONS_PUBLISHED)")
 
 check-notebooks: setup
 	$(BIN)/python -m course_utils.notebooks check

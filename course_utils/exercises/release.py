@@ -2,6 +2,8 @@
 
     python -m course_utils.exercises.release           # write exercises/NN_*.ipynb
     python -m course_utils.exercises.release --check   # exit 1, naming stale files, if out of date
+    python -m course_utils.exercises.release --graded build/graded-release   # the graded release
+    python -m course_utils.exercises.release --publish-solutions build/solutions   # after the deadline
 
 What changes on the way (docs/CONVENTIONS.md): code between ``### BEGIN SOLUTION`` and
 ``### END SOLUTION`` becomes a stub the student recognises and that runs without error;
@@ -281,7 +283,16 @@ def main(argv: list[str] | None = None, root: Path = ROOT) -> int:
     parser = argparse.ArgumentParser(prog="python -m course_utils.exercises.release", description=__doc__,
                                      formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--check", action="store_true", help="write nothing; exit 1 if exercises/ is stale")
+    parser.add_argument("--graded", metavar="FOLDER", type=Path,
+                        help="write the graded release (notebooks and a wheel without solutions) into FOLDER "
+                             "instead; see docs/graded_course.md")
+    parser.add_argument("--solutions-published", metavar="WHEN",
+                        help='with --graded: when the solutions come out, as solution() says it ("on 14 March")')
+    parser.add_argument("--publish-solutions", metavar="FOLDER", type=Path,
+                        help="write the solution notebooks and the self-study wheel into FOLDER (after the deadline)")
     args = parser.parse_args(argv)
+    if args.graded or args.publish_solutions:
+        return _other_release(args, root)
     try:
         released, orphans = plan(root)
     except ReleaseError as error:
@@ -305,6 +316,23 @@ def main(argv: list[str] | None = None, root: Path = ROOT) -> int:
         print(f"warning: {path} has no source in solutions/ (delete it)")
     print(f"{len(released)} exercise notebooks released, {len(out_of_date)} changed")
     return 1 if orphans else 0
+
+
+def _other_release(args, root: Path) -> int:
+    """``--graded`` and ``--publish-solutions`` (course_utils.exercises.graded_release)."""
+    from course_utils.exercises import graded_release
+
+    try:
+        if args.publish_solutions:
+            done = graded_release.publish(args.publish_solutions, root)
+            print(f"published {done['notebooks']} solution notebooks and {done['wheel']} into {args.publish_solutions}")
+        if args.graded:
+            summary = graded_release.build(args.graded, root, published=args.solutions_published)
+            print(graded_release.report(summary, args.graded))
+    except ReleaseError as error:
+        print("release stopped, nothing written:\n" + textwrap.indent(str(error), "  "), file=sys.stderr)
+        return 2
+    return 0
 
 
 if __name__ == "__main__":
