@@ -413,7 +413,7 @@ class SmallAccurateNetwork(Exercise):
         # The course's recipe trains the network where it lives; the verdict is measured here.
         history = _History(answer.session.build(fit_within_budget, model, self.epochs, self.time_budget))
         total = len(splits.test_labels)
-        correct = self._correct(model, splits.test_images, splits.test_labels)
+        correct = self._correct(model, self._unseen(splits.test_images), splits.test_labels)
         accuracy = correct / total
         needed = -(-round(100 * self.min_accuracy) * total // 100)  # whole images: 95 % of 300 is 285
         if history.stopped_early:
@@ -459,12 +459,24 @@ class SmallAccurateNetwork(Exercise):
                            "is channels × height × width numbers, and the Linear layer of the head must read exactly "
                            "that many.", **options)
 
+    @staticmethod
+    def _unseen(images):
+        """The test digits; under grading with faint noise drawn from the grader's secret, so a
+        network that looks the known test images up instead of reading them gets nothing (an
+        honest network loses at most an image or two to it: 289-294 of 300 at this noise)."""
+        if not checks.fresh_inputs():
+            return images
+        return images + UNSEEN_NOISE * torch.randn(images.shape, generator=checks.generator(UNSEEN_SEED))
+
     def _correct(self, model, images, labels) -> int:
         """How many of ``images`` the trained network gets right, counted here (evaluation mode)."""
         total = len(labels)
         scores = self._run(model, images, no_grad=True, mode="eval").value
         scores = checks.expect_shape(scores, (total, 10), f"the output for {total} digits")
         return int((scores.argmax(dim=1) == labels).sum())
+
+
+UNSEEN_NOISE, UNSEEN_SEED = 0.02, 808   # pixels are in [0, 1]
 
 
 def fit_within_budget(model: nn.Module, epochs: int, time_budget: float) -> training.History:

@@ -756,3 +756,36 @@ def gap_of_booleans(model, splits):
 def test_raw_errors_in_a_students_function_are_translated_with_the_line(exercise, answer, message, line):
     outcome = assert_check_failed(exercise, answer, match=message)
     assert f"`{line}`)" in outcome.message
+
+
+class LooksUpTheTestDigits(nn.Module):
+    """A composed network that ignores what it computes and looks the known test digits up."""
+
+    def __init__(self):
+        super().__init__()
+        from course_utils import training
+        from course_utils.exercises.lesson08 import BranchBlock, ResidualBlock
+
+        splits = training.load_digit_splits()
+        self.known = {tuple(image.flatten().tolist()): int(label)
+                      for image, label in zip(splits.test_images, splits.test_labels)}
+        self.branch, self.res = BranchBlock(1, 2), ResidualBlock(4, 4)
+        self.head = nn.Linear(4 * 64, 10)
+
+    def forward(self, x):
+        scores = torch.zeros(x.shape[0], 10)
+        for index, image in enumerate(x):
+            label = self.known.get(tuple(image.detach().flatten().tolist()))
+            if label is not None:
+                scores[index, label] = 100.0
+        return 0 * self.head(self.res(self.branch(x)).flatten(1)) + scores
+
+
+def test_q3_a_network_that_looks_up_the_test_digits_passes_here_and_fails_on_the_grader_s_unseen_ones():
+    from course_utils.probes.client import LocalTransport
+
+    assert ex.q3.evaluate(LooksUpTheTestDigits).status == "correct"   # the notebook's fixed digits
+    graded = ex.q3.judge(LocalTransport({"answer": LooksUpTheTestDigits}), "answer", secret=4242)
+    assert graded.status == "incorrect" and "Test accuracy" in graded.message
+    reference = ex.q3.judge(LocalTransport({"answer": ex.q3.reference_answer()}), "answer", secret=4242)
+    assert reference.status == "correct"
