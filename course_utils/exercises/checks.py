@@ -267,11 +267,11 @@ def expect_close(actual, expected, what: str = "the output", atol: float = ATOL,
 
 def parameter_count(model: nn.Module) -> int:
     if isinstance(model, Answer):
-        return sum(p.value.numel() for p in _unique(model.parameters()) if p.value is not None)
+        return sum(p.value.numel() for p in unique(model.parameters()) if p.value is not None)
     return sum(p.numel() for p in model.parameters())
 
 
-def _unique(items) -> list:
+def unique(items) -> list:
     """Entries of a probed tree or parameter list, each object once (as PyTorch iterates)."""
     seen, found = set(), []
     for item in items:
@@ -285,7 +285,7 @@ def parameter_breakdown(model: nn.Module) -> str:
     """'fc1 (Linear): 220, fc2 (Linear): 105' — which registered modules hold the parameters."""
     if isinstance(model, Answer):
         parts = [f"{e.name or 'the model itself'} ({e.type}): {e.parameter_count():,}"
-                 for e in _unique(model.tree()) if e.parameter_count()]
+                 for e in unique(model.tree()) if e.parameter_count()]
         return ", ".join(parts) if parts else "none"
     parts = []
     for name, module in model.named_modules():
@@ -302,7 +302,7 @@ def unregistered_modules(model: nn.Module) -> list[str]:
     is harmless, PyTorch already sees those layers, so it is not reported.
     """
     if isinstance(model, Answer):
-        return [f"{e.name}.{attr}" if e.name else attr for e in _unique(model.tree()) for attr in e.hidden]
+        return [f"{e.name}.{attr}" if e.name else attr for e in unique(model.tree()) for attr in e.hidden]
     registered = {id(m) for m in model.modules()}
     hidden = []
     for name, module in model.named_modules():
@@ -318,7 +318,7 @@ def unregistered_modules(model: nn.Module) -> list[str]:
 def unregistered_tensors(model: nn.Module) -> list[str]:
     """Plain tensor attributes (not ``nn.Parameter``, not buffers): values no optimizer will train."""
     if isinstance(model, Answer):
-        return [f"{e.name}.{attr}" if e.name else attr for e in _unique(model.tree()) for attr in e.loose_tensors]
+        return [f"{e.name}.{attr}" if e.name else attr for e in unique(model.tree()) for attr in e.loose_tensors]
     return [f"{name}.{attr}" if name else attr for name, module in model.named_modules()
             for attr, value in vars(module).items()
             if attr not in _MODULE_INTERNALS and isinstance(value, torch.Tensor)]
@@ -364,7 +364,7 @@ def copy_weights(source: nn.Module, target: nn.Module) -> None:
 
 
 def _copy_weights_probed(source: nn.Module, target: Answer) -> None:
-    free = [_Slot(p.name, p.value) for p in _unique(target.parameters())]
+    free = [_Slot(p.name, p.value) for p in unique(target.parameters())]
     values = {}
     for param in source.parameters():
         match = _take(free, param)
@@ -455,10 +455,10 @@ def _first_agreeing_pairing(source, target, dst, copy, agrees, limit: int) -> bo
 
 
 def _copy_weights_until_probed(source: nn.Module, target: Answer, agrees, limit: int) -> bool:
-    values = {p.name: p.value for p in _unique(target.parameters())}
+    values = {p.name: p.value for p in unique(target.parameters())}
     dst = [[_Slot(f"{e.name}.{n}" if e.name else n, values[f"{e.name}.{n}" if e.name else n])
             for n, _, _ in e.parameters if (f"{e.name}.{n}" if e.name else n) in values]
-           for e in _unique(target.tree()) if e.parameters]
+           for e in unique(target.tree()) if e.parameters]
     return _first_agreeing_pairing(source, target, [layer for layer in dst if layer],
                                    lambda sources, order: target.assign(_pairing(sources, order)),
                                    agrees, limit)

@@ -20,16 +20,6 @@ from course_utils.exercises.engine import Exercise, Incorrect
 from course_utils.probes.client import Answer, ProbeFault
 
 
-def _unique(entries) -> list:
-    """Entries of a probed tree, each module once (as ``model.modules()`` iterates)."""
-    seen, found = set(), []
-    for entry in entries:
-        if entry.identity not in seen:
-            seen.add(entry.identity)
-            found.append(entry)
-    return found
-
-
 def weight_shape(entry):
     """The shape of a tree entry's own ``weight`` parameter, or None."""
     return next((tuple(shape) for name, shape, _ in entry.parameters if name == "weight"), None)
@@ -60,7 +50,7 @@ def linear_with_shape(model, out_features: int, in_features: int, role: str, und
     module called ``under``, if given; its ``role`` for messages), as a local layer with the
     check's own weights, which are copied into the answer's layer: the check computes what the
     answer's layer should give from weights it chose itself."""
-    entries = [e for e in _unique(model.tree()) if is_linear(e)]
+    entries = [e for e in checks.unique(model.tree()) if is_linear(e)]
     inside = [e for e in entries if not under or e.name == under or e.name.startswith(under + ".")]
     for entry in inside:
         if weight_shape(entry) == (out_features, in_features):
@@ -342,7 +332,7 @@ q2 = RegisterWithOptimizer()
 
 def convs_3x3(model) -> list:
     """The registered 3×3 ``nn.Conv2d`` layers of the answer ``model`` (tree entries, each once)."""
-    return [e for e in _unique(model.tree()) if is_conv2d(e) and e.settings.get("kernel_size") == (3, 3)]
+    return [e for e in checks.unique(model.tree()) if is_conv2d(e) and e.settings.get("kernel_size") == (3, 3)]
 
 
 class FunctionPreservingBlock(Exercise):
@@ -399,7 +389,7 @@ class FunctionPreservingBlock(Exercise):
                 yours = ", ".join(
                     f"Conv2d({c.settings.get('in_channels')}, {c.settings.get('out_channels')}, "
                     f"{'×'.join(map(str, c.settings.get('kernel_size') or ('?', '?')))})"
-                    for c in _unique(block.tree()) if is_conv2d(c)) or "none"
+                    for c in checks.unique(block.tree()) if is_conv2d(c)) or "none"
                 raise Incorrect(f"With IdentityAtStart({channels}, {hidden}) the branch needs {role}; your "
                                 f"registered convolutions: {yours}.")
             padding = found[shape].settings.get("padding")
