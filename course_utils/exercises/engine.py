@@ -271,7 +271,7 @@ class Exercise:
             return self._outcome("not_attempted", _NOT_ATTEMPTED)
         from course_utils.probes.client import LocalTransport
 
-        return self.judge(LocalTransport({"answer": answer}), "answer")
+        return self.judge(_AnswerSide(LocalTransport({"answer": answer})), "answer")
 
     def judge(self, transport, expression: str, secret: int = 0) -> Outcome:
         """The check, with the answer behind ``transport``.
@@ -325,6 +325,7 @@ class Exercise:
 
 _SECRET = [0]     # the secret of the running check: 0 in notebooks, the grader's under grading
 _CHECKING = [0]   # how many checks are running (judge): references asked for inside one go through the hook
+_ANSWERING = [0]  # how many probes are being answered in this process (the answer's own code runs)
 
 
 def probe_seed(seed: int, secret: int | None = None) -> int:
@@ -359,8 +360,23 @@ class _fresh:
 
 
 def checking() -> bool:
-    """True while a check runs (``Exercise.judge``)."""
-    return _CHECKING[0] > 0
+    """True while a check's own code runs (``Exercise.judge``), not the answer's code it calls."""
+    return _CHECKING[0] > 0 and not _ANSWERING[0]
+
+
+class _AnswerSide:
+    """The answer's side of the probes of ``check()``, in this process: while a probe is answered,
+    the student's code runs, and a reference it asks for is its own business, not the check's."""
+
+    def __init__(self, transport):
+        self.transport = transport
+
+    def send(self, text: str) -> str:
+        _ANSWERING[0] += 1
+        try:
+            return self.transport.send(text)
+        finally:
+            _ANSWERING[0] -= 1
 
 
 # --- the references, through one hook ---------------------------------------------------------

@@ -10,7 +10,7 @@ measure the graded release: every answer a test hands a check is judged, and its
   built, from a ``course_solutions`` the measuring run puts on the path, never seen by a check).
 
 Only the outcome on the notebook's inputs counts here (secret 0): the tests' second judgement on a
-grader's fresh inputs is the grader's business and is turned into a repeat (``FRESH_SECRET = 0``).
+grader's fresh inputs (``testing._evaluate``) is the grader's business and is left out.
 
     COURSE_GRADED_HARNESS=replay COURSE_GRADED_LOG=out.json \\
         python -m pytest -p course_utils.exercises.graded_harness test_lesson05.py
@@ -44,9 +44,15 @@ class Harness:
 
     # --- set-up
     def pytest_configure(self, config):
-        self._saved = (testing.FRESH_SECRET, Exercise.__dict__["evaluate"])
-        testing.FRESH_SECRET = 0
+        self._saved = (testing._evaluate, Exercise.__dict__["evaluate"])
         harness, evaluate = self, Exercise.__dict__["evaluate"]
+
+        def notebook_inputs_only(exercise, answer):
+            if not isinstance(exercise, Exercise):
+                raise TypeError(f"expected an exercise such as ex.q1, got {type(exercise).__name__}")
+            return exercise.evaluate(answer)
+
+        testing._evaluate = notebook_inputs_only
 
         def logged(exercise, answer):
             outcome = evaluate(exercise, answer)
@@ -75,7 +81,7 @@ class Harness:
 
     def pytest_unconfigure(self, config):
         if self._saved is not None:
-            testing.FRESH_SECRET, Exercise.evaluate = self._saved
+            testing._evaluate, Exercise.evaluate = self._saved
         if self.log_path is not None:
             import course_utils
             from course_utils.exercises import graded

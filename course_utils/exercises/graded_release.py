@@ -73,7 +73,8 @@ def exercises_of(lesson: str) -> list:
     return [value for name, value in vars(module).items() if isinstance(value, Exercise) and value.id.endswith(f".{name}")]
 
 
-def record(out: Path, tests: Path | None, only: list[str] | None = None, log: Path | None = None) -> dict:
+def record(out: Path, tests: Path | None, only: list[str] | None = None, log: Path | None = None,
+           all_tests: bool = False) -> dict:
     """Record the expectations of every lesson into ``out`` (run in a fresh process: ``main record``).
 
     First each exercise's check runs on its reference answer; the exercises whose check asked for
@@ -93,7 +94,11 @@ def record(out: Path, tests: Path | None, only: list[str] | None = None, log: Pa
     needed = sorted({token.partition(":")[0] for store in recorder.stores.values() for token in store.references})
     summary["needed"] = needed
     summary["seconds_reference_answers"] = round(time.perf_counter() - started, 1)
-    if tests is not None and needed:
+    if tests is not None and all_tests:      # measuring: every test of every lesson
+        files = [str(tests / f"test_lesson{lesson}.py") for lesson in only or lessons()
+                 if (tests / f"test_lesson{lesson}.py").exists()]
+        summary["tests"] = run_tests("record", files, None, log, recorder=recorder)
+    elif tests is not None and needed:
         select: dict[str, list[int]] = {}
         for exercise_id in needed:
             lesson, _, question = exercise_id.partition(".")
@@ -107,7 +112,7 @@ def record(out: Path, tests: Path | None, only: list[str] | None = None, log: Pa
     return summary
 
 
-def run_tests(mode: str, files: list[str], select: dict, log: Path | None, recorder=None) -> dict:
+def run_tests(mode: str, files: list[str], select: dict | None, log: Path | None, recorder=None) -> dict:
     """The exercise tests in this process, with the harness (record mode)."""
     import pytest
 
@@ -199,7 +204,7 @@ def source_description(root: Path) -> str:
 
 
 def build(out: Path, root: Path = ROOT, tests: Path | None = None, published: str | None = None,
-          only: list[str] | None = None) -> dict:
+          only: list[str] | None = None, all_tests: bool = False) -> dict:
     """Write the graded release into ``out`` (replaced). Returns a summary (figures, what was skipped)."""
     from course_utils import __version__
     from course_utils.exercises import release
@@ -218,6 +223,8 @@ def build(out: Path, root: Path = ROOT, tests: Path | None = None, published: st
             command += ["--tests", str(tests)]
         if only:
             command += ["--lessons", *only]
+        if all_tests:
+            command.append("--all-tests")
         done = subprocess.run(command, cwd=root, capture_output=True, text=True)
         if done.returncode != 0 or not summary_path.exists():
             raise RuntimeError(f"recording the expectations failed:\n{done.stdout[-4000:]}\n{done.stderr[-4000:]}")
@@ -293,6 +300,68 @@ python -m pip install --force-reinstall --no-deps {wheel.name}
     return {"notebooks": count, "wheel": wheel.name}
 
 
+# --- measuring a release ---------------------------------------------------------------------------
+
+def environment(wheel: Path, folder: Path, kernel: str | None = None) -> Path:
+    """A fresh venv in ``folder`` with ``wheel`` installed and, through one .pth line, the packages
+    of this environment beside it (torch and the rest: no download). The .pth files of this
+    environment do not run there, so an editable install of the checkout stays out of reach.
+    With ``kernel``, a Jupyter kernel of that name runs the venv's Python. Returns its python."""
+    import sysconfig
+
+    subprocess.run([sys.executable, "-m", "venv", "--without-pip", str(folder)], check=True)
+    python = folder / "bin" / "python"
+    site = subprocess.run([str(python), "-c", "import sysconfig; print(sysconfig.get_paths()['purelib'])"],
+                          capture_output=True, text=True, check=True).stdout.strip()
+    Path(site, "course-environment.pth").write_text(sysconfig.get_paths()["purelib"] + "\n")
+    subprocess.run([sys.executable, "-m", "pip", "--python", str(python), "install", "--no-deps", "--no-index",
+                    "-q", str(wheel)], check=True, capture_output=True)
+    if kernel:
+        spec = folder / "share" / "jupyter" / "kernels" / kernel
+        spec.mkdir(parents=True)
+        (spec / "kernel.json").write_text(json.dumps({
+            "argv": [str(python), "-m", "ipykernel_launcher", "-f", "{connection_file}"],
+            "display_name": kernel, "language": "python"}))
+    return python
+
+
+def replay_tests(python: Path, files: list[str], select: dict | None, folder: Path, root: Path = ROOT):
+    """The command and environment that run the exercise tests in ``python``'s environment with the
+    graded harness in replay mode (log: ``folder/graded.json``). The tests build some wrong
+    answers by subclassing the reference: outside checks they get it from a copy of
+    ``course_solutions`` put on the path; a check that read it is logged as a leak."""
+    answers_side = folder / "answers"
+    shutil.copytree(root / "course_solutions", answers_side / "course_solutions",
+                    ignore=shutil.ignore_patterns("__pycache__"), dirs_exist_ok=True)
+    (folder / "pytest.ini").write_text("[pytest]\n")
+    command = [str(python), "-m", "pytest", "-q", "-p", "no:cacheprovider", "-p", "course_utils.exercises.graded_harness",
+               "-c", str(folder / "pytest.ini"), "--rootdir", str(folder), *files]
+    env = {**os.environ, "PYTHONPATH": str(answers_side), "COURSE_GRADED_HARNESS": "replay",
+           "COURSE_GRADED_LOG": str(folder / "graded.json")}
+    if select is not None:
+        env["COURSE_GRADED_SELECT"] = json.dumps(select)
+    return command, env
+
+
+def measure(folder: Path, root: Path = ROOT, all_tests: bool = True) -> dict:
+    """Build the release recording every test's answers (or only those it ships with), install it
+    in a fresh environment, judge the same answers there, and compare with the self-study outcomes."""
+    summary = build(folder / "release", root, all_tests=all_tests)
+    python = environment(folder / "release" / summary["wheel"], folder / "venv")
+    tests = summary["tests"]
+    command, env = replay_tests(python, [str(root / "tests" / "unit" / f) for f in tests["files"]],
+                                tests["select"], folder)
+    subprocess.run(command, cwd=folder, env=env, capture_output=True, text=True)
+    from course_utils.exercises.graded_harness import compare
+
+    graded_log = json.loads((folder / "graded.json").read_text())
+    figures = compare(summary["self_study_log"], graded_log)
+    figures["leaks"] = graded_log["leaks"]
+    figures["recorded_exercises"] = summary["needed"]
+    figures["build_seconds"] = summary["seconds_total"]
+    return figures
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m course_utils.exercises.graded_release")
     commands = parser.add_subparsers(dest="command", required=True)
@@ -303,16 +372,29 @@ def main(argv: list[str] | None = None) -> int:
     build_command.add_argument("--tests", type=Path, default=None, help="the exercise tests (default tests/unit)")
     publish_command = commands.add_parser("publish", help="write the solution notebooks and the self-study wheel")
     publish_command.add_argument("out", type=Path)
+    measure_command = commands.add_parser("measure", help="build, install in a fresh venv, and compare the "
+                                          "outcomes of the exercise tests' answers with the self-study release")
+    measure_command.add_argument("folder", type=Path)
+    measure_command.add_argument("--shipped-tests-only", action="store_true",
+                                 help="only the tests the release records (not every test of every lesson)")
     record_command = commands.add_parser("record", help="(internal) record the expectations into a folder")
     record_command.add_argument("out", type=Path)
     record_command.add_argument("--tests", type=Path, default=None)
     record_command.add_argument("--lessons", nargs="*", default=None)
+    record_command.add_argument("--all-tests", action="store_true")
     record_command.add_argument("--summary", type=Path, required=True)
     record_command.add_argument("--log", type=Path, default=None)
     args = parser.parse_args(argv)
     if args.command == "record":
-        summary = record(args.out, args.tests, args.lessons, args.log)
+        summary = record(args.out, args.tests, args.lessons, args.log, args.all_tests)
         args.summary.write_text(json.dumps(summary, indent=2), encoding="utf-8")
+        return 0
+    if args.command == "measure":
+        figures = measure(args.folder, all_tests=not args.shipped_tests_only)
+        (args.folder / "measure.json").write_text(json.dumps(figures, indent=2), encoding="utf-8")
+        print(json.dumps({k: v for k, v in figures.items() if k not in ("differences", "missing_entries")}, indent=2))
+        for difference in figures["differences"]:
+            print(json.dumps(difference))
         return 0
     if args.command == "publish":
         done = publish(args.out)

@@ -307,3 +307,24 @@ def test_compare_counts_same_different_missing_and_false_correct():
     assert {k: figures[k] for k in ("answers", "same", "different", "missing", "false_correct")} == {
         "answers": 4, "same": 1, "different": 2, "missing": 1, "false_correct": 1}
     assert json.dumps(figures)
+
+
+class UsesTheReference(Right):
+    """A student's own call for the reference runs on the answer's side: never the check's stand-in."""
+
+    def __init__(self, features, hidden):
+        super().__init__(features, hidden)
+        self.copy = q1.solution_object()(features, hidden)
+
+
+def test_a_reference_the_answer_itself_asks_for_is_not_the_check_s(hook, tmp_path):
+    outcomes, recorder = recorded(tmp_path, [Right])
+    engine.set_reference_hook(expectations.Replayer(tmp_path).hook)
+    outcome = q1.evaluate(UsesTheReference)
+    assert outcome.status == "error"
+    assert outcome.message == "SolutionUnavailable: the reference of lesson99.q1 is not part of this release"
+    engine.set_reference_hook(recorder.hook)       # recording: the answer's call is not recorded
+    before = {token: len(entries) for token, entries in recorder.store("lesson99.q1").constructions.items()}
+    assert q1.evaluate(UsesTheReference).status == "incorrect"   # 32 parameters plus its copy's
+    after = {token: len(entries) for token, entries in recorder.store("lesson99.q1").constructions.items()}
+    assert after == before
