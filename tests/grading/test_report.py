@@ -343,6 +343,11 @@ def test_any_folder_name_gives_a_key_and_an_entry(tmp_path):
         assert cache.lookup(tmp_path, k) == [{"student": name}]
 
 
+def test_the_fingerprint_covers_the_checks_and_their_references():
+    names = [folder.name for folder in cache.fingerprinted_folders()]
+    assert names == ["course_utils", "course_solutions"]
+
+
 def test_package_fingerprint_follows_file_contents_not_byte_code(tmp_path):
     package = tmp_path / "pkg"
     (package / "__pycache__").mkdir(parents=True)

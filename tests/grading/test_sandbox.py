@@ -26,7 +26,7 @@ from jupyter_client.kernelspec import KernelSpecManager
 from course_utils.grade.launcher import memory_watch, sandbox, sandbox_layout
 from course_utils.grade.pytest_side.sandbox_manager import SandboxKernelManager
 
-REPO = Path(sandbox.__file__).resolve().parents[2]
+REPO = Path(sandbox_layout.package_folder()).parent
 CAN_SANDBOX = sandbox.problem() is None
 needs_sandbox = pytest.mark.skipif(
     not CAN_SANDBOX and not os.environ.get("COURSE_REQUIRE_SANDBOX"),

@@ -73,13 +73,27 @@ def tree_fingerprint(root: Path) -> str:
     return digest.hexdigest()
 
 
+def fingerprinted_folders() -> list[Path]:
+    """What the checks are made of: the installed ``course_utils`` and the solutions package
+    its references come from (where installed)."""
+    import importlib.util
+
+    import course_utils
+
+    folders = [Path(course_utils.__file__).resolve().parent]
+    spec = importlib.util.find_spec("course_solutions")
+    folders += [Path(p).resolve() for p in (spec.submodule_search_locations or [])] if spec else []
+    return folders
+
+
 @lru_cache(maxsize=None)
 def course_utils_fingerprint() -> str:
-    """The fingerprint of the installed ``course_utils`` package, source and data files.
+    """The fingerprint of the installed ``course_utils`` and ``course_solutions``, source and
+    data files.
 
-    File contents, not the version string: a fix in a check changes every key even when
-    nobody bumped the version. Computed once per process (about 100 small files)."""
-    return tree_fingerprint(Path(__file__).resolve().parents[1])
+    File contents, not the version string: a fix in a check or a reference changes every key
+    even when nobody bumped the version. Computed once per process (about 100 small files)."""
+    return hashlib.sha256("".join(tree_fingerprint(f) for f in fingerprinted_folders()).encode()).hexdigest()
 
 
 @lru_cache(maxsize=None)
