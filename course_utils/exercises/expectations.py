@@ -641,7 +641,10 @@ class Replayer:
         lesson = exercise_id.partition(".")[0]
         if lesson not in self._stores:
             path = self.folder / f"{lesson}.json"
-            self._stores[lesson] = load(path) if path.exists() else None
+            try:
+                self._stores[lesson] = load(path) if path.exists() else None
+            except (OSError, ValueError):   # a damaged file (WireError is a ValueError): nothing recorded
+                self._stores[lesson] = None
         return self._stores[lesson]
 
     def hook(self, exercise, method: str, build):

@@ -328,3 +328,9 @@ def test_a_reference_the_answer_itself_asks_for_is_not_the_check_s(hook, tmp_pat
     assert q1.evaluate(UsesTheReference).status == "incorrect"   # 32 parameters plus its copy's
     after = {token: len(entries) for token, entries in recorder.store("lesson99.q1").constructions.items()}
     assert after == before
+
+
+def test_a_damaged_recording_is_no_recording(hook, tmp_path):
+    (tmp_path / "lesson99.json").write_text('{"format": 1, "tensors": {"$tensor": 3}')
+    engine.set_reference_hook(expectations.Replayer(tmp_path).hook)
+    assert q1.evaluate(Right).status == "unchecked"
