@@ -210,6 +210,7 @@ def build(out: Path, root: Path = ROOT, tests: Path | None = None, published: st
     from course_utils.exercises import release
 
     started = time.perf_counter()
+    _replace_folder(out, "release.json", check_only=True)   # before a minute of recording
     released, _ = release.plan(root)          # stops on a bad solutions notebook, like make release
     tests = tests if tests is not None else root / "tests" / "unit"
     info = {"kind": "graded", "course_utils": __version__, "built": datetime.date.today().isoformat(),
@@ -229,8 +230,7 @@ def build(out: Path, root: Path = ROOT, tests: Path | None = None, published: st
         if done.returncode != 0 or not summary_path.exists():
             raise RuntimeError(f"recording the expectations failed:\n{done.stdout[-4000:]}\n{done.stderr[-4000:]}")
         summary = json.loads(summary_path.read_text())
-        if out.exists():
-            shutil.rmtree(out)
+        _replace_folder(out, "release.json")
         (out / "exercises").mkdir(parents=True)
         wheel = build_wheel(out, root, recorded, info)
         if log.exists():   # the self-study outcomes of the tests' answers, to measure the release by
@@ -243,6 +243,16 @@ def build(out: Path, root: Path = ROOT, tests: Path | None = None, published: st
     summary.update({"wheel": wheel.name, "wheel_bytes": wheel.stat().st_size, "notebooks": len(released),
                     "seconds_total": round(time.perf_counter() - started, 1)})
     return summary
+
+
+def _replace_folder(out: Path, mark: str, check_only: bool = False) -> None:
+    """Empty ``out`` for a new release, but only if it is one this module wrote (it holds ``mark``)
+    or is empty: a folder given by mistake (the repository, a home directory) is never deleted."""
+    if out.exists():
+        if any(out.iterdir()) and not (out / mark).exists():
+            raise FileExistsError(f"{out} is not empty and holds no {mark}: choose a new folder")
+        if not check_only:
+            shutil.rmtree(out)
 
 
 def readme(wheel: str, info: dict) -> str:
@@ -278,8 +288,7 @@ Then open `exercises/00_start_here.ipynb` in JupyterLab: its set-up cell prints
 def publish(out: Path, root: Path = ROOT) -> dict:
     """After the deadline: the solution notebooks (instructor-only cells left out, outputs kept)
     and the self-study wheel (course_utils with its solutions: ``ex.q1.solution()`` shows them)."""
-    if out.exists():
-        shutil.rmtree(out)
+    _replace_folder(out, "solutions")
     (out / "solutions").mkdir(parents=True)
     count = 0
     for source in sorted((root / "solutions").glob("*.ipynb")):

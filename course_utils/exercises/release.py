@@ -332,6 +332,9 @@ def _other_release(args, root: Path) -> int:
     except ReleaseError as error:
         print("release stopped, nothing written:\n" + textwrap.indent(str(error), "  "), file=sys.stderr)
         return 2
+    except FileExistsError as error:
+        print(f"release stopped, nothing written: {error}", file=sys.stderr)
+        return 2
     return 0
 
 

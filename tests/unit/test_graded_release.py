@@ -334,3 +334,17 @@ def test_a_damaged_recording_is_no_recording(hook, tmp_path):
     (tmp_path / "lesson99.json").write_text('{"format": 1, "tensors": {"$tensor": 3}')
     engine.set_reference_hook(expectations.Replayer(tmp_path).hook)
     assert q1.evaluate(Right).status == "unchecked"
+
+
+def test_a_folder_that_is_not_a_release_is_never_emptied(tmp_path, capsys):
+    from course_utils.exercises import release
+
+    (tmp_path / "notes.txt").write_text("mine")
+    assert release.main(["--publish-solutions", str(tmp_path)]) == 2
+    assert "is not empty and holds no solutions" in capsys.readouterr().err
+    assert (tmp_path / "notes.txt").read_text() == "mine"
+    graded_release._replace_folder(tmp_path / "new", "release.json")      # absent: nothing to do
+    (tmp_path / "old").mkdir()
+    (tmp_path / "old" / "release.json").write_text("{}")
+    graded_release._replace_folder(tmp_path / "old", "release.json")
+    assert not (tmp_path / "old").exists()
