@@ -348,12 +348,4 @@ def _to_wire(value):
 
 
 def _from_wire(value, session):
-    if type(value) is Handle:
-        return Answer(value, session)
-    if type(value) is list:
-        return [_from_wire(v, session) for v in value]
-    if type(value) is tuple:
-        return tuple(_from_wire(v, session) for v in value)
-    if type(value) is dict:
-        return {k: _from_wire(v, session) for k, v in value.items()}
-    return value
+    return wire.walk(value, lambda item: Answer(item, session) if type(item) is Handle else item)

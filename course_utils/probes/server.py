@@ -95,15 +95,7 @@ class ProbeServer:
         return self.objects[handle]
 
     def _resolve(self, value):
-        if type(value) is Handle:
-            return self._object(value)
-        if type(value) is list:
-            return [self._resolve(v) for v in value]
-        if type(value) is tuple:
-            return tuple(self._resolve(v) for v in value)
-        if type(value) is dict:
-            return {k: self._resolve(v) for k, v in value.items()}
-        return value
+        return wire.walk(value, lambda item: self._object(item) if type(item) is Handle else item)
 
     def _reply_value(self, value):
         """Plain data as it is (subclasses read as their base type); anything else kept."""

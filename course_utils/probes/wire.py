@@ -32,6 +32,19 @@ class Handle(int):
     """The number of an object kept on the answer's side (a module, a class, a function)."""
 
 
+def walk(value, leaf):
+    """``value`` rebuilt with ``leaf`` applied to each item that is not an exact list, tuple or
+    dict: how either side turns handles into its own objects and back."""
+    kind = type(value)
+    if kind is list:
+        return [walk(item, leaf) for item in value]
+    if kind is tuple:
+        return tuple(walk(item, leaf) for item in value)
+    if kind is dict:
+        return {key: walk(item, leaf) for key, item in value.items()}
+    return leaf(value)
+
+
 def encode(value) -> str:
     return json.dumps(_to_json(value, 0), allow_nan=True, separators=(",", ":"))
 
