@@ -88,6 +88,11 @@ class Transport:
     def send(self, text: str) -> str:
         raise NotImplementedError
 
+    def post(self, text: str) -> None:
+        """A request whose reply nobody waits for (a session's end); the grader's transport
+        sends it without a round trip."""
+        self.send(text)
+
 
 class LocalTransport(Transport):
     """The server in this process: for ``check()`` in a notebook and for authors' tests."""
@@ -104,31 +109,66 @@ class Session:
 
     def __init__(self, transport: Transport, seed: int):
         self.transport, self.seed = transport, seed
+        self._pending: list[dict] = []
 
     def __enter__(self) -> Session:
-        self.request("begin", seed=self.seed)
+        # sent with the first request, in the same message
+        self._pending = [{"op": "begin", "seed": self.seed}]
         return self
 
     def __exit__(self, *exc):
-        try:
-            self.request("end")
-        except (ProbeFault, AnswerRaised):
-            pass
+        if not self._pending:      # a session that sent nothing has nothing to end
+            self.transport.post(wire.encode({"op": "end"}))
+        self._pending = []
         return False
 
     def request(self, op: str, **fields):
-        text = self.transport.send(wire.encode({"op": op, **_to_wire(fields)}))
+        """One request; what the answer raised is raised here (``AnswerRaised``)."""
+        result = self.requests([(op, fields)])[0]
+        if isinstance(result, Exception):
+            raise result
+        return result
+
+    def requests(self, requests: list[tuple[str, dict]]) -> list:
+        """Several requests in one round trip, carried out in order on the answer's side. Each
+        result is the reply's value, or the ``AnswerRaised`` the answer raised (not raised here:
+        the check decides what a failed call means); a refused request or a malformed reply
+        is ``ProbeFault``."""
+        messages = [*self._pending, *({"op": op, **_to_wire(fields)} for op, fields in requests)]
+        self._pending = []
+        if len(messages) == 1:
+            replies = [self._decode(self.transport.send(wire.encode(messages[0])))]
+        else:
+            batch = self._decode(self.transport.send(wire.encode({"op": "batch", "requests": messages})))
+            replies = self._body(batch)
+            if type(replies) is not list or len(replies) != len(messages):
+                raise ProbeFault("the answer's side sent a malformed reply to a batch")
+        results = [self._body(reply, raising=False) for reply in replies]
+        for started in results[:len(messages) - len(requests)]:
+            if started is not None:
+                raise ProbeFault("the answer's side did not start the check's session")
+        return [_from_wire(r, self) if not isinstance(r, Exception) else r
+                for r in results[len(messages) - len(requests):]]
+
+    @staticmethod
+    def _decode(text):
         try:
-            reply = wire.decode(text)
+            return wire.decode(text)
         except WireError as error:
             raise ProbeFault(f"the answer's side sent a malformed reply ({error})") from None
+
+    @staticmethod
+    def _body(reply, raising: bool = True):
         if type(reply) is not dict or len(reply) != 1:
             raise ProbeFault("the answer's side sent a malformed reply")
         (status, body), = reply.items()
         if status == "ok":
-            return _from_wire(body, self)
+            return body
         if status == "raised":
-            raise _raised(body)
+            error = _raised(body)
+            if raising or isinstance(error, ProbeFault):
+                raise error
+            return error
         raise ProbeFault(f"the answer's side refused a probe: {body}")
 
     def target(self, expression: str) -> Answer:
@@ -138,7 +178,11 @@ class Session:
             raise ProbeFault("malformed reply to target")
         if "missing" in reply:
             raise NotDefined(expression)
-        return _answer(reply.get("handle"), self)
+        answer = _answer(reply.get("handle"), self)
+        info = reply.get("info")
+        if info is not None:
+            answer._info = _checked_info(info)
+        return answer
 
     def build(self, factory, *args, **kwargs) -> Answer:
         """``factory(*args, **kwargs)`` made on the answer's side (a library or course class)."""
@@ -222,10 +266,7 @@ class Answer:
     @property
     def info(self) -> dict:
         if self._info is None:
-            info = self.session.request("describe", handle=self.handle)
-            if type(info) is not dict or type(info.get("kind")) is not str:
-                raise ProbeFault("malformed reply to describe")
-            self._info = info
+            self._info = _checked_info(self.session.request("describe", handle=self.handle))
         return self._info
 
     @property
@@ -260,13 +301,29 @@ class Answer:
     # --- calling
     def run(self, *args, method: str | None = None, no_grad=False, ops=False, calls=False,
             backward=None, mode=None, **kwargs) -> Run:
-        reply = self.session.request("call", handle=self.handle, args=list(args), kwargs=kwargs,
-                                     method=method, no_grad=no_grad, ops=ops, calls=calls,
-                                     backward=backward, mode=mode)
+        result = self.runs([args], method=method, no_grad=no_grad, ops=ops, calls=calls,
+                           backward=backward, mode=mode, **kwargs)[0]
+        if isinstance(result, Exception):
+            raise result
+        return result
+
+    def runs(self, cases, method: str | None = None, no_grad=False, ops=False, calls=False,
+             backward=None, mode=None, **kwargs) -> list:
+        """One call per case (a tuple of positional arguments), all in one round trip and in
+        order, each with the same options: a ``Run``, or the exception that call raised
+        (``AnswerRaised``, or ``BindError`` for a wrong signature). Every case runs, also
+        after one that raised, so a check reads them as if it had called one at a time."""
+        options = dict(method=method, no_grad=no_grad, ops=ops, calls=calls, backward=backward, mode=mode)
+        replies = self.session.requests([("call", dict(handle=self.handle, args=list(case), kwargs=kwargs,
+                                                       **options)) for case in cases])
+        return [reply if isinstance(reply, Exception) else self._run(reply) for reply in replies]
+
+    @staticmethod
+    def _run(reply) -> Run | BindError:
         if type(reply) is not dict:
             raise ProbeFault("malformed reply to call")
         if "bind_error" in reply:
-            raise BindError(str(reply["bind_error"]), str(reply.get("signature", "")))
+            return BindError(str(reply["bind_error"]), str(reply.get("signature", "")))
         changed = reply.get("changed", [])
         return Run(reply.get("value"), changed if type(changed) is list else [],
                    reply.get("connected") is True, frozenset(map(str, reply.get("ops", []) or [])),
@@ -318,6 +375,12 @@ def _answer(value, session) -> Answer:
     if not isinstance(value, Answer) or value.session is not session:
         raise ProbeFault("expected a handle in the reply")
     return value
+
+
+def _checked_info(info) -> dict:
+    if type(info) is not dict or type(info.get("kind")) is not str:
+        raise ProbeFault("malformed reply to describe")
+    return info
 
 
 def _tensor(value) -> torch.Tensor | None:

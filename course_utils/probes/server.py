@@ -41,6 +41,9 @@ _MODULE_INTERNALS = frozenset(vars(nn.Module()))
 _CELL_FILE = re.compile(r"ipykernel_\d+|<ipython-input-")
 
 
+MAX_BATCH = 256   # requests in one message
+
+
 class Refused(Exception):
     """A request the server cannot carry out (unknown handle or operation): the check's fault."""
 
@@ -55,33 +58,54 @@ class ProbeServer:
 
     # --- the one entry point: wire text in, wire text out
     def handle(self, text: str) -> str:
+        """One request, or a batch of them (``{"op": "batch", "requests": [...]}``), whose
+        replies come back as one list in one message: a check that knows its next requests
+        (every case of a function, a session's start) pays one round trip for all of them."""
         try:
             request = wire.decode(text)
-            if type(request) is not dict or type(request.get("op")) is not str:
-                raise Refused("a request is a dict with an 'op'")
-            operation = getattr(self, "op_" + request.pop("op"), None)
-            if operation is None:
-                raise Refused("unknown operation")
-            reply = self._in_session(operation, request)
-            return wire.encode({"ok": reply})
-        except Refused as refused:
-            return wire.encode({"refused": str(refused)})
         except wire.WireError as error:
             return wire.encode({"refused": f"malformed: {error}"})
+        if type(request) is dict and request.get("op") == "batch":
+            requests = request.get("requests")
+            if len(request) != 2 or type(requests) is not list or not 0 < len(requests) <= MAX_BATCH:
+                return wire.encode({"refused": f"a batch holds 1 to {MAX_BATCH} requests"})
+            return self._encode({"ok": [self._answer(item, nested=True) for item in requests]})
+        return self._encode(self._answer(request))
+
+    def _answer(self, request, nested: bool = False) -> dict:
+        try:
+            if type(request) is not dict or type(request.get("op")) is not str:
+                raise Refused("a request is a dict with an 'op'")
+            request = dict(request)
+            op = request.pop("op")
+            operation = getattr(self, "op_" + op, None) if op != "batch" else None
+            if operation is None:
+                raise Refused("a batch cannot hold a batch" if nested and op == "batch" else "unknown operation")
+            return {"ok": self._in_session(operation, request)}
+        except Refused as refused:
+            return {"refused": str(refused)}
         except (Exception, SystemExit) as error:  # noqa: BLE001 - whatever the answer raised
-            return wire.encode({"raised": raised(error)})
+            return {"raised": raised(error)}
+
+    @staticmethod
+    def _encode(reply: dict) -> str:
+        try:
+            return wire.encode(reply)
+        except wire.WireError as error:
+            return wire.encode({"refused": f"malformed: {error}"})
 
     def _in_session(self, operation, request):
         """Run with the session's own random stream: the answer draws the same numbers
         wherever it runs, and neither the student's nor the check's stream moves."""
         if self.rng is None:
             return operation(**request)
-        saved = torch.random.get_rng_state()
-        torch.random.set_rng_state(self.rng)
+        saved, stream = torch.random.get_rng_state(), self.rng
+        torch.random.set_rng_state(stream)
         try:
             return operation(**request)
         finally:
-            self.rng = torch.random.get_rng_state()
+            if self.rng is stream:     # not a session's begin or end, which set the stream themselves
+                self.rng = torch.random.get_rng_state()
             torch.random.set_rng_state(saved)
 
     # --- objects
@@ -128,7 +152,7 @@ class ProbeServer:
             value = eval(expression, self.namespace)  # noqa: S307 - the kernel is the student's own
         except NameError as error:
             return {"missing": str(error)}
-        return {"handle": self.keep(value)}
+        return {"handle": self.keep(value), "info": describe(value)}
 
     def op_describe(self, handle):
         return describe(self._object(handle))

@@ -11,8 +11,8 @@ from torch import nn
 
 from course_utils.exercises import lesson01
 from course_utils.probes import wire
-from course_utils.probes.client import (AnswerRaised, LocalTransport, ProbeFault, Session, Transport,
-                                        TransportFailed)
+from course_utils.probes.client import (AnswerRaised, BindError, LocalTransport, ProbeFault, Session,
+                                        Transport, TransportFailed)
 from course_utils.probes.server import ProbeServer
 
 
@@ -72,32 +72,47 @@ class Replies(Transport):
 
     def __init__(self, *texts):
         self.texts = list(texts)
+        self.sent = []
 
     def send(self, text):
+        self.sent.append(wire.decode(text))
         return self.texts.pop(0) if self.texts else wire.encode({"ok": None})
+
+
+def started(target_reply) -> str:
+    """The reply to a check's first message: its session's start and its target, in one batch."""
+    return wire.encode({"ok": [{"ok": None}, target_reply]})
 
 
 def judge(transport):
     return lesson01.q2.judge(transport, "conv_output_size", secret=7)
 
 
-@pytest.mark.parametrize("target_reply", [
-    "garbage", wire.encode({"ok": {"handle": "not a handle"}}), wire.encode({"verdict": "correct"}),
-    wire.encode({"ok": {"handle": wire.Handle(0)}, "extra": 1}), wire.encode({"refused": "no"}),
-], ids=["garbage", "no-handle", "made-up-status", "two-keys", "refused"])
-def test_a_malformed_reply_is_not_correct_never_a_pass(target_reply):
-    outcome = judge(Replies(wire.encode({"ok": None}), target_reply))
+DESCRIBED = {"kind": "function", "type": "function", "type_module": "x", "name": "f", "callable": True,
+             "signature": "(*a)"}
+
+
+@pytest.mark.parametrize("first_reply", [
+    "garbage", started({"ok": {"handle": "not a handle"}}), started({"verdict": "correct"}),
+    started({"ok": {"handle": wire.Handle(0)}, "extra": 1}), started({"refused": "no"}),
+    wire.encode({"ok": None}), wire.encode({"ok": [{"ok": {"handle": wire.Handle(0), "info": DESCRIBED}}]}),
+    wire.encode({"ok": [{"ok": "started"}, {"ok": {"handle": wire.Handle(0), "info": DESCRIBED}}]}),
+    started({"ok": {"handle": wire.Handle(0), "info": {"kind": 3}}}),
+], ids=["garbage", "no-handle", "made-up-status", "two-keys", "refused", "not-a-batch", "short-batch",
+        "not-started", "bad-info"])
+def test_a_malformed_reply_is_not_correct_never_a_pass(first_reply):
+    outcome = judge(Replies(first_reply))
     assert outcome.status == "incorrect"
     assert outcome.message.startswith("Your answer could not be checked: ")
 
 
 def test_a_reply_that_claims_every_call_returned_the_right_kind_still_fails_on_values():
-    describe = wire.encode({"ok": {"kind": "function", "type": "function", "type_module": "x", "name": "f",
-                                   "callable": True, "signature": "(*a)"}})
     calls = [wire.encode({"ok": {"value": 7, "changed": []}})] * 40
-    outcome = judge(Replies(wire.encode({"ok": None}), wire.encode({"ok": {"handle": wire.Handle(0)}}),
-                            describe, *calls))
+    transport = Replies(started({"ok": {"handle": wire.Handle(0), "info": DESCRIBED}}), *calls)
+    outcome = judge(transport)
     assert outcome.status == "incorrect" and "returned 7" in outcome.message
+    assert [m["op"] for m in transport.sent[0]["requests"]] == ["begin", "target"]
+    assert transport.sent[-1] == {"op": "end"}
 
 
 class Silent(Transport):
@@ -167,3 +182,87 @@ def test_only_library_and_course_objects_can_be_built_on_the_answer_s_side():
     assert "refused" in reply and "not buildable" in reply["refused"]
     reply = wire.decode(server.handle(wire.encode({"op": "build", "name": "torch.nn:Linear", "args": [2, 3]})))
     assert type(reply["ok"]) is wire.Handle
+
+
+# ------------------------------------------------------------------ several requests, one message
+
+class Counting(LocalTransport):
+    def __init__(self, namespace):
+        super().__init__(namespace)
+        self.messages, self.posted = [], []
+
+    def send(self, text):
+        self.messages.append(wire.decode(text))
+        return super().send(text)
+
+    def post(self, text):
+        self.posted.append(wire.decode(text))
+        super().send(text)
+
+
+def test_a_session_starts_with_its_first_request_and_ends_without_a_round_trip():
+    transport = Counting({"answer": lambda x: x + 1})
+    with Session(transport, 3) as session:
+        answer = session.target("answer")
+        assert answer.kind == "function"          # described with the target, no request of its own
+        assert answer(torch.ones(2)).tolist() == [2.0, 2.0]
+    assert [m.get("op") for m in transport.messages] == ["batch", "call"]
+    assert [m["op"] for m in transport.messages[0]["requests"]] == ["begin", "target"]
+    assert transport.posted == [{"op": "end"}]
+    assert transport.server.objects == [] and transport.server.rng is None
+
+
+def test_a_session_that_asked_nothing_sends_nothing():
+    transport = Counting({})
+    with Session(transport, 3):
+        pass
+    assert transport.messages == [] and transport.posted == []
+
+
+def test_runs_sends_every_case_in_one_message_and_keeps_each_outcome():
+    def answer(x, scale=1):
+        if x.sum() < 0:
+            raise ValueError("negative")
+        return x * scale
+
+    transport = Counting({"answer": answer})
+    cases = [(torch.ones(2),), (-torch.ones(2),), (torch.zeros(1), 2, 3), (torch.full((1,), 2.0),)]
+    with Session(transport, 0) as session:
+        runs = session.target("answer").runs(cases, scale=3)
+    assert len(transport.messages) == 2 and len(transport.messages[1]["requests"]) == 4
+    assert runs[0].value.tolist() == [3.0, 3.0]
+    assert isinstance(runs[1], ValueError) and isinstance(runs[1], AnswerRaised) and str(runs[1]) == "negative"
+    assert isinstance(runs[2], BindError)
+    assert runs[3].value.tolist() == [6.0]          # the cases after a failure still ran, in order
+
+
+def test_calls_in_one_message_draw_what_they_would_draw_one_at_a_time():
+    def answer(n):
+        return torch.rand(n)
+
+    with Session(LocalTransport({"answer": answer}), 9) as session:
+        apart = [session.target("answer")(n) for n in (2, 3)]
+    with Session(LocalTransport({"answer": answer}), 9) as session:
+        together = [run.value for run in session.target("answer").runs([(2,), (3,)])]
+    assert all(torch.equal(a, b) for a, b in zip(apart, together))
+
+
+@pytest.mark.parametrize("message, words", [
+    ({"op": "batch", "requests": []}, "1 to 256"),
+    ({"op": "batch", "requests": [{"op": "begin", "seed": 1}] * 257}, "1 to 256"),
+    ({"op": "batch", "requests": {"op": "begin"}}, "1 to 256"),
+    ({"op": "batch", "requests": [{"op": "end"}], "more": 1}, "1 to 256"),
+], ids=["empty", "too-many", "not-a-list", "extra-field"])
+def test_a_malformed_batch_is_refused_whole(message, words):
+    reply = wire.decode(ProbeServer({}).handle(wire.encode(message)))
+    assert list(reply) == ["refused"] and words in reply["refused"]
+
+
+def test_a_batch_cannot_hold_a_batch_and_its_other_requests_still_run():
+    server = ProbeServer({"x": 5})
+    reply = wire.decode(server.handle(wire.encode({"op": "batch", "requests": [
+        {"op": "begin", "seed": 1}, {"op": "batch", "requests": [{"op": "end"}]}, {"op": "target", "expression": "x"},
+        "not a request"]})))
+    first, nested, target, junk = reply["ok"]
+    assert first == {"ok": None} and nested == {"refused": "a batch cannot hold a batch"}
+    assert target["ok"]["info"]["kind"] == "value" and junk == {"refused": "a request is a dict with an 'op'"}

@@ -32,6 +32,11 @@ class KernelTransport(Transport):
     def __init__(self, kernel, timeout: float):
         self.kernel, self.timeout = kernel, timeout
 
+    def post(self, text: str) -> None:
+        """Queued behind whatever the kernel is doing; its reply is skipped by every later wait,
+        which waits only for the reply to its own request."""
+        nbval_bridge.evaluate_later(self.kernel, {"probe": PROBE_CALL.format(text=text)})
+
     def send(self, text: str) -> str:
         try:
             reply = nbval_bridge.evaluate_silently(self.kernel, {"probe": PROBE_CALL.format(text=text)},
