@@ -211,9 +211,19 @@ def _expect_accepts(function, args, kwargs, what: str) -> None:
         raise Incorrect(_cannot_call(what, args, kwargs, error, signature)) from None
 
 
-def _cannot_call(what, args, kwargs, error, signature) -> str:
+def cannot_call(what, args, kwargs, error, signature) -> str:
+    """'`name` cannot be called with (5): <why>. Its signature is (a, b).'"""
     shown = ", ".join([_short(a) for a in args] + [f"{k}={_short(v)}" for k, v in kwargs.items()])
     return f"{what} cannot be called with ({shown}): {error}. Its signature is {signature}."
+
+
+_cannot_call = cannot_call
+
+
+def first_line(error: BaseException) -> str:
+    """The first line of an error's message (PyTorch's can run to many), or its type's name."""
+    text = str(error).strip().splitlines()
+    return text[0] if text else type(error).__name__
 
 
 def generator(seed: int) -> torch.Generator:
@@ -542,7 +552,42 @@ def type_name(value) -> str:
     return value.type_name if isinstance(value, Answer) else type(value).__name__
 
 
+class Differentiated:
+    """Built on the answer's side (``session.build``): calls a function on copies of its tensor
+    arguments that require grad, and reports the autograd operations behind the result and the
+    gradient of the result's sum with respect to each argument (None where none arrives).
+
+    Why: a probe's tensors arrive without autograd, so "which operation made this" and "does the
+    gradient reach the weight I gave you" need the arguments made differentiable on that side."""
+
+    def __init__(self, function):
+        self.function = function
+
+    def __call__(self, *tensors):
+        leaves = [t.detach().clone().requires_grad_() if isinstance(t, torch.Tensor) else t for t in tensors]
+        result = self.function(*leaves)
+        if not isinstance(result, torch.Tensor) or result.grad_fn is None:
+            return {"ops": [], "grads": [None] * len(leaves)}
+        ops = sorted(autograd_ops(result))
+        result.sum().backward()
+        return {"ops": ops, "grads": [leaf.grad if isinstance(leaf, torch.Tensor) else None for leaf in leaves]}
+
+
+def differentiated(function: Answer, *tensors) -> dict:
+    """``Differentiated(function)(*tensors)`` on the answer's side: {"ops": [...], "grads": [...]}."""
+    from course_utils.probes.client import ProbeFault
+
+    reply = function.session.build(Differentiated, function)(*tensors)
+    if type(reply) is not dict or type(reply.get("ops")) is not list or type(reply.get("grads")) is not list \
+            or len(reply["grads"]) != len(tensors):
+        raise ProbeFault("malformed reply when following the gradient")
+    return reply
+
+
 # Structural checks live next door (module types, autograd ops, optimizer, calls); one vocabulary.
 from course_utils.exercises.structure import (  # noqa: E402,F401
     autograd_ops, calls_per_module, expect_autograd_op, expect_optimizer_covers, expect_submodules,
     modules_of_type)
+
+# PyTorch's errors in the course's words (``torch_errors``), part of the same vocabulary.
+from course_utils.exercises.torch_errors import dims_of, explain, worded  # noqa: E402,F401

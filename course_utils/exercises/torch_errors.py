@@ -14,7 +14,6 @@ from __future__ import annotations
 import re
 from contextlib import contextmanager
 
-from course_utils.exercises import checks
 from course_utils.exercises.engine import Incorrect
 
 _LINEAR = re.compile(r"mat1 and mat2 shapes cannot be multiplied \((\d+)x(\d+) and (\d+)x(\d+)\)")
@@ -44,10 +43,12 @@ def explain(error: BaseException, model=None, subject: str = "your model", advic
     found = _what_happened(text, model, dims)
     if found is None:
         return None
+    from course_utils.exercises.checks import mistake_in_your_code   # checks re-exports this module
+
     message = f"{_capital(subject)} raised an error: {found}"
     if advice:
         message += f" {advice}"
-    return checks.mistake_in_your_code(error, message)
+    return mistake_in_your_code(error, message)
 
 
 @contextmanager
