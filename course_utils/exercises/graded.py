@@ -19,6 +19,8 @@ stays light (no torch at import).
 from __future__ import annotations
 
 import json
+import re
+from dataclasses import dataclass
 from functools import cache
 from pathlib import Path
 
@@ -74,16 +76,59 @@ def show_release() -> None:
     print(describe_release())
 
 
+@dataclass(frozen=True)
+class ReleaseLine:
+    """What a release line says, in parts: which kind of course_utils (``GRADED``, ``SELF_STUDY``,
+    ``NO_SOLUTIONS``), its version, and for a graded release its build date and source. Parsed
+    from text a notebook printed, so nothing in it is trusted: the grader bounds and checks every
+    part (``course_utils.grade.records.RanWith``)."""
+
+    kind: str
+    version: str
+    built: str = ""
+    source: str = ""
+
+
+_LINES = {   # what describe_release prints for each kind, up to the part that varies
+    GRADED: re.compile(r"course_utils (?P<version>\S+): graded release \((?P<detail>[^()]*)\); no solutions"),
+    SELF_STUDY: re.compile(r"course_utils (?P<version>\S+): self-study release; solutions included"),
+    NO_SOLUTIONS: re.compile(r"course_utils (?P<version>\S+): no solutions installed"),
+}
+
+
+def parse_release_line(line: str) -> ReleaseLine | None:
+    """The parts of a line ``describe_release`` printed, or None for any other text."""
+    for kind, pattern in _LINES.items():
+        match = pattern.match(line.strip())
+        if match is None:
+            continue
+        built = source = ""
+        if kind == GRADED:
+            for part in match.group("detail").split(", "):
+                if part.startswith("built "):
+                    built = part.removeprefix("built ")
+                elif part.startswith("from "):
+                    source = part.removeprefix("from ")
+        return ReleaseLine(kind, match.group("version"), built, source)
+    return None
+
+
 def ran_with(notebook) -> str | None:
-    """The release line a notebook printed when it last ran (from its stored outputs), or None."""
+    """The release line a notebook printed when it last ran (from its stored outputs), or None.
+
+    A line ``parse_release_line`` understands wins over other text that merely starts like one
+    (a student's own ``print("course_utils ...: ...")`` above the set-up cell's line)."""
+    candidates = []
     for cell in notebook.get("cells", []):
         for output in cell.get("outputs", []) if cell.get("cell_type") == "code" else []:
             text = output.get("text", "") if output.get("output_type") == "stream" else ""
             text = "".join(text) if isinstance(text, list) else str(text)
             for line in text.splitlines():
                 if line.startswith("course_utils ") and ": " in line:
-                    return line.strip()
-    return None
+                    if parse_release_line(line) is not None:
+                        return line.strip()
+                    candidates.append(line.strip())
+    return candidates[0] if candidates else None
 
 
 def no_solution_note() -> str:

@@ -90,7 +90,7 @@ def test_faults_are_kept_apart_in_the_csv_and_summary(fault_run):
     out, summary = fault_run
     lines = (out / "gradebook.csv").read_text().splitlines()
     assert lines[0] == ("student,lesson90.q1,lesson90.q2,lesson90.q3,lesson91.q1,lesson91.q2,"
-                        "lesson91.q3,total,maximum,notes")
+                        "lesson91.q3,total,maximum,notes,ran with")
     assert any(line.startswith("solved,2,1,3,,,,6,12,") for line in lines)
     assert len(lines) == 1 + len(faults.NOTEBOOK_FAULTS) + len(faults.FILE_FAULTS) + 1
     assert "graded: 18 students" in summary

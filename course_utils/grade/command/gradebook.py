@@ -3,6 +3,8 @@
 Records (``records.CheckResult`` and ``records.Note``) come from the pytest plugin and from the
 instructor command's own stages (collect, validate, restore); a *gradebook* is the JSON-ready
 dict built here once, at the end: the exercises with their points, and one row per student.
+A row also says which course_utils each of its notebooks ran with (``ran_with``, by lesson:
+graded release, self-study, ...); that is shown, never counted.
 """
 
 from __future__ import annotations
@@ -13,7 +15,7 @@ import re
 from pathlib import Path
 
 from course_utils.grade.contract import Fault
-from course_utils.grade.records import CheckResult, Note, Row
+from course_utils.grade.records import CheckResult, Note, RanWith, Row, ran_with_label
 
 
 def exercise_sort_key(exercise_id: str):
@@ -21,10 +23,13 @@ def exercise_sort_key(exercise_id: str):
     return [int(part) if part.isdigit() else part for part in re.split(r"(\d+)", exercise_id)]
 
 
-def add(rows: dict[str, Row], record: CheckResult | Note) -> None:
+def add(rows: dict[str, Row], record: CheckResult | Note | RanWith) -> None:
     """Fold one record into the rows. An exercise earns its points only if every one of its
     check cells passed, so a duplicated check cell can never add points."""
     row = rows.setdefault(record.student, Row(record.student))
+    if isinstance(record, RanWith):
+        row.ran_with.setdefault(record.lesson, record)
+        return
     if isinstance(record, Note):
         row.note(record.text)
         row.flagged |= record.flagged
@@ -66,9 +71,27 @@ def build(rows: dict[str, Row], exercises: dict[str, float] | None = None) -> di
                          "details": {e: _detail(r) for e, r in row.results.items()},
                          "notes": list(row.notes), "flagged": row.flagged,
                          "failed_to_run": row.failed_to_run, "failures": list(row.failures),
+                         "ran_with": {lesson: _ran_with(r) for lesson, r in sorted(row.ran_with.items())},
                          "total": sum(v for v in points.values() if v)})
     return {"exercises": [{"id": e, "points": exercises[e]} for e in ordered],
             "maximum": sum(exercises.values()), "students": students}
+
+
+def _ran_with(record: RanWith) -> dict:
+    return {"release": record.release.value, "version": record.version, "built": record.built,
+            "source": record.source}
+
+
+def ran_with_text(row: dict) -> str:
+    """One cell for a row's ``ran_with``: the release when all its notebooks agree
+    (``graded release 0.1.0 (built 2026-03-01, from 6aa192c)``), else each lesson's
+    (``05_branching: self-study 0.1.0; 06_residual: unknown``); empty without notebooks."""
+    entries = row.get("ran_with") or {}
+    labels = {lesson: ran_with_label(entry) for lesson, entry in sorted(entries.items())
+              if isinstance(entry, dict)}
+    if len(set(labels.values())) == 1:
+        return next(iter(labels.values()))
+    return "; ".join(f"{lesson}: {label}" for lesson, label in labels.items())
 
 
 def write(gradebook: dict, out_dir: Path) -> tuple[Path, Path]:
@@ -85,11 +108,11 @@ def write_csv(gradebook: dict, path: Path) -> None:
     ids = [e["id"] for e in gradebook["exercises"]]
     with open(path, "w", newline="") as handle:
         writer = csv.writer(handle)
-        writer.writerow(["student", *ids, "total", "maximum", "notes"])
+        writer.writerow(["student", *ids, "total", "maximum", "notes", "ran with"])
         for row in gradebook["students"]:
             cells = ["" if row["points"].get(e) is None else row["points"][e] for e in ids]
             writer.writerow([row["student"], *cells, row["total"], gradebook["maximum"],
-                             "; ".join(row["notes"])])
+                             "; ".join(row["notes"]), ran_with_text(row)])
 
 
 def read(out_dir: Path) -> dict:

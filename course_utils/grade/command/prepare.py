@@ -9,6 +9,9 @@ source instead, so losing ids is not mistaken for deleting the checks. What the 
 computes does not count either: after it the grader runs the exercise's check in its own
 process, through probes (``verdicts``, ``judge``), so a redefined ``ex`` or a replaced
 ``check`` changes nothing; the restored cell only names the answer.
+
+Before restoring clears the outputs, ``ran_with`` reads from them which course_utils the
+notebook last ran with (the release line its set-up cell printed): shown on the row, never a grade.
 """
 
 from __future__ import annotations
@@ -24,6 +27,7 @@ import nbformat
 from nbformat.warnings import MissingIDFieldWarning
 
 from course_utils.grade.command.collect import readable
+from course_utils.grade.records import CourseRelease, RanWith
 
 IMPORT_LINE = re.compile(r"^\s*(?:from\s+([\w.]+)\s+import\s+(\w+)|import\s+([\w.]+))"
                          r"\s+as\s+(\w+)\s*$", re.M)
@@ -262,3 +266,22 @@ def graded_check_cell(canonical, release: Release):
     cell = nbformat.v4.new_code_cell(canonical.source, metadata=copy.deepcopy(canonical.metadata))
     cell.id = canonical.id
     return cell
+
+
+_KINDS = {"graded": CourseRelease.GRADED, "self-study": CourseRelease.SELF_STUDY,
+          "no solutions": CourseRelease.NO_SOLUTIONS}   # graded.ReleaseLine.kind -> the row's
+
+
+def ran_with(student: str, lesson: str, nb) -> RanWith:
+    """Which course_utils the notebook ran with, from the release line in its stored outputs
+    (``course_utils.exercises.graded``); ``UNKNOWN`` without one (never run, outputs cleared,
+    or a self-study notebook, whose set-up cell prints none). The line is the student's text:
+    only its parts that pass ``RanWith``'s patterns reach the gradebook."""
+    from course_utils.exercises import graded
+
+    line = graded.ran_with(nb)
+    parsed = graded.parse_release_line(line) if line else None
+    if parsed is None:
+        return RanWith.sanitised(student, lesson)
+    kind = _KINDS.get(parsed.kind, CourseRelease.UNKNOWN)
+    return RanWith.sanitised(student, lesson, kind.value, parsed.version, parsed.built, parsed.source)

@@ -25,6 +25,7 @@ from urllib.parse import quote
 
 from course_utils.grade.contract import fault_of
 from course_utils.grade.command.exports import lesson_points, lessons, printable
+from course_utils.grade.command.gradebook import ran_with_text
 
 TEMPLATE = Path(__file__).with_name("report.html.j2")
 TOP_GROUPS = 5
@@ -140,6 +141,17 @@ def _lesson_summary(unit: dict, rows: list[dict]) -> dict:
             "failures": {kind: sorted(names) for kind, names in sorted(failures.items())}}
 
 
+def _releases(rows: list[dict]) -> dict[str, int]:
+    """How many graded notebooks ran with each kind of course_utils (graded release, self-study,
+    ...), most first: a class that should all use the graded release shows who did not."""
+    counts: Counter = Counter()
+    for row in rows:
+        for entry in (row.get("ran_with") or {}).values():
+            if isinstance(entry, dict):
+                counts[str(entry.get("release") or "unknown")] += 1
+    return dict(sorted(counts.items(), key=lambda item: (-item[1], item[0])))
+
+
 def summarise(book: dict) -> dict:
     """Every number and group the report shows, as plain data (what the tests assert)."""
     rows = list(book.get("students") or [])
@@ -153,6 +165,7 @@ def summarise(book: dict) -> dict:
         "incomplete": book.get("incomplete"),
         "exercises": [_exercise_summary(e, rows) for e in book.get("exercises", [])],
         "lessons": [_lesson_summary(unit, rows) for unit in units],
+        "ran_with": _releases(rows),
     }
 
 
@@ -227,6 +240,7 @@ def _table(book: dict, units: list[dict], feedback_dir_name: str) -> list[dict]:
             "flagged": bool(row.get("flagged")), "failed": bool(row.get("failed_to_run")),
             "href": quote(link.encode("utf-8", "surrogateescape")),
             "notes": [printable(str(n)) for n in row.get("notes") or []],
+            "ran_with": printable(ran_with_text(row)),
         })
     return table
 

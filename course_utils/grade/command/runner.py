@@ -71,7 +71,7 @@ class Prepared:
     notebooks: list[tuple[Path, Submission, prepare.Release]] = field(default_factory=list)
     code_cells: dict[Path, int] = field(default_factory=dict)   # per prepared notebook
     ready: dict[Path, dict] = field(default_factory=dict)       # the prepared notebooks
-    notes: dict[Path, list] = field(default_factory=dict)       # what restoring one said
+    notes: dict[Path, list] = field(default_factory=dict)       # what preparing one said
     reused: int = 0                                             # notebooks found in the cache
 
     @property
@@ -109,8 +109,10 @@ def prepare_all(submissions: list[Submission], releases, work: Path,
         if nb is None:
             result.records.extend(_zero(student, release, problem or "nothing to grade"))
             continue
+        ran_with = prepare.ran_with(student, release.path.stem, nb)   # before outputs are cleared
         ready, reports = prepare.restore(nb, release, submission.name)
         notes = [Note(student, report, release.path.stem, flagged=True) for report in reports]
+        notes.append(ran_with)   # kept in the cache with the notes: a cache hit shows it too
         result.records.extend(notes)
         target = work / release.path.stem / submission.key / release.path.name
         result.ready[target] = ready
