@@ -35,7 +35,8 @@ The kinds:
 2. Move each ``if ...: raise Incorrect(...)`` into a ``Mistake(message, when=...)`` (or
    ``result=...``) in the same order: the first that fits is said, as before. Messages are
    ``str.format`` templates over the fields of ``Seen`` (``{case}``, ``{got}``, ``{expected}``,
-   ``{shape}``, ``{expected_shape}``, ``{advice}``, ``{label}``) or a function of the ``Seen``.
+   ``{shape}``, ``{expected_shape}``, ``{dtype}``, ``{kind}``, ``{advice}``, ``{label}``,
+   ``{args[0]}``, ``{said}``; ``{shape[1]}`` and ``{got:,}`` work) or a function of the ``Seen``.
 3. Replace every ``try/except`` around the student's call by ``Raised(message, kinds, when)``;
    ``NotImplementedError`` (the stub) is never caught.
 4. Shared helpers go to ``checks`` (never a local copy); keep only exercise-specific
@@ -148,6 +149,10 @@ class Seen:
         return tuple(self.got.shape) if type(self.got) is torch.Tensor else None
 
     @property
+    def dtype(self):
+        return self.got.dtype if type(self.got) is torch.Tensor else None
+
+    @property
     def expected_shape(self) -> tuple | None:
         expected = self.expected
         return tuple(expected.shape) if isinstance(expected, torch.Tensor) else None
@@ -162,7 +167,7 @@ class Seen:
                 "advice": self.case.advice, "got": self.got, "shape": self.shape, "said": said,
                 "expected": self.expected if self.error is None else None,
                 "expected_shape": self.expected_shape if self.error is None else None,
-                "kind": checks.kind_of(self.got), "args": self.args}
+                "kind": checks.kind_of(self.got), "args": self.args, "dtype": self.dtype}
 
     def say(self, message: Message) -> str:
         return message(self) if callable(message) else message.format(**self.fields())

@@ -5,6 +5,9 @@ of the student (blank RGB images) to show the flow; ``q1`` to ``q3`` are the exe
 and ``q1`` asks for what the lesson did not show (grayscale images of any size). Their checks
 show each kind of feedback — hidden inputs, the common mistakes named in the student's terms
 (channels last, a swapped layer, a forgotten bias, counting tensors instead of numbers).
+
+``q0``, ``q1`` and ``q3`` are ``FunctionOnCases`` (``kinds``): cases, known mistakes and their
+messages as data; ``q2`` checks one value and stays a plain ``Exercise``.
 """
 
 import torch
@@ -12,9 +15,36 @@ from torch import nn
 
 from course_utils.exercises import checks
 from course_utils.exercises.engine import Exercise, Incorrect
+from course_utils.exercises.kinds import Built, Case, FunctionOnCases, Mistake
+
+# What a blank-images function can get wrong, in the order a check says it: first what the result
+# is, last its size, type and values; each exercise puts its own layout mistakes in between.
+NOT_A_TENSOR = [
+    Mistake("{case} returned a NumPy array; build a tensor with `torch.zeros(...)`.",
+            when=lambda s: checks.type_module(s.got) == "numpy"),
+    Mistake("Expected {case} to be a tensor, got {kind}.", when=lambda s: type(s.got) is not torch.Tensor),
+]
+SIZE_TYPE = [
+    Mistake("{case} returned a batch of {shape[0]} images; use the argument `batch_size` instead of a fixed number.",
+            when=lambda s: len(s.shape) == 4 and s.shape[1:] == s.expected_shape[1:] and s.shape[0] != s.args[0]),
+    Mistake("{case} has shape {shape}; expected {expected_shape}.", when=lambda s: s.shape != s.expected_shape),
+    Mistake("{case} has dtype {dtype}; layers need torch.float32, the default of `torch.zeros`.",
+            when=lambda s: s.dtype != torch.float32),
+]
+NOT_BLANK = "{case} contains values other than zero: the images must be blank."
 
 
-class MakeImages(Exercise):
+class BlankImages(FunctionOnCases):
+    """A function that returns blank images: compared exactly (shape, dtype, every value zero)."""
+
+    otherwise = NOT_BLANK
+
+    def same(self, got, expected):
+        return type(got) is torch.Tensor and got.shape == expected.shape and got.dtype == expected.dtype \
+            and checks.equal(got, expected)
+
+
+class MakeImages(BlankImages):
     """Solved in notebooks/00_start_here to show not attempted, incorrect, a hint and correct."""
 
     id = "lesson00.q0"
@@ -25,38 +55,20 @@ class MakeImages(Exercise):
         "Four dimensions, in PyTorch's order: batch, channels, height, width.",
         "`torch.zeros(batch_size, 3, 32, 32)` — and use the argument, not a fixed number.",
     ]
+    function, must_be_function = "make_images", False
+    cases = [Case((5,)), Case((1,))]
+    mistakes = NOT_A_TENSOR + [
+        Mistake("{case} has shape {shape}: that is channels last. PyTorch wants (batch, channels, height, width), "
+                "so {expected_shape}.", when=lambda s: s.shape == (s.args[0], 32, 32, 3)),
+        Mistake("{case} has shape {shape}: one image, no batch dimension. Put the batch size first: {expected_shape}.",
+                when=lambda s: len(s.shape) == 3),
+    ] + SIZE_TYPE
 
-    def check_answer(self, answer):
-        for batch_size in (5, 1):
-            images = checks.call(answer, batch_size, what="`make_images`")
-            self._check_images(images, batch_size)
-
-    @staticmethod
-    def _check_images(images, batch_size):
-        call = f"`make_images({batch_size})`"
-        if checks.type_module(images) == "numpy":
-            raise Incorrect(f"{call} returned a NumPy array; build a tensor with `torch.zeros(...)`.")
-        images = checks.expect_tensor(images, call)
-        shape = tuple(images.shape)
-        expected = (batch_size, 3, 32, 32)
-        if shape == (batch_size, 32, 32, 3):
-            raise Incorrect(f"{call} has shape {shape}: that is channels last. PyTorch wants "
-                            f"(batch, channels, height, width), so {expected}.")
-        if len(shape) == 3:
-            raise Incorrect(f"{call} has shape {shape}: one image, no batch dimension. "
-                            f"Put the batch size first: {expected}.")
-        if len(shape) == 4 and shape[1:] == expected[1:] and shape[0] != batch_size:
-            raise Incorrect(f"{call} returned a batch of {shape[0]} images; use the argument "
-                            f"`batch_size` instead of a fixed number.")
-        checks.expect_shape(images, expected, call)
-        if images.dtype != torch.float32:
-            raise Incorrect(f"{call} has dtype {images.dtype}; layers need torch.float32, "
-                            f"the default of `torch.zeros`.")
-        if images.count_nonzero().item():
-            raise Incorrect(f"{call} contains values other than zero: the images must be blank.")
+    def expected(self, batch_size):
+        return torch.zeros(batch_size, 3, 32, 32)
 
 
-class MakeGrayscale(Exercise):
+class MakeGrayscale(BlankImages):
     id = "lesson00.q1"
     points = 1
     title = "A batch of blank grayscale images of any size"
@@ -67,43 +79,24 @@ class MakeGrayscale(Exercise):
         "channels does a grayscale image have?",
         "`torch.zeros(batch_size, 1, height, width)`: one channel, then the height, then the width.",
     ]
+    function = "make_grayscale"
+    cases = [Case((5, 28, 20)), Case((1, 7, 9)), Case((2, 32, 32))]
+    mistakes = NOT_A_TENSOR + [   # args: batch_size, height, width
+        Mistake("{case} returned the RGB 32×32 images of *Start here*; this exercise asks for grayscale images of "
+                "the given height and width: {expected_shape}.",
+                when=lambda s: s.shape == (s.args[0], 3, 32, 32) != s.expected_shape),
+        Mistake("{case} has shape {shape}: no channel dimension. A grayscale image has one channel, and it still "
+                "gets its own dimension: {expected_shape}.", when=lambda s: s.shape == s.args),
+        Mistake("{case} has shape {shape}: that is channels last. PyTorch wants (batch, channels, height, width), "
+                "so {expected_shape}.", when=lambda s: s.shape == (*s.args, 1)),
+        Mistake("{case} has shape {shape}: height and width are swapped. The height (number of rows) comes first: "
+                "{expected_shape}.", when=lambda s: s.shape == (s.args[0], 1, s.args[2], s.args[1]) != s.expected_shape),
+        Mistake("{case} has {shape[1]} channels; a grayscale image has exactly one: {expected_shape}.",
+                when=lambda s: len(s.shape) == 4 and (s.shape[0], *s.shape[2:]) == s.args and s.shape[1] != 1),
+    ] + SIZE_TYPE
 
-    def check_answer(self, answer):
-        checks.expect_function(answer, "make_grayscale")
-        for batch_size, height, width in ((5, 28, 20), (1, 7, 9), (2, 32, 32)):
-            images = checks.call(answer, batch_size, height, width, what="`make_grayscale`")
-            self._check_images(images, batch_size, height, width)
-
-    @staticmethod
-    def _check_images(images, batch_size, height, width):
-        call = f"`make_grayscale({batch_size}, {height}, {width})`"
-        if checks.type_module(images) == "numpy":
-            raise Incorrect(f"{call} returned a NumPy array; build a tensor with `torch.zeros(...)`.")
-        images = checks.expect_tensor(images, call)
-        shape, expected = tuple(images.shape), (batch_size, 1, height, width)
-        if shape == (batch_size, 3, 32, 32) and expected != shape:
-            raise Incorrect(f"{call} returned the RGB 32×32 images of *Start here*; this exercise asks for "
-                            f"grayscale images of the given height and width: {expected}.")
-        if shape == (batch_size, height, width):
-            raise Incorrect(f"{call} has shape {shape}: no channel dimension. A grayscale image has one channel, "
-                            f"and it still gets its own dimension: {expected}.")
-        if shape == (batch_size, height, width, 1):
-            raise Incorrect(f"{call} has shape {shape}: that is channels last. PyTorch wants "
-                            f"(batch, channels, height, width), so {expected}.")
-        if shape == (batch_size, 1, width, height) and height != width:
-            raise Incorrect(f"{call} has shape {shape}: height and width are swapped. The height (number of "
-                            f"rows) comes first: {expected}.")
-        if len(shape) == 4 and shape[0] == batch_size and shape[2:] == (height, width) and shape[1] != 1:
-            raise Incorrect(f"{call} has {shape[1]} channels; a grayscale image has exactly one: {expected}.")
-        if len(shape) == 4 and shape[1:] == expected[1:] and shape[0] != batch_size:
-            raise Incorrect(f"{call} returned a batch of {shape[0]} images; use the argument "
-                            f"`batch_size` instead of a fixed number.")
-        checks.expect_shape(images, expected, call)
-        if images.dtype != torch.float32:
-            raise Incorrect(f"{call} has dtype {images.dtype}; layers need torch.float32, "
-                            f"the default of `torch.zeros`.")
-        if images.count_nonzero().item():
-            raise Incorrect(f"{call} contains values other than zero: the images must be blank.")
+    def expected(self, batch_size, height, width):
+        return torch.zeros(batch_size, 1, height, width)
 
 
 class LinearLayer(Exercise):
@@ -151,47 +144,6 @@ def _describe(value):
     return checks.kind_of(value)
 
 
-class CountParameters(Exercise):
-    id = "lesson00.q3"
-    points = 2
-    title = "Count a model's parameters: all of them, and the trainable ones"
-    why = ("The parameter count is the first sanity check of any model you build: it catches missing layers; "
-           "the trainable count tells you what an optimizer will actually change.")
-    hints = [
-        "`model.parameters()` yields tensors; each tensor's `numel()` is how many numbers it holds, and its "
-        "`requires_grad` says whether training changes it (False for a frozen layer).",
-        "`total = sum(p.numel() for p in model.parameters())`, the same sum over the parameters with "
-        "`p.requires_grad` for `trainable`, then `return total, trainable`.",
-    ]
-
-    def check_answer(self, answer):
-        checks.expect_function(answer, "count_parameters")
-        for index, description in enumerate(HIDDEN_MODELS):
-            model = hidden_model(index)
-            total = sum(p.numel() for p in model.parameters())
-            trainable = sum(p.numel() for p in model.parameters() if p.requires_grad)
-            given = answer.session.build(hidden_model, index)
-            result = checks.call(answer, given, what="`count_parameters`")
-            if type(result) is int:
-                raise Incorrect(f"For {description} `count_parameters` returned one number, {result:,}; return two, "
-                                "`(total, trainable)`.")
-            if type(result) not in (tuple, list) or len(result) != 2:
-                raise Incorrect(f"`count_parameters` returned {checks.kind_of(result)}; return two ints, "
-                                "`(total, trainable)`.")
-            got_total = checks.expect_int(result[0], "`count_parameters` (the total)")
-            got_trainable = checks.expect_int(result[1], "`count_parameters` (the trainable count)")
-            if (got_total, got_trainable) == (trainable, total) and total != trainable:
-                raise Incorrect(f"For {description} you returned ({got_total:,}, {got_trainable:,}): the two "
-                                "numbers are swapped; return `(total, trainable)`.")
-            if got_total != total:
-                raise Incorrect(_diagnose(description, model, got_total, total))
-            if got_trainable != trainable:
-                raise Incorrect(f"For {description} you counted {got_trainable:,} trainable parameters; "
-                                f"{trainable:,} of its {total:,} have `requires_grad=True`. "
-                                + ("A frozen layer's parameters are not trainable: count only those with "
-                                   "`p.requires_grad`." if got_trainable == total else ""))
-
-
 HIDDEN_MODELS = ("nn.Linear(20, 7)", "nn.Sequential(nn.Linear(10, 20), nn.ReLU(), nn.Linear(20, 5))",
                  "a model whose first layer is frozen", "nn.Sequential(nn.Linear(3, 4), nn.BatchNorm1d(4))",
                  "a model that uses one nn.Linear(5, 5) twice")
@@ -215,22 +167,68 @@ def hidden_model(index: int) -> nn.Module:
     return shared
 
 
-def _diagnose(description, model, result, expected):
-    said = f"For {description} you counted {result:,}; it has {expected:,} parameters."
-    if result == len(list(model.parameters())):
-        return f"{said} {result} is the number of parameter tensors; count the numbers in each with `p.numel()`."
-    if result == sum(p.numel() for p in model.parameters() if p.requires_grad):
-        return f"{said} You counted only trainable parameters; frozen ones (`requires_grad=False`) count too."
-    duplicated = sum(p.numel() for m in model.modules(remove_duplicate=False) for p in m.parameters(recurse=False))
-    if result == duplicated and not list(model.buffers()):
-        return (f"{said} You counted the shared layer once for each time it is used; its weights exist once, "
-                f"and `model.parameters()` lists each parameter once.")
-    if result == sum(p.numel() for name, p in model.named_parameters() if not name.endswith("bias")):
-        return f"{said} The biases are parameters too: count every tensor in `model.parameters()`."
-    if result == sum(v.numel() for v in model.state_dict().values()):
-        return (f"{said} `state_dict()` also holds buffers (BatchNorm's running statistics) and lists a shared "
-                f"layer under each of its names; count `model.parameters()` instead.")
-    return said
+def _miscounted(count):
+    """A known wrong total: ``count(model)`` is what the mistake counts (when it is not the total)."""
+    return lambda s: s.got[0] != s.expected[0] and s.got[0] == count(s.args[0])
+
+
+def _per_use(model):
+    return sum(p.numel() for m in model.modules(remove_duplicate=False) for p in m.parameters(recurse=False))
+
+
+COUNTED = "For {label} you counted {got[0]:,}; it has {expected[0]:,} parameters."
+TRAINABLE = ("For {label} you counted {got[1]:,} trainable parameters; {expected[1]:,} of its {expected[0]:,} have "
+             "`requires_grad=True`. ")
+
+
+class CountParameters(FunctionOnCases):
+    id = "lesson00.q3"
+    points = 2
+    title = "Count a model's parameters: all of them, and the trainable ones"
+    why = ("The parameter count is the first sanity check of any model you build: it catches missing layers; "
+           "the trainable count tells you what an optimizer will actually change.")
+    hints = [
+        "`model.parameters()` yields tensors; each tensor's `numel()` is how many numbers it holds, and its "
+        "`requires_grad` says whether training changes it (False for a frozen layer).",
+        "`total = sum(p.numel() for p in model.parameters())`, the same sum over the parameters with "
+        "`p.requires_grad` for `trainable`, then `return total, trainable`.",
+    ]
+    function = "count_parameters"
+    cases = [Case((Built(hidden_model, index),), label=label) for index, label in enumerate(HIDDEN_MODELS)]
+    refuse = [
+        Mistake("For {label} `count_parameters` returned one number, {got:,}; return two, `(total, trainable)`.",
+                when=lambda s: type(s.got) is int),
+        Mistake("`count_parameters` returned {kind}; return two ints, `(total, trainable)`.",
+                when=lambda s: type(s.got) not in (tuple, list) or len(s.got) != 2),
+    ]
+    mistakes = [
+        Mistake("For {label} you returned ({got[0]:,}, {got[1]:,}): the two numbers are swapped; return "
+                "`(total, trainable)`.", when=lambda s: s.got == s.expected[::-1] and s.got[0] != s.got[1]),
+        Mistake(COUNTED + " {got[0]} is the number of parameter tensors; count the numbers in each with `p.numel()`.",
+                when=_miscounted(lambda m: len(list(m.parameters())))),
+        Mistake(COUNTED + " You counted only trainable parameters; frozen ones (`requires_grad=False`) count too.",
+                when=_miscounted(lambda m: sum(p.numel() for p in m.parameters() if p.requires_grad))),
+        Mistake(COUNTED + " You counted the shared layer once for each time it is used; its weights exist once, "
+                "and `model.parameters()` lists each parameter once.",
+                when=lambda s: not list(s.args[0].buffers()) and _miscounted(_per_use)(s)),
+        Mistake(COUNTED + " The biases are parameters too: count every tensor in `model.parameters()`.",
+                when=_miscounted(lambda m: sum(p.numel() for n, p in m.named_parameters() if not n.endswith("bias")))),
+        Mistake(COUNTED + " `state_dict()` also holds buffers (BatchNorm's running statistics) and lists a shared "
+                "layer under each of its names; count `model.parameters()` instead.",
+                when=_miscounted(lambda m: sum(v.numel() for v in m.state_dict().values()))),
+        Mistake(COUNTED, when=lambda s: s.got[0] != s.expected[0]),
+        Mistake(TRAINABLE + "A frozen layer's parameters are not trainable: count only those with `p.requires_grad`.",
+                when=lambda s: s.got[1] == s.expected[0]),
+    ]
+    otherwise = TRAINABLE
+
+    def returns(self, got, seen):
+        return (checks.expect_int(got[0], "`count_parameters` (the total)"),
+                checks.expect_int(got[1], "`count_parameters` (the trainable count)"))
+
+    def expected(self, model):
+        return (sum(p.numel() for p in model.parameters()),
+                sum(p.numel() for p in model.parameters() if p.requires_grad))
 
 
 q0 = MakeImages()
