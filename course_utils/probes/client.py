@@ -22,16 +22,8 @@ import torch
 
 from course_utils.probes import wire
 from course_utils.probes.server import ProbeServer
+from course_utils.probes.transport import ProbeFault, Transport, TransportFailed  # noqa: F401 - re-exported
 from course_utils.probes.wire import Handle, WireError
-
-
-class ProbeFault(Exception):
-    """The other side's reply was malformed, refused or late: the check cannot judge."""
-
-
-class TransportFailed(Exception):
-    """The answer's side stopped answering (a time-out, a dead kernel): a fault, not a verdict.
-    The transport that raises it says which (its arguments)."""
 
 
 class BindError(Exception):
@@ -80,18 +72,6 @@ def _raised(data) -> Exception:
     error.location = line if type(line) is dict else None
     error.missing_forward = data.get("missing_forward") is True
     return error
-
-
-class Transport:
-    """Carries one request (wire text) to the answer's side and brings the reply back."""
-
-    def send(self, text: str) -> str:
-        raise NotImplementedError
-
-    def post(self, text: str) -> None:
-        """A request whose reply nobody waits for (a session's end); the grader's transport
-        sends it without a round trip."""
-        self.send(text)
 
 
 class LocalTransport(Transport):

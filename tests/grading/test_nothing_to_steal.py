@@ -92,3 +92,27 @@ def test_a_lesson_imports_where_no_solution_is_installed(lesson, monkeypatch, tm
     done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120)
     assert done.returncode == 0, done.stderr[-2000:]
     assert done.stdout.splitlines()[-1] == f"No solution here — {lesson}.q1"
+
+
+def test_the_solutions_to_hide_are_named_without_importing_the_exercises(monkeypatch, tmp_path):
+    """Kernels start before the grading process imports the exercises (and torch), so the
+    solution modules the launcher hides are read from the exercise modules' source."""
+    import sys
+
+    from course_utils.grade.contract import EXERCISES, SOLUTIONS
+    from course_utils.grade.pytest_side import judge
+
+    (tmp_path / "declares_solutions.py").write_text('raise SystemExit("imported")\nSOLUTIONS = "hidden_answers"\n')
+    (tmp_path / "plain_lesson.py").write_text('raise SystemExit("imported")\n')
+    monkeypatch.syspath_prepend(str(tmp_path))
+    monkeypatch.setenv(EXERCISES, "")
+    judge.announce("declares_solutions,plain_lesson,no_such_module,course_utils.exercises.lesson03")
+    assert sorted(__import__("os").environ[SOLUTIONS].split(",")) == [
+        "course_solutions.lesson03", "course_solutions.plain_lesson", "hidden_answers"]
+    assert "declares_solutions" not in sys.modules and "plain_lesson" not in sys.modules
+    for name in LESSONS:    # the same answer as the engine's, for every lesson
+        module = f"course_utils.exercises.{name}"
+        importlib.import_module(module)
+        from course_utils.exercises.engine import solutions_module
+
+        assert judge.solutions_of(module) == solutions_module(module)

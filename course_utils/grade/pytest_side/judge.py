@@ -15,13 +15,15 @@ from __future__ import annotations
 import ast
 import hashlib
 import importlib
+import importlib.util
 import os
+from pathlib import Path
 from queue import Empty
 
 from course_utils.grade.contract import EXERCISES, SOLUTIONS, Fault
 from course_utils.grade.pytest_side import nbval_bridge
 from course_utils.grade.pytest_side.nbval_bridge import KernelDied
-from course_utils.probes.client import ProbeFault, Transport, TransportFailed
+from course_utils.probes.transport import ProbeFault, Transport, TransportFailed
 
 PROBE_CALL = "__import__('course_utils.probes.server', fromlist=['serve']).serve({text!r})"
 
@@ -63,18 +65,31 @@ class KernelTransport(Transport):
 
 def announce(modules: str) -> None:
     """Name the exercise modules this run grades, and where their solutions live: the
-    launcher hides those from every kernel (``sandbox.solution_paths``)."""
-    from course_utils.exercises.engine import solutions_module
-
+    launcher hides those from every kernel (``sandbox.solution_paths``). Read from the
+    modules' source, not imported: kernels start before this process imports torch."""
     os.environ[EXERCISES] = modules
-    names = []
-    for name in filter(None, modules.split(",")):
-        try:
-            importlib.import_module(name)
-        except ImportError:
-            continue
-        names.append(solutions_module(name))
-    os.environ[SOLUTIONS] = ",".join(sorted(set(names)))
+    names = [solutions_of(name) for name in filter(None, modules.split(","))]
+    os.environ[SOLUTIONS] = ",".join(sorted({name for name in names if name}))
+
+
+def solutions_of(module: str) -> str | None:
+    """``engine.solutions_module`` of an exercise module that is not imported yet: its
+    top-level ``SOLUTIONS = "..."`` if it has one, else the default; None if there is no
+    such module."""
+    from course_utils.exercises.engine import SOLUTIONS_PACKAGE
+
+    try:
+        spec = importlib.util.find_spec(module)
+        tree = ast.parse(Path(spec.origin).read_bytes()) if spec is not None and spec.origin else None
+    except (ImportError, ValueError, OSError, SyntaxError):
+        return None
+    if tree is None:
+        return None
+    for node in tree.body:
+        if (isinstance(node, ast.Assign) and [getattr(t, "id", None) for t in node.targets] == ["SOLUTIONS"]
+                and isinstance(node.value, ast.Constant) and isinstance(node.value.value, str) and node.value.value):
+            return node.value.value
+    return f"{SOLUTIONS_PACKAGE}.{module.rpartition('.')[2]}"
 
 
 def registry() -> dict:

@@ -33,6 +33,7 @@ import os
 import secrets
 import shutil
 import tempfile
+import threading
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -78,6 +79,7 @@ class GradingState:
     collected: list = field(default_factory=list)    # controller: typed records
     notebooks: dict = field(default_factory=dict)    # notebook path -> NotebookState
     _exercises: dict | None = None
+    _loading: threading.Thread | None = None
 
     def notebook(self, item) -> NotebookState:
         path = str(nbval_bridge.path_of(nbval_bridge.notebook_of(item)))
@@ -85,9 +87,21 @@ class GradingState:
 
     def exercises(self) -> dict:
         """This process's own copy of the exercises being graded (their checks run here)."""
+        if self._loading is not None:
+            self._loading.join()
         if self._exercises is None:
             self._exercises = judge.registry()
         return self._exercises
+
+    def load_exercises(self) -> None:
+        """Import the exercises (and torch, 2 s) while the first kernels start and the first
+        notebook runs, instead of before them: the first check waits for it, if at all."""
+        if self._loading is None and self._exercises is None:
+            self._loading = threading.Thread(target=self._load, name="course-grading-exercises", daemon=True)
+            self._loading.start()
+
+    def _load(self) -> None:
+        self._exercises = judge.registry()
 
 
 STATE = pytest.StashKey[GradingState]()
@@ -193,6 +207,7 @@ def pytest_sessionstart(session):
         pool = config.stash[STATE].pool
         pool.plan(str(Path(arg).parent) for arg in config.args if arg.endswith(".ipynb"))
         pool.start_first()
+        config.stash[STATE].load_exercises()
 
 
 def pytest_unconfigure(config):
@@ -213,6 +228,7 @@ def pytest_collection_modifyitems(session, config, items):
     if config.option.grading_exercises is None:
         judge.announce(_exercise_modules(items))
     pool.start_first()
+    config.stash[STATE].load_exercises()
 
 
 def _exercise_modules(items) -> str:
