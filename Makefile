@@ -109,7 +109,7 @@ release: setup
 # solutions whose checks replay expectations recorded now; docs/graded_course.md). About a minute.
 GRADED_OUT ?= build/graded-release
 release-graded: setup
-	$(BIN)/python -m course_utils.exercises.release --graded $(GRADED_OUT) $(if $(SOLUTIONS_PUBLISHED),--solutions-published "$(SOLUTIONS_PUBLISHED)")
+	$(BIN)/python -m course_utils release-graded $(GRADED_OUT) $(if $(SOLUTIONS_PUBLISHED),--solutions-published "$(SOLUTIONS_PUBLISHED)")
 
 check-notebooks: setup
 	$(BIN)/python -m course_utils.notebooks check

@@ -5,6 +5,9 @@
     python -m course_utils.exercises.release --graded build/graded-release   # the graded release
     python -m course_utils.exercises.release --publish-solutions build/solutions   # after the deadline
 
+The same through ``python -m course_utils release``, ``release-graded FOLDER`` and
+``publish-solutions FOLDER`` (course_utils/__main__.py).
+
 What changes on the way (docs/CONVENTIONS.md): code between ``### BEGIN SOLUTION`` and
 ``### END SOLUTION`` becomes a stub the student recognises and that runs without error;
 outputs and execution counts are cleared; cells marked ``{"course": {"hidden": true}}`` go;
@@ -24,6 +27,7 @@ import ast
 import copy
 import importlib
 import importlib.util
+import json
 import re
 import sys
 import textwrap
@@ -290,6 +294,8 @@ def main(argv: list[str] | None = None, root: Path = ROOT) -> int:
                         help='with --graded: when the solutions come out, as solution() says it ("on 14 March")')
     parser.add_argument("--publish-solutions", metavar="FOLDER", type=Path,
                         help="write the solution notebooks and the self-study wheel into FOLDER (after the deadline)")
+    parser.add_argument("--summary", metavar="FILE", type=Path,
+                        help="with --graded: also write the build's figures (what was recorded, from which tests) as JSON")
     args = parser.parse_args(argv)
     if args.graded or args.publish_solutions:
         return _other_release(args, root)
@@ -329,6 +335,8 @@ def _other_release(args, root: Path) -> int:
         if args.graded:
             summary = graded_release.build(args.graded, root, published=args.solutions_published)
             print(graded_release.report(summary, args.graded))
+            if args.summary:
+                args.summary.write_text(json.dumps(summary, indent=1) + "\n", encoding="utf-8")
     except ReleaseError as error:
         print("release stopped, nothing written:\n" + textwrap.indent(str(error), "  "), file=sys.stderr)
         return 2

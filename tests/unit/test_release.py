@@ -262,3 +262,63 @@ def test_every_released_check_cell_carries_its_exercise_classes_points():
                 assert course["points"] == exercise.points, f"{path.name}: {course}"
                 checked += 1
     assert checked >= 30
+
+
+# --- python -m course_utils: the commands under one name ------------------------------------------------
+
+def test_the_course_command_lists_every_command_and_refuses_unknown_ones(capsys):
+    from course_utils import __main__ as course
+
+    assert course.main(["--help"]) == 0
+    shown = capsys.readouterr().out
+    for name in ("release", "release-graded", "publish-solutions", "grade", "notebooks"):
+        assert f"\n  {name} " in shown
+    assert "python -m course_utils release-graded build/graded-release" in shown
+    assert course.main([]) == 2 and "usage: python -m course_utils COMMAND" in capsys.readouterr().out
+    assert course.main(["relaese"]) == 2
+    assert "unknown command 'relaese'" in capsys.readouterr().err
+
+
+def test_release_graded_and_publish_solutions_are_the_release_command_s_options():
+    from course_utils import __main__ as course
+
+    assert course.translated("release-graded", ["out", "--solutions-published", "on 14 March", "--summary", "s.json"]) \
+        == ["--graded", "out", "--solutions-published", "on 14 March", "--summary", "s.json"]
+    assert course.translated("release-graded", ["out"]) == ["--graded", "out"]
+    assert course.translated("publish-solutions", ["sol"]) == ["--publish-solutions", "sol"]
+    assert course.translated("grade", ["subs", "--out", "r"]) == ["subs", "--out", "r"]
+    with pytest.raises(SystemExit):          # FOLDER is required
+        course.translated("release-graded", [])
+
+
+@pytest.mark.parametrize("command, mark", [("release-graded", "release.json"), ("publish-solutions", "solutions")])
+def test_the_commands_reach_the_release_which_refuses_a_folder_it_did_not_write(command, mark, tmp_path, capsys):
+    """Through ``python -m course_utils`` the graded build and publishing run as themselves: both
+    stop, before a minute of recording, at a folder that is not theirs, and leave it alone."""
+    from course_utils import __main__ as course
+
+    (tmp_path / "notes.txt").write_text("mine")
+    assert course.main([command, str(tmp_path)]) == 2
+    assert f"is not empty and holds no {mark}" in capsys.readouterr().err
+    assert [p.name for p in tmp_path.iterdir()] == ["notes.txt"]
+
+
+def test_grade_and_release_are_the_modules_own_commands(capsys):
+    from course_utils import __main__ as course
+
+    with pytest.raises(SystemExit) as exit_:
+        course.main(["grade", "--help"])
+    assert exit_.value.code == 0 and "usage: python -m course_utils.grade" in capsys.readouterr().out
+    with pytest.raises(SystemExit) as exit_:
+        course.main(["release", "--help"])
+    assert exit_.value.code == 0 and "--graded FOLDER" in capsys.readouterr().out
+
+
+def test_python_dash_m_course_utils_runs_as_a_program(tmp_path):
+    import subprocess
+    import sys
+
+    done = subprocess.run([sys.executable, "-m", "course_utils", "release-graded", "--help"], capture_output=True,
+                          text=True, cwd=tmp_path, timeout=60)
+    assert done.returncode == 0 and "usage: python -m course_utils release-graded" in done.stdout
+    assert "--solutions-published WHEN" in done.stdout
