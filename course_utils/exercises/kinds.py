@@ -162,15 +162,37 @@ class Seen:
         return checks.plain(self.answer(*_for_answer(self.answer, args or self.args)))
 
     def fields(self) -> dict:
-        said = checks.first_line(self.error) if self.error is not None else ""
-        return {"case": self.exercise.describe(self.case, self.args), "label": self.case.label,
-                "advice": self.case.advice, "got": self.got, "shape": self.shape, "said": said,
-                "expected": self.expected if self.error is None else None,
-                "expected_shape": self.expected_shape if self.error is None else None,
-                "kind": checks.kind_of(self.got), "args": self.args, "dtype": self.dtype}
+        """The fields a message template may use, each computed only when the template asks for it."""
+        return _Fields(self)
 
     def say(self, message: Message) -> str:
-        return message(self) if callable(message) else message.format(**self.fields())
+        return message(self) if callable(message) else message.format_map(self.fields())
+
+
+class _Fields(dict):
+    """``{case}``, ``{got}``, ``{expected}``...: looked up on first use (the reference's output is
+    not computed for a message that does not quote it, nor after the answer raised)."""
+
+    def __init__(self, seen: Seen):
+        super().__init__()
+        self.seen = seen
+
+    def __missing__(self, name):
+        seen = self.seen
+        if name == "case":
+            value = seen.exercise.describe(seen.case, seen.args)
+        elif name == "said":
+            value = checks.first_line(seen.error) if seen.error is not None else ""
+        elif name in ("expected", "expected_shape"):
+            value = getattr(seen, name) if seen.error is None else None
+        elif name in ("label", "advice"):
+            value = getattr(seen.case, name)
+        elif name == "kind":
+            value = checks.kind_of(seen.got)
+        else:
+            value = getattr(seen, name)    # got, shape, dtype, args, and a subclass's own (sizes, name)
+        self[name] = value
+        return value
 
 
 # --- a function compared with the reference on cases -----------------------------------------------
@@ -326,8 +348,9 @@ class ModuleSeen(Seen):
     reference: nn.Module | None = None
     sizes: tuple = ()
 
-    def fields(self) -> dict:
-        return {**super().fields(), "sizes": self.sizes, "name": self.answer.name}
+    @property
+    def name(self) -> str:
+        return self.answer.name
 
 
 class ModuleWithCopiedWeights(Exercise):
@@ -377,10 +400,10 @@ class ModuleWithCopiedWeights(Exercise):
             run = self._run(model, inputs, ops=True)
             for op in ops:
                 checks.expect_autograd_op(run, op.name, op.message)
-        checks.copy_weights_until(reference, model, lambda: self.same(self._output(model, inputs, seen),
-                                                                     seen.expected))
-        if self.same(seen.got, seen.expected):
+        if checks.copy_weights_until(reference, model, lambda: self.same(self._output(model, inputs, seen),
+                                                                        seen.expected)):
             return
+        self._output(model, inputs, seen)    # the first pairing is back in place: its output names the mistake
         for mistake in self.mistakes:
             if mistake.when is not None and not mistake.when(seen):
                 continue
