@@ -85,8 +85,21 @@ class Kernel:
         self.manager.shutdown_kernel(now=now)
 
 
+@pytest.fixture(scope="module", params=["cold", "warm"])
+def mode(request):
+    """Every property holds for a kernel started cold (bwrap per kernel) and for one forked
+    from the warm parent (``launcher.warm``)."""
+    if request.param == "warm" and warm_problem():
+        pytest.skip(f"no warm kernels here: {warm_problem()}")
+    return request.param
+
+
+def warm_problem() -> str | None:
+    return sandbox.problem()
+
+
 @pytest.fixture(scope="module")
-def start(tmp_path_factory):
+def start(tmp_path_factory, mode):
     """start(scratch, **kernelspec options, env={...}) -> Kernel; all stopped at the end."""
     specs = tmp_path_factory.mktemp("kernelspecs")
     markers = tmp_path_factory.mktemp("markers")
@@ -96,7 +109,8 @@ def start(tmp_path_factory):
                      marker_dir=None):
         name = f"grading-{uuid.uuid4().hex[:8]}"
         spec = sandbox.kernelspec(memory_mb, marker_dir or markers, hide,
-                                  sandbox=sandbox_on, kernel_module="ipykernel_launcher")
+                                  sandbox=sandbox_on, kernel_module="ipykernel_launcher",
+                                  warm=mode == "warm")
         (specs / "kernels" / name).mkdir(parents=True)
         (specs / "kernels" / name / "kernel.json").write_text(json.dumps(spec))
         saved = dict(os.environ)
@@ -106,6 +120,7 @@ def start(tmp_path_factory):
                 kernel_name=name, kernel_spec_manager=KernelSpecManager(
                     kernel_dirs=[str(specs / "kernels")]))
             manager.start_kernel(cwd=str(scratch), stdout=devnull, stderr=devnull)
+            assert getattr(manager.provisioner, "warm", False) == (mode == "warm" and sandbox_on)
         finally:
             os.environ.clear()
             os.environ.update(saved)
@@ -289,12 +304,15 @@ def test_course_stack_runs_without_a_word_on_stderr(start, tmp_path):
 # ---------------------------------------------------------------- processes, network, secrets
 
 @needs_sandbox
-def test_grader_processes_are_invisible(boxed):
+def test_grader_processes_are_invisible(boxed, mode):
     code = ("print(json.dumps([open(f'/proc/{p}/cmdline').read().replace(chr(0), ' ') "
             "for p in os.listdir('/proc') if p.isdigit()]))")
     visible = boxed.result(code)
-    assert any(c.startswith("bwrap --args ") for c in visible)  # pid 1, no layout shown
-    assert any("ipykernel_launcher" in c for c in visible)
+    if mode == "cold":
+        assert any(c.startswith("bwrap --args ") for c in visible)  # pid 1, no layout shown
+        assert any("ipykernel_launcher" in c for c in visible)
+    else:   # its init and itself, both forks of the warm parent (whose command line they keep)
+        assert len(visible) == 2 and all("launcher.fork_server" in c for c in visible)
     assert not any("pytest" in c or "course_utils.grade.launcher.sandbox" in c for c in visible)
 
 

@@ -47,16 +47,7 @@ from course_utils.grade.launcher.sandbox_layout import (CORE_OPTIONS, TMP_MB, bw
 
 KERNEL_MODULE = "course_utils.grade.kernel_side.kernel"
 DISPLAY_NAME = "Course grading (sandbox)"
-
-
-def __getattr__(name):
-    # The launcher runs once per kernel and must start fast; jupyter_client takes 0.17 s to
-    # import, so the kernel manager lives in its own module, loaded on first use.
-    if name == "SandboxKernelManager":
-        from course_utils.grade.pytest_side.sandbox_manager import SandboxKernelManager
-
-        return SandboxKernelManager
-    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+WARM_KEY = "course_grading"
 
 
 # ---------------------------------------------------------------- can we sandbox here?
@@ -131,14 +122,16 @@ def uncompiled(module: str = "torch") -> str | None:
 # ---------------------------------------------------------------- the kernel.json
 
 def kernelspec(memory_mb: int, marker_dir, hide=(), sandbox: bool = True,
-               kernel_module: str = KERNEL_MODULE) -> dict:
+               kernel_module: str = KERNEL_MODULE, warm: bool = False) -> dict:
     """The kernel.json dict for a grading kernel started through this launcher.
 
     Interrupts travel as messages: the sandboxed kernel is in a session of its own, so a
     SIGINT sent to the launcher's process group could not reach it. The launcher runs outside
     the sandbox with the notebook's folder as its working folder, so Python's isolated mode
     (``-I``) keeps that folder off its ``sys.path``: a ``course_utils/`` a notebook wrote there
-    must never run in its place.
+    must never run in its place. ``warm`` (sandboxed kernels only) marks the spec for
+    ``sandbox_manager``: its kernels are forked from a warm parent (``warm``), with the same
+    options, where that is possible.
     """
     argv = [sys.executable, "-I", "-m", "course_utils.grade.launcher.sandbox",
             "--memory-mb", str(memory_mb), "--marker-dir", str(marker_dir)]
@@ -151,7 +144,7 @@ def kernelspec(memory_mb: int, marker_dir, hide=(), sandbox: bool = True,
     argv.append("{connection_file}")
     return {"argv": argv, "language": "python", "interrupt_mode": "message",
             "display_name": DISPLAY_NAME if sandbox else "Course grading (no sandbox)",
-            "metadata": {}}
+            "metadata": {WARM_KEY: {"warm": True}} if warm and sandbox else {}}
 
 
 def oom_marker(marker_dir, connection_file) -> Path:
@@ -161,7 +154,7 @@ def oom_marker(marker_dir, connection_file) -> Path:
 
 # ---------------------------------------------------------------- the launcher
 
-def _arguments(argv):
+def arguments(argv):
     parser = argparse.ArgumentParser(prog="python -m course_utils.grade.launcher.sandbox",
                                      description="Start one grading kernel in a sandbox.")
     parser.add_argument("--memory-mb", type=float, default=2048,
@@ -222,7 +215,7 @@ def _child_setup() -> None:
 
 
 def main(argv=None) -> int:
-    args = _arguments(argv)
+    args = arguments(argv)
     memory_watch.die_with_parent()   # a grader killed outright takes its kernels along
     memory_watch.become_subreaper()
     connection_file = os.path.abspath(args.connection_file)

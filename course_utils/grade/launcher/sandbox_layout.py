@@ -97,12 +97,12 @@ def matplotlib_font_cache() -> list[Path]:
     return found
 
 
-def bwrap_command(kernel_command: list[str], scratch: str, connection_file: str,
-                  hide=(), tmp_mb: int = TMP_MB, env: dict | None = None,
-                  font_cache_fds: dict | None = None) -> list[str]:
-    """The full bwrap argv; ``font_cache_fds`` maps open file descriptors to file names."""
+def layout_options(hide=(), tmp_mb: int = TMP_MB, font_cache_fds: dict | None = None) -> list[str]:
+    """The bwrap options of what every grading kernel sees, before its own folders are bound:
+    the core options, the read-only whitelist, the hidden paths, the private /tmp and /dev/shm.
+    ``font_cache_fds`` maps open file descriptors to file names."""
     read_only = python_folders()
-    options = ["bwrap", *CORE_OPTIONS, *system_binds(),
+    options = [*CORE_OPTIONS, *system_binds(),
                "--proc", "/proc", "--dev", "/dev",
                "--size", str(SHM_MB * 2**20), "--tmpfs", "/dev/shm", "--remount-ro", "/dev",
                "--size", str(tmp_mb * 2**20), "--tmpfs", "/tmp"]
@@ -122,14 +122,28 @@ def bwrap_command(kernel_command: list[str], scratch: str, connection_file: str,
             options += ["--tmpfs", path, "--remount-ro", path]
         else:  # /dev/null on a nodev mount: the file cannot even be opened
             options += ["--ro-bind", "/dev/null", path]
+    return options
+
+
+def environment_options(env: dict) -> list[str]:
+    options = ["--remount-ro", "/", "--chdir", "/", "--clearenv"]
+    for name, value in env.items():
+        options += ["--setenv", name, value]
+    return options
+
+
+def bwrap_command(kernel_command: list[str], scratch: str, connection_file: str,
+                  hide=(), tmp_mb: int = TMP_MB, env: dict | None = None,
+                  font_cache_fds: dict | None = None) -> list[str]:
+    """The full bwrap argv of one cold kernel; ``font_cache_fds`` maps open file descriptors
+    to file names."""
+    options = ["bwrap", *layout_options(hide, tmp_mb, font_cache_fds)]
     socket_dir = os.path.dirname(os.path.abspath(connection_file))
     options += ["--bind", scratch, scratch, "--bind", socket_dir, socket_dir,
-                "--ro-bind", connection_file, connection_file,
-                "--remount-ro", "/", "--chdir", "/", "--clearenv"]
+                "--ro-bind", connection_file, connection_file]
     # The kernel starts in "/" and moves into its scratch folder only after its own modules are
     # imported: a course_utils/ a notebook wrote there must never become the next kernel.
-    for name, value in {**(env or {}), contract.SCRATCH: scratch}.items():
-        options += ["--setenv", name, value]
+    options += environment_options({**(env or {}), contract.SCRATCH: scratch})
     return options + ["--", *kernel_command]
 
 

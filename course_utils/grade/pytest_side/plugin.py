@@ -48,6 +48,7 @@ from course_utils.grade.launcher import sandbox
 from course_utils.grade.pytest_side import cell_records, judge, nbval_bridge, verdicts
 from course_utils.grade.pytest_side.controller import PROPERTY, Controller
 from course_utils.grade.pytest_side.kernel_pool import KernelPool
+from course_utils.grade.pytest_side.sandbox_manager import SandboxKernelManager
 from course_utils.grade.pytest_side.cell_records import NotRun
 from course_utils.grade.pytest_side.nbval_bridge import KernelDied
 from course_utils.grade.records import Note
@@ -127,6 +128,8 @@ def pytest_addoption(parser):
                          "(default: those the notebooks' check cells import)")
     group.addoption("--grading-no-sandbox", action="store_true",
                     help="run kernels without bubblewrap (only where it cannot run)")
+    group.addoption("--grading-warm", action="store_true", default=bool(contract.WARM.default),
+                    help=contract.WARM.help + f" (or {contract.WARM_ENV}=1)")
     group.addoption("--grading-release", default=None, metavar="DIR",
                     help="with --gradebook: the released exercise notebooks check cells are "
                          "restored from (default: the course's exercises/)")
@@ -174,7 +177,8 @@ def pytest_configure(config):
     (folder / "markers").mkdir()
     spec = sandbox.kernelspec(option.grading_memory_mb, folder / "markers",
                               [Path(p) for p in option.grading_hide] + [folder],
-                              sandbox=sandboxed)
+                              sandbox=sandboxed,
+                              warm=option.grading_warm or os.environ.get(contract.WARM_ENV) == "1")
     (spec_dir / "kernel.json").write_text(json.dumps(spec))
     os.environ["JUPYTER_PATH"] = os.pathsep.join(filter(None, [str(folder),
                                                                os.environ.get("JUPYTER_PATH")]))
@@ -186,7 +190,7 @@ def pytest_configure(config):
     nbval_bridge.poll_for_dead_kernels()
     # a worker of pytest-xdist learns its notebooks one by one, too late to start ahead
     ahead = 0 if hasattr(config, "workerinput") else max(0, option.grading_start_ahead)
-    pool = KernelPool(sandbox.SandboxKernelManager, KERNEL_NAME, ahead)
+    pool = KernelPool(SandboxKernelManager, KERNEL_NAME, ahead)
     nbval_bridge.use_kernel_starter(pool.start_new_kernel)
     config.stash[STATE] = GradingState(folder, option.grading_memory_mb,
                                        option.grading_notebook_timeout, sandboxed, pool)

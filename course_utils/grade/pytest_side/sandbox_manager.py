@@ -7,6 +7,12 @@ and one kernel never sees another's, and removes it when the kernel is shut down
 manager is collected.
 
 ``nbval.kernel.KernelManager = SandboxKernelManager`` makes nbval start its kernels with it.
+
+A kernelspec marked warm (``sandbox.kernelspec(warm=True)``) gets a ``WarmProvisioner``: its
+"launch" asks this process's warm parent (``launcher.warm``) for a forked kernel with the
+same options the cold launcher would have been given, and its signals and exit travel
+through the parent. Where the parent cannot start, the same provisioner starts the cold
+launcher instead, and the log says so once.
 """
 
 from __future__ import annotations
@@ -22,9 +28,11 @@ import weakref
 from pathlib import Path
 
 from jupyter_client.manager import KernelManager
+from jupyter_client.provisioning import LocalProvisioner
 from jupyter_core.utils import run_sync
 
 from course_utils.grade import contract
+from course_utils.grade.launcher import sandbox, warm
 
 SOCKET_BASE_VARIABLE = contract.SOCKET_BASE
 SOCKET_PATH_MAX = 107  # sun_path holds 108 bytes, the last one a NUL
@@ -64,6 +72,12 @@ class SandboxKernelManager(KernelManager):
                              f"the Unix limit of {SOCKET_PATH_MAX}: set {SOCKET_BASE_VARIABLE} "
                              "to a shorter folder")
 
+    async def _async_pre_start_kernel(self, **kw):
+        if self.provisioner is None and self.kernel_spec.metadata.get(sandbox.WARM_KEY, {}).get("warm"):
+            self.provisioner = WarmProvisioner(kernel_id=self.kernel_id,
+                                               kernel_spec=self.kernel_spec, parent=self)
+        return await super()._async_pre_start_kernel(**kw)
+
     async def _async_kill_kernel(self, restart: bool = False) -> None:
         """SIGTERM to the launcher alone first: it then kills everything below it (in
         --no-sandbox mode the only way to reach what the kernel started in a session of its
@@ -85,3 +99,27 @@ class SandboxKernelManager(KernelManager):
             self._remove_socket_dir()
 
     cleanup_resources = run_sync(_async_cleanup_resources)
+
+
+class WarmProvisioner(LocalProvisioner):
+    """Launches a kernel as a fork of the warm parent; a cold launcher where that fails."""
+
+    warm = False
+
+    async def launch_kernel(self, cmd: list[str], **kwargs):
+        launcher = "course_utils.grade.launcher.sandbox"
+        args = sandbox.arguments(cmd[cmd.index(launcher) + 1:])
+        cwd = kwargs.get("cwd") or os.getcwd()
+        try:
+            parent = warm.parent_for([*args.hide, *sandbox.solution_paths()], args.tmp_mb)
+            self.process = parent.start_kernel(
+                self.kernel_id, os.path.abspath(args.connection_file), os.path.realpath(cwd),
+                args.memory_mb, args.tmp_mb, args.kernel_module,
+                sandbox.oom_marker(args.marker_dir, args.connection_file))
+        except (warm.Unavailable, OSError) as error:
+            warm.say_once(str(error))
+            return await super().launch_kernel(cmd, **kwargs)
+        self.warm = True
+        self.pid = self.pgid = None
+        self.cwd = cwd
+        return self.connection_info
