@@ -151,7 +151,8 @@ class WarmParent:
         options, plan = parent_command(list(hide), tmp_mb, fonts)
         options_fd = _pipe_holding(b"".join(os.fsencode(a) + b"\0" for a in options))
         plan_fd = _pipe_holding(json.dumps(plan).encode())
-        passed = [theirs.fileno(), options_fd, plan_fd, *fonts]
+        theirs_fd = theirs.fileno()
+        passed = [theirs_fd, options_fd, plan_fd, *fonts]
         command = ["bwrap", "--args", str(options_fd), "--", sys.executable, "-m",
                    "course_utils.grade.launcher.fork_server", "--control-fd",
                    str(theirs.fileno()), "--plan-fd", str(plan_fd)]
@@ -169,6 +170,7 @@ class WarmParent:
             if log:
                 err.close()
         self.control = ours
+        self.control_fd = theirs_fd   # its number in the parent
         self.reader = threading.Thread(target=self._read, name="warm-parent", daemon=True)
         self.reader.start()
         ready = self._answer("", READY_SECONDS)
