@@ -1,5 +1,6 @@
-"""A pytest plugin that runs the exercise tests (tests/unit/test_lessonNN.py) to build and to
-measure the graded release: every answer a test hands a check is judged, and its outcome logged.
+"""A pytest plugin that runs the exercise tests (tests/unit/test_lessonNN.py and the answer banks
+that test_every_exercise.py runs) to build and to measure the graded release: every answer a test
+hands a check is judged, and its outcome logged.
 
 - ``record`` (building the release, solutions installed): the engine's reference hook is a
   ``Recorder``, so what the references do for every right and wrong answer of the tests is
@@ -16,7 +17,8 @@ grader's fresh inputs (``testing._evaluate``) is the grader's business and is le
         python -m pytest -p course_utils.exercises.graded_harness test_lesson05.py
 
 ``COURSE_GRADED_SELECT`` (JSON ``{"test_lesson05.py": [2, 3]}``) keeps the tests of those
-exercises (a test whose name names no ``qN`` is kept too) and of no other file.
+exercises (a test whose name names no ``qN`` is kept too) and of no other file, and the bank
+answers of those exercises in test_every_exercise.py (of which nothing else runs here).
 """
 
 from __future__ import annotations
@@ -91,16 +93,22 @@ class Harness:
             Path(self.log_path).write_text(json.dumps(log, indent=0), encoding="utf-8")
 
     def pytest_collection_modifyitems(self, session, config, items):
-        if self.select is None:
-            return
         kept, dropped = [], []
         for item in items:
-            wanted = self.select.get(item.path.name)
-            named = {int(n) for n in _QUESTION.findall(item.name)}
-            (kept if wanted is not None and (not named or named & set(wanted)) else dropped).append(item)
+            (kept if self._wanted(item) else dropped).append(item)
         if dropped:
             config.hook.pytest_deselected(items=dropped)
         items[:] = kept
+
+    def _wanted(self, item) -> bool:
+        bank = _bank_exercise(item)
+        if item.path.name == BANK_TESTS:   # of that file, only the answers of the banks
+            return bank is not None and (self.select is None or bank[1] in self.select.get(f"test_{bank[0]}.py", ()))
+        if self.select is None:
+            return True
+        wanted = self.select.get(item.path.name)
+        named = {int(n) for n in _QUESTION.findall(item.name)}
+        return wanted is not None and (not named or bool(named & set(wanted)))
 
     @pytest.hookimpl(hookwrapper=True)
     def pytest_runtest_protocol(self, item, nextitem):
@@ -112,6 +120,17 @@ class Harness:
         self.entries.append({"test": self._item or "", "n": self._count, "exercise": exercise.id,
                              "status": outcome.status, "message": outcome.message})
         self._count += 1
+
+
+BANK_TESTS = "test_every_exercise.py"   # runs the answer banks, tests/exercise_answers/lessonNN.py
+
+
+def _bank_exercise(item) -> tuple[str, int] | None:
+    """("lesson05", 3) for an answer of a bank (``test_bank_answer[...]``), else None."""
+    params = getattr(getattr(item, "callspec", None), "params", {})
+    if getattr(item, "originalname", "") != "test_bank_answer" or "lesson" not in params:
+        return None
+    return str(params["lesson"]), int(str(params["name"]).removeprefix("q"))
 
 
 def _from_environment() -> Harness | None:

@@ -96,20 +96,26 @@ def record(out: Path, tests: Path | None, only: list[str] | None = None, log: Pa
     summary["seconds_reference_answers"] = round(time.perf_counter() - started, 1)
     if tests is not None and all_tests:      # measuring: every test of every lesson
         files = [str(tests / f"test_lesson{lesson}.py") for lesson in only or lessons()
-                 if (tests / f"test_lesson{lesson}.py").exists()]
+                 if (tests / f"test_lesson{lesson}.py").exists()] + _bank_tests(tests)
         summary["tests"] = run_tests("record", files, None, log, recorder=recorder)
     elif tests is not None and needed:
         select: dict[str, list[int]] = {}
         for exercise_id in needed:
             lesson, _, question = exercise_id.partition(".")
             select.setdefault(f"test_{lesson}.py", []).append(int(question.removeprefix("q")))
-        files = [str(tests / name) for name in sorted(select) if (tests / name).exists()]
+        files = [str(tests / name) for name in sorted(select) if (tests / name).exists()] + _bank_tests(tests)
         summary["tests"] = run_tests("record", files, select, log, recorder=recorder)
     for lesson, store in sorted(recorder.stores.items()):
         summary.setdefault("files", {})[lesson] = expectations.save(store, out / f"{lesson}.json")
     summary["skipped"] = recorder.skipped
     summary["seconds"] = round(time.perf_counter() - started, 1)
     return summary
+
+
+def _bank_tests(tests: Path) -> list[str]:
+    """The answer banks' runner (the harness keeps only the bank answers of the selected exercises)."""
+    path = tests / "test_every_exercise.py"
+    return [str(path)] if path.exists() else []
 
 
 def run_tests(mode: str, files: list[str], select: dict | None, log: Path | None, recorder=None) -> dict:
