@@ -1,319 +1,26 @@
-"""Checks of lesson 06 on alternative correct answers and common mistakes (the reference, the stub
-and the hints of every exercise are tested in test_every_exercise.py)."""
+"""Lesson 06's checks, where a right/wrong answer is not the whole test: the student's line in a
+translated PyTorch error, the broken block handed out really has both faults, a debugging
+exercise's first words name the symptom, an answer that lies about its values.
 
-import ast
-import json
+The answer bank (right answers in other idioms, wrong ones with their messages) is
+``tests/exercise_answers/lesson06.py``, run by ``test_every_exercise.py``."""
+
+import importlib.util
 from pathlib import Path
 
 import pytest
 import torch
-import torch.nn.functional as F
-from torch import nn
 
 from course_utils.exercises import lesson06 as ex
-from course_utils.exercises.testing import assert_check_failed, assert_check_passed
+from course_utils.exercises.testing import assert_check_failed
 
-REPO = Path(__file__).resolve().parents[2]
+_BANK = Path(__file__).resolve().parents[1] / "exercise_answers" / "lesson06.py"
+_spec = importlib.util.spec_from_file_location("exercise_answers_lesson06", _BANK)
+bank = importlib.util.module_from_spec(_spec)
+_spec.loader.exec_module(bank)
 
 
-# --- q1: residual block ------------------------------------------------------------------
-
-class ResidualWithSequentialBody(nn.Module):
-    def __init__(self, channels, hidden_channels):
-        super().__init__()
-        self.body = nn.Sequential(
-            nn.Conv2d(channels, hidden_channels, 3, padding=1), nn.ReLU(),
-            nn.Conv2d(hidden_channels, channels, 3, padding=1))
-
-    def forward(self, x):
-        return torch.add(self.body(x), x)
-
-
-class ResidualInPlace(nn.Module):
-    """Alternative: convs registered in reverse order, padding='same', in-place +=."""
-
-    def __init__(self, channels, hidden_channels):
-        super().__init__()
-        self.second = nn.Conv2d(hidden_channels, channels, 3, padding="same")
-        self.first = nn.Conv2d(channels, hidden_channels, 3, padding="same")
-
-    def forward(self, x):
-        out = self.second(F.relu(self.first(x)))
-        out += x
-        return out
-
-
-class NoSkip(ex.ResidualReference):
-    def forward(self, x):
-        return self.conv2(torch.relu(self.conv1(x)))
-
-
-class NoPadding(nn.Module):
-    def __init__(self, channels, hidden_channels):
-        super().__init__()
-        self.conv1 = nn.Conv2d(channels, hidden_channels, 3)
-        self.conv2 = nn.Conv2d(hidden_channels, channels, 3)
-
-    def forward(self, x):
-        return self.conv2(torch.relu(self.conv1(x))) + x
-
-
-class ReLUAfterAdd(ex.ResidualReference):
-    def forward(self, x):
-        return torch.relu(self.conv2(torch.relu(self.conv1(x))) + x)
-
-
-class MissingInnerReLU(ex.ResidualReference):
-    def forward(self, x):
-        return self.conv2(self.conv1(x)) + x
-
-
-class AddsBranchTwice(ex.ResidualReference):
-    def forward(self, x):
-        out = self.conv2(torch.relu(self.conv1(x)))
-        return out + out
-
-
-class WideBlock(nn.Module):
-    def __init__(self, channels, hidden_channels):
-        super().__init__()
-        self.conv1 = nn.Conv2d(channels, hidden_channels, 5, padding=2)
-        self.conv2 = nn.Conv2d(hidden_channels, channels, 3, padding=1)
-
-    def forward(self, x):
-        return self.conv2(torch.relu(self.conv1(x))) + x
-
-
-def test_q1_alternatives():
-    assert_check_passed(ex.q1, ResidualWithSequentialBody)
-    assert_check_passed(ex.q1, ResidualInPlace)
-
-
-@pytest.mark.parametrize("answer, message", [
-    (NoSkip, "No addition in your forward"),
-    (NoPadding, "use padding=1"),
-    (ReLUAfterAdd, "ReLU after the addition"),
-    (MissingInnerReLU, "ReLU between the two convolutions is missing"),
-    (AddsBranchTwice, "add the block's own input x"),
-    (WideBlock, "should have 442 parameters"),
-])
-def test_q1_wrong_answers(answer, message):
-    assert_check_failed(ex.q1, answer, match=message)
-
-
-# --- q3: learnable weighted sum ----------------------------------------------------------
-
-class AlphaFirst(nn.Module):
-    """Alternative: alpha registered first (register_parameter), a Sequential-free torch.lerp."""
-
-    def __init__(self, features):
-        super().__init__()
-        self.register_parameter("mix", nn.Parameter(torch.tensor(0.5)))
-        self.first = nn.Linear(features, features)
-        self.second = nn.Linear(features, features)
-
-    def forward(self, x):
-        out1 = self.first(x)
-        return torch.lerp(self.second(out1), out1, self.mix)
-
-
-class AlphaAsOneElementVector(ex.WeightedSumReference):
-    def __init__(self, features):
-        super().__init__(features)
-        self.alpha = nn.Parameter(torch.full((1,), 0.5))
-
-
-class AlphaFloat(ex.WeightedSumReference):
-    def __init__(self, features):
-        super().__init__(features)
-        del self.alpha
-        self.alpha = 0.5
-
-
-class AlphaPlainTensor(ex.WeightedSumReference):
-    def __init__(self, features):
-        super().__init__(features)
-        del self.alpha
-        self.alpha = torch.tensor(0.5)
-
-
-class AlphaFrozen(ex.WeightedSumReference):
-    def __init__(self, features):
-        super().__init__(features)
-        self.alpha.requires_grad_(False)
-
-
-class AlphaStartsAtOne(ex.WeightedSumReference):
-    def __init__(self, features):
-        super().__init__(features)
-        self.alpha = nn.Parameter(torch.tensor(1.0))
-
-
-class AlphaSwapped(ex.WeightedSumReference):
-    def forward(self, x):
-        out1 = self.fc1(x)
-        return (1 - self.alpha) * out1 + self.alpha * self.fc2(out1)
-
-
-class AlphaItem(ex.WeightedSumReference):
-    def forward(self, x):
-        out1 = self.fc1(x)
-        a = self.alpha.item()
-        return a * out1 + (1 - a) * self.fc2(out1)
-
-
-class PlainSum(ex.WeightedSumReference):
-    def forward(self, x):
-        out1 = self.fc1(x)
-        return out1 + self.fc2(out1)
-
-
-def test_q3_alternatives():
-    assert_check_passed(ex.q3, AlphaFirst)
-    assert_check_passed(ex.q3, AlphaAsOneElementVector)
-
-
-@pytest.mark.parametrize("answer, message", [
-    (AlphaFloat, "is a Python float"),
-    (AlphaPlainTensor, "is a plain tensor"),
-    (AlphaFrozen, "requires_grad=False"),
-    (AlphaStartsAtOne, "should start at 0.5"),
-    (AlphaSwapped, "alpha multiplies the wrong path"),
-    (AlphaItem, "alpha gets no gradient"),
-    (PlainSum, "differs from alpha * out1"),
-])
-def test_q3_wrong_answers(answer, message):
-    assert_check_failed(ex.q3, answer, match=message)
-
-
-# --- a second review: more student answers ---------------------------------------------------
-
-class ResidualSamePaddingInPlaceAdd(nn.Module):
-    """conv2 registered before conv1, padding='same', `out += x`."""
-
-    def __init__(self, channels, hidden_channels):
-        super().__init__()
-        self.back = nn.Conv2d(hidden_channels, channels, 3, padding="same")
-        self.out = nn.Conv2d(channels, hidden_channels, 3, padding="same")
-
-    def forward(self, x):
-        y = self.back(torch.relu(self.out(x)))
-        y += x
-        return y
-
-
-def test_q1_more_alternatives():
-    assert_check_passed(ex.q1, ResidualSamePaddingInPlaceAdd)
-
-
-class MultipliedSkip(ResidualSamePaddingInPlaceAdd):
-    def forward(self, x):
-        return self.back(torch.relu(self.out(x))) * x
-
-
-class DetachedBranch(ResidualSamePaddingInPlaceAdd):
-    def forward(self, x):
-        return x + self.back(torch.relu(self.out(x))).detach()
-
-
-class AveragedSum(ResidualSamePaddingInPlaceAdd):
-    def forward(self, x):
-        return (x + self.back(torch.relu(self.out(x)))) / 2
-
-
-@pytest.mark.parametrize("answer, message", [
-    (MultipliedSkip, "No addition in your forward"),
-    (DetachedBranch, "No addition in your forward"),
-    (AveragedSum, "An addition is there, but the output differs from conv2(relu(conv1(x))) + x"),
-])
-def test_q1_more_wrong(answer, message):
-    assert_check_failed(ex.q1, answer, match=message)
-
-
-class WeightedSumSecondLayerFirst(nn.Module):
-    """fc2 is created before fc1 (both have the same shape); alpha stored with shape (1,); lerp."""
-
-    def __init__(self, features):
-        super().__init__()
-        self.second = nn.Linear(features, features)
-        self.first = nn.Linear(features, features)
-        self.register_parameter("alpha", nn.Parameter(torch.full((1,), 0.5)))
-
-    def forward(self, x):
-        out1 = self.first(x)
-        return torch.lerp(self.second(out1), out1, self.alpha)
-
-
-def test_q3_more_alternatives():
-    assert_check_passed(ex.q3, WeightedSumSecondLayerFirst)
-
-
-class SigmoidOfAlpha(WeightedSumSecondLayerFirst):
-    def forward(self, x):
-        out1 = self.first(x)
-        weight = torch.sigmoid(self.alpha)
-        return weight * out1 + (1 - weight) * self.second(out1)
-
-
-class AlphaPerFeature(WeightedSumSecondLayerFirst):
-    def __init__(self, features):
-        super().__init__(features)
-        self.alpha = nn.Parameter(torch.full((features,), 0.5))
-
-
-class AlphaAsBuffer(WeightedSumSecondLayerFirst):
-    def __init__(self, features):
-        super().__init__(features)
-        del self.alpha
-        self.register_buffer("alpha", torch.tensor(0.5))
-
-
-@pytest.mark.parametrize("answer, message", [
-    (SigmoidOfAlpha, "The output differs from alpha * out1 + (1 - alpha) * out2"),
-    (AlphaPerFeature, "Your module has no single-number parameter alpha"),
-    (AlphaAsBuffer, "Your module has no single-number parameter alpha"),
-])
-def test_q3_more_wrong(answer, message):
-    assert_check_failed(ex.q3, answer, match=message)
-
-
-# --- gaps closed: a count message that names bias=False --------------------------------------
-
-class ResidualWithoutBiases(ex.ResidualReference):
-    def __init__(self, channels, hidden_channels):
-        super().__init__(channels, hidden_channels)
-        self.conv1 = nn.Conv2d(channels, hidden_channels, kernel_size=3, padding=1, bias=False)
-        self.conv2 = nn.Conv2d(hidden_channels, channels, kernel_size=3, padding=1, bias=False)
-
-
-def test_q1_count_message_names_the_layers_built_without_bias():
-    assert_check_failed(ex.q1, ResidualWithoutBiases,
-                        match="yours has 432. Where yours are: conv1 (Conv2d): 216, conv2 (Conv2d): 216. `conv1`, "
-                              "`conv2` have no bias (`bias=False`): the block described keeps PyTorch's default")
-
-
-def test_q1_count_message_without_bias_talk_when_biases_are_there():
-    outcome = assert_check_failed(ex.q1, WideBlock, match="should have 442 parameters")
-    assert "bias=False" not in outcome.message
-
-
-class ChannelsTypedIn(nn.Module):  # the notebook draws ResidualBlock(4, 6)
-    def __init__(self, channels, hidden_channels):
-        super().__init__()
-        self.conv1 = nn.Conv2d(4, 6, kernel_size=3, padding=1)
-        self.conv2 = nn.Conv2d(6, 4, kernel_size=3, padding=1)
-
-    def forward(self, x):
-        return self.conv2(torch.relu(self.conv1(x))) + x
-
-
-def test_q1_channels_typed_in_as_numbers_fail_on_the_checks_second_sizes():
-    assert_check_failed(ex.q1, ChannelsTypedIn,
-                        match="ResidualBlock(3, 5) should have 278 parameters (two 3×3 convolutions, 3→5 and 5→3 "
-                              "channels); yours has 442")
-
-
-
+# --- what PyTorch raises, said in the exercise's terms, with the student's line -------------------
 
 def test_q1_a_raw_shape_error_is_translated_with_the_students_line():
     class ConvsInTheWrongOrder(ex.ResidualReference):
@@ -321,213 +28,24 @@ def test_q1_a_raw_shape_error_is_translated_with_the_students_line():
             return self.conv1(torch.relu(self.conv2(x))) + x
 
     outcome = assert_check_failed(ex.q1, ConvsInTheWrongOrder,
-                                  match="Your ResidualBlock(4, 6) raised an error: the layer `conv2` (Conv2d, 6 → 4 channels, "
-                                        "3×3) received 4 channels")
+                                  match="Your ResidualBlock(4, 6) raised an error: the layer `conv2` (Conv2d, 6 → 4 "
+                                        "channels, 3×3) received 4 channels")
     assert "in forward: `return self.conv1(torch.relu(self.conv2(x))) + x`" in outcome.message
 
 
-# --- the lesson's own classes, and the broken one handed out -------------------------------------
-
-def notebook_class(notebook: str, name: str) -> type:
-    """A class exactly as a notebook defines it (the class definitions of its cells, executed)."""
-    cells = json.loads((REPO / notebook).read_text(encoding="utf-8"))["cells"]
-    kept = []
-    for cell in cells:
-        if cell["cell_type"] == "code":
-            kept += [node for node in ast.parse("".join(cell["source"])).body if isinstance(node, ast.ClassDef)]
-    namespace = {"torch": torch, "nn": nn, "F": F}
-    exec(compile(ast.Module(body=kept, type_ignores=[]), notebook, "exec"), namespace)
-    return namespace[name]
-
-
-LessonProjectedBlock = notebook_class("notebooks/06_residual.ipynb", "ProjectedResidualBlock")
-BrokenPreActBlock = notebook_class("solutions/06_residual.ipynb", "BrokenPreActBlock")
-
-
-# --- q2: a block that halves the image and changes its channels -----------------------------------
-
-class DownsampleNoBias(nn.Module):
-    """Alternative: the shortcut without bias inside a Sequential, the branch a Sequential, F.relu."""
-
-    def __init__(self, in_channels, out_channels, stride):
-        super().__init__()
-        self.branch = nn.Sequential(nn.Conv2d(in_channels, out_channels, 3, stride=stride, padding=1), nn.ReLU(),
-                                    nn.Conv2d(out_channels, out_channels, 3, padding=1))
-        changes = in_channels != out_channels or stride != 1
-        self.shortcut = (nn.Sequential(nn.Conv2d(in_channels, out_channels, 1, stride=stride, bias=False))
-                         if changes else nn.Sequential())
-
-    def forward(self, x):
-        return self.shortcut(x) + self.branch(x)
-
-
-class DownsampleIfInForward(nn.Module):
-    """Alternative: no Identity module; the forward decides; the projection registered first."""
-
-    def __init__(self, in_channels, out_channels, stride=1):
-        super().__init__()
-        self.project = (nn.Conv2d(in_channels, out_channels, 1, stride=stride)
-                        if (in_channels, stride) != (out_channels, 1) else None)
-        self.conv1 = nn.Conv2d(in_channels, out_channels, 3, stride, 1)
-        self.conv2 = nn.Conv2d(out_channels, out_channels, 3, 1, 1)
-
-    def forward(self, x):
-        skip = x if self.project is None else self.project(x)
-        out = self.conv2(F.relu(self.conv1(x)))
-        out += skip
-        return out
-
-
-class LessonBlockWithStride(LessonProjectedBlock):
-    """The lesson's ProjectedResidualBlock, adapted with understanding: a stride on conv1 and on the
-    projection, which is needed whenever the shape changes."""
-
-    def __init__(self, in_channels, out_channels, stride):
-        super().__init__(in_channels, out_channels)
-        self.conv1 = nn.Conv2d(in_channels, out_channels, kernel_size=3, stride=stride, padding=1)
-        if stride != 1:
-            self.shortcut = nn.Conv2d(in_channels, out_channels, kernel_size=1, stride=stride)
-
-
-@pytest.mark.parametrize("answer", [DownsampleNoBias, DownsampleIfInForward, LessonBlockWithStride])
-def test_q2_correct_answers_in_other_styles(answer):
-    assert_check_passed(ex.q2, answer)
-
-
-class ChannelsOnlyDecide(DownsampleIfInForward):
-    """The lesson's rule: a projection only when the channels differ."""
-
-    def __init__(self, in_channels, out_channels, stride):
-        super().__init__(in_channels, out_channels, stride)
-        self.project = nn.Conv2d(in_channels, out_channels, 1, stride=stride) if in_channels != out_channels else None
-
-
-class ShortcutWithoutStride(DownsampleIfInForward):
-    def __init__(self, in_channels, out_channels, stride):
-        super().__init__(in_channels, out_channels, stride)
-        if self.project is not None:
-            self.project = nn.Conv2d(in_channels, out_channels, 1)
-
-
-class NoShortcutAtAll(nn.Module):
-    def __init__(self, in_channels, out_channels, stride):
-        super().__init__()
-        self.conv1 = nn.Conv2d(in_channels, out_channels, 3, stride=stride, padding=1)
-        self.conv2 = nn.Conv2d(out_channels, out_channels, 3, padding=1)
-
-    def forward(self, x):
-        return self.conv2(torch.relu(self.conv1(x))) + x
-
-
-class ThreeByThreeShortcut(DownsampleIfInForward):
-    def __init__(self, in_channels, out_channels, stride):
-        super().__init__(in_channels, out_channels, stride)
-        if self.project is not None:
-            self.project = nn.Conv2d(in_channels, out_channels, 3, stride=stride, padding=1)
-
-
-class AlwaysProject(DownsampleIfInForward):
-    def __init__(self, in_channels, out_channels, stride):
-        super().__init__(in_channels, out_channels, stride)
-        self.project = nn.Conv2d(in_channels, out_channels, 1, stride=stride)
-
-
-class StrideOnSecondConv(DownsampleIfInForward):
-    def __init__(self, in_channels, out_channels, stride):
-        super().__init__(in_channels, out_channels, stride)
-        self.conv1 = nn.Conv2d(in_channels, out_channels, 3, padding=1)
-        self.conv2 = nn.Conv2d(out_channels, out_channels, 3, stride=stride, padding=1)
-
-
-class ReLUAfterTheSum(DownsampleIfInForward):
-    def forward(self, x):
-        return torch.relu(super().forward(x))
-
-
-class WithoutInnerReLU(DownsampleIfInForward):
-    def forward(self, x):
-        skip = x if self.project is None else self.project(x)
-        return self.conv2(self.conv1(x)) + skip
-
-
-class ConvWithoutPadding(DownsampleIfInForward):
-    def __init__(self, in_channels, out_channels, stride):
-        super().__init__(in_channels, out_channels, stride)
-        self.conv1 = nn.Conv2d(in_channels, out_channels, 3, stride=stride)
-
-
-class BranchWithoutBias(DownsampleIfInForward):
-    def __init__(self, in_channels, out_channels, stride):
-        super().__init__(in_channels, out_channels, stride)
-        self.conv1 = nn.Conv2d(in_channels, out_channels, 3, stride=stride, padding=1, bias=False)
-
-
-class ConcatenatesInstead(DownsampleIfInForward):
-    def forward(self, x):
-        skip = x if self.project is None else self.project(x)
-        return torch.cat([self.conv2(torch.relu(self.conv1(x))), skip], dim=1)
-
-
-class ShortcutNoneCalled(nn.Module):
-    """`self.shortcut = None` when nothing changes, and forward calls it anyway."""
-
-    def __init__(self, in_channels, out_channels, stride):
-        super().__init__()
-        self.conv1 = nn.Conv2d(in_channels, out_channels, 3, stride=stride, padding=1)
-        self.conv2 = nn.Conv2d(out_channels, out_channels, 3, padding=1)
-        changes = in_channels != out_channels or stride != 1
-        self.shortcut = nn.Conv2d(in_channels, out_channels, 1, stride=stride) if changes else None
-
-    def forward(self, x):
-        return self.conv2(torch.relu(self.conv1(x))) + self.shortcut(x)
-
-
-class ProjectionRegisteredButNotUsed(ShortcutNoneCalled):
-    def forward(self, x):
-        return self.conv2(torch.relu(self.conv1(x))) + x
-
-
-@pytest.mark.parametrize("answer, message", [
-    (LessonProjectedBlock, "`ProjectedResidualBlock(...)` cannot be called with (3, 8, 1)"),
-    (ChannelsOnlyDecide, "In DownsampleBlock(8, 8, 2) the branch's stride 2 halves the height and width (8×8 "
-                         "becomes 4×4) while x keeps them, although the channels match, so x and the branch cannot "
-                         "be added as they are"),
-    (ShortcutWithoutStride, "In DownsampleBlock(8, 8, 2) the shortcut's 1×1 convolution has stride 1 and the branch "
-                            "stride 2"),
-    (NoShortcutAtAll, "In DownsampleBlock(3, 8, 1) x has 3 channels and the branch 8, so x and the branch cannot be "
-                      "added as they are. Give x a projection shortcut"),
-    (ThreeByThreeShortcut, "In DownsampleBlock(3, 8, 1) your shortcut convolution has a 3×3 kernel; use kernel_size=1"),
-    (AlwaysProject, "With DownsampleBlock(8, 8, 1) x already has the branch's shape, so the shortcut should be the "
-                    "identity, with no parameters; yours adds 72"),
-    (StrideOnSecondConv, "The branch's stride is on its second convolution; it belongs on the first"),
-    (ReLUAfterTheSum, "You apply a ReLU after the sum"),
-    (WithoutInnerReLU, "The ReLU between the two convolutions is missing"),
-    (ConvWithoutPadding, "A 3×3 convolution with padding=0 shrinks the image"),
-    (BranchWithoutBias, "`conv1` has no bias (`bias=False`)"),
-    (ConcatenatesInstead, "For an input of shape (2, 3, 8, 8) DownsampleBlock(3, 8, 1) should return (2, 8, 8, 8); "
-                          "yours returned (2, 16, 8, 8)"),
-    (ShortcutNoneCalled, "Your DownsampleBlock(8, 8, 1) raised an error: forward calls something that is None"),
-    (ProjectionRegisteredButNotUsed, "Your DownsampleBlock(3, 8, 1) raised an error: two tensors added (or "
-                                     "multiplied element by element) have different channels: 8 in one, 3 in the "
-                                     "other"),
-])
-def test_q2_wrong_answers(answer, message):
-    assert_check_failed(ex.q2, answer, match=message)
-
-
 @pytest.mark.parametrize("answer, line", [
-    (ShortcutNoneCalled, "`return self.conv2(torch.relu(self.conv1(x))) + self.shortcut(x)`"),
-    (ProjectionRegisteredButNotUsed, "`return self.conv2(torch.relu(self.conv1(x))) + x`"),
+    (bank.ShortcutNoneCalled, "`return self.conv2(torch.relu(self.conv1(x))) + self.shortcut(x)`"),
+    (bank.ProjectionRegisteredButNotUsed, "`return self.conv2(torch.relu(self.conv1(x))) + x`"),
 ])
 def test_q2_raw_errors_name_the_students_line(answer, line):
     outcome = assert_check_failed(ex.q2, answer)
     assert f"in forward: {line}" in outcome.message
 
 
-# --- q4 (debugging): a pre-activation block that does not give back its input -----------------------
+# --- q4 (debugging): the block handed out, and what the student reads first ----------------------
 
 def test_q4_the_broken_block_really_has_both_faults():
-    block = BrokenPreActBlock(4)
+    block = bank.BrokenPreActBlock(4)
     with torch.no_grad():
         block.conv2.weight.zero_()
         block.conv2.bias.zero_()
@@ -538,117 +56,14 @@ def test_q4_the_broken_block_really_has_both_faults():
     assert torch.equal(x, torch.relu(before)) and not torch.equal(x, before)   # and x was overwritten
 
 
-class PreActFixedInPlace(BrokenPreActBlock):
-    """Both lines fixed the way most students will."""
-
-    def __init__(self, channels):
-        super().__init__(channels)
-        self.relu = nn.ReLU()
-
-    def forward(self, x):
-        out = self.conv2(self.relu(self.conv1(self.relu(x))))
-        return out + x
-
-
-class PreActInnerInPlace(nn.Module):
-    """The second ReLU in place (harmless: it overwrites conv1's output, nobody else's), `out += x`."""
-
-    def __init__(self, channels):
-        super().__init__()
-        self.conv_b = nn.Conv2d(channels, channels, 3, padding="same")
-        self.conv_a = nn.Conv2d(channels, channels, 3, padding="same")
-
-    def forward(self, x):
-        out = self.conv_a(F.relu(x))
-        out = self.conv_b(F.relu(out, inplace=True))
-        out += x
-        return out
-
-
-class PreActSequential(nn.Module):
-    def __init__(self, channels):
-        super().__init__()
-        self.branch = nn.Sequential(nn.ReLU(), nn.Conv2d(channels, channels, 3, padding=1), nn.ReLU(inplace=True),
-                                    nn.Conv2d(channels, channels, 3, padding=1))
-
-    def forward(self, x):
-        return torch.add(x, self.branch(x))
-
-
-class PreActCloneThenInPlace(BrokenPreActBlock):
-    """Keeps the in-place ReLU, on a copy; adds with add_ on the branch's own output."""
-
-    def forward(self, x):
-        out = self.conv2(self.relu(self.conv1(self.relu(x.clone()))))
-        return out.add_(x)
-
-
-@pytest.mark.parametrize("answer", [PreActFixedInPlace, PreActInnerInPlace, PreActSequential, PreActCloneThenInPlace])
-def test_q4_correct_answers_in_other_styles(answer):
-    assert_check_passed(ex.q4, answer)
-
-
-class SumFixedOnly(BrokenPreActBlock):
-    def forward(self, x):
-        out = self.conv2(self.relu(self.conv1(self.relu(x))))
-        return out + x
-
-
-class InPlaceFixedOnly(BrokenPreActBlock):
-    def __init__(self, channels):
-        super().__init__(channels)
-        self.relu = nn.ReLU()
-
-
-class ResidualCopiedFirst(BrokenPreActBlock):
-    """The output is right, but the caller's x is still overwritten."""
-
-    def forward(self, x):
-        residual = x.clone()
-        out = self.conv2(self.relu(self.conv1(self.relu(x))))
-        return out + residual
-
-
-class PostActivation(PreActFixedInPlace):
-    def forward(self, x):
-        return self.conv2(self.relu(self.conv1(x))) + x
-
-
-class ReLUAfterTheSumPreAct(PreActFixedInPlace):
-    def forward(self, x):
-        return torch.relu(super().forward(x))
-
-
-class WithoutBias(PreActFixedInPlace):
-    def __init__(self, channels):
-        super().__init__(channels)
-        self.conv2 = nn.Conv2d(channels, channels, 3, padding=1, bias=False)
-
-
-ZEROS = "Switch the branch off (the last convolution at zero) and your block returns zeros, not x"
-
-
-@pytest.mark.parametrize("answer, message", [
-    (BrokenPreActBlock, ZEROS),
-    (InPlaceFixedOnly, ZEROS),
-    (SumFixedOnly, "Switch the branch off (the last convolution at zero) and your block returns x with every "
-                   "negative value set to 0, not x: what reaches the sum is relu(x)"),
-    (ResidualCopiedFirst, "Your block's output is right, but calling PreActBlock(4) changed the tensor it was given"),
-    (PostActivation, "Right layers, different output: the block computes x + conv2(relu(conv1(relu(x))))"),
-    (ReLUAfterTheSumPreAct, "Right layers, different output"),
-    (WithoutBias, "PreActBlock(4) should have 296 parameters (two 3×3 convolutions, 4 → 4 channels); yours has 292"),
-    (LessonProjectedBlock, "`ProjectedResidualBlock(...)` cannot be called with (4)"),
-])
-def test_q4_wrong_answers_name_the_symptom_left(answer, message):
-    assert_check_failed(ex.q4, answer, match=message)
-
-
 def test_q4_title_first_message_and_first_hints_name_the_symptom_not_the_fix():
-    outcome = assert_check_failed(ex.q4, BrokenPreActBlock)
+    outcome = assert_check_failed(ex.q4, bank.BrokenPreActBlock)
     for text in (ex.q4.title, outcome.message, ex.q4.hints[0], ex.q4.hints[1]):
         assert "inplace" not in text and "add(" not in text and "`+`" not in text
     assert "inplace=True" in ex.q4.hints[-1]
 
+
+# --- an answer that lies: compared as plain tensors ------------------------------------------------
 
 class AlwaysClose(torch.Tensor):
     """A tensor that answers True to every comparison: a plain-value check is not fooled."""
@@ -660,7 +75,7 @@ class AlwaysClose(torch.Tensor):
         return super().__torch_function__(func, types, args, kwargs or {})
 
 
-class PreActThatLies(PreActFixedInPlace):
+class PreActThatLies(bank.PreActFixedInPlace):
     def forward(self, x):
         return (super().forward(x) * 0 + x.mean()).as_subclass(AlwaysClose)
 
