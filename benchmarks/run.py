@@ -64,6 +64,22 @@ def rows(results: dict) -> list[tuple[str, str, str, str]]:
             out.append((f"regrade after 3 of {r['submissions']} submissions changed",
                         f"{r['regrade_s']:.1f} s = {r['regrade_ratio']:.1%} of the full run",
                         "≤ 5 %", _verdict(r["regrade_ratio"] <= 0.05)))
+    if "warm" in results:
+        r = results["warm"]
+        per = r["per_submission_s"]
+        out.append((f"grading {r['submissions']} solved lesson-01 submissions, 2 workers, warm "
+                    "kernels vs nbgrader autograde (same run)",
+                    f"{per['warm']:.2f} s vs {per['nbgrader']:.2f} s per submission = "
+                    f"{r['warm_vs_nbgrader']:.2f}× (cold kernels: {per['cold']:.2f} s, "
+                    f"{r['cold_vs_nbgrader']:.2f}×; warm, 1 worker: {per['warm1']:.2f} s)",
+                    "≥ 5 ×", _verdict(r["warm_vs_nbgrader"] >= 5)))
+        out.append(("processor time of one kernel start, warm (fork of the warm parent) vs "
+                    "cold (launcher + bwrap + import torch)",
+                    f"{r['warm_start_cpu_s']:.3f} s vs {r['cold_start_cpu_s']:.3f} s",
+                    "≤ 0.1 s", _verdict(r["warm_start_cpu_s"] <= 0.1)))
+        out.append(("gradebook with warm kernels = with cold kernels",
+                    "same" if r["same_gradebook"] else "**differs**", "same",
+                    _verdict(r["same_gradebook"] and r["all_full_marks"])))
     if "capstone" in results:
         from benchmarks import capstone
         out.extend(capstone.rows(results["capstone"], _verdict))
@@ -95,13 +111,15 @@ def write_readme(results: dict) -> None:
 def main(argv=None) -> int:
     parser = argparse.ArgumentParser(prog="python -m benchmarks.run", description=__doc__)
     parser.add_argument("--only", nargs="*", default=None,
-                        choices=["import", "drawing", "widgets", "validation", "grading", "memory", "capstone"])
+                        choices=["import", "drawing", "widgets", "validation", "grading", "memory", "capstone",
+                                 "warm"])
     parser.add_argument("--repeat", type=int, default=3, help="runs per figure (median)")
     parser.add_argument("--submissions", type=int, default=100)
     parser.add_argument("--grading-repeat", type=int, default=1,
                         help="runs of the grading comparison (each is three runs over all submissions)")
     args = parser.parse_args(argv)
-    wanted = set(args.only or ["import", "drawing", "widgets", "validation", "grading", "memory", "capstone"])
+    wanted = set(args.only or ["import", "drawing", "widgets", "validation", "grading", "memory", "capstone",
+                               "warm"])
     import os
 
     results = json.loads(RESULTS.read_text()) if RESULTS.exists() else {}
@@ -125,6 +143,9 @@ def main(argv=None) -> int:
     if "validation" in wanted:
         from benchmarks import course
         results["validation"] = course.measure_validation(repeat=args.repeat)
+    if "warm" in wanted:
+        from benchmarks import warm_kernels
+        results["warm"] = warm_kernels.measure(repeat=max(2, args.grading_repeat))
     if "grading" in wanted:
         from benchmarks import grading
         results["grading"] = grading.measure(submissions=args.submissions, repeat=args.grading_repeat)
