@@ -18,7 +18,10 @@ The kinds:
 - ``ModuleWithCopiedWeights``: the student's ``nn.Module`` class is built with each of ``sizes``
   beside ``reference(*sizes)``; ``requires`` (structure as data: parameter count, layers of a
   type, an autograd op) is checked, the reference weights are copied in, both run on hidden
-  inputs, and ``mistakes`` with known results name what the output reproduces.
+  inputs, and ``mistakes`` with known results name what the output reproduces. ``refuse`` (in order,
+  before any weight is copied) may read the answer's first output (``seen.first()``: one run, with
+  its autograd ops and calls per module); ``raised`` says what its forward's errors mean here;
+  ``matched(seen)`` checks what equal outputs cannot show (a gradient that must arrive).
 - ``DebugModel``: a ``ModuleWithCopiedWeights`` whose statement hands out a broken model
   (``broken``, kept as source in the lesson module); ``symptoms`` are checked first, in order, and
   each names what the student would *see* (never the fix). ``broken_symptoms()`` lets a test
@@ -89,8 +92,9 @@ class Case:
 
 @dataclass(frozen=True)
 class Mistake:
-    """A known mistake: it fits when ``when(seen)`` holds, or when the result equals ``result(*args)``
-    (a known wrong computation, on the case's own arguments; one that cannot run does not fit)."""
+    """A known mistake: it fits when ``when(seen)`` holds and, if ``result`` is given, the answer's
+    result equals what the mistake computes: ``result(*args)`` for a function's case,
+    ``result(reference, *inputs)`` for a module's (one that cannot run does not fit)."""
 
     message: Message
     when: Callable[["Seen"], bool] | None = None
@@ -100,11 +104,8 @@ class Mistake:
         if self.when is not None and not self.when(seen):
             return False
         if self.result is not None:
-            try:
-                wrong = self.result(*seen.args)
-            except (RuntimeError, TypeError, ValueError, IndexError):   # the formula needs other shapes
-                return False
-            return seen.exercise.same(seen.got, wrong)
+            wrong = seen.known(self.result)
+            return wrong is not None and seen.exercise.same(seen.got, wrong)
         return True
 
 
@@ -156,6 +157,14 @@ class Seen:
     def expected_shape(self) -> tuple | None:
         expected = self.expected
         return tuple(expected.shape) if isinstance(expected, torch.Tensor) else None
+
+    def known(self, result):
+        """What a known mistake computes on this case (None where its formula cannot run here)."""
+        try:
+            with torch.no_grad():
+                return result(*self.args)
+        except (RuntimeError, TypeError, ValueError, IndexError):   # the formula needs other shapes
+            return None
 
     def again(self, *args):
         """The answer called once more (on ``args``, by default the case's): a plain value."""
@@ -347,10 +356,22 @@ class ModuleSeen(Seen):
     model: Answer | None = None
     reference: nn.Module | None = None
     sizes: tuple = ()
+    _first: Run | None = field(default=None, repr=False)
 
     @property
     def name(self) -> str:
         return self.answer.name
+
+    def first(self) -> Run:
+        """The answer's first run on the hidden inputs, with its own weights (autograd ops and calls per
+        module recorded), made once, on first use; ``got`` is then its plain output."""
+        if self._first is None:
+            self._first = self.exercise._run(self.model, self.args, self, ops=True, calls=True)
+            self.got = checks.plain(self._first.value)
+        return self._first
+
+    def known(self, result):
+        return super().known(lambda *inputs: result(self.reference, *inputs))
 
 
 class ModuleWithCopiedWeights(Exercise):
@@ -359,8 +380,10 @@ class ModuleWithCopiedWeights(Exercise):
 
     sizes: Sequence[tuple] = ()
     requires: Sequence[Requirement] = (SameParameterCount(),)
+    refuse: Sequence[Mistake] = ()          # before any weight is copied, in order; ``seen.first()`` runs it once
     mistakes: Sequence[Mistake] = ()        # ``result(reference, *inputs)``: what a mistake computes
     otherwise: Message = "Your module's output differs from the expected values."
+    raised: Sequence[Raised] = ()           # what the answer's forward raises means here, before ``advice``
     advice: str = ""                        # added to PyTorch's errors, said in the course's words
     subject: str = "your module"
 
@@ -397,35 +420,38 @@ class ModuleWithCopiedWeights(Exercise):
                           sizes=sizes)
         ops = [r for r in self.requires if isinstance(r, Op)]
         if ops:
-            run = self._run(model, inputs, ops=True)
+            run = self._run(model, inputs, seen, ops=True)
             for op in ops:
                 checks.expect_autograd_op(run, op.name, op.message)
+        FunctionOnCases._first_fitting(self.refuse, seen, prefix="")
         if checks.copy_weights_until(reference, model, lambda: self.same(self._output(model, inputs, seen),
                                                                         seen.expected)):
+            self.matched(seen)
             return
         self._output(model, inputs, seen)    # the first pairing is back in place: its output names the mistake
-        for mistake in self.mistakes:
-            if mistake.when is not None and not mistake.when(seen):
-                continue
-            if mistake.result is None or self.same(seen.got, _known(mistake.result, reference, inputs)):
-                raise Incorrect(seen.say(mistake.message))
+        FunctionOnCases._first_fitting(self.mistakes, seen, prefix="")
         raise Incorrect(seen.say(self.otherwise))
 
+    def matched(self, seen: ModuleSeen) -> None:
+        """The outputs agree: what outputs cannot show (a gradient that must arrive): override."""
+
     def _output(self, model, inputs, seen):
-        seen.got = checks.plain(self._run(model, inputs, no_grad=True).value)
+        seen.got = checks.plain(self._run(model, inputs, seen, no_grad=True).value)
         return seen.got
 
-    def _run(self, model, inputs, **options) -> Run:
+    def _run(self, model, inputs, seen=None, **options) -> Run:
         with checks.worded(model, self.subject, self.advice, checks.dims_of(inputs)):
-            return model.run(*inputs, **options)
-
-
-def _known(result, reference, inputs):
-    try:
-        with torch.no_grad():
-            return result(reference, *inputs)
-    except (RuntimeError, TypeError, ValueError, IndexError):
-        return None
+            try:
+                return model.run(*inputs, **options)
+            except (RuntimeError, TypeError, ValueError, IndexError) as error:
+                if isinstance(error, NotImplementedError) or seen is None:
+                    raise
+                seen.error = error
+                said = next((r for r in self.raised if isinstance(error, r.kinds)
+                             and (r.when is None or r.when(error, seen))), None)
+                if said is None:
+                    raise
+                raise checks.mistake_in_your_code(error, seen.say(said.message)) from None
 
 
 # --- a broken model to fix ------------------------------------------------------------------------
