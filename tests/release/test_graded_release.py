@@ -1,13 +1,16 @@
 """The graded release, built by its one command and used as a student would (issue 23).
 
-One build for the module (the expectations recorded on the reference answers and on the answers
-of the exercise tests), then:
+One build for the session, by its one command (``python -m course_utils release-graded``, started
+by conftest.py as soon as collection is done; the expectations recorded on the reference answers
+and on the answers of the exercise tests), then:
 
 - its wheel (unzipped) and its notebooks hold no solution code: no run of three consecutive code
   lines of any solution block of solutions/*.ipynb, nor any class or function a solution defines;
 - installed into a fresh environment (beside the course's torch, no download; the checkout's
   course_utils and course_solutions out of reach), every exercise notebook run solved with the
-  course's solutions says "correct" at every check, and run unsolved "not attempted";
+  course's solutions says "correct" at every check, and run unsolved "not attempted" (the nine
+  notebooks in one kernel whose namespace is reset before each), and the grader reads from the
+  solved notebooks' outputs that they ran with this graded release;
 - the exercise tests' answers, judged there by the graded release's checks, get the status and
   the message the self-study release gives them.
 """
@@ -31,26 +34,22 @@ from course_utils.exercises.engine import LABELS
 from course_utils.exercises.release import BEGIN, END
 
 ROOT = Path(__file__).resolve().parents[2]
-KERNEL = "graded-course"
+KERNEL = "graded-course"   # the kernel conftest.py's environment registers
 STATUS_OF = {label: status for status, label in LABELS.items()}
 
 pytestmark = pytest.mark.slow
 
 
 @pytest.fixture(scope="module")
-def release(tmp_path_factory):
-    out = tmp_path_factory.mktemp("graded") / "release"
-    summary = graded_release.build(out, ROOT)
-    return out, summary
+def release(graded_release):
+    """(folder, summary): built by ``python -m course_utils release-graded`` (conftest.py)."""
+    return graded_release
 
 
 @pytest.fixture(scope="module")
-def environment(release, tmp_path_factory):
-    """A fresh venv with the graded wheel; torch and the rest come from .venv's site-packages
-    through a .pth line (whose own .pth files, such as the editable install of the checkout, are
-    not run: the checkout's course_utils and course_solutions stay out of reach)."""
-    out, summary = release
-    return graded_release.environment(out / summary["wheel"], tmp_path_factory.mktemp("env") / "venv", KERNEL)
+def environment(graded_environment):
+    """The python of a fresh venv with the graded wheel installed beside .venv's torch (conftest.py)."""
+    return graded_environment
 
 
 def run_in(python: Path, code: str, cwd: Path, env: dict | None = None, timeout: int = 600):
@@ -196,14 +195,24 @@ import nbformat
 from jupyter_client.manager import start_new_kernel
 from nbclient import NotebookClient
 
-one_kernel = sys.argv[1] == "--one-kernel"
-paths = [Path(p) for p in sys.argv[2:]]
-shared = start_new_kernel(kernel_name=%r, cwd=str(paths[0].parent))[0] if one_kernel else None
+paths = [Path(p) for p in sys.argv[1:]]
+shared, client = start_new_kernel(kernel_name=%r, cwd=str(paths[0].parent))
+client.stop_channels()
 results = []
 for path in paths:
+    # a fresh namespace for every notebook: a name another notebook defined is a NameError again
+    # (through a client of its own: one left open while nbclient runs the notebook stops answering)
+    client = shared.client()
+    client.start_channels()
+    client.wait_for_ready(timeout=60)
+    reset = client.execute_interactive("%%reset -f\\nassert {n for n in dir() if not n.startswith('_')} <= "
+                                       "{'In', 'Out', 'exit', 'quit', 'open', 'get_ipython'}, dir()", timeout=60)
+    client.stop_channels()
+    assert reset["content"]["status"] == "ok", reset["content"]
     nb = nbformat.read(path, as_version=4)
     NotebookClient(nb, timeout=300, kernel_name=%r, allow_errors=True, km=shared,
                    resources={"metadata": {"path": str(path.parent)}}).execute()
+    nbformat.write(nb, path)   # with its outputs, as a student hands it in
     checks, problems, release = {}, [], None
     for cell in nb.cells:
         if cell.cell_type != "code":
@@ -220,8 +229,7 @@ for path in paths:
             shown = [o.get("data", {}).get("text/plain", "") for o in cell.outputs if o.output_type == "display_data"]
             checks[exercise] = shown
     results.append({"checks": checks, "problems": problems, "release": release})
-if shared is not None:
-    shared.shutdown_kernel(now=True)
+shared.shutdown_kernel(now=True)
 print(json.dumps(results))
 """ % (KERNEL, KERNEL)
 
@@ -262,10 +270,9 @@ def runs(release, environment, tmp_path_factory):
         (folder / kind).mkdir()
         paths = [solved(p, folder / kind / p.name) if kind == "solved" else
                  Path(shutil.copy2(p, folder / kind / p.name)) for p in released]
-        # solved: a fresh kernel per notebook; unsolved: one kernel for all (each stub cell binds its
-        # names to NotImplemented right before their check, so nothing carries over; it saves 8 starts)
-        commands[kind] = ([str(environment), "-c", RUNNER, "--one-kernel" if kind == "unsolved" else "--fresh",
-                           *map(str, paths)], {})
+        # one kernel for the nine notebooks, its namespace reset before each (RUNNER): a notebook
+        # that used another's name fails as in a fresh kernel; eight kernel starts (~2 s each) saved
+        commands[kind] = ([str(environment), "-c", RUNNER, *map(str, paths)], {})
     tests = summary["tests"]
     commands["tests"] = graded_release.replay_tests(
         environment, [str(ROOT / "tests" / "unit" / name) for name in tests["files"]], tests["select"], folder, ROOT)
@@ -281,6 +288,7 @@ def runs(release, environment, tmp_path_factory):
     log = folder / "graded.json"
     assert log.exists(), done["tests"][0][-3000:] + done["tests"][1][-3000:]
     results["tests"] = json.loads(log.read_text())
+    results["folder"] = folder
     return results
 
 
@@ -292,6 +300,20 @@ def test_solved_every_check_says_correct(runs):
     assert {e: s for e, s in found.items() if s != "correct"} == {}
     assert [r["problems"] for r in solved_runs.values() if r["problems"]] == []
     assert {(r["release"] or "").split(" (")[0] for r in solved_runs.values()} == {"course_utils 0.1.0: graded release"}
+
+
+def test_the_grader_reads_which_release_the_run_notebooks_ran_with(release, runs):
+    """What the grader reads from a notebook run with the installed graded release (its stored
+    outputs, as handed in) names that release: its version, build date and source."""
+    from course_utils.grade.command import prepare
+
+    out, _ = release
+    info = json.loads((out / "release.json").read_text())
+    labels = {path.name: prepare.ran_with("ada", path.stem, nbformat.read(path, as_version=4)).label
+              for path in sorted((runs["folder"] / "solved").glob("*.ipynb"))}
+    expected = f"graded release {info['course_utils']} (built {info['built']}" + \
+        (f", from {info['source']})" if info["source"] else ")")
+    assert len(labels) == 9 and set(labels.values()) == {expected}, labels
 
 
 def test_unsolved_every_check_says_not_attempted(runs):
