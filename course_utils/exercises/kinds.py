@@ -384,8 +384,8 @@ class ModuleWithCopiedWeights(Exercise):
     mistakes: Sequence[Mistake] = ()        # ``result(reference, *inputs)``: what a mistake computes
     otherwise: Message = "Your module's output differs from the expected values."
     raised: Sequence[Raised] = ()           # what the answer's forward raises means here, before ``advice``
-    advice: str = ""                        # added to PyTorch's errors, said in the course's words
-    subject: str = "your module"
+    advice: Message = ""                    # added to PyTorch's errors, said in the course's words
+    subject: Message = "your module"        # either may be a function of the ModuleSeen (sizes, input shape)
 
     def reference(self, *sizes) -> nn.Module:
         """The check's own module: by default the solution's class, built with the same sizes."""
@@ -440,7 +440,8 @@ class ModuleWithCopiedWeights(Exercise):
         return seen.got
 
     def _run(self, model, inputs, seen=None, **options) -> Run:
-        with checks.worded(model, self.subject, self.advice, checks.dims_of(inputs)):
+        subject, advice = (said(seen) if callable(said) else said for said in (self.subject, self.advice))
+        with checks.worded(model, subject, advice, checks.dims_of(inputs)):
             try:
                 return model.run(*inputs, **options)
             except (RuntimeError, TypeError, ValueError, IndexError) as error:
