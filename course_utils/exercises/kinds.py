@@ -311,6 +311,21 @@ def _shown(value) -> str:
 
 # --- a module compared with the reference, weights copied -----------------------------------------
 
+@dataclass(frozen=True)
+class OutputDiffers:
+    """A message (an ``otherwise``) for an output that differs from the reference: its shape, its dtype
+    or its largest difference, in ``checks.expect_close``'s words about ``what``."""
+
+    what: str = "your module's output"
+
+    def __call__(self, seen: Seen) -> str:
+        try:
+            checks.expect_close(seen.got, seen.expected, self.what)
+        except Incorrect as differs:
+            return str(differs)
+        return f"{self.what[:1].upper()}{self.what[1:]} differs from the expected values."
+
+
 class Requirement:
     """A structural requirement of a module answer, checked before any output is compared."""
 
