@@ -132,6 +132,7 @@ class Seen:
     got: object = None
     run: Run | None = None
     error: BaseException | None = None
+    given: tuple = ()                       # the arguments as the answer received them (Built: handles)
     _expected: object = field(default=None, repr=False)
     _has_expected: bool = False
 
@@ -217,6 +218,7 @@ class FunctionOnCases(Exercise):
     differs: Message = ""                   # the opening of every message about a differing result
     otherwise: Message = "{advice}"         # no mistake fits
     raised: Sequence[Raised] = ()           # the student's code raised
+    worded: str = ""                        # set: other PyTorch errors in the course's words about it
 
     def expected(self, *args):
         """The reference result, computed by the check itself (never from the answer's reply)."""
@@ -253,7 +255,7 @@ class FunctionOnCases(Exercise):
     def check_case(self, answer: Answer, case: Case) -> None:
         args = tuple(_local(a) for a in case.args)
         seen = Seen(self, answer, case, args)
-        inputs = _for_answer(answer, case.args, args)
+        inputs = seen.given = _for_answer(answer, case.args, args)
         try:
             seen.run = _run(answer, inputs, f"`{self.function}`")
         except (RuntimeError, TypeError, ValueError, IndexError, KeyError, AttributeError) as error:
@@ -280,6 +282,8 @@ class FunctionOnCases(Exercise):
         for said in self.raised:
             if isinstance(error, said.kinds) and (said.when is None or said.when(error, seen)):
                 return checks.mistake_in_your_code(error, seen.say(said.message))
+        if self.worded:
+            return checks.explain(error, None, self.worded) or error
         return error
 
 
@@ -530,6 +534,7 @@ class Score:
     hits: int = 0
     total: int = 0
     value: float | None = None
+    details: dict = field(default_factory=dict, compare=False)   # more fields for ``short``
 
     @property
     def fraction(self) -> Fraction | float:
@@ -542,7 +547,7 @@ class Score:
 class TrainToTarget(Exercise):
     """``measure(answer)`` trains or evaluates on the answer's side and returns a ``Score``; it must
     reach ``target`` (a ``Fraction`` for counts: 95/100 accepts 285 of 300), or ``higher_is_better``
-    False for a loss. ``short`` words the miss (fields: ``{score}``, ``{target}``)."""
+    False for a loss. ``short`` words the miss (fields: ``{score}``, ``{target}`` and the score's ``details``)."""
 
     target: Fraction | float = Fraction(1)
     higher_is_better: bool = True
@@ -560,4 +565,4 @@ class TrainToTarget(Exercise):
         if not self.reached(score):
             target = f"{float(self.target) * 100:g} %" if isinstance(self.target, Fraction) else f"{self.target:g}"
             shown = score.percent() if score.value is None else f"{score.value:.4g}"
-            raise Incorrect(self.short.format(score=shown, target=target))
+            raise Incorrect(self.short.format(**score.details, score=shown, target=target))

@@ -76,14 +76,19 @@ def unregistered_tensors(model: nn.Module) -> list[str]:
             if attr not in _MODULE_INTERNALS and isinstance(value, torch.Tensor)]
 
 
-def expect_parameter_count(model: nn.Module, expected: int) -> None:
-    """Total registered parameters; on mismatch say where the student's parameters are."""
+def expect_registered(model: nn.Module) -> None:
+    """Layers kept in a plain list or dict are invisible to PyTorch: say so before counting."""
     hidden = unregistered_modules(model)
     if hidden:
         names = ", ".join(f"`self.{n}`" for n in hidden)
         raise Incorrect(f"Layers stored in a plain Python list or dict ({names}) are not registered, so PyTorch "
                         f"does not see their parameters: use `nn.ModuleList` / `nn.ModuleDict`, or assign each "
                         f"layer to its own attribute.")
+
+
+def expect_parameter_count(model: nn.Module, expected: int) -> None:
+    """Total registered parameters; on mismatch say where the student's parameters are."""
+    expect_registered(model)
     total = parameter_count(model)
     if total != expected:
         raise Incorrect(f"Your model has {total:,} registered parameters; expected {expected:,}. "
