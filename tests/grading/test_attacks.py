@@ -61,21 +61,26 @@ def _processes_with(marker: str) -> list[str]:
 # kernels ahead while a neighbour's notebook runs (execute.parallel_workers); every attack must
 # fail the same way in both.
 MODES = {"xdist": "2", "one process": "20"}
+# Each kernel started cold (bwrap per kernel) or forked from the warm parent (launcher.warm).
+KERNELS = {"cold": {}, "warm": {"COURSE_GRADING_WARM": "1"}}
 
 
-@pytest.fixture(scope="module", params=sorted(MODES))
+@pytest.fixture(scope="module", params=[(m, k) for m in sorted(MODES) for k in KERNELS],
+                ids=lambda p: f"{p[0]}-{p[1]}")
 def attack_run(tmp_path_factory, request):
+    mode, kernels = request.param
     root = tmp_path_factory.mktemp("attacks")
     submissions = attacks.build(root / "submissions")
     before = _install_digest()
-    done = subprocess.run(_command(submissions, root / "out", "--workers", MODES[request.param],
+    done = subprocess.run(_command(submissions, root / "out", "--workers", MODES[mode],
                                    "--timeout", "10",
                                    "--notebook-timeout", "20", "--memory-mb", "1024"),
                           capture_output=True, text=True, timeout=900, cwd=root,
-                          env=dict(os.environ, **ENV))
+                          env=dict(os.environ, **ENV, **KERNELS[kernels]))
     assert done.returncode == 0, done.stderr[-3000:]
     log = (root / "out" / "pytest.log").read_text(errors="replace")
-    assert ("bringing up nodes" in log) == (request.param == "xdist"), log[:500]
+    assert ("bringing up nodes" in log) == (mode == "xdist"), log[:500]
+    assert "warm kernels unavailable" not in log, log[-3000:]
     time.sleep(1.0)   # a process left behind would have rewritten the gradebook by now
     return root / "out", done, before
 
