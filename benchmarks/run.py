@@ -71,7 +71,10 @@ def rows(results: dict) -> list[tuple[str, str, str, str]]:
                     "kernels vs nbgrader autograde (same run)",
                     f"{per['warm']:.2f} s vs {per['nbgrader']:.2f} s per submission = "
                     f"{r['warm_vs_nbgrader']:.2f}× (cold kernels: {per['cold']:.2f} s, "
-                    f"{r['cold_vs_nbgrader']:.2f}×; warm, 1 worker: {per['warm1']:.2f} s)",
+                    f"{r['cold_vs_nbgrader']:.2f}×; warm, 1 worker: {per['warm1']:.2f} s); "
+                    f"processor time {r['cpu_per_submission_s']['warm']:.2f} s vs "
+                    f"{r['cpu_per_submission_s']['nbgrader']:.2f} s = {r['warm_vs_nbgrader_cpu']:.2f}×"
+                    f" (load average {r['load_average']:.1f})",
                     "≥ 5 ×", _verdict(r["warm_vs_nbgrader"] >= 5)))
         out.append(("processor time of one kernel start, warm (fork of the warm parent) vs "
                     "cold (launcher + bwrap + import torch)",

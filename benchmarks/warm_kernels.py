@@ -10,14 +10,16 @@
 - autogrades the same submissions with nbgrader 0.9.6, installed for this into a temporary
   virtual environment (never into the course's), its kernel being the course's Python;
 
-rounds interleaved, medians kept. Processor time is what the machine's load does not distort;
-the wall times of a shared machine are only comparable within one run.
+rounds interleaved, medians kept, each run's wall time and processor time (of everything it
+started). Processor time is what the machine's load does not distort; the wall times of a
+shared machine are only comparable within one run.
 """
 
 from __future__ import annotations
 
 import json
 import os
+import resource
 import shutil
 import statistics
 import subprocess
@@ -143,15 +145,22 @@ def make_submissions(folder: Path, count: int) -> Path:
     return folder
 
 
-def _timed(command: list[str], cwd: Path, env: dict) -> float:
-    began = time.perf_counter()
+def _children_cpu() -> float:
+    usage = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return usage.ru_utime + usage.ru_stime
+
+
+def _timed(command: list[str], cwd: Path, env: dict) -> tuple[float, float]:
+    """Wall time and processor time of a command and everything it started (all waited for:
+    pytest waits for its workers and kernels, bwrap for what runs in it)."""
+    began, cpu = time.perf_counter(), _children_cpu()
     done = subprocess.run(command, cwd=cwd, env=env, capture_output=True, text=True)
     if done.returncode != 0:
         raise RuntimeError(f"{command[:4]} failed: {done.stderr[-2000:]}")
-    return time.perf_counter() - began
+    return time.perf_counter() - began, _children_cpu() - cpu
 
 
-def _grade(root: Path, out: str, warm: bool, workers: int) -> float:
+def _grade(root: Path, out: str, warm: bool, workers: int) -> tuple[float, float]:
     env = {k: v for k, v in os.environ.items() if k != "COURSE_GRADING_WARM"}
     if warm:
         env["COURSE_GRADING_WARM"] = "1"
@@ -220,7 +229,7 @@ def _nbgrader_env(root: Path, python: Path) -> dict:
                 PATH=os.pathsep.join([str(python.parent), os.environ.get("PATH", "")]))
 
 
-def nbgrader_autograde(course: Path, python: Path, env: dict) -> float:
+def nbgrader_autograde(course: Path, python: Path, env: dict) -> tuple[float, float]:
     shutil.rmtree(course / "autograded", ignore_errors=True)
     return _timed([str(python.parent / "nbgrader"), "autograde", "l01", "--create", "--force"],
                   course, env)
@@ -252,17 +261,26 @@ def measure(submissions: int = 10, repeat: int = 2, starts: int = 5) -> dict:
             times["warm"].append(_grade(root, "warm", True, 2))
             times["warm1"].append(_grade(root, "warm1", True, 1))
         same = _points(root, "cold") == _points(root, "warm") == _points(root, "warm1")
+        import sqlite3
+
+        with sqlite3.connect(course / "gradebook.db") as db:
+            nbgrader_points = db.execute("select sum(auto_score) from grade").fetchone()[0]
         full = all(sum(p.values()) == 8 for p in _points(root, "warm").values())
-    per = {k: statistics.median(v) / submissions for k, v in times.items()}
+    per = {k: statistics.median(w for w, _ in v) / submissions for k, v in times.items()}
+    cpu = {k: statistics.median(c for _, c in v) / submissions for k, v in times.items()}
     return {"submissions": submissions, "lesson": LESSON, "repeat": repeat, "starts": starts,
             "cold_start_cpu_s": round(statistics.median(c for c, _ in cold_cpu), 3),
             "warm_start_cpu_s": round(statistics.median(w for w, _ in warm_cpu), 3),
             "client_handshake_cpu_s": round(statistics.median(c for _, c in warm_cpu), 3),
             "per_submission_s": {k: round(v, 3) for k, v in per.items()},
+            "cpu_per_submission_s": {k: round(v, 3) for k, v in cpu.items()},
+            "warm_vs_nbgrader_cpu": round(cpu["nbgrader"] / cpu["warm"], 2),
+            "load_average": os.getloadavg()[0],
             "warm_vs_nbgrader": round(per["nbgrader"] / per["warm"], 2),
             "cold_vs_nbgrader": round(per["nbgrader"] / per["cold"], 2),
             "warm_vs_cold": round(per["cold"] / per["warm"], 2),
             "same_gradebook": same, "all_full_marks": full,
+            "nbgrader_full_marks": nbgrader_points == 8 * submissions,
             "workers": 2, "nbgrader": NBGRADER}
 
 

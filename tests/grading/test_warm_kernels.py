@@ -191,3 +191,29 @@ def test_each_fault_student_grades_the_same_with_warm_kernels(warm_fault_run, st
     assert note in "; ".join(row["notes"]), row["notes"]
     if not note:
         assert row["notes"] == []
+
+
+def test_only_a_sandboxed_kernelspec_is_marked_warm(tmp_path):
+    assert sandbox.kernelspec(1024, tmp_path, warm=True)["metadata"] == {sandbox.WARM_KEY: {"warm": True}}
+    assert sandbox.kernelspec(1024, tmp_path, warm=True, sandbox=False)["metadata"] == {}
+    assert sandbox.kernelspec(1024, tmp_path)["metadata"] == {}
+
+
+def test_the_child_rebinds_the_parent_s_layout_without_its_nested_parts():
+    options = ["--symlink", "usr/lib", "/lib", "--ro-bind", "/usr", "/usr",
+               "--ro-bind", "/usr/local", "/usr/local", "--ro-bind", "/venv", "/venv",
+               "--tmpfs", "/venv/solutions", "--ro-bind", "/dev/null", "/venv/key.py",
+               "--ro-bind", "/venvs", "/venvs"]
+    plan = warm.plan_of(options)
+    assert plan["binds"] == ["/usr", "/venv", "/venvs"]   # nested ones come along, hidden ones too
+    assert plan["symlinks"] == [["usr/lib", "/lib"]]
+
+
+def test_the_parent_keeps_capabilities_only_for_itself_and_a_fresh_root_for_the_kernels():
+    options, plan = warm.parent_command([], 64, {})
+    assert "--cap-drop" not in options and options[options.index("--cap-add") + 1] == "ALL"
+    assert "--disable-userns" in options and "--unshare-all" in options
+    assert options[options.index("--dir") + 1:].count(warm.NEW_ROOT) == 1
+    # the grader's view and the machine's /proc are the parent's, under names no kernel root has
+    assert options[options.index(warm.HOST_ROOT) - 2:options.index(warm.HOST_ROOT) + 1] == ["--bind", "/", warm.HOST_ROOT]
+    assert warm.HOST_ROOT not in plan["binds"] and "/" not in plan["binds"]
