@@ -73,10 +73,22 @@ def expect_autograd_op(output: torch.Tensor, op: str, message: str) -> None:
         raise Incorrect(message)
 
 
+def optimizer_missing(optimizer: torch.optim.Optimizer, model: nn.Module) -> list[str]:
+    """Names of ``model``'s parameters that no group of ``optimizer`` holds (both probed, or both local)."""
+    if isinstance(model, Answer):
+        from course_utils.probes.client import ProbeFault
+
+        reply = model.session.request("optimizer_missing", optimizer=optimizer.handle, model=model.handle)
+        if type(reply) is not list or not all(type(name) is str for name in reply):
+            raise ProbeFault("the answer's side sent a malformed list of names")
+        return reply
+    known = {id(p) for group in optimizer.param_groups for p in group["params"]}
+    return [name for name, p in model.named_parameters() if id(p) not in known]
+
+
 def expect_optimizer_covers(optimizer: torch.optim.Optimizer, model: nn.Module) -> None:
     """Every parameter of ``model`` must be in one of the optimizer's parameter groups."""
-    known = {id(p) for group in optimizer.param_groups for p in group["params"]}
-    missing = [name for name, p in model.named_parameters() if id(p) not in known]
+    missing = optimizer_missing(optimizer, model)
     if missing:
         raise Incorrect(f"The optimizer does not know {len(missing)} parameter{'s' if len(missing) > 1 else ''} "
                         f"of the model ({', '.join(missing)}): they will never be updated. "
