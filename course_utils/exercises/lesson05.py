@@ -1,82 +1,20 @@
 """Exercises of lesson 05 (branching): channel arithmetic, a fork joined by cat, two heads, and
 debugging a two-input network one of whose branches never learns.
 
-Each check reaches the answer through probes (``course_utils.probes``): it builds the student's
-class on the answer's side, runs it on the check's own inputs, and compares what comes back with
-a reference computed here. Behaviour is compared after copying the reference's weights into the
-student's module (by shape, not by attribute name or registration order, so any correct spelling
-passes); structure is read from the module tree (parameters, which layers run) and from the
-autograd ops behind the output (a ``cat``).
+q2 to q4 are ``ModuleWithCopiedWeights`` (``kinds``): the student's class is built on the answer's
+side, checked for structure and for its first output (``refuse``, as data), then the reference's
+weights are copied in (by shape, so any spelling passes) and the outputs compared on the check's
+hidden inputs. What PyTorch raises for a join along the wrong dimension is said in the course's
+words (``raised``). q1 asks for a value and stays a plain ``Exercise``.
 """
-
-import functools
 
 import torch
 from torch import nn
 
-from course_utils.exercises import checks, torch_errors
-from course_utils.exercises.checks import copy_weights_by_shape, same
+from course_utils.exercises import checks
 from course_utils.exercises.engine import Exercise, Incorrect
-from course_utils.probes.client import Answer, BindError, Run
-
-
-def linears(model: Answer) -> list[tuple[int, int]]:
-    """(in_features, out_features) of each registered ``nn.Linear`` (or subclass) of the model, once.
-
-    Read from the module tree: a module with both settings and its own weight of shape
-    (out_features, in_features), so a model that merely stores its sizes as attributes is not one.
-    """
-    seen, found = set(), []
-    for entry in model.tree():
-        settings = entry.settings
-        sizes = (settings.get("in_features"), settings.get("out_features"))
-        weight = next((shape for name, shape, _ in entry.parameters if name == "weight"), None)
-        if entry.identity in seen or not all(type(n) is int for n in sizes) or weight != [sizes[1], sizes[0]]:
-            continue
-        seen.add(entry.identity)
-        found.append(sizes)
-    return found
-
-
-def run_model(model: Answer, inputs, **options) -> Run:
-    """One forward pass of the student's module on the check's inputs (``options`` as ``Answer.run``).
-
-    A call the module cannot accept is worded by ``checks.call``, as in every lesson."""
-    if not model.info.get("callable"):
-        checks.call(model, *inputs, what="your model")
-    try:
-        return model.run(*inputs, **options)
-    except BindError:
-        checks.call(model, *inputs, what="your model")   # raises the course's Incorrect for this signature
-        raise
-
-
-def forward_joined(model: Answer, inputs, head_advice: str, **options) -> Run:
-    """Run a branching model; the errors of a join along the wrong dimension become the course's message.
-
-    ``head_advice`` says what the layer after the join must read, for a head that cannot read it;
-    any other error PyTorch words its own way is said in the course's (``torch_errors``).
-    Returns the ``Run``: its ``value`` is the output, its ``ops`` (with ``ops=True``) the autograd ops.
-    """
-    batch = inputs[0].shape[0]
-    with torch_errors.worded(model, "your model", dims=torch_errors.VECTORS):
-        try:
-            return run_model(model, inputs, **options)
-        except RuntimeError as error:
-            text = str(error)
-            if "mat1 and mat2 shapes cannot be multiplied" in text:
-                rows = text.split("(", 1)[1].split("x", 1)[0]
-                if rows == str(2 * batch):
-                    raise checks.mistake_in_your_code(
-                        error, f"The head received {rows} rows for a batch of {batch}: `torch.cat(..., dim=0)` "
-                               "stacks the samples of both branches. Join along dim=1, the features.") from None
-                raise checks.mistake_in_your_code(
-                    error, f"A layer cannot read the features it receives: {head_advice}.") from None
-            if "Sizes of tensors must match" in text:
-                raise checks.mistake_in_your_code(
-                    error, "torch.cat refused the branches: every size except the joined dimension must match. "
-                           "The samples are dim 0 and the features dim 1: join along dim=1.") from None
-            raise
+from course_utils.exercises.kinds import Mistake, ModuleWithCopiedWeights, Raised
+from course_utils.probes.client import Answer
 
 
 # --- q1 ---------------------------------------------------------------------------------
@@ -148,9 +86,60 @@ def _given(answer: Answer) -> str:
 q1 = ForkShape()
 
 
+# --- what a join along the wrong dimension raises, in the course's words ----------------------
+
+def _rows(error) -> str:
+    """The rows a Linear layer received, read from PyTorch's 'mat1 and mat2 shapes' message."""
+    return str(error).split("(", 1)[1].split("x", 1)[0]
+
+
+def joined_wrong(head_advice) -> list:
+    """The ``raised`` of a branching model; ``head_advice(seen)`` says what the layer after the join reads."""
+    return [
+        Raised(lambda s: f"The head received {_rows(s.error)} rows for a batch of {s.args[0].shape[0]}: "
+                         "`torch.cat(..., dim=0)` stacks the samples of both branches. Join along dim=1, the features.",
+               (RuntimeError,), when=lambda error, s: "mat1 and mat2 shapes cannot be multiplied" in str(error)
+               and _rows(error) == str(2 * s.args[0].shape[0])),
+        Raised(lambda s: f"A layer cannot read the features it receives: {head_advice(s)}.", (RuntimeError,),
+               when=lambda error, s: "mat1 and mat2 shapes cannot be multiplied" in str(error)),
+        Raised("torch.cat refused the branches: every size except the joined dimension must match. The samples are "
+               "dim 0 and the features dim 1: join along dim=1.", (RuntimeError,),
+               when=lambda error, s: "Sizes of tensors must match" in str(error)),
+    ]
+
+
+def _count(s) -> tuple[int, int]:
+    """(the answer's registered parameters, the reference's)."""
+    return checks.parameter_count(s.model), checks.parameter_count(s.reference)
+
+
+def _linears(model) -> list[tuple[int, int]]:
+    """(in_features, out_features) of each registered ``nn.Linear`` of the answer's model."""
+    return [(e.settings.get("in_features"), e.settings.get("out_features"))
+            for _, e in checks.modules_of_type(model, nn.Linear)]
+
+
+NO_CAT = Mistake("Your forward does not join the branches with torch.cat (no cat in the autograd graph of the output).",
+                 when=lambda s: "CatBackward0" not in s.first().ops)
+
+
 # --- q2 ---------------------------------------------------------------------------------
 
-class TwoBranchNet(Exercise):
+def _head_width(s) -> str | None:
+    """What is wrong with the layer after the join, or None: some Linear must read hidden1 + hidden2."""
+    _, hidden1, hidden2, out_features = s.sizes
+    layers = _linears(s.model)
+    if any(layer_in == hidden1 + hidden2 for layer_in, _ in layers):
+        return None
+    narrow = [layer_in for layer_in, layer_out in layers if layer_out == out_features]
+    if narrow:
+        return (f"With TwoBranchNet{s.sizes} your last layer has in_features={narrow[0]}, but the concatenation "
+                f"carries {hidden1} + {hidden2} = {hidden1 + hidden2} features: the head must read both branches.")
+    return (f"No nn.Linear reads {hidden1} + {hidden2} = {hidden1 + hidden2} features: the layer after torch.cat "
+            "needs in_features = hidden1 + hidden2.")
+
+
+class TwoBranchNet(ModuleWithCopiedWeights):
     id = "lesson05.q2"
     points = 2
     title = "Two branches joined by torch.cat"
@@ -162,76 +151,48 @@ class TwoBranchNet(Exercise):
         "the features of both branches side by side.",
     ]
     # the notebook draws TwoBranchNet(6, 5, 7, 3); the second size set catches widths typed in as numbers
-    cases = [(6, 5, 7, 3), (4, 9, 2, 5)]
+    sizes = [(6, 5, 7, 3), (4, 9, 2, 5)]
+    requires = ()
+    refuse = [
+        Mistake(_head_width, when=lambda s: _head_width(s) is not None),
+        Mistake(lambda s: f"Your module has {_count(s)[0]} parameters, the network described has {_count(s)[1]}: two "
+                          f"Linear layers that both read the {s.sizes[0]} input features, and one head.",
+                when=lambda s: _count(s)[0] != _count(s)[1]),
+        Mistake(lambda s: f"For an input of shape (4, {s.sizes[0]}) the output should have shape (4, {s.sizes[3]}); "
+                          f"yours is {s.shape if s.shape is not None else checks.type_name(s.got)}.",
+                when=lambda s: s.first() and s.shape != (4, s.sizes[3])),
+        NO_CAT,
+    ]
+    mistakes = [Mistake("Your branches are joined in the other order: torch.cat([branch1, branch2], dim=1) puts "
+                        "branch 1's features first.",
+                        result=lambda ref, x: ref.head(torch.cat([ref.branch2(x), ref.branch1(x)], dim=1)))]
+    otherwise = ("Same layers, different output than the reference: check the activations (ReLU after branch 1's "
+                 "Linear, Tanh after branch 2's) and that both branches read the original x.")
+    raised = joined_wrong(lambda s: f"it reads hidden1 + hidden2 = {s.sizes[1] + s.sizes[2]} features")
 
-    def check_answer(self, answer):
-        for sizes in self.cases:
-            self._check_one(answer, sizes)
-
-    def _check_one(self, answer, sizes):
-        in_features, hidden1, hidden2, out_features = sizes
-        model = checks.instantiate(answer, *sizes)
-        layers = linears(model)
-        if not any(layer_in == hidden1 + hidden2 for layer_in, _ in layers):
-            narrow = [layer_in for layer_in, layer_out in layers if layer_out == out_features]
-            if narrow:
-                raise Incorrect(
-                    f"With TwoBranchNet{sizes} your last layer has in_features={narrow[0]}, "
-                    f"but the concatenation carries {hidden1} + {hidden2} = {hidden1 + hidden2} "
-                    "features: the head must read both branches.")
-            raise Incorrect(f"No nn.Linear reads {hidden1} + {hidden2} = {hidden1 + hidden2} "
-                            "features: the layer after torch.cat needs in_features = hidden1 + hidden2.")
-        reference = q2.solution_object()(*sizes)
-        expected, found = checks.parameter_count(reference), checks.parameter_count(model)
-        if found != expected:
-            raise Incorrect(f"Your module has {found} parameters, the network described has "
-                            f"{expected}: two Linear layers that both read the {in_features} input "
-                            "features, and one head.")
-        x = torch.randn(4, in_features)
-        advice = f"it reads hidden1 + hidden2 = {hidden1 + hidden2} features"
-        run = forward_joined(model, (x,), advice, ops=True)
-        out = run.value
-        if not isinstance(out, torch.Tensor) or out.shape != (4, out_features):
-            shape = tuple(out.shape) if isinstance(out, torch.Tensor) else checks.type_name(out)
-            raise Incorrect(f"For an input of shape (4, {in_features}) the output should have shape "
-                            f"(4, {out_features}); yours is {shape}.")
-        if "CatBackward0" not in checks.autograd_ops(run):
-            raise Incorrect("Your forward does not join the branches with torch.cat "
-                            "(no cat in the autograd graph of the output).")
-        # the reference's weights go into the student's layers; its output is computed here
-        copy_weights_by_shape(reference, model)
-        out = forward_joined(model, (x,), advice).value
-        with torch.no_grad():
-            if same(out, reference(x)):
-                return
-            swapped = swapped_two_branch()(*sizes)
-            swapped.load_state_dict(reference.state_dict())
-            if same(out, swapped(x)):
-                raise Incorrect("Your branches are joined in the other order: torch.cat([branch1, "
-                                "branch2], dim=1) puts branch 1's features first.")
-        raise Incorrect("Same layers, different output than the reference: check the "
-                        "activations (ReLU after branch 1's Linear, Tanh after branch 2's) and "
-                        "that both branches read the original x.")
+    def inputs(self, in_features, *_):
+        return (checks.hidden_input(4, in_features, seed=52),)
 
 
 q2 = TwoBranchNet()
 
 
-@functools.cache
-def swapped_two_branch():
-    """A common slip: the branches joined in the other order (the reference, subclassed; built
-    on first use, where the solutions are installed)."""
-
-    class SwappedTwoBranch(q2.solution_object()):
-        def forward(self, x):
-            return self.head(torch.cat([self.branch2(x), self.branch1(x)], dim=1))
-
-    return SwappedTwoBranch
-
-
 # --- q3 ---------------------------------------------------------------------------------
 
-class TwoHeads(Exercise):
+def _outputs(s) -> list:
+    got = s.first() and s.got
+    return list(got) if type(got) in (tuple, list) and len(got) == 2 else []
+
+
+def _shapes(s) -> tuple:
+    return tuple(tuple(out.shape) for out in _outputs(s))
+
+
+def _repeated(s) -> dict:
+    return {name: n for name, n in s.first().calls.items() if type(n) is int and n > 1}
+
+
+class TwoHeads(ModuleWithCopiedWeights):
     id = "lesson05.q3"
     points = 2
     title = "One trunk, two heads: a module with two outputs"
@@ -242,54 +203,41 @@ class TwoHeads(Exercise):
         "Layers: Linear(in_features, hidden) + ReLU (the trunk), Linear(hidden, n_classes) and "
         "Linear(hidden, 1). Keep the value's shape (batch, 1): no squeeze.",
     ]
-    sizes = (8, 16, 4)
+    sizes = [(8, 16, 4)]
+    requires = ()
+    refuse = [
+        Mistake(lambda s: f"forward returned {f'one tensor of shape {s.shape}' if s.shape else checks.type_name(s.got)}"
+                          "; return two tensors: `return scores, value`.", when=lambda s: not _outputs(s)),
+        Mistake(lambda s: f"Expected the first output of forward to be a tensor, got {checks.kind_of(s.got[0])}.",
+                when=lambda s: type(s.got[0]) is not torch.Tensor),
+        Mistake(lambda s: f"Expected the second output of forward to be a tensor, got {checks.kind_of(s.got[1])}.",
+                when=lambda s: type(s.got[1]) is not torch.Tensor),
+        Mistake(lambda s: f"The outputs come in the other order: first the class scores (5, {s.sizes[2]}), then the "
+                          "value (5, 1).", when=lambda s: _shapes(s) == ((5, 1), (5, s.sizes[2]))),
+        Mistake("The value has shape (5,): keep the feature dimension, (5, 1); do not squeeze it.",
+                when=lambda s: _shapes(s)[1] == (5,)),
+        Mistake(lambda s: f"For a (5, {s.sizes[0]}) input the outputs should have shapes (5, {s.sizes[2]}) and (5, 1); "
+                          f"yours are {_shapes(s)[0]} and {_shapes(s)[1]}.",
+                when=lambda s: _shapes(s) != ((5, s.sizes[2]), (5, 1))),
+        Mistake(lambda s: f"{_count(s)[0]} parameters instead of {_count(s)[1]}: each head has its own trunk. Compute "
+                          "the trunk once and feed it to both heads.",
+                when=lambda s: _count(s)[0] - _count(s)[1] == s.sizes[0] * s.sizes[1] + s.sizes[1]),
+        Mistake(lambda s: f"Your module has {_count(s)[0]} parameters, the network described has {_count(s)[1]}.",
+                when=lambda s: _count(s)[0] != _count(s)[1]),
+        Mistake(lambda s: "`{}` runs {} times in one forward: the trunk is computed once, `features = self.trunk(x)`, "
+                          "and both heads read that same `features`.".format(*next(iter(_repeated(s).items()))),
+                when=_repeated),
+    ]
+    otherwise = ("Same layers, different outputs than the reference: the trunk is Linear followed by ReLU, and each "
+                 "head is a single Linear.")
+    raised = joined_wrong(lambda s: f"both heads read the {s.sizes[1]} features of the trunk: "
+                                    "`nn.Linear(hidden, n_classes)` and `nn.Linear(hidden, 1)`")
 
-    def check_answer(self, answer):
-        in_features, hidden, n_classes = self.sizes
-        model = checks.instantiate(answer, *self.sizes)
-        x = torch.randn(5, in_features)
-        advice = (f"both heads read the {hidden} features of the trunk: "
-                  f"`nn.Linear(hidden, n_classes)` and `nn.Linear(hidden, 1)`")
-        out = forward_joined(model, (x,), advice).value
-        if isinstance(out, torch.Tensor) or not isinstance(out, (tuple, list)) or len(out) != 2:
-            what = f"one tensor of shape {tuple(out.shape)}" if isinstance(out, torch.Tensor) \
-                else f"{checks.type_name(out)}"
-            raise Incorrect(f"forward returned {what}; return two tensors: "
-                            "`return scores, value`.")
-        scores = checks.expect_tensor(out[0], "the first output of forward")
-        value = checks.expect_tensor(out[1], "the second output of forward")
-        if scores.shape == (5, 1) and value.shape == (5, n_classes):
-            raise Incorrect(f"The outputs come in the other order: first the class scores "
-                            f"(5, {n_classes}), then the value (5, 1).")
-        if value.shape == (5,):
-            raise Incorrect("The value has shape (5,): keep the feature dimension, (5, 1); "
-                            "do not squeeze it.")
-        if scores.shape != (5, n_classes) or value.shape != (5, 1):
-            raise Incorrect(f"For a (5, {in_features}) input the outputs should have shapes "
-                            f"(5, {n_classes}) and (5, 1); yours are {tuple(scores.shape)} and "
-                            f"{tuple(value.shape)}.")
-        reference = q3.solution_object()(*self.sizes)
-        expected, found = checks.parameter_count(reference), checks.parameter_count(model)
-        if found > expected and found - expected == in_features * hidden + hidden:
-            raise Incorrect(f"{found} parameters instead of {expected}: each head has its own "
-                            "trunk. Compute the trunk once and feed it to both heads.")
-        if found != expected:
-            raise Incorrect(f"Your module has {found} parameters, the network described has "
-                            f"{expected}.")
-        repeated = {name: n for name, n in checks.calls_per_module(model, x).items() if n > 1}
-        if repeated:
-            name, n = next(iter(repeated.items()))
-            raise Incorrect(f"`{name}` runs {n} times in one forward: the trunk is computed once, "
-                            "`features = self.trunk(x)`, and both heads read that same `features`.")
-        # the reference's weights go into the student's layers; its outputs are computed here
-        copy_weights_by_shape(reference, model)
-        out = forward_joined(model, (x,), advice).value
-        scores, value = out if isinstance(out, (tuple, list)) and len(out) == 2 else (None, None)
-        with torch.no_grad():
-            ref_scores, ref_value = reference(x)
-        if not (same(scores, ref_scores) and same(value, ref_value)):
-            raise Incorrect("Same layers, different outputs than the reference: the trunk is "
-                            "Linear followed by ReLU, and each head is a single Linear.")
+    def inputs(self, in_features, *_):
+        return (checks.hidden_input(5, in_features, seed=53),)
+
+    def same(self, got, expected):
+        return type(got) in (tuple, list) and len(got) == 2 and all(map(checks.close, got, expected))
 
 
 q3 = TwoHeads()
@@ -297,7 +245,7 @@ q3 = TwoHeads()
 
 # --- q4 (debugging) ------------------------------------------------------------------------
 
-class SilentBranchDebug(Exercise):
+class SilentBranchDebug(ModuleWithCopiedWeights):
     id = "lesson05.q4"
     points = 2
     title = "Debug: branch b never learns"
@@ -313,57 +261,45 @@ class SilentBranchDebug(Exercise):
         "need no gradient, but the layers that read them do: compute branch b outside that block.",
     ]
     # two sets of sizes, so nothing hard-coded for the notebook's (4, 6, 8, 3) passes
-    cases = [(4, 6, 8, 3), (5, 3, 7, 2)]
+    sizes = [(4, 6, 8, 3), (5, 3, 7, 2)]
+    requires = ()
+    refuse = [
+        Mistake(lambda s: f"Expected the output of SensorNet{s.sizes} for 5 samples to be a tensor, got "
+                          f"{checks.kind_of(s.got)}.", when=lambda s: s.first() and type(s.got) is not torch.Tensor),
+        Mistake(lambda s: f"The output of SensorNet{s.sizes} for 5 samples has shape {s.shape}; expected "
+                          f"{(5, s.sizes[3])}.", when=lambda s: s.shape != (5, s.sizes[3])),
+        Mistake(lambda s: f"SensorNet{s.sizes} should have {_count(s)[1]} parameters (Linear({s.sizes[0]}, "
+                          f"{s.sizes[2]}) reading `a`, Linear({s.sizes[1]}, {s.sizes[2]}) reading `b` and a head "
+                          f"reading {2 * s.sizes[2]} features); yours has {_count(s)[0]}. "
+                          f"Where yours are: {checks.parameter_breakdown(s.model)}.",
+                when=lambda s: _count(s)[0] != _count(s)[1]),
+        Mistake("Your scores are cut off from autograd: no gradient can go back from them to any layer, so training "
+                "could never change anything.", when=lambda s: not s.first().connected),
+        NO_CAT,
+    ]
+    mistakes = [Mistake("Your branches are joined in the other order: branch a's features first, then branch b's.",
+                        result=lambda ref, a, b: ref.head(torch.cat([ref.branch_b(b), ref.branch_a(a)], dim=1)))]
+    otherwise = ("Same layers, different scores: each branch is its Linear followed by a ReLU, branch a reads `a`, "
+                 "branch b reads `b`, and the head reads both joined.")
+    raised = joined_wrong(lambda s: f"each branch gives {s.sizes[2]} features and `torch.cat` along dim=1 puts them "
+                                    f"side by side: the head reads {2 * s.sizes[2]}")
 
-    def check_answer(self, answer):
-        for sizes in self.cases:
-            self._check_one(checks.instantiate(answer, *sizes), sizes)
+    def inputs(self, a_features, b_features, *_):
+        return checks.hidden_input(5, a_features), checks.hidden_input(5, b_features, seed=99)
 
-    def _check_one(self, model, sizes):
-        a_features, b_features, hidden, n_classes = sizes
-        batch = 5
-        head_advice = (f"each branch gives {hidden} features and `torch.cat` along dim=1 puts them side by side: "
-                       f"the head reads {2 * hidden}")
-        a, b = checks.hidden_input(batch, a_features), checks.hidden_input(batch, b_features, seed=99)
-        run = forward_joined(model, (a, b), head_advice, ops=True)
-        checks.expect_shape(run.value, (batch, n_classes), f"the output of SensorNet{sizes} for {batch} samples")
-        reference = q4.solution_object()(*sizes)
-        expected, found = checks.parameter_count(reference), checks.parameter_count(model)
-        if found != expected:
-            raise Incorrect(f"SensorNet{sizes} should have {expected} parameters (Linear({a_features}, {hidden}) "
-                            f"reading `a`, Linear({b_features}, {hidden}) reading `b` and a head reading "
-                            f"{2 * hidden} features); yours has {found}. "
-                            f"Where yours are: {checks.parameter_breakdown(model)}.")
-        if not run.connected:
-            raise Incorrect("Your scores are cut off from autograd: no gradient can go back from them to any layer, "
-                            "so training could never change anything.")
-        if "CatBackward0" not in checks.autograd_ops(run):
-            raise Incorrect("Your forward does not join the branches with torch.cat "
-                            "(no cat in the autograd graph of the output).")
-
-        def output():
-            """The student's scores with the weights copied in so far (the reference's, paired by shape)."""
-            return checks.plain(forward_joined(model, (a, b), head_advice, no_grad=True).value)
-
-        with torch.no_grad():
-            wanted = reference(a, b)
-            if not checks.copy_weights_until(reference, model, lambda: same(output(), wanted)):
-                swapped = reference.head(torch.cat([reference.branch_b(b), reference.branch_a(a)], dim=1))
-                if same(output(), swapped):
-                    raise Incorrect("Your branches are joined in the other order: branch a's features first, "
-                                    "then branch b's.")
-                raise Incorrect("Same layers, different scores: each branch is its Linear followed by a ReLU, "
-                                "branch a reads `a`, branch b reads `b`, and the head reads both joined.")
-        gradient = checks.hidden_input(batch, n_classes, seed=7)
-        with torch_errors.worded(model, "the backward pass through your model", dims=torch_errors.VECTORS):
-            grads = model.run(a, b, backward=gradient).grads
+    def matched(self, seen):
+        """The scores are right: one backward pass from them must reach every parameter."""
+        gradient = checks.hidden_input(5, seen.sizes[3], seed=7)
+        with checks.worded(seen.model, "the backward pass through your model", dims=checks.dims_of(seen.args)):
+            grads = seen.model.run(*seen.args, backward=gradient).grads
         silent = [name for name, grad in grads.items()
                   if type(grad) is not torch.Tensor or float(grad.abs().sum()) == 0.0]
         if silent:
-            names = ", ".join(f"`{name}`" for name in silent)
-            raise Incorrect(f"Your scores are right, but after one backward pass from them {names} "
-                            f"{'has' if len(silent) == 1 else 'have'} no gradient: training could never change "
-                            f"{'it' if len(silent) == 1 else 'them'}. Every layer of SensorNet must learn.")
+            one = len(silent) == 1
+            raise Incorrect(f"Your scores are right, but after one backward pass from them "
+                            f"{', '.join(f'`{name}`' for name in silent)} {'has' if one else 'have'} no gradient: "
+                            f"training could never change {'it' if one else 'them'}. Every layer of SensorNet must "
+                            "learn.")
 
 
 q4 = SilentBranchDebug()
