@@ -2,43 +2,30 @@
 its channels (a projection shortcut with a stride), a learnable sum, and debugging a residual
 block that does not give back its input when its branch is switched off.
 
-Behavioural checks copy the reference's weights into the student's block (matched by shape, so
-attribute names and order are free) and compare outputs; structural checks look for an addition
-in the autograd graph, the 1×1 shortcut conv, and a registered ``alpha``. Every check is probed:
-it reaches the student's block only through its ``Answer`` handle (the module tree, parameters,
-runs), and computes every expected value from its own reference.
+Each is a ``ModuleWithCopiedWeights``: the student's block is built with each size set, its
+structure is checked (same-size padding, the 1×1 shortcut, a registered ``alpha``, the parameter
+count with the layers built without bias named), its first output must have the input's shape and
+come from an addition, then the reference's weights are copied in (matched by shape, so attribute
+names and order are free) and the outputs compared; the mistakes are known wrong computations.
 """
+
+from dataclasses import dataclass
 
 import torch
 import torch.nn.functional as F
 from torch import nn
 
-from course_utils.exercises import checks, torch_errors
-from course_utils.exercises.checks import copy_weights_by_shape, same
-from course_utils.exercises.engine import Exercise, Incorrect
-from course_utils.probes.client import Answer, BindError, ModuleEntry, Run
-
-_CONV_SETTINGS = ("in_channels", "out_channels", "kernel_size", "stride", "padding", "dilation", "groups")
+from course_utils.exercises import checks
+from course_utils.exercises.engine import Incorrect
+from course_utils.exercises.kinds import Mistake, ModuleWithCopiedWeights, Requirement
+from course_utils.probes.client import Answer, ModuleEntry
 
 
-def _is_conv2d(entry: ModuleEntry) -> bool:
-    """An ``nn.Conv2d``, or a subclass of it the student (or another library) wrote."""
-    if entry.type == "Conv2d":
-        return True
-    kernel = entry.settings.get("kernel_size")
-    return (not entry.library and all(key in entry.settings for key in _CONV_SETTINGS)
-            and type(kernel) is tuple and len(kernel) == 2)
-
+# --- what the checks read of a block ------------------------------------------------------------
 
 def convs(model: Answer) -> list[ModuleEntry]:
-    """The block's registered 2-D convolutions, each once, in registration order."""
-    seen, found = set(), []
-    for entry in model.tree():
-        if entry.identity not in seen:
-            seen.add(entry.identity)
-            if _is_conv2d(entry):
-                found.append(entry)
-    return found
+    """The block's registered 2-D convolutions (``nn.Conv2d`` or a subclass), each once, in order."""
+    return [entry for entry in checks.unique(model.tree()) if entry.is_a("Conv2d")]
 
 
 def has_bias(conv: ModuleEntry) -> bool:
@@ -52,17 +39,6 @@ def kernel_size(conv: ModuleEntry) -> tuple:
 def channels(conv: ModuleEntry) -> tuple:
     """(in_channels, out_channels) of a convolution."""
     return conv.settings.get("in_channels"), conv.settings.get("out_channels")
-
-
-def expect_same_size_padding(model: Answer) -> None:
-    """A residual sum needs the branch to keep the size the shortcut gives: padding = kernel // 2."""
-    for conv in convs(model):
-        k, p = kernel_size(conv)[0], conv.settings.get("padding")
-        if isinstance(p, str) or p[0] == k // 2:
-            continue
-        raise Incorrect(f"A {k}×{k} convolution with padding={p[0]} shrinks the image, and then "
-                        f"branch(x) and the shortcut cannot be added: use padding={k // 2} so the branch's "
-                        "height and width come out as the shortcut's.")
 
 
 def count_mismatch(model: Answer, reference: nn.Module, described: str, layers=None) -> str:
@@ -83,27 +59,9 @@ def count_mismatch(model: Answer, reference: nn.Module, described: str, layers=N
     return message
 
 
-def run_block(model: Answer, x: torch.Tensor, subject: str = "your block", advice: str = "", **options) -> Run:
-    """One forward pass of the block on ``x`` (``options`` as for ``Answer.run``); a forward that
-    cannot take one input is worded as every check words a wrong signature, and PyTorch's errors
-    become the course's words about ``subject`` (``torch_errors``), with ``advice`` after them."""
-    with torch_errors.worded(model, subject, advice):
-        try:
-            return model.run(x, **options)
-        except BindError:
-            checks.call(model, x, what=subject)   # raises the course's Incorrect for this signature
-            raise
-
-
-def has_addition(run: Run) -> bool:
-    """An add in the autograd graph of the output (``run`` made with ``ops=True``)."""
+def has_addition(run) -> bool:
+    """An add in the autograd graph of the output (a run made with ``ops=True``)."""
     return bool(checks.autograd_ops(run) & {"AddBackward0", "AddBackward1"})
-
-
-def expect_addition(run: Run) -> None:
-    if not has_addition(run):
-        raise Incorrect("No addition in your forward (no add in the autograd graph of the "
-                        "output): a residual block returns branch(x) + shortcut.")
 
 
 def shape_or_type(value) -> object:
@@ -111,9 +69,62 @@ def shape_or_type(value) -> object:
     return tuple(value.shape) if type(value) is torch.Tensor else checks.type_name(value)
 
 
+class Computed(nn.Module):
+    """A check's reference: its layers (``parts``) and what it computes with them (``compute(parts,
+    x)``) kept apart, so no class here can be handed in as an answer."""
+
+    def __init__(self, parts: nn.ModuleDict, compute, **settings):
+        super().__init__()
+        self.parts, self.compute, self.settings = parts, compute, settings
+
+    def forward(self, x):
+        return self.compute(self.parts, x, **self.settings)
+
+
+# --- requirements this lesson words itself ----------------------------------------------------------
+
+@dataclass(frozen=True)
+class SameSizePadding(Requirement):
+    """A residual sum needs the branch to keep the size the shortcut gives: padding = kernel // 2."""
+
+    def check(self, model, reference):
+        for conv in convs(model):
+            k, p = kernel_size(conv)[0], conv.settings.get("padding")
+            if isinstance(p, str) or p[0] == k // 2:
+                continue
+            raise Incorrect(f"A {k}×{k} convolution with padding={p[0]} shrinks the image, and then "
+                            f"branch(x) and the shortcut cannot be added: use padding={k // 2} so the branch's "
+                            "height and width come out as the shortcut's.")
+
+
+@dataclass(frozen=True)
+class CountLike(Requirement):
+    """As many parameters as the reference; ``described(reference)`` says what the block holds."""
+
+    described: object
+
+    def check(self, model, reference):
+        expected = checks.parameter_count(reference)
+        if checks.parameter_count(model) != expected:
+            raise Incorrect(count_mismatch(model, reference, self.described(reference, expected)))
+
+
+def first_shape(seen) -> tuple | None:
+    """The shape of the answer's first output (None for anything but a tensor)."""
+    seen.first()
+    return seen.shape
+
+
+SHAPE_KEPT = Mistake(lambda s: f"A residual block keeps the shape of its input, {tuple(s.args[0].shape)}; "
+                               f"yours returned {shape_or_type(s.got)}.",
+                     when=lambda s: first_shape(s) != tuple(s.args[0].shape))
+ADDITION = Mistake("No addition in your forward (no add in the autograd graph of the output): a residual block "
+                   "returns branch(x) + shortcut.", when=lambda s: not has_addition(s.first()))
+
+
 # --- q1 ---------------------------------------------------------------------------------
 
-class ResidualBlockExercise(Exercise):
+class ResidualBlockExercise(ModuleWithCopiedWeights):
     id = "lesson06.q1"
     points = 2
     title = "A residual block: branch(x) + x"
@@ -126,45 +137,26 @@ class ResidualBlockExercise(Exercise):
         "self.conv1(x))) + x`. No ReLU after the addition.",
     ]
     # the notebook draws ResidualBlock(4, 6); the second size set catches channels typed in as numbers
-    cases = [(4, 6), (3, 5)]
+    sizes = [(4, 6), (3, 5)]
+    requires = [SameSizePadding(), CountLike(lambda ref, n: (
+        f"ResidualBlock{(ref.conv1.in_channels, ref.conv1.out_channels)} should have {n} parameters (two 3×3 "
+        f"convolutions, {ref.conv1.in_channels}→{ref.conv1.out_channels} and {ref.conv1.out_channels}→"
+        f"{ref.conv1.in_channels} channels)"))]
+    refuse = [SHAPE_KEPT, ADDITION]
+    mistakes = [
+        Mistake("You apply a ReLU after the addition; this block returns branch(x) + x with no activation at the end.",
+                result=lambda ref, x: torch.relu(ref(x))),
+        Mistake("The ReLU between the two convolutions is missing.",
+                result=lambda ref, x: ref.conv2(ref.conv1(x)) + x),
+    ]
+    otherwise = ("An addition is there, but the output differs from conv2(relu(conv1(x))) + x: add the block's own "
+                 "input x (not an intermediate result).")
+    subject = staticmethod(lambda s: f"your ResidualBlock{s.sizes}")
+    advice = staticmethod(lambda s: f"The block returns conv2(relu(conv1(x))) + x: conv1 reads the {s.sizes[0]} "
+                                    f"channels of x and conv2 gives {s.sizes[0]} back, so that the sum is defined.")
 
-    def check_answer(self, answer):
-        for sizes in self.cases:
-            self._check_one(answer, sizes)
-
-    def _check_one(self, answer, sizes):
-        channels, hidden = sizes
-        model = checks.instantiate(answer, *sizes)
-        expect_same_size_padding(model)
-        reference = q1.solution_object()(*sizes)
-        expected, found = checks.parameter_count(reference), checks.parameter_count(model)
-        if found != expected:
-            raise Incorrect(count_mismatch(model, reference, f"ResidualBlock{sizes} should have {expected} parameters "
-                                           f"(two 3×3 convolutions, {channels}→{hidden} and {hidden}→{channels} "
-                                           "channels)"))
-        x = checks.hidden_input(2, channels, 5, 5)
-        subject = f"your ResidualBlock{sizes}"
-        advice = (f"The block returns conv2(relu(conv1(x))) + x: conv1 reads the {channels} channels of x and "
-                  f"conv2 gives {channels} back, so that the sum is defined.")
-        run = run_block(model, x, subject, advice, ops=True)
-        out = run.value
-        if type(out) is not torch.Tensor or out.shape != x.shape:
-            raise Incorrect(f"A residual block keeps the shape of its input, {tuple(x.shape)}; "
-                            f"yours returned {shape_or_type(out)}.")
-        expect_addition(run)
-        copy_weights_by_shape(reference, model)
-        out = checks.plain(run_block(model, x, subject, advice, no_grad=True).value)
-        with torch.no_grad():
-            wanted = reference(x)
-            if same(out, wanted):
-                return
-            if same(out, torch.relu(wanted)):
-                raise Incorrect("You apply a ReLU after the addition; this block returns "
-                                "branch(x) + x with no activation at the end.")
-            if same(out, reference.conv2(reference.conv1(x)) + x):
-                raise Incorrect("The ReLU between the two convolutions is missing.")
-        raise Incorrect("An addition is there, but the output differs from conv2(relu(conv1(x))) "
-                        "+ x: add the block's own input x (not an intermediate result).")
+    def inputs(self, channels, hidden):
+        return (checks.hidden_input(2, channels, 5, 5),)
 
 
 q1 = ResidualBlockExercise()
@@ -172,10 +164,13 @@ q1 = ResidualBlockExercise()
 
 # --- q2 ---------------------------------------------------------------------------------
 
+def needs_projection(in_channels, out_channels, stride) -> bool:
+    return in_channels != out_channels or stride != 1
+
+
 def downsample_parts(in_channels, out_channels, stride, shortcut_bias=True) -> nn.ModuleDict:
     """The layers of q2's block, with the check's own weights: conv1 and conv2 (3×3) and, where x must
-    change shape, the 1×1 shortcut. Layers only, no forward: ``downsample`` computes with them (so
-    nothing here is an answer a student could import)."""
+    change shape, the 1×1 shortcut. Layers only: ``downsample`` computes with them."""
     parts = nn.ModuleDict({"conv1": nn.Conv2d(in_channels, out_channels, kernel_size=3, padding=1),
                            "conv2": nn.Conv2d(out_channels, out_channels, kernel_size=3, padding=1)})
     if needs_projection(in_channels, out_channels, stride):
@@ -195,11 +190,67 @@ def downsample(parts: nn.ModuleDict, x, stride, stride_on="conv1", relu_after=Fa
     return torch.relu(out) if relu_after else out
 
 
-def needs_projection(in_channels, out_channels, stride) -> bool:
-    return in_channels != out_channels or stride != 1
+def _variant(**options):
+    """What the block computes with one mistake, on the reference's own layers."""
+    return lambda ref, x: downsample(ref.parts, x, ref.settings["stride"], **options)
 
 
-class DownsamplingShortcut(Exercise):
+def projections(model: Answer, in_channels, out_channels) -> list[ModuleEntry]:
+    return [c for c in convs(model) if channels(c) == (in_channels, out_channels) and kernel_size(c) == (1, 1)]
+
+
+@dataclass(frozen=True)
+class ProjectionShortcut(Requirement):
+    """Where x and the branch differ in shape, a 1×1 convolution with the block's stride brings x to it."""
+
+    def check(self, model, reference):
+        in_channels, out_channels, stride = sizes = reference.sizes
+        if not needs_projection(*sizes):
+            return
+        name, layers, found = f"DownsampleBlock{sizes}", convs(model), projections(model, in_channels, out_channels)
+        if not found:
+            from_input = [c for c in layers if channels(c) == (in_channels, out_channels)]
+            if len(layers) >= 3 and from_input:
+                k = kernel_size(from_input[-1])
+                raise Incorrect(f"In {name} your shortcut convolution has a {k[0]}×{k[1]} kernel; use "
+                                "kernel_size=1: the shortcut only changes the channels (and, with its stride, the "
+                                "size), it should not mix neighbouring pixels.")
+            if in_channels != out_channels:
+                why = f"x has {in_channels} channels and the branch {out_channels}"
+            else:
+                size = (8 + 2 - 3) // stride + 1
+                why = (f"the branch's stride {stride} halves the height and width (8×8 becomes {size}×{size}) while x "
+                       f"keeps them, although the channels match")
+            raise Incorrect(f"In {name} {why}, so x and the branch cannot be added as they are. Give x a "
+                            f"projection shortcut: `nn.Conv2d({in_channels}, {out_channels}, kernel_size=1, "
+                            f"stride={stride})` applied to x.")
+        shortcut_stride = tuple(found[0].settings.get("stride") or ())
+        if shortcut_stride != (stride, stride):
+            raise Incorrect(f"In {name} the shortcut's 1×1 convolution has stride {shortcut_stride[0]} and the "
+                            f"branch stride {stride}: x and the branch come out with different heights and widths. "
+                            "Give the shortcut the block's stride.")
+
+
+@dataclass(frozen=True)
+class DownsampleCount(Requirement):
+    """The reference's count: two 3×3 convolutions and a 1×1 shortcut, or the identity (no parameters)."""
+
+    def check(self, model, reference):
+        sizes = reference.sizes
+        expected, found = checks.parameter_count(reference), checks.parameter_count(model)
+        if found == expected:
+            return
+        name = f"DownsampleBlock{sizes}"
+        if not needs_projection(*sizes) and found > expected:
+            raise Incorrect(f"With {name} x already has the branch's shape, so the shortcut should be the "
+                            f"identity, with no parameters; yours adds {found - expected}.")
+        three_by_three = [c for c in convs(model) if kernel_size(c) != (1, 1)]
+        shortcut = "and a 1×1 shortcut" if needs_projection(*sizes) else "and the identity as shortcut"
+        raise Incorrect(count_mismatch(model, reference, f"{name} should have {expected} parameters (two 3×3 "
+                                       f"convolutions {shortcut})", three_by_three))
+
+
+class DownsamplingShortcut(ModuleWithCopiedWeights):
     id = "lesson06.q2"
     points = 3
     title = "A residual block that halves the image and changes its channels"
@@ -217,167 +268,45 @@ class DownsamplingShortcut(Exercise):
     ]
     # channels change; the image halves; both; nothing changes (the identity). The lesson's
     # ProjectedResidualBlock(in, out) knows only the first case.
-    cases = [(3, 8, 1), (8, 8, 2), (4, 8, 2), (8, 8, 1)]
+    sizes = [(3, 8, 1), (8, 8, 2), (4, 8, 2), (8, 8, 1)]
+    requires = [ProjectionShortcut(), SameSizePadding(), DownsampleCount()]
+    refuse = [
+        Mistake(lambda s: f"For an input of shape {tuple(s.args[0].shape)} DownsampleBlock{s.sizes} should return "
+                          f"{s.expected_shape}; yours returned {shape_or_type(s.got)}.",
+                when=lambda s: first_shape(s) != s.expected_shape),
+        ADDITION,
+    ]
+    mistakes = [
+        Mistake("The branch's stride is on its second convolution; it belongs on the first, the one that reads x, as "
+                "in the shortcut: `conv1` shrinks the image, `conv2` keeps its size.",
+                result=_variant(stride_on="conv2")),
+        Mistake("You apply a ReLU after the sum; this block returns conv2(relu(conv1(x))) + shortcut(x) with no "
+                "activation at the end.", result=_variant(relu_after=True)),
+        Mistake("The ReLU between the two convolutions is missing.", result=_variant(inner_relu=False)),
+    ]
+    otherwise = ("Right layers, different output: the block computes conv2(relu(conv1(x))) + shortcut(x), with the "
+                 "stride on conv1 and on the shortcut, and the shortcut applied to the block's input x.")
+    subject = staticmethod(lambda s: f"your DownsampleBlock{s.sizes}")
+    advice = ("x must reach the sum with the branch's shape: the identity when the channels stay the same and the "
+              "stride is 1, otherwise `nn.Conv2d(in_channels, out_channels, kernel_size=1, stride=stride)` applied "
+              "to x.")
 
-    def check_answer(self, answer):
-        for sizes in self.cases:
-            self._check_one(checks.instantiate(answer, *sizes), sizes)
+    def reference_for(self, model, sizes):
+        """The shortcut's bias is free: the reference follows the answer's 1×1 projection."""
+        found = projections(model, *sizes[:2])
+        reference = Computed(downsample_parts(*sizes, shortcut_bias=has_bias(found[0]) if found else True),
+                             downsample, stride=sizes[2])
+        reference.sizes = sizes
+        return reference
 
-    def _check_one(self, model, sizes):
-        in_channels, out_channels, stride = sizes
-        name = f"DownsampleBlock{sizes}"
-        layers = convs(model)
-        projections = [c for c in layers if channels(c) == (in_channels, out_channels) and kernel_size(c) == (1, 1)]
-        if needs_projection(*sizes):
-            self._expect_projection(name, sizes, layers, projections)
-        expect_same_size_padding(model)
-        bias = has_bias(projections[0]) if projections else True
-        reference = downsample_parts(in_channels, out_channels, stride, shortcut_bias=bias)
-        expected, found = checks.parameter_count(reference), checks.parameter_count(model)
-        if found != expected:
-            if not needs_projection(*sizes) and found > expected:
-                raise Incorrect(f"With {name} x already has the branch's shape, so the shortcut should be the "
-                                f"identity, with no parameters; yours adds {found - expected}.")
-            three_by_three = [c for c in layers if kernel_size(c) != (1, 1)]
-            shortcut = "and a 1×1 shortcut" if needs_projection(*sizes) else "and the identity as shortcut"
-            raise Incorrect(count_mismatch(model, reference, f"{name} should have {expected} parameters (two 3×3 "
-                                           f"convolutions {shortcut})", three_by_three))
-        x = checks.hidden_input(2, in_channels, 8, 8, seed=sum(sizes))
-        advice = ("x must reach the sum with the branch's shape: the identity when the channels stay the same "
-                  "and the stride is 1, otherwise `nn.Conv2d(in_channels, out_channels, kernel_size=1, "
-                  "stride=stride)` applied to x.")
-        run = run_block(model, x, f"your {name}", advice, ops=True)
-        size = (8 + 2 - 3) // stride + 1
-        expected_shape = (2, out_channels, size, size)
-        if type(run.value) is not torch.Tensor or run.value.shape != expected_shape:
-            raise Incorrect(f"For an input of shape {tuple(x.shape)} {name} should return {expected_shape}; "
-                            f"yours returned {shape_or_type(run.value)}.")
-        expect_addition(run)
-
-        def output():
-            return checks.plain(run_block(model, x, f"your {name}", advice, no_grad=True).value)
-
-        def agrees_with(wanted):
-            return lambda: same(output(), wanted)
-
-        with torch.no_grad():
-            # conv1 and conv2 (and their biases) may share shapes: try both pairings
-            if checks.copy_weights_until(reference, model, agrees_with(downsample(reference, x, stride))):
-                return
-            for options, message in [
-                ({"stride_on": "conv2"}, "The branch's stride is on its second convolution; it belongs on the first, "
-                                         "the one that reads x, as in the shortcut: `conv1` shrinks the image, "
-                                         "`conv2` keeps its size."),
-                ({"relu_after": True}, "You apply a ReLU after the sum; this block returns conv2(relu(conv1(x))) + "
-                                       "shortcut(x) with no activation at the end."),
-                ({"inner_relu": False}, "The ReLU between the two convolutions is missing."),
-            ]:
-                if checks.copy_weights_until(reference, model, agrees_with(downsample(reference, x, stride, **options))):
-                    raise Incorrect(message)
-        raise Incorrect("Right layers, different output: the block computes conv2(relu(conv1(x))) + shortcut(x), "
-                        "with the stride on conv1 and on the shortcut, and the shortcut applied to the block's "
-                        "input x.")
-
-    @staticmethod
-    def _expect_projection(name, sizes, layers, projections):
-        in_channels, out_channels, stride = sizes
-        if not projections:
-            from_input = [c for c in layers if channels(c) == (in_channels, out_channels)]
-            if len(layers) >= 3 and from_input:
-                k = kernel_size(from_input[-1])
-                raise Incorrect(f"In {name} your shortcut convolution has a {k[0]}×{k[1]} kernel; use "
-                                "kernel_size=1: the shortcut only changes the channels (and, with its stride, the "
-                                "size), it should not mix neighbouring pixels.")
-            if in_channels != out_channels:
-                why = f"x has {in_channels} channels and the branch {out_channels}"
-            else:
-                size = (8 + 2 - 3) // stride + 1
-                why = (f"the branch's stride {stride} halves the height and width (8×8 becomes {size}×{size}) while x "
-                       f"keeps them, although the channels match")
-            raise Incorrect(f"In {name} {why}, so x and the branch cannot be added as they are. Give x a "
-                            f"projection shortcut: `nn.Conv2d({in_channels}, {out_channels}, kernel_size=1, "
-                            f"stride={stride})` applied to x.")
-        shortcut_stride = tuple(projections[0].settings.get("stride") or ())
-        if shortcut_stride != (stride, stride):
-            raise Incorrect(f"In {name} the shortcut's 1×1 convolution has stride {shortcut_stride[0]} and the "
-                            f"branch stride {stride}: x and the branch come out with different heights and widths. "
-                            "Give the shortcut the block's stride.")
+    def inputs(self, *sizes):
+        return (checks.hidden_input(2, sizes[0], 8, 8, seed=sum(sizes)),)
 
 
 q2 = DownsamplingShortcut()
 
 
 # --- q3 ---------------------------------------------------------------------------------
-
-class LearnableWeightedSum(Exercise):
-    id = "lesson06.q3"
-    points = 2
-    title = "A weighted sum with a learnable alpha"
-    why = "A registered nn.Parameter is trained like any weight: the optimizer moves alpha too."
-    hints = [
-        "alpha must be a parameter of the module, or the optimizer never sees it: "
-        "`self.alpha = nn.Parameter(torch.tensor(0.5))`.",
-        "forward: `out1 = self.fc1(x)`, `out2 = self.fc2(out1)`, "
-        "`return self.alpha * out1 + (1 - self.alpha) * out2`. Use the parameter itself, not "
-        "`self.alpha.item()`, or no gradient reaches it.",
-    ]
-
-    def check_answer(self, answer):
-        model = checks.instantiate(answer, 6)
-        alpha = self._find_alpha(model)
-        if not alpha.requires_grad:
-            raise Incorrect("alpha is a parameter with requires_grad=False, so it never learns; "
-                            "leave requires_grad at its default (True).")
-        start = float(alpha.value.reshape(-1)[0])
-        if abs(start - 0.5) > 1e-6:
-            raise Incorrect(f"alpha should start at 0.5; yours starts at {start:.4g}.")
-        reference = q3.solution_object()(6)
-        if checks.parameter_count(model) != checks.parameter_count(reference):
-            raise Incorrect(f"WeightedSum(6) should have {checks.parameter_count(reference)} parameters "
-                            f"(two Linear(6, 6) and alpha); yours has {checks.parameter_count(model)}.")
-        with torch.no_grad():  # 0.5 hides a swapped formula: compare at another alpha (copied in below)
-            reference.alpha.fill_(0.2)
-        x = torch.randn(4, 6)
-        with torch.no_grad():
-            wanted = reference(x)
-            out1 = reference.fc1(x)
-            swapped = 0.8 * out1 + 0.2 * reference.fc2(out1)
-
-        advice = "WeightedSum(6) returns alpha * fc1(x) + (1 - alpha) * fc2(fc1(x)), 6 features all the way."
-
-        def output():
-            return checks.plain(run_block(model, x, "your WeightedSum(6)", advice, no_grad=True).value)
-
-        # fc1 and fc2 share a shape: accept them registered in either order
-        checks.copy_weights_until(reference, model, lambda: same(output(), wanted))
-        out = output()
-        if type(out) is torch.Tensor and same(out, swapped):
-            raise Incorrect("alpha multiplies the wrong path: the output is "
-                            "alpha * fc1(x) + (1 - alpha) * fc2(fc1(x)).")
-        if type(out) is not torch.Tensor or not same(out, wanted):
-            raise Incorrect("The output differs from alpha * out1 + (1 - alpha) * out2 with "
-                            "out1 = fc1(x) and out2 = fc2(out1).")
-        grad = run_block(model, x, "your WeightedSum(6)", advice, backward=torch.ones_like(wanted)).grads.get(alpha.name)
-        if type(grad) is not torch.Tensor or float(grad.abs().sum()) == 0.0:
-            raise Incorrect("alpha gets no gradient, so training would never move it: use "
-                            "self.alpha itself in forward, not self.alpha.item() or float(...).")
-
-    @staticmethod
-    def _find_alpha(model):
-        scalars = [p for p in model.parameters() if p.value.numel() == 1]
-        if scalars:
-            return scalars[0]
-        kinds = model.session.build(PlainAttributes, model)()
-        for name, kind in [k for k in kinds if type(k) is list and len(k) == 2] if type(kinds) is list else ():
-            if kind == "float":
-                raise Incorrect(f"`{name}` is a Python float, which cannot be trained: make it "
-                                "a registered parameter, nn.Parameter(torch.tensor(0.5)).")
-            if kind == "tensor":
-                raise Incorrect(f"`{name}` is a plain tensor, so the module does not register "
-                                "it and the optimizer never sees it: wrap it in nn.Parameter(...).")
-        raise Incorrect("Your module has no single-number parameter alpha: add "
-                        "`self.alpha = nn.Parameter(torch.tensor(0.5))` in __init__.")
-
 
 class PlainAttributes:
     """Built next to the student's module: its own attributes that hold a float or a plain
@@ -389,6 +318,84 @@ class PlainAttributes:
     def __call__(self) -> list:
         return [[str(name), "float" if isinstance(value, float) else "tensor"]
                 for name, value in vars(self.module).items() if isinstance(value, (float, torch.Tensor))]
+
+
+def alpha_of(model: Answer):
+    """The answer's single-number parameter, or None."""
+    return next((p for p in model.parameters() if p.value.numel() == 1), None)
+
+
+@dataclass(frozen=True)
+class LearnableAlpha(Requirement):
+    """alpha is a registered single-number parameter that learns and starts at 0.5."""
+
+    def check(self, model, reference):
+        alpha = alpha_of(model)
+        if alpha is None:
+            kinds = model.session.build(PlainAttributes, model)()
+            for name, kind in [k for k in kinds if type(k) is list and len(k) == 2] if type(kinds) is list else ():
+                if kind == "float":
+                    raise Incorrect(f"`{name}` is a Python float, which cannot be trained: make it "
+                                    "a registered parameter, nn.Parameter(torch.tensor(0.5)).")
+                if kind == "tensor":
+                    raise Incorrect(f"`{name}` is a plain tensor, so the module does not register "
+                                    "it and the optimizer never sees it: wrap it in nn.Parameter(...).")
+            raise Incorrect("Your module has no single-number parameter alpha: add "
+                            "`self.alpha = nn.Parameter(torch.tensor(0.5))` in __init__.")
+        if not alpha.requires_grad:
+            raise Incorrect("alpha is a parameter with requires_grad=False, so it never learns; "
+                            "leave requires_grad at its default (True).")
+        start = float(alpha.value.reshape(-1)[0])
+        if abs(start - 0.5) > 1e-6:
+            raise Incorrect(f"alpha should start at 0.5; yours starts at {start:.4g}.")
+
+
+@dataclass(frozen=True)
+class WeightedCount(Requirement):
+    def check(self, model, reference):
+        expected, found = checks.parameter_count(reference), checks.parameter_count(model)
+        if found != expected:
+            raise Incorrect(f"WeightedSum(6) should have {expected} parameters (two Linear(6, 6) and alpha); "
+                            f"yours has {found}.")
+
+
+class LearnableWeightedSum(ModuleWithCopiedWeights):
+    id = "lesson06.q3"
+    points = 2
+    title = "A weighted sum with a learnable alpha"
+    why = "A registered nn.Parameter is trained like any weight: the optimizer moves alpha too."
+    hints = [
+        "alpha must be a parameter of the module, or the optimizer never sees it: "
+        "`self.alpha = nn.Parameter(torch.tensor(0.5))`.",
+        "forward: `out1 = self.fc1(x)`, `out2 = self.fc2(out1)`, "
+        "`return self.alpha * out1 + (1 - self.alpha) * out2`. Use the parameter itself, not "
+        "`self.alpha.item()`, or no gradient reaches it.",
+    ]
+    sizes = [(6,)]
+    requires = [LearnableAlpha(), WeightedCount()]
+    mistakes = [Mistake("alpha multiplies the wrong path: the output is alpha * fc1(x) + (1 - alpha) * fc2(fc1(x)).",
+                        result=lambda ref, x: (1 - ref.alpha) * ref.fc1(x) + ref.alpha * ref.fc2(ref.fc1(x)))]
+    otherwise = "The output differs from alpha * out1 + (1 - alpha) * out2 with out1 = fc1(x) and out2 = fc2(out1)."
+    subject = "your WeightedSum(6)"
+    advice = "WeightedSum(6) returns alpha * fc1(x) + (1 - alpha) * fc2(fc1(x)), 6 features all the way."
+
+    def reference(self, features):
+        reference = self.solution_object()(features)
+        with torch.no_grad():   # 0.5 hides a swapped formula: compare at another alpha (copied in)
+            reference.alpha.fill_(0.2)
+        return reference
+
+    def inputs(self, features):
+        return (checks.hidden_input(4, features),)
+
+    def matched(self, seen):
+        """Equal outputs, but training must move alpha: a gradient has to reach it."""
+        alpha = alpha_of(seen.model)
+        grads = self._run(seen.model, seen.args, seen, backward=torch.ones_like(seen.expected)).grads
+        grad = grads.get(alpha.name)
+        if type(grad) is not torch.Tensor or float(grad.abs().sum()) == 0.0:
+            raise Incorrect("alpha gets no gradient, so training would never move it: use "
+                            "self.alpha itself in forward, not self.alpha.item() or float(...).")
 
 
 q3 = LearnableWeightedSum()
@@ -414,7 +421,7 @@ def pre_activation(parts: nn.ModuleDict, x, variant="right"):
     return branch + x
 
 
-class LostInputDebug(Exercise):
+class LostInputDebug(ModuleWithCopiedWeights):
     id = "lesson06.q4"
     points = 3
     title = "Debug: with its branch switched off, a residual block that does not give back its input"
@@ -430,48 +437,41 @@ class LostInputDebug(Exercise):
         "`out.add(x)` returns a new tensor and leaves `out` as it was. `nn.ReLU(inplace=True)` writes its result "
         "into the tensor it receives, here `x` itself, the tensor the shortcut should carry.",
     ]
-    cases = [4, 7]   # channel counts: nothing typed in for the notebook's BrokenPreActBlock(4) passes
+    sizes = [(4,), (7,)]   # channel counts: nothing typed in for the notebook's BrokenPreActBlock(4) passes
+    requires = [SameSizePadding(), CountLike(lambda ref, n: (
+        f"PreActBlock({ref.settings['channels']}) should have {n} parameters (two 3×3 convolutions, "
+        f"{ref.settings['channels']} → {ref.settings['channels']} channels)"))]
+    refuse = [SHAPE_KEPT]
+    mistakes = [
+        Mistake("Switch the branch off (the last convolution at zero) and your block returns zeros, not x: its output "
+                "holds only the branch, nothing of the block's input. The sum with x is lost on its way to the output.",
+                result=lambda ref, x: pre_activation(ref.parts, x, "branch only")),
+        Mistake("Switch the branch off (the last convolution at zero) and your block returns x with every negative "
+                "value set to 0, not x: what reaches the sum is relu(x), not the block's input.",
+                result=lambda ref, x: pre_activation(ref.parts, x, "shortcut after relu")),
+    ]
+    otherwise = ("Right layers, different output: the block computes x + conv2(relu(conv1(relu(x)))), a ReLU before "
+                 "each convolution and none after the sum.")
+    subject = staticmethod(lambda s: f"your PreActBlock({s.sizes[0]})")
+    advice = staticmethod(lambda s: f"PreActBlock({s.sizes[0]}) returns x + conv2(relu(conv1(relu(x)))), with "
+                                    f"{s.sizes[0]} channels all the way.")
 
-    def check_answer(self, answer):
-        for channel_count in self.cases:
-            self._check_one(checks.instantiate(answer, channel_count), channel_count)
+    def reference(self, channel_count):
+        return Computed(pre_activation_parts(channel_count), _pre_activation_of, channels=channel_count)
 
-    def _check_one(self, model, channel_count):
-        name = f"PreActBlock({channel_count})"
-        expect_same_size_padding(model)
-        reference = pre_activation_parts(channel_count)
-        expected, found = checks.parameter_count(reference), checks.parameter_count(model)
-        if found != expected:
-            raise Incorrect(count_mismatch(model, reference, f"{name} should have {expected} parameters (two 3×3 "
-                                           f"convolutions, {channel_count} → {channel_count} channels)"))
-        x = checks.hidden_input(2, channel_count, 5, 5, seed=channel_count)   # negative values too
-        advice = (f"{name} returns x + conv2(relu(conv1(relu(x)))), with {channel_count} channels all the way.")
-        run = run_block(model, x, f"your {name}", advice, ops=True)
-        if type(run.value) is not torch.Tensor or run.value.shape != x.shape:
-            raise Incorrect(f"A residual block keeps the shape of its input, {tuple(x.shape)}; "
-                            f"yours returned {shape_or_type(run.value)}.")
+    def inputs(self, channel_count):
+        return (checks.hidden_input(2, channel_count, 5, 5, seed=channel_count),)   # negative values too
 
-        def output():
-            return checks.plain(run_block(model, x, f"your {name}", advice, no_grad=True).value)
+    def matched(self, seen):
+        """The output is right; the caller's x must be too."""
+        if 0 in seen.first().changed:
+            raise Incorrect(f"Your block's output is right, but calling PreActBlock({seen.sizes[0]}) changed the "
+                            "tensor it was given: afterwards `x` has no negative values. A block must leave its "
+                            "input as it was; the caller may still need it.")
 
-        with torch.no_grad():
-            if checks.copy_weights_until(reference, model, lambda: same(output(), pre_activation(reference, x))):
-                if 0 in run.changed:
-                    raise Incorrect(f"Your block's output is right, but calling {name} changed the tensor it was "
-                                    "given: afterwards `x` has no negative values. A block must leave its input as it "
-                                    "was; the caller may still need it.")
-                return
-            if checks.copy_weights_until(reference, model, lambda: same(output(), pre_activation(reference, x, "branch only"))):
-                raise Incorrect("Switch the branch off (the last convolution at zero) and your block returns zeros, "
-                                "not x: its output holds only the branch, nothing of the block's input. The sum "
-                                "with x is lost on its way to the output.")
-            if checks.copy_weights_until(reference, model,
-                                         lambda: same(output(), pre_activation(reference, x, "shortcut after relu"))):
-                raise Incorrect("Switch the branch off (the last convolution at zero) and your block returns x with "
-                                "every negative value set to 0, not x: what reaches the sum is relu(x), not the "
-                                "block's input.")
-        raise Incorrect("Right layers, different output: the block computes x + conv2(relu(conv1(relu(x)))), a ReLU "
-                        "before each convolution and none after the sum.")
+
+def _pre_activation_of(parts, x, channels):
+    return pre_activation(parts, x)
 
 
 q4 = LostInputDebug()
