@@ -21,15 +21,9 @@ from collections import OrderedDict
 import torch
 from torch import nn
 
-from course_utils.exercises import checks, torch_errors
+from course_utils.exercises import checks
 from course_utils.exercises.engine import Exercise, Incorrect, probe_seed
 from course_utils.probes.client import Answer, AnswerRaised, ProbeFault
-
-
-def expect_function(answer: Answer, what: str) -> None:
-    if answer.kind in ("module", "class") or not answer.info.get("callable"):
-        raise Incorrect(f"Pass the function `{what}` itself (defined with `def`), not "
-                        f"{answer.type_name}.")
 
 
 def describe(layer: nn.Module) -> str:
@@ -55,12 +49,7 @@ def children(model: Answer) -> list:
 
 def child_names(model: Answer) -> list:
     """``[name for name, _ in model.named_children()]`` of the answer's model."""
-    seen, names = set(), []
-    for entry in children(model):
-        if entry.identity not in seen:
-            seen.add(entry.identity)
-            names.append(entry.name)
-    return names
+    return [entry.name for entry in checks.unique(children(model))]
 
 
 class DictReader:
@@ -159,8 +148,6 @@ class NamingExercise(Exercise):
     """Lesson 04's solutions use ``OrderedDict``, as the notebook does: run them with it at hand."""
 
     def reference_answer(self):
-        import ast
-
         namespace = {"torch": torch, "nn": nn, "OrderedDict": OrderedDict}
         exec(compile(self.solution_code, f"<solution of {self.id}>", "exec"), namespace)
         last = [node.name for node in ast.parse(self.solution_code).body if isinstance(node, ast.FunctionDef)][-1]
@@ -203,7 +190,7 @@ class NameTheLayers(NamingExercise):
              ((4, 8, 2), ("encoder", "nonlinearity", "decoder"))]
 
     def check_answer(self, name_layers):
-        expect_function(name_layers, "name_layers")
+        checks.expect_function(name_layers, "name_layers")
         own_stream(4041)
         for widths, names in self.cases:
             self._check_one(name_layers, widths, list(names))
@@ -251,9 +238,8 @@ class NameTheLayers(NamingExercise):
                                 f"layer at that position is {kinds[names.index(wrong)]}: keep each "
                                 "layer at its position.")
         if isinstance(got, Exception):
-            raise torch_errors.explain(got, renamed, f"your renamed model, run on an input of shape {tuple(x.shape)},",
-                                       "Keep every layer as it was, at its position.",
-                                       dims=torch_errors.VECTORS) or got
+            raise checks.explain(got, renamed, f"your renamed model, run on an input of shape {tuple(x.shape)},",
+                                 "Keep every layer as it was, at its position.", dims=checks.dims_of((x,))) or got
         raise Incorrect("Your renamed model computes different outputs: its layers have new "
                         "weights. Put the original layer objects in (or copy their weights).")
 
@@ -276,7 +262,7 @@ class RemapKeys(NamingExercise):
     ]
 
     def check_answer(self, remap_keys):
-        expect_function(remap_keys, "remap_keys")
+        checks.expect_function(remap_keys, "remap_keys")
         own_stream(4042)
         # 11 layers, so the keys '0.weight' and '10.weight' both occur
         numbered = numbered_mlp((5, 6, 7, 6, 5, 4, 3))
@@ -415,7 +401,7 @@ class FreezeByName(NamingExercise):
     ]
 
     def check_answer(self, freeze):
-        expect_function(freeze, "freeze")
+        checks.expect_function(freeze, "freeze")
         own_stream(4043)
         self._check_one(freeze, "twelve", ["layer1", "layer2"])
         # other names, a prefix trap ('encoder' / 'encoder_head') and a nested layer (freeze_model)
@@ -565,7 +551,7 @@ class DebugLoadNamed(NamingExercise):
     ]
 
     def check_answer(self, load_named):
-        expect_function(load_named, "load_named")
+        checks.expect_function(load_named, "load_named")
         own_stream(4044)
         numbered = saved_numbered_model()
         saved = numbered.state_dict()

@@ -91,7 +91,8 @@ Q1 = [
           name="sorted-names"),
     Wrong(lambda model, names: None, "returned None", name="none"),
     Wrong(lambda model, names: list(zip(names, model)), "return an `nn.Sequential`", name="list"),
-    Wrong(nn.Sequential(), "Pass the function `name_layers`", name="module"),
+    Wrong(nn.Sequential(), "You passed a module (a Sequential); pass your function `name_layers` itself.",
+          name="module"),
     Wrong(lambda model, names: nn.Sequential(list(zip(names, model))),
           "`nn.Sequential` takes names only from an `OrderedDict`: it treats a list of pairs", name="list-of-pairs"),
     Wrong(lambda model, names: nn.Sequential(dict(zip(names, model))),
@@ -391,7 +392,7 @@ Q3 = [
     Wrong(on_detached, "No parameter has `requires_grad == False`"),
     Wrong(freeze_all, "You froze 'layer3.weight', but 'layer3' is not in the names"),
     Wrong(moves_weights, "'layer1.weight' changed"),
-    Wrong(nn.Linear(2, 2), "Pass the function `freeze`", name="module"),
+    Wrong(nn.Linear(2, 2), "You passed a module (a Linear); pass your function `freeze` itself.", name="module"),
     Wrong(freeze_by_substring, "You also froze 'layer10.weight': 'layer10' starts with 'layer1'"),
     Wrong(freeze_the_others, "'layer1.weight' is still trainable"),
     Wrong(zero_instead_of_freeze, "No parameter has `requires_grad == False` after `freeze(model, ['layer1', "
