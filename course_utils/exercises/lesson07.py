@@ -15,27 +15,14 @@ import ast
 import torch
 from torch import nn
 
-from course_utils.exercises import checks, torch_errors
+from course_utils.exercises import checks
 from course_utils.exercises.engine import Exercise, Incorrect
-from course_utils.probes.client import Answer, ProbeFault
+from course_utils.probes.client import Answer, BindError, ProbeFault
 
 
 def weight_shape(entry):
     """The shape of a tree entry's own ``weight`` parameter, or None."""
     return next((tuple(shape) for name, shape, _ in entry.parameters if name == "weight"), None)
-
-
-def is_linear(entry) -> bool:
-    """An ``nn.Linear`` (or the student's own subclass of one) in a probed tree."""
-    return entry.type == "Linear" or (not entry.library and "in_features" in entry.settings
-                                      and "out_features" in entry.settings)
-
-
-def is_conv2d(entry) -> bool:
-    """An ``nn.Conv2d`` (or the student's own subclass of one) in a probed tree."""
-    return entry.type == "Conv2d" or (not entry.library and "in_channels" in entry.settings
-                                      and type(entry.settings.get("kernel_size")) is tuple
-                                      and len(entry.settings["kernel_size"]) == 2)
 
 
 def children(entries, name: str) -> list:
@@ -50,7 +37,7 @@ def linear_with_shape(model, out_features: int, in_features: int, role: str, und
     module called ``under``, if given; its ``role`` for messages), as a local layer with the
     check's own weights, which are copied into the answer's layer: the check computes what the
     answer's layer should give from weights it chose itself."""
-    entries = [e for e in checks.unique(model.tree()) if is_linear(e)]
+    entries = [e for e in checks.unique(model.tree()) if e.is_a("Linear")]
     inside = [e for e in entries if not under or e.name == under or e.name.startswith(under + ".")]
     for entry in inside:
         if weight_shape(entry) == (out_features, in_features):
@@ -63,11 +50,6 @@ def linear_with_shape(model, out_features: int, in_features: int, role: str, und
                        for e in entries) or "none"
     raise Incorrect(f"No registered `nn.Linear({in_features}, {out_features})` for {role}; "
                     f"your registered Linear layers: {shapes}.")
-
-
-def close(a, b: torch.Tensor) -> bool:
-    """The course's one tolerance (``checks.close``), for a value the answer's side sent."""
-    return checks.close(a, b)
 
 
 def positional_parameters(signature) -> int | None:
@@ -88,25 +70,10 @@ def names(reply) -> list:
     return reply
 
 
-def missing_from_optimizer(optimizer, model) -> list:
-    """Names of the answer's ``model``'s parameters that no group of ``optimizer`` holds (both
-    handles on the answer's side)."""
-    return names(model.session.request("optimizer_missing", optimizer=optimizer.handle, model=model.handle))
-
-
-def expect_optimizer_covers(optimizer, model) -> None:
-    """Every parameter of the answer's ``model`` must be in one of ``optimizer``'s groups."""
-    missing = missing_from_optimizer(optimizer, model)
-    if missing:
-        raise Incorrect(f"The optimizer does not know {len(missing)} parameter{'s' if len(missing) > 1 else ''} "
-                        f"of the model ({', '.join(missing)}): they will never be updated. "
-                        f"Use `optimizer.add_param_group({{'params': ...}})` after adding a layer.")
-
-
 def call_growing(function, arguments, what: str, group: str):
     """Call the student's ``add_layer`` / ``grow``; what PyTorch's optimizer refuses becomes the
     course's words (``group`` says which parameters belong in the new group), with their line."""
-    with torch_errors.worded(None, what):
+    with checks.worded(None, what):
         try:
             return checks.call(function, *arguments, what=what)
         except ValueError as error:
@@ -133,14 +100,32 @@ def call_growing(function, arguments, what: str, group: str):
 
 def run_model(model, *inputs, what: str = "your model", **options):
     """``model.run`` (a forward, and a backward when asked), with PyTorch's errors in the course's words."""
-    with torch_errors.worded(model, what, dims=torch_errors.dims_of(inputs)):
+    with checks.worded(model, what, dims=checks.dims_of(inputs)):
         return model.run(*inputs, **options)
 
 
 def call_model(model, *inputs, what: str = "your model"):
     """``checks.call``, where PyTorch's shape errors become the course's words with the student's line."""
-    with torch_errors.worded(model, what, dims=torch_errors.dims_of(inputs)):
+    with checks.worded(model, what, dims=checks.dims_of(inputs)):
         return checks.call(model, *inputs, what=what)
+
+
+def calls_together(model, cases: list, what: str = "your model") -> list:
+    """``call_model`` on every case (a tuple of inputs) in one round trip (``Answer.runs``): none
+    decides the next one's inputs. Read each with ``value_of``, in order: a call that failed raises
+    there, as ``call_model`` would have said it."""
+    return [(case, result) for case, result in zip(cases, model.runs(cases))]
+
+
+def value_of(model, called, what: str = "your model"):
+    """The value of one of ``calls_together``'s calls, or what it raised in the course's words."""
+    case, result = called
+    if isinstance(result, BindError):
+        return call_model(model, *case, what=what)   # says why this signature cannot take the case
+    if isinstance(result, Exception):
+        with checks.worded(model, what, dims=checks.dims_of(case)):
+            raise result
+    return result.value
 
 
 # --- on the answer's side: what the student's code receives and what trains it -----------
@@ -216,31 +201,30 @@ class ConditionalForward(Exercise):
         extra = linear_with_shape(model, 8, 8, "the extra layer (8 → 8)")
         last = linear_with_shape(model, 3, 8, "the output layer (8 → 3)")
         x = checks.hidden_input(5, 4)
-        on = call_model(model, x, True)
-        off = call_model(model, x, False)
+        on, off = (value_of(model, called) for called in calls_together(model, [(x, True), (x, False)]))
         checks.expect_shape(on, (5, 3), "the output with use_extra=True")
         checks.expect_shape(off, (5, 3), "the output with use_extra=False")
         with torch.no_grad():
             h = torch.relu(first(x))
             expected_on, expected_off = last(torch.relu(extra(h))), last(h)
-            if close(on, off):
+            if checks.close(on, off):
                 raise Incorrect("Your model gives the same output whether the switch is True or False: "
                                 "`forward` must use its second argument (`if use_extra: ...`).")
-            if close(on, expected_off) and close(off, expected_on):
+            if checks.close(on, expected_off) and checks.close(off, expected_on):
                 raise Incorrect("The switch works the wrong way round: the extra layer runs when the "
                                 "argument is False. Use `if use_extra:`, not `if not use_extra:`.")
-            if close(on, expected_on) and close(off, expected_off):
+            if checks.close(on, expected_on) and checks.close(off, expected_off):
                 return   # correct (checked first: on some inputs the right output has no negative value)
-            if close(on, torch.relu(expected_on)) or close(off, torch.relu(expected_off)):
+            if checks.close(on, torch.relu(expected_on)) or checks.close(off, torch.relu(expected_off)):
                 raise Incorrect("Your output goes through a ReLU at the end, so it can never be negative. "
                                 "Return the output layer's result as it is.")
-            if close(on, last(extra(h))):
+            if checks.close(on, last(extra(h))):
                 raise Incorrect("With use_extra=True, put a ReLU after the extra layer too: "
                                 "`h = torch.relu(self.extra(h))`.")
-            if not close(off, expected_off):
+            if not checks.close(off, expected_off):
                 raise Incorrect("With use_extra=False the output is not `last(relu(first(x)))`: "
                                 "check the order of the layers and the ReLU after the first one.")
-            if not close(on, expected_on):
+            if not checks.close(on, expected_on):
                 raise Incorrect("With use_extra=True the output is not "
                                 "`last(relu(extra(relu(first(x)))))`: check the order of the layers.")
 
@@ -293,10 +277,10 @@ class RegisterWithOptimizer(Exercise):
         if grown != 1:
             raise Incorrect(f"`model.layers` grew by {grown} layers; add exactly one.")
         new_layer = layers[-1]
-        if not (is_linear(new_layer) and weight_shape(new_layer) == (6, 6)):
+        if not (new_layer.is_a("Linear") and weight_shape(new_layer) == (6, 6)):
             raise Incorrect(f"The new layer must be `nn.Linear(model.width, model.width)` "
                             f"(here Linear(6, 6)) so the stack still fits together; yours is {_layer(new_layer)}.")
-        expect_optimizer_covers(optimizer, model)
+        checks.expect_optimizer_covers(optimizer, model)
         parameters = {p.name: p for p in model.parameters()}
         first = [name for name in parameters if name.startswith(layers[0].name + ".")]
         if names(trainer.method("without_state", first)):
@@ -317,7 +301,7 @@ class RegisterWithOptimizer(Exercise):
 
 def _layer(entry) -> str:
     """A registered layer as PyTorch prints it, e.g. ``Linear(in_features=6, out_features=3, bias=True)``."""
-    if is_linear(entry):
+    if entry.is_a("Linear"):
         has_bias = any(name == "bias" for name, _, _ in entry.parameters)
         return (f"{entry.type}(in_features={entry.settings.get('in_features')}, "
                 f"out_features={entry.settings.get('out_features')}, bias={has_bias})")
@@ -332,7 +316,7 @@ q2 = RegisterWithOptimizer()
 
 def convs_3x3(model) -> list:
     """The registered 3×3 ``nn.Conv2d`` layers of the answer ``model`` (tree entries, each once)."""
-    return [e for e in checks.unique(model.tree()) if is_conv2d(e) and e.settings.get("kernel_size") == (3, 3)]
+    return [e for e in checks.unique(model.tree()) if e.is_a("Conv2d") and e.settings.get("kernel_size") == (3, 3)]
 
 
 class FunctionPreservingBlock(Exercise):
@@ -389,7 +373,7 @@ class FunctionPreservingBlock(Exercise):
                 yours = ", ".join(
                     f"Conv2d({c.settings.get('in_channels')}, {c.settings.get('out_channels')}, "
                     f"{'×'.join(map(str, c.settings.get('kernel_size') or ('?', '?')))})"
-                    for c in checks.unique(block.tree()) if is_conv2d(c)) or "none"
+                    for c in checks.unique(block.tree()) if c.is_a("Conv2d")) or "none"
                 raise Incorrect(f"With IdentityAtStart({channels}, {hidden}) the branch needs {role}; your "
                                 f"registered convolutions: {yours}.")
             padding = found[shape].settings.get("padding")
@@ -492,17 +476,17 @@ class HeadsByName(Exercise):
                   for name, size in heads.items()}
         with torch.no_grad():
             features = torch.relu(trunk(x))
-            for name, size in heads.items():
-                out = call_model(model, x, name)
+            for (name, size), called in zip(heads.items(), calls_together(model, [(x, name) for name in heads])):
+                out = value_of(model, called)
                 if isinstance(out, torch.Tensor) and out.shape != (5, size):
                     raise Incorrect(f"`model(x, {name!r})` has shape {tuple(out.shape)}; expected (5, {size}). "
                                     f"forward must use the head named by its second argument.")
                 checks.expect_shape(out, (5, size), f"the output of head {name!r}")
                 head = layers[name]
-                if close(out, head(trunk(x))) and not close(out, head(features)):
+                if checks.close(out, head(trunk(x))) and not checks.close(out, head(features)):
                     raise Incorrect("The trunk needs a ReLU after its Linear layer: "
                                     "`self.heads[head](torch.relu(self.trunk(x)))`.")
-                if not close(out, head(features)):
+                if not checks.close(out, head(features)):
                     raise Incorrect(f"`model(x, {name!r})` is not `heads[{name!r}](relu(trunk(x)))`.")
 
 
@@ -595,7 +579,7 @@ class GrowingNetDebug(Exercise):
             raise Incorrect(f"Growing changed the network's output (largest difference {worst:.4g}): right after "
                             "`grow` the network no longer computes what it had learned.")
         self._expect_new_block_runs(model, x, new)
-        missing = missing_from_optimizer(optimizer, model)
+        missing = checks.optimizer_missing(optimizer, model)
         if missing:
             raise Incorrect(f"The optimizer passed to `grow` does not hold {len(missing)} of the network's "
                             f"parameters ({', '.join(missing)}): `optimizer.step()` leaves them exactly as they "
