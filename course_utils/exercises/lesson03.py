@@ -10,14 +10,19 @@ Every check is probed: it holds an ``Answer`` handle, never the answer itself. T
 models and functions a check hands to the answer are built on the answer's side
 (``session.twin`` / ``session.build``, with the helpers below), and expected values always come
 from the check's own copies.
+
+``q5`` is a ``DebugModel`` (``kinds``): the broken model, its symptoms, the mistakes found before and
+after the weights are copied, and their messages, as data. ``q1`` to ``q4`` stay plain exercises: each
+hands the answer objects built on its side (a ManualNet twin, layers, a counting function) and reads
+structure the kinds do not cover (a Sequential's children, the identity of registered parameters).
 """
 
 import torch
 from torch import nn
 
 from course_utils.exercises import checks, torch_errors
-from course_utils.exercises.checks import close
 from course_utils.exercises.engine import Exercise, Incorrect
+from course_utils.exercises.kinds import DebugModel, Mistake, OutputDiffers, Symptom
 from course_utils.probes.client import Answer, AnswerRaised, BindError, ProbeFault
 
 
@@ -197,7 +202,7 @@ class SequentialTwin(Exercise):
         except RuntimeError as error:
             raise Incorrect(f"Your Sequential {layers} fails on an input of shape {tuple(x.shape)}: "
                             f"{str(error).splitlines()[0]}. List the layers in the order forward calls them.") from None
-        if close(got, expected):   # behaviour first: any module that computes tanh is fine
+        if checks.close(got, expected):   # behaviour first: any module that computes tanh is fine
             return
         if layers == ["Linear", "Linear", "Tanh"]:
             raise Incorrect("Your Sequential applies Tanh last. `net.children()` lists layers in the "
@@ -209,7 +214,7 @@ class SequentialTwin(Exercise):
         if len(layers) == 3 and len(linears) == 2 and modules[1].is_module():
             middle = modules[1]
             probe = torch.linspace(-3, 3, 13)
-            acts_like_tanh = close(middle.run(probe, no_grad=True).value, torch.tanh(probe))
+            acts_like_tanh = checks.close(middle.run(probe, no_grad=True).value, torch.tanh(probe))
             if not acts_like_tanh:
                 raise Incorrect(f"Your Sequential holds {layers}: ManualNet's activation is Tanh, and your "
                                 f"{layers[1]} computes something else. Reuse the model's own `act` layer.")
@@ -347,10 +352,10 @@ class EveryOutputContainer(Exercise):
                             "out and collect only what the layers return.")
         if len(got) != n_layers:
             raise Incorrect(f"Your list has {len(got)} items; with {n_layers} layers it should have {n_layers}.")
-        if close(got[0], expected[-1]) and not close(got[0], expected[0]):
+        if checks.close(got[0], expected[-1]) and not checks.close(got[0], expected[0]):
             raise Incorrect("Your list is in reverse: item 0 should be the first layer's output.")
         for i, (mine, ref) in enumerate(zip(got, expected)):
-            if not close(mine, ref):
+            if not checks.close(mine, ref):
                 if i == 0:
                     raise Incorrect("Item 0 is not the first layer applied to the input: run the layers "
                                     "in the order they were given.")
@@ -433,21 +438,21 @@ class LambdaWithArguments(Exercise):
         checks.expect_tensor(got, f"{label}(x)")
         with torch.no_grad():
             expected = fn(x, *args, **kwargs)
-        if close(got, expected):
+        if checks.close(got, expected):
             return
-        if close(got, x):
+        if checks.close(got, x):
             raise Incorrect(f"{label}(x) returned `x` unchanged: `forward` must return the function's result.")
-        if args and close(got, fn(*args, x, **kwargs)):
+        if args and checks.close(got, fn(*args, x, **kwargs)):
             raise Incorrect(f"{label}(x) called `fn({', '.join(map(repr, args))}, x, ...)`: the extra arguments came "
                             "first. The input is the function's first argument, the extra ones follow it: "
                             "`self.fn(x, *self.args, **self.kwargs)`.")
-        if close(got, fn(x)) and args and kwargs:
+        if checks.close(got, fn(x)) and args and kwargs:
             raise Incorrect(f"{label}(x) returned `fn(x)`: the extra arguments were dropped. Pass them on: "
                             "`self.fn(x, *self.args, **self.kwargs)`.")
-        if kwargs and close(got, fn(x, *args)):
+        if kwargs and checks.close(got, fn(x, *args)):
             raise Incorrect(f"{label}(x) ignored the keyword argument {list(kwargs)[0]}=...: keep `**kwargs` "
                             "and pass them on with `**self.kwargs`.")
-        if args and close(got, fn(x, **kwargs)):
+        if args and checks.close(got, fn(x, **kwargs)):
             raise Incorrect(f"{label}(x) ignored the positional argument {args[0]!r}: keep `*args` and pass "
                             "them on with `*self.args`.")
         raise Incorrect(f"{label}(x) is not `fn(x, *args, **kwargs)`: `forward` must call the function it was "
@@ -495,10 +500,10 @@ class SmallColorClassifier(Exercise):
         conv, relu, flatten, linear = layers
         self._expect_conv(conv, kinds)
         probe = checks.hidden_input(2, 8, CONV_OUT, CONV_OUT)
-        if not close(_output_or_none(relu, probe), torch.relu(probe)):
+        if not checks.close(_output_or_none(relu, probe), torch.relu(probe)):
             raise Incorrect(f"Your Sequential holds {kinds}: layer 1 must be the ReLU ({self.EXPECTED}).")
         flat = _output_or_none(flatten, probe)
-        if not close(flat, probe.flatten(1)):
+        if not checks.close(flat, probe.flatten(1)):
             if isinstance(flat, torch.Tensor) and flat.dim() == 1:
                 raise Incorrect("Your flatten also merged the batch dimension (it returns one long row for the "
                                 "whole batch). `nn.Flatten()` (or `torch.flatten(x, 1)`) keeps one row per image.")
@@ -563,7 +568,54 @@ class BrokenTwoPaths(nn.Module):
 '''.strip("\n")
 
 
-class FixTwoPaths(Exercise):
+def _of_shape(model, shape) -> list:
+    """The answer's registered Linear layers whose weight has ``shape`` (as ``ModuleEntry`` records)."""
+    return [entry for _, entry in checks.modules_of_type(model, nn.Linear) if _weight_shape(entry) == shape]
+
+
+def _saved_twice(model) -> tuple[list, int] | None:
+    """(the state_dict's names, the number of parameters) when some tensor is saved under two names."""
+    names = list(model.state_dict())
+    identity = {p.name: p.identity for p in model.parameters()}
+    saved = {identity.get(name, name) for name in names}   # a buffer counts as its own tensor
+    return (names, len(set(identity.values()))) if len(names) != len(saved) else None
+
+
+def _said_twice(names, parameters) -> str:
+    return (f"Your state_dict has {len(names)} entries for {parameters} parameters: every weight is saved twice, "
+            f"under a second name ({', '.join(names[-4:])}). Which attribute registers the paths and the head a "
+            "second time?")
+
+
+def _same_start(seen) -> bool:
+    """As built: two paths that start with equal weights get equal gradients and stay equal."""
+    square = _of_shape(seen.model, (seen.sizes[0],) * 2)
+    values = {p.name: p.value for p in seen.model.parameters()}
+    first, second = ([values.get(f"{entry.name}.{name}" if entry.name else name) for name, _, _ in entry.parameters]
+                     for entry in square)
+    return len(first) == len(second) and all(type(a) is torch.Tensor and checks.equal(a, b)
+                                             for a, b in zip(first, second))
+
+
+class TwoPathsReference(nn.Module):
+    """The check's own model: ``head(path_a(x) + path_b(x))``, each path Linear → ReLU."""
+
+    def __init__(self, features, n_out):
+        super().__init__()
+        self.path_a = nn.Sequential(nn.Linear(features, features), nn.ReLU())
+        self.path_b = nn.Sequential(nn.Linear(features, features), nn.ReLU())
+        self.head = nn.Linear(features, n_out)
+
+    def forward(self, x):
+        return self.head(self.path_a(x) + self.path_b(x))
+
+
+CHAINED = ("Your output is `head(path_b(path_a(x)))`: the two paths run one after the other, the second on the "
+           "first one's output, and nothing adds them. A Sequential feeds each module the previous one's output; "
+           "it never adds.")
+
+
+class FixTwoPaths(DebugModel):
     id = "lesson03.q5"
     points = 2
     title = "Debug TwoPaths: fewer weights than two paths, every weight saved twice, and no sum"
@@ -580,79 +632,43 @@ class FixTwoPaths(Exercise):
         "Give `path_b` its own `nn.Sequential(nn.Linear(features, features), nn.ReLU())`, drop `self.model`, and "
         "write the addition yourself: `return self.head(self.path_a(x) + self.path_b(x))`.",
     ]
+    broken = BROKEN_TWO_PATHS
+    sizes = [(6, 3), (5, 2)]
+    symptoms = [
+        Symptom("`TwoPaths({sizes[0]}, {sizes[1]})` holds one Linear({sizes[0]} → {sizes[0]}), not two: the two paths "
+                "are the very same layer, so they share one weight and can never learn different things. How is "
+                "`path_b` made?", lambda model, s: len(_of_shape(model, (s.sizes[0],) * 2)) == 1),
+        Symptom(lambda s: f"`TwoPaths({s.sizes[0]}, {s.sizes[1]})` should register two Linear({s.sizes[0]} → "
+                          f"{s.sizes[0]}) paths and one Linear({s.sizes[0]} → {s.sizes[1]}) head; yours registers "
+                          f"{checks.parameter_breakdown(s.model)}.",
+                lambda model, s: len(_of_shape(model, (s.sizes[0],) * 2)) != 2
+                or len(_of_shape(model, (s.sizes[1], s.sizes[0]))) != 1),
+    ]
+    refuse = [
+        Mistake(lambda s: _said_twice(*_saved_twice(s.model)), when=lambda s: _saved_twice(s.model) is not None),
+        Mistake(lambda s: "`{}` and `{}` start with identical weights (a copy of one path?): two paths that start "
+                          "equal receive equal gradients and stay equal through training, so the model is one path "
+                          "counted twice. Give each path its own freshly initialised layer.".format(
+                              *(e.name for e in _of_shape(s.model, (s.sizes[0],) * 2))), when=_same_start),
+    ]
+    mistakes = [
+        Mistake(CHAINED, result=lambda r, x: r.head(r.path_b(r.path_a(x)))),
+        Mistake(CHAINED, result=lambda r, x: r.head(r.path_a(r.path_b(x)))),
+        Mistake("You added before the ReLU: each path is Linear → ReLU, and the two paths' outputs are added.",
+                result=lambda r, x: r.head(torch.relu(r.path_a[0](x) + r.path_b[0](x)))),
+        Mistake("Your output has no addition in its autograd graph: add the two paths' outputs.",
+                when=lambda s: type(s.got) is torch.Tensor
+                and not {"AddBackward0", "SumBackward1"} & (ops := s.model.run(*s.args, ops=True).ops) and ops),
+    ]
+    otherwise = OutputDiffers("your output")
+    subject = staticmethod(lambda s: f"your TwoPaths, run on an input of shape {tuple(s.args[0].shape)},")
+    advice = staticmethod(lambda s: f"Each path maps {s.sizes[0]} features to {s.sizes[0]}; the head reads their sum.")
 
-    def check_answer(self, TwoPaths):
-        for features, n_out in [(6, 3), (5, 2)]:
-            model = checks.instantiate(TwoPaths, features, n_out)
-            linears = [entry for _, entry in checks.modules_of_type(model, nn.Linear)]
-            square = [e for e in linears if _weight_shape(e) == (features, features)]
-            heads = [e for e in linears if _weight_shape(e) == (n_out, features)]
-            if len(square) == 1:
-                raise Incorrect(f"`TwoPaths({features}, {n_out})` holds one Linear({features} → {features}), not two: "
-                                "the two paths are the very same layer, so they share one weight and can never "
-                                "learn different things. How is `path_b` made?")
-            if len(square) != 2 or len(heads) != 1:
-                raise Incorrect(f"`TwoPaths({features}, {n_out})` should register two Linear({features} → "
-                                f"{features}) paths and one Linear({features} → {n_out}) head; yours registers "
-                                f"{checks.parameter_breakdown(model)}.")
-            one_path = features * features + features
-            checks.expect_parameter_count(model, 2 * one_path + features * n_out + n_out)
-            names = list(model.state_dict())
-            parameters = model.parameters()
-            identity = {p.name: p.identity for p in parameters}
-            saved = {identity.get(name, name) for name in names}   # a buffer counts as its own tensor
-            if len(names) != len(saved):
-                raise Incorrect(f"Your state_dict has {len(names)} entries for "
-                                f"{len(set(identity.values()))} parameters: every weight is saved twice, under a "
-                                f"second name ({', '.join(names[-4:])}). Which attribute registers the paths and "
-                                "the head a second time?")
-            self._expect_different_starts(model, square)
-            self._expect_sum(model, square, heads[0], features)
+    def reference(self, features, n_out):
+        return TwoPathsReference(features, n_out)
 
-    @staticmethod
-    def _expect_different_starts(model, square):
-        """As built: two paths that start with equal weights get equal gradients and stay equal."""
-        values = {p.name: p.value for p in model.parameters()}
-        first, second = ([values.get(f"{entry.name}.{name}" if entry.name else name) for name, _, _ in entry.parameters]
-                         for entry in square)
-        if len(first) == len(second) and all(
-                type(a) is torch.Tensor and checks.equal(a, b) for a, b in zip(first, second)):
-            raise Incorrect(f"`{square[0].name}` and `{square[1].name}` start with identical weights (a copy of one "
-                            "path?): two paths that start equal receive equal gradients and stay equal through "
-                            "training, so the model is one path counted twice. Give each path its own freshly "
-                            "initialised layer.")
-
-    @staticmethod
-    def _expect_sum(model, square, head, features):
-        # the check's own layers, their weights copied into the answer's: expected values are ours
-        a, b, head = (_twin_linear(model, entry) for entry in (*square, head))
-        x = checks.hidden_input(4, features)
-        try:
-            got = checks.plain(checks.call(model, x, what="your TwoPaths"))
-        except RuntimeError as error:
-            if isinstance(error, NotImplementedError):
-                raise
-            raise torch_errors.explain(
-                error, model, f"your TwoPaths, run on an input of shape {tuple(x.shape)},",
-                f"Each path maps {features} features to {features}; the head reads their sum.",
-                dims=torch_errors.VECTORS) or error from None
-        with torch.no_grad():
-            expected = head(torch.relu(a(x)) + torch.relu(b(x)))
-            chained = [head(torch.relu(second(torch.relu(first(x))))) for first, second in ((a, b), (b, a))]
-            if close(got, expected):
-                return
-            if any(close(got, c) for c in chained):
-                raise Incorrect("Your output is `head(path_b(path_a(x)))`: the two paths run one after the other, "
-                                "the second on the first one's output, and nothing adds them. A Sequential feeds "
-                                "each module the previous one's output; it never adds.")
-            if close(got, head(torch.relu(a(x) + b(x)))):
-                raise Incorrect("You added before the ReLU: each path is Linear → ReLU, and the two paths' "
-                                "outputs are added.")
-        if isinstance(got, torch.Tensor):
-            ops = model.run(x, ops=True).ops   # not empty: the output has a grad_fn
-            if ops and not {"AddBackward0", "SumBackward1"} & ops:
-                raise Incorrect("Your output has no addition in its autograd graph: add the two paths' outputs.")
-        checks.expect_close(got, expected, "your output")
+    def inputs(self, features, n_out):
+        return (checks.hidden_input(4, features),)
 
 
 def _output_or_none(layer: Answer, probe: torch.Tensor):
@@ -668,15 +684,6 @@ def _output_or_none(layer: Answer, probe: torch.Tensor):
 
 def _weight_shape(entry) -> tuple | None:
     return next((tuple(shape) for name, shape, _ in entry.parameters if name == "weight"), None)
-
-
-def _twin_linear(model: Answer, entry) -> nn.Linear:
-    """A Linear of the check's, of ``entry``'s shape, whose weights are copied into the answer's layer."""
-    out_features, in_features = _weight_shape(entry)
-    own = {name for name, _, _ in entry.parameters}
-    layer = nn.Linear(in_features, out_features, bias="bias" in own)
-    model.assign({f"{entry.name}.{name}": value for name, value in layer.named_parameters() if name in own})
-    return layer
 
 
 q1 = SequentialTwin()

@@ -128,7 +128,8 @@ BROKEN = defined(ex.BROKEN_TWO_PATHS, "BrokenTwoPaths")
 
 
 def test_q5_statement_code_is_the_broken_model():
-    """The code the student is handed really has all three faults the check names."""
+    """The code the student is handed really has all three faults the check names, and shows the symptoms."""
+    assert ex.q5.broken_symptoms() == [0, 1]
     model = BROKEN(6, 3)
     assert model.path_a[0] is model.path_b[0]
     assert len(model.state_dict()) == 12 and len(list(model.parameters())) == 4
