@@ -248,16 +248,25 @@ class FunctionOnCases(Exercise):
     def check_answer(self, answer):
         if self.must_be_function:
             checks.expect_function(answer, self.function)
+        # every case is sent at once (under grading one round trip to the kernel, not one per
+        # case), then judged in order as if called one at a time: the first that fails is said
+        seens = []
         for case in self.make_cases():
-            self.check_case(answer, case)
+            args = tuple(_local(a) for a in case.args)
+            seens.append(Seen(self, answer, case, args))
+        for seen, given in zip(seens, _for_answers(answer, seens)):
+            seen.given = given
+        if seens:
+            _expect_callable(answer, f"`{self.function}`")
+        runs = answer.runs([seen.given for seen in seens])
+        for seen, run in zip(seens, runs):
+            self.check_case(seen, run)
         self.after_cases(answer)
 
-    def check_case(self, answer: Answer, case: Case) -> None:
-        args = tuple(_local(a) for a in case.args)
-        seen = Seen(self, answer, case, args)
-        inputs = seen.given = _for_answer(answer, case.args, args)
+    def check_case(self, seen: Seen, run) -> None:
+        """Judge one case from its ``run`` (or what the call raised)."""
         try:
-            seen.run = _run(answer, inputs, f"`{self.function}`")
+            seen.run = _ran(run, seen.given, f"`{self.function}`")
         except (RuntimeError, TypeError, ValueError, IndexError, KeyError, AttributeError) as error:
             raise self._translated(error, seen) from None
         seen.got = checks.plain(seen.run.value)
@@ -287,19 +296,32 @@ class FunctionOnCases(Exercise):
         return error
 
 
-def _run(answer: Answer, inputs: tuple, what: str) -> Run:
+def _expect_callable(answer: Answer, what: str) -> None:
     if not answer.info.get("callable"):
         raise Incorrect(f"Expected {what} to be callable (a function or a module), got {checks.kind_of(answer)}.")
-    try:
-        return answer.run(*inputs)
-    except BindError as error:
-        raise Incorrect(checks.cannot_call(what, inputs, {}, error, error.signature)) from None
+
+
+def _ran(run, inputs: tuple, what: str) -> Run:
+    """A call's ``Run``; what it raised, raised here (a wrong signature in the check's words)."""
+    if isinstance(run, BindError):
+        raise Incorrect(checks.cannot_call(what, inputs, {}, run, run.signature))
+    if isinstance(run, Exception):
+        raise run
+    return run
 
 
 def _local(arg):
     if isinstance(arg, Built):
         return arg.factory(*arg.args)
     return arg.clone() if isinstance(arg, torch.Tensor) else arg
+
+
+def _for_answers(answer: Answer, seens: list) -> list[tuple]:
+    """``_for_answer`` of every case, its ``Built`` models made in one round trip."""
+    built = iter(answer.session.build_all([(d.factory, *d.args) for seen in seens for d in seen.case.args
+                                           if isinstance(d, Built)]))
+    return [tuple(next(built) if isinstance(d, Built) else l.clone() if isinstance(l, torch.Tensor) else l
+                  for d, l in zip(seen.case.args, seen.args)) for seen in seens]
 
 
 def _for_answer(answer: Answer, declared: tuple, local: tuple | None = None) -> tuple:

@@ -169,6 +169,17 @@ class Session:
         name = f"{factory.__module__}:{factory.__qualname__}"
         return _answer(self.request("build", name=name, args=list(args), kwargs=kwargs), self)
 
+    def build_all(self, calls: list[tuple]) -> list[Answer]:
+        """``build`` of each ``(factory, *args)``, all in one round trip."""
+        if not calls:
+            return []
+        built = self.requests([("build", {"name": f"{factory.__module__}:{factory.__qualname__}", "args": list(args),
+                                          "kwargs": {}}) for factory, *args in calls])
+        for answer in built:
+            if isinstance(answer, Exception):
+                raise answer
+        return [_answer(answer, self) for answer in built]
+
     def twin(self, factory, *args, **kwargs):
         """The same module on both sides, with the check's weights: (local copy, answer's side)."""
         local = factory(*args, **kwargs)

@@ -106,12 +106,23 @@ def test_a_malformed_reply_is_not_correct_never_a_pass(first_reply):
     assert outcome.message.startswith("Your answer could not be checked: ")
 
 
+class Sevens(Replies):
+    """Every call, alone or in a batch, "returned 7"."""
+
+    def send(self, text):
+        request = wire.decode(text)
+        if request.get("op") == "batch" and request["requests"][0]["op"] == "call":
+            self.sent.append(request)
+            return wire.encode({"ok": [{"ok": {"value": 7, "changed": []}}] * len(request["requests"])})
+        return super().send(text)
+
+
 def test_a_reply_that_claims_every_call_returned_the_right_kind_still_fails_on_values():
-    calls = [wire.encode({"ok": {"value": 7, "changed": []}})] * 40
-    transport = Replies(started({"ok": {"handle": wire.Handle(0), "info": DESCRIBED}}), *calls)
+    transport = Sevens(started({"ok": {"handle": wire.Handle(0), "info": DESCRIBED}}))
     outcome = judge(transport)
     assert outcome.status == "incorrect" and "returned 7" in outcome.message
     assert [m["op"] for m in transport.sent[0]["requests"]] == ["begin", "target"]
+    assert {m["op"] for m in transport.sent[1]["requests"]} == {"call"} and len(transport.sent[1]["requests"]) > 5
     assert transport.sent[-1] == {"op": "end"}
 
 
