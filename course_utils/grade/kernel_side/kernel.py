@@ -1,7 +1,8 @@
 """The kernel that runs a submission: ipykernel with limits, torch and the probe server loaded.
 
 ``python -m course_utils.grade.kernel_side.kernel -f CONNECTION_FILE`` is what the sandbox launcher runs
-(``course_utils.grade.launcher.sandbox``). This is the one grading process where student code runs, so
+(``course_utils.grade.launcher.sandbox``); a warm kernel, forked from the warm parent that
+imported all this ahead (``launcher.fork_server``), calls ``main`` itself. This is the one grading process where student code runs, so
 it decides nothing: it runs the notebook's cells and answers the grader's probes
 (``course_utils.probes.server``); every check runs in the grader's own process
 (``course_utils.grade.pytest_side.judge``). Before any student code runs it

@@ -36,7 +36,9 @@ HOST_ROOT = "/.host"         # the grader's view of the disk, in the parent's la
 PRIVATE_DIRS_MODE = 0o755
 
 
-def become_kernel(control_fd: int, fds: list[int], request: dict, plan: dict) -> None:
+def become_kernel(fds: list[int], request: dict, plan: dict) -> None:
+    """In the parent's fresh fork: every descriptor but ``fds`` (the two folders) is closed
+    first, the parent's control socket among them."""
     try:
         scratch_fd, socket_fd = fds
         os.closerange(3, min(fds))

@@ -26,7 +26,7 @@ import sys
 import threading
 from dataclasses import dataclass
 
-from course_utils.grade.launcher import memory_watch
+from course_utils.grade.launcher import child, memory_watch
 
 # What a kernel imports before it answers: measured, these leave ~half of a child's start
 # (ipykernel's initialize imports its debugger, debugpy, alone ~150 modules)
@@ -139,9 +139,7 @@ class Server:
             return
         pid = os.fork()
         if pid == 0:
-            from course_utils.grade.launcher import child
-
-            child.become_kernel(self.control.fileno(), fds, request, self.plan)  # never returns
+            child.become_kernel(fds, request, self.plan)  # never returns
         for fd in fds:
             os.close(fd)
         limit = float(request.get("memory_mb") or 0)
