@@ -6,20 +6,24 @@ The checks build the student's class on its own side and reach it only through p
 (``course_utils.probes``): they look at what is registered (parameters, layers hidden
 in plain lists), copy a reference's weights in and compare outputs and gradients on hidden
 inputs; when something differs they try the usual mistakes and name the one they see.
+
+``q1`` (a ``ModuleWithCopiedWeights``) and ``q2`` (a ``DebugModel``) are declared with the kinds
+(``kinds``): sizes, structure requirements, the stack's usual mistakes and their messages, as data,
+on one ``StackOfLinears`` whose ``matched`` adds what outputs cannot show (hooks, autograd). ``q3`` to
+``q5`` stay plain exercises: each reads the answer in a way the kinds do not cover (a bias as built,
+a summed gradient, ``model.apply`` on a model built on the answer's side, one optimizer step).
 """
 
 import math
+from dataclasses import dataclass
 
 import torch
 from torch import nn
 
 from course_utils.exercises import checks, torch_errors
-from course_utils.exercises.checks import close
 from course_utils.exercises.engine import Exercise, Incorrect
-
-def linear_layers(model) -> list:
-    """The registered ``nn.Linear`` layers of the answer's model, as ``ModuleEntry`` records."""
-    return [m for _, m in checks.modules_of_type(model, nn.Linear)]
+from course_utils.exercises.kinds import (DebugModel, Layers, Mistake, ModuleWithCopiedWeights, OutputDiffers,
+                                          Requirement, SameParameterCount, Symptom)
 
 
 def parameter_shape(entry, name: str = "weight"):
@@ -29,16 +33,6 @@ def parameter_shape(entry, name: str = "weight"):
 
 def full_name(entry, name: str) -> str:
     return f"{entry.name}.{name}" if entry.name else name
-
-
-def unique_parameters(model) -> list:
-    """The answer's parameters, each object once under its first name (as ``named_parameters()``)."""
-    seen, found = set(), []
-    for parameter in model.parameters():
-        if parameter.identity not in seen:
-            seen.add(parameter.identity)
-            found.append(parameter)
-    return found
 
 
 def mlp(x, layers, relu_after_last=False, relu_positions=None):
@@ -74,33 +68,61 @@ def forward_failed(error, model, x, what: str, advice: str):
                                 dims=torch_errors.VECTORS) or error
 
 
-def expect_stack_output(model, layers, x, what, advice):
-    """Compare with Linear → ReLU → ... → Linear and name the usual deviation."""
-    expected = mlp(x, layers)
-    try:
-        got, calls = run_counting_calls(model, x)
-    except RuntimeError as error:
-        raise forward_failed(error, model, x, what, advice) from None
-    checks.expect_tensor(got, f"{what}'s output")
-    with torch.no_grad():
-        if close(got, expected):
-            if calls < len(layers):
-                raise Incorrect(HOOKS_SKIPPED)
-            return
-        if close(got, mlp(x, layers, relu_after_last=True)):
-            raise Incorrect("Your output goes through a ReLU at the end, so it can never be negative: the last "
-                            "layer's output is returned as it is.")
-        if close(got, mlp(x, layers, relu_positions=())):
-            raise Incorrect("No ReLU between the layers: without it, stacked Linear layers collapse into one "
-                            "linear map. Apply a ReLU after every layer but the last.")
-        if len(layers) > 2 and any(close(got, mlp(x, layers, relu_positions=[i])) for i in range(len(layers) - 1)):
-            raise Incorrect("A ReLU is missing after one of the hidden layers: apply one after every layer but the last.")
-    checks.expect_close(got, expected, f"{what}'s output")
+def _linears(reference: nn.Sequential) -> list:
+    return [layer for layer in reference if isinstance(layer, nn.Linear)]
+
+
+def reference_stack(*sizes) -> nn.Sequential:
+    """The check's own Linear → ReLU → ... → Linear through ``sizes`` (features in, ..., out)."""
+    layers = []
+    for n_in, n_out in zip(sizes, sizes[1:]):
+        layers += [nn.Linear(n_in, n_out), nn.ReLU()]
+    return nn.Sequential(*layers[:-1])
+
+
+# the usual deviations from Linear → ReLU → ... → Linear, as the results they compute
+STACK_MISTAKES = [
+    Mistake("Your output goes through a ReLU at the end, so it can never be negative: the last layer's output is "
+            "returned as it is.", result=lambda r, x: mlp(x, _linears(r), relu_after_last=True)),
+    Mistake("No ReLU between the layers: without it, stacked Linear layers collapse into one linear map. Apply a "
+            "ReLU after every layer but the last.", result=lambda r, x: mlp(x, _linears(r), relu_positions=())),
+    Mistake("A ReLU is missing after one of the hidden layers: apply one after every layer but the last.",
+            when=lambda s: len(layers := _linears(s.reference)) > 2 and any(
+                checks.close(s.got, s.known(lambda r, x: mlp(x, layers, relu_positions=[i])))
+                for i in range(len(layers) - 1))),
+]
+
+
+class StackOfLinears(ModuleWithCopiedWeights):
+    """A stack of Linear layers with ReLU between them, compared with ``reference_stack`` (weights copied);
+    once the outputs agree, every layer must have run through its hooks and the output stay trainable."""
+
+    what = "your model's output"
+
+    def matched(self, seen):
+        run = seen.model.run(*seen.args, calls=True)
+        linears = {name for name, _ in checks.modules_of_type(seen.model, nn.Linear)}
+        if sum(n for name, n in run.calls.items() if name in linears) < len(_linears(seen.reference)):
+            raise Incorrect(HOOKS_SKIPPED)
+        checks.expect_connected_to_graph(run, self.what)
+
+
+@dataclass(frozen=True)
+class LayersInOrder(Requirement):
+    """The Linear layers, in the order ``__init__`` creates them, map the reference's sizes in turn."""
+
+    def check(self, model, reference):
+        mine, wanted = [entry for _, entry in checks.modules_of_type(model, nn.Linear)], _linears(reference)
+        if [parameter_shape(m) for m in mine] != [tuple(layer.weight.shape) for layer in wanted]:
+            shapes = ", ".join(f"Linear({m.settings.get('in_features')} → {m.settings.get('out_features')})"
+                               for m in mine)
+            expected = ", ".join(f"Linear({layer.in_features} → {layer.out_features})" for layer in wanted)
+            raise Incorrect(f"Your layers, in the order `__init__` creates them, are {shapes}; expected {expected}.")
 
 
 # --- q1 ---------------------------------------------------------------------------------
 
-class ThreeLayerNet(Exercise):
+class ThreeLayerNet(StackOfLinears):
     id = "lesson02.q1"
     points = 2
     title = "Write a three-layer network as an nn.Module"
@@ -112,26 +134,20 @@ class ThreeLayerNet(Exercise):
         "Mirror `MySimpleStack` from the lesson with one more hidden layer; the last layer has no ReLU "
         "after it. Call layers as `self.fc1(x)`.",
     ]
+    sizes = [(6, 8, 3), (10, 20, 5)]
+    requires = [SameParameterCount(), Layers(nn.Linear, count=3), LayersInOrder()]
+    mistakes = STACK_MISTAKES
+    what = "your network's output"
+    otherwise = OutputDiffers(what)
+    subject = staticmethod(lambda s: f"your network, run on an input of shape {tuple(s.args[0].shape)},")
+    advice = ("`forward` runs the layers in the order `__init__` creates them, each on the previous one's output: "
+              "in → hidden, hidden → hidden, hidden → out.")
 
-    def check_answer(self, answer):
-        for n_in, hidden, n_out in [(6, 8, 3), (10, 20, 5)]:
-            model = checks.instantiate(answer, n_in, hidden, n_out)
-            expected_count = n_in * hidden + hidden + hidden * hidden + hidden + hidden * n_out + n_out
-            checks.expect_parameter_count(model, expected_count)
-            checks.expect_submodules(model, nn.Linear, count=3)
-            layers = [nn.Linear(n_in, hidden), nn.Linear(hidden, hidden), nn.Linear(hidden, n_out)]
-            mine = linear_layers(model)
-            if [parameter_shape(m) for m in mine] != [tuple(r.weight.shape) for r in layers]:
-                shapes = ", ".join(f"Linear({m.settings.get('in_features')} → {m.settings.get('out_features')})"
-                                   for m in mine)
-                raise Incorrect(f"Your layers, in the order `__init__` creates them, are {shapes}; expected "
-                                f"Linear({n_in} → {hidden}), Linear({hidden} → {hidden}), Linear({hidden} → {n_out}).")
-            checks.copy_weights(nn.Sequential(*layers), model)
-            x = checks.hidden_input(7, n_in)
-            expect_stack_output(model, layers, x, "your network",
-                                "`forward` runs the layers in the order `__init__` creates them, each on the "
-                                "previous one's output: in → hidden, hidden → hidden, hidden → out.")
-            checks.expect_connected_to_graph(model.run(x), "your network's output")
+    def reference(self, n_in, hidden, n_out):
+        return reference_stack(n_in, hidden, hidden, n_out)
+
+    def inputs(self, n_in, hidden, n_out):
+        return (checks.hidden_input(7, n_in),)
 
 
 # --- q2 ---------------------------------------------------------------------------------
@@ -151,7 +167,31 @@ class DeepStack(nn.Module):
 '''.strip("\n")
 
 
-class FixPlainList(Exercise):
+def _one_layer_for_many(seen) -> str:
+    """Which of the three ways to end up with one layer's weights for ``depth`` steps this is,
+    read from the module tree (a module listed under several names has one identity) and the
+    parameters (a shallow copy is a new module around the same parameters)."""
+    model, (width, depth) = seen.model, seen.sizes
+    one_layer = width * width + width
+    said = f"`DeepStack({width}, {depth})` registers one layer's parameters ({one_layer}) for {depth} layers"
+    entries = [entry for entry in model.tree() if entry.is_a("Linear")]
+    modules = {entry.identity for entry in entries}
+    if len(modules) > 1:
+        return (f"{said}: it holds {len(modules)} different Linear modules, but they share one weight and "
+                "one bias. A shallow copy (`copy.copy(layer)`) is a new module around the *same* "
+                "parameters, so every step still shares the same weights. Create a new layer for each step, "
+                "`nn.Linear(width, width)` on each turn (or `copy.deepcopy(layer)`, which copies the "
+                "parameters too).")
+    if len(entries) > 1:
+        return (f"{said}: `[nn.Linear(width, width)] * depth` is one layer listed {len(entries)} times, so "
+                "every step shares the same weights. Create a new layer for each step: "
+                "`[nn.Linear(width, width) for _ in range(depth)]`.")
+    return (f"{said}: one Linear layer, run {depth} times, so every step shares the same weights. Create "
+            f"{depth} layers, each with its own weights: "
+            "`nn.ModuleList([nn.Linear(width, width) for _ in range(depth)])`.")
+
+
+class FixPlainList(DebugModel, StackOfLinears):
     id = "lesson02.q2"
     points = 2
     title = "Fix a stack that keeps its layers in a plain list, built by repeating one layer"
@@ -164,48 +204,25 @@ class FixPlainList(Exercise):
         "`self.layers = nn.ModuleList([nn.Linear(width, width) for _ in range(depth)])`: a new layer on each "
         "turn of the comprehension. `forward` can stay as it is.",
     ]
+    broken = BROKEN_DEEP_STACK
+    sizes = [(6, 3), (4, 2), (5, 1)]
+    symptoms = [
+        Symptom("Your model has no registered parameters. Create the layers once, in `__init__`, inside an "
+                "`nn.ModuleList` (layers created in `forward` are new, untrained layers on every call).",
+                lambda model, s: checks.parameter_count(model) == 0 and not checks.unregistered_modules(model)),
+        Symptom(_one_layer_for_many, lambda model, s: s.sizes[1] > 1 and not checks.unregistered_modules(model)
+                and checks.parameter_count(model) == s.sizes[0] * s.sizes[0] + s.sizes[0]),
+    ]
+    mistakes = STACK_MISTAKES
+    otherwise = OutputDiffers("your model's output")
+    subject = staticmethod(lambda s: f"your model, run on an input of shape {tuple(s.args[0].shape)},")
+    advice = staticmethod(lambda s: f"Every layer of the stack reads and returns {s.sizes[0]} features.")
 
-    def check_answer(self, answer):
-        for width, depth in ((6, 3), (4, 2), (5, 1)):
-            model = checks.instantiate(answer, width, depth)
-            one_layer = width * width + width
-            count = checks.parameter_count(model)
-            hidden = checks.unregistered_modules(model)
-            if count == 0 and not hidden:
-                raise Incorrect("Your model has no registered parameters. Create the layers once, in `__init__`, "
-                                "inside an `nn.ModuleList` (layers created in `forward` are new, untrained "
-                                "layers on every call).")
-            if not hidden and count == one_layer and depth > 1:
-                raise Incorrect(self._one_layer_for_many(model, width, depth, one_layer))
-            checks.expect_parameter_count(model, depth * one_layer)
-            layers = [nn.Linear(width, width) for _ in range(depth)]
-            checks.copy_weights(nn.Sequential(*layers), model)
-            x = checks.hidden_input(5, width)
-            expect_stack_output(model, layers, x, "your model",
-                                f"Every layer of the stack reads and returns {width} features.")
-            checks.expect_connected_to_graph(model.run(x), "your model's output")
+    def reference(self, width, depth):
+        return reference_stack(*[width] * (depth + 1))
 
-    @staticmethod
-    def _one_layer_for_many(model, width, depth, one_layer) -> str:
-        """Which of the three ways to end up with one layer's weights for ``depth`` steps this is,
-        read from the module tree (a module listed under several names has one identity) and the
-        parameters (a shallow copy is a new module around the same parameters)."""
-        said = f"`DeepStack({width}, {depth})` registers one layer's parameters ({one_layer}) for {depth} layers"
-        entries = [entry for entry in model.tree() if entry.is_a("Linear")]
-        modules = {entry.identity for entry in entries}
-        if len(modules) > 1:
-            return (f"{said}: it holds {len(modules)} different Linear modules, but they share one weight and "
-                    "one bias. A shallow copy (`copy.copy(layer)`) is a new module around the *same* "
-                    "parameters, so every step still shares the same weights. Create a new layer for each step, "
-                    "`nn.Linear(width, width)` on each turn (or `copy.deepcopy(layer)`, which copies the "
-                    "parameters too).")
-        if len(entries) > 1:
-            return (f"{said}: `[nn.Linear(width, width)] * depth` is one layer listed {len(entries)} times, so "
-                    "every step shares the same weights. Create a new layer for each step: "
-                    "`[nn.Linear(width, width) for _ in range(depth)]`.")
-        return (f"{said}: one Linear layer, run {depth} times, so every step shares the same weights. Create "
-                f"{depth} layers, each with its own weights: "
-                "`nn.ModuleList([nn.Linear(width, width) for _ in range(depth)])`.")
+    def inputs(self, width, depth):
+        return (checks.hidden_input(5, width),)
 
 
 # --- q3 ---------------------------------------------------------------------------------
@@ -251,7 +268,8 @@ class TiedAutoencoder(Exercise):
                             "reconstructed feature) is missing. Register it as an `nn.Parameter`.")
         checks.expect_parameter_count(model, expected)
         # as built, before the check copies its own weights in: the decoder's bias starts at zero
-        biases = [p for p in unique_parameters(model) if p.value is not None and tuple(p.value.shape) == (features,)]
+        biases = [p for p in checks.unique(model.parameters())
+                  if p.value is not None and tuple(p.value.shape) == (features,)]
         if biases and not any(checks.equal(p.value, torch.zeros(features)) for p in biases):
             first = biases[0]
             shown = ", ".join(f"{v:.3g}" for v in first.value[:3].tolist())
@@ -274,18 +292,18 @@ class TiedAutoencoder(Exercise):
         weight, bias = reference.encoder.weight, reference.decoder_bias
         with torch.no_grad():
             h = torch.relu(reference.encoder(x))
-            if close(got, reference(x)):
-                if calls < 1 and linear_layers(model):
+            if checks.close(got, reference(x)):
+                if calls < 1 and [m for _, m in checks.modules_of_type(model, nn.Linear)]:
                     raise Incorrect(HOOKS_SKIPPED)
                 return
             if isinstance(got, torch.Tensor) and tuple(got.shape) == (x.shape[0], code):
                 raise Incorrect(f"Your model returns the code h, shape {tuple(got.shape)}: decode it back to "
                                 f"{features} features with the encoder's weight.")
-            if close(got, reference.encoder(x) @ weight + bias):
+            if checks.close(got, reference.encoder(x) @ weight + bias):
                 raise Incorrect("The ReLU after the encoder is missing: `h = torch.relu(self.encoder(x))`.")
-            if close(got, torch.relu(h @ weight + bias)):
+            if checks.close(got, torch.relu(h @ weight + bias)):
                 raise Incorrect("Your output ends with a ReLU; return the decoder's result as it is.")
-            if close(got, h @ weight):
+            if checks.close(got, h @ weight):
                 raise Incorrect("The decoder's bias is registered but not added: `h @ self.encoder.weight + bias`.")
         checks.expect_close(got, reference(x).detach(), "your model's output")
 
@@ -297,11 +315,11 @@ class TiedAutoencoder(Exercise):
         output.sum().backward()
         # the gradient of ``output.sum()``, run back through the answer on its side
         grads = model.run(x, backward=torch.ones_like(output.detach())).grads
-        weight = next(p for p in unique_parameters(model) if p.value.dim() == 2)
+        weight = next(p for p in checks.unique(model.parameters()) if p.value.dim() == 2)
         grad = grads.get(weight.name)
         if type(grad) is not torch.Tensor:
             raise Incorrect("Your weight gets no gradient: is the output computed under `torch.no_grad()` or detached?")
-        if not close(grad, reference.encoder.weight.grad):
+        if not checks.close(grad, reference.encoder.weight.grad):
             raise Incorrect("The outputs are right but the weight's gradient counts only one of its two uses: "
                             "don't `.detach()` (or copy) the weight in the decoder; use the parameter itself.")
 
@@ -499,12 +517,13 @@ class FixScaledMLP(Exercise):
     @staticmethod
     def _parts(model, features, hidden):
         """The answer's two Linear layers (``ModuleEntry``) and its scale (``Parameter``)."""
-        linears = linear_layers(model)
+        linears = [m for _, m in checks.modules_of_type(model, nn.Linear)]
         inp = next((m for m in linears if parameter_shape(m) == (hidden, features)), None)
         out = next((m for m in linears if parameter_shape(m) == (features, hidden)), None)
         identities = {p.name: p.identity for p in model.parameters()}
         biases = {identities.get(full_name(m, "bias")) for m in linears if parameter_shape(m, "bias") is not None}
-        scale = next((p for p in unique_parameters(model) if tuple(p.value.shape) in ((features,), (1, features))
+        scale = next((p for p in checks.unique(model.parameters())
+                      if tuple(p.value.shape) in ((features,), (1, features))
                       and p.identity not in biases), None)
         if inp is None or out is None or scale is None:
             raise Incorrect(f"Expected a Linear({features} → {hidden}), a Linear({hidden} → {features}) and a scale of "
@@ -542,7 +561,7 @@ class FixScaledMLP(Exercise):
         with torch.no_grad():
             mlp_only = second(torch.relu(first(x)))
             expected = reference(x)
-            if close(got, mlp_only):
+            if checks.close(got, mlp_only):
                 raise Incorrect("Your output is the MLP's alone: multiply it by the scale.")
         checks.expect_close(got, expected, "your model's output")
         skipped = [m.name for m in (inp, out) if not counts.get(m.name)]
