@@ -568,9 +568,12 @@ class BrokenTwoPaths(nn.Module):
 '''.strip("\n")
 
 
-def _of_shape(model, shape) -> list:
-    """The answer's registered Linear layers whose weight has ``shape`` (as ``ModuleEntry`` records)."""
-    return [entry for _, entry in checks.modules_of_type(model, nn.Linear) if _weight_shape(entry) == shape]
+def _of_shape(seen, shape) -> list:
+    """The answer's registered Linear layers whose weight has ``shape`` (as ``ModuleEntry`` records),
+    from one reading of its module tree per case (symptoms and mistakes ask for it several times)."""
+    if "linears" not in vars(seen):
+        seen.linears = [entry for _, entry in checks.modules_of_type(seen.model, nn.Linear)]
+    return [entry for entry in seen.linears if _weight_shape(entry) == shape]
 
 
 def _saved_twice(model) -> tuple[list, int] | None:
@@ -589,7 +592,7 @@ def _said_twice(names, parameters) -> str:
 
 def _same_start(seen) -> bool:
     """As built: two paths that start with equal weights get equal gradients and stay equal."""
-    square = _of_shape(seen.model, (seen.sizes[0],) * 2)
+    square = _of_shape(seen, (seen.sizes[0],) * 2)
     values = {p.name: p.value for p in seen.model.parameters()}
     first, second = ([values.get(f"{entry.name}.{name}" if entry.name else name) for name, _, _ in entry.parameters]
                      for entry in square)
@@ -637,19 +640,19 @@ class FixTwoPaths(DebugModel):
     symptoms = [
         Symptom("`TwoPaths({sizes[0]}, {sizes[1]})` holds one Linear({sizes[0]} → {sizes[0]}), not two: the two paths "
                 "are the very same layer, so they share one weight and can never learn different things. How is "
-                "`path_b` made?", lambda model, s: len(_of_shape(model, (s.sizes[0],) * 2)) == 1),
+                "`path_b` made?", lambda model, s: len(_of_shape(s, (s.sizes[0],) * 2)) == 1),
         Symptom(lambda s: f"`TwoPaths({s.sizes[0]}, {s.sizes[1]})` should register two Linear({s.sizes[0]} → "
                           f"{s.sizes[0]}) paths and one Linear({s.sizes[0]} → {s.sizes[1]}) head; yours registers "
                           f"{checks.parameter_breakdown(s.model)}.",
-                lambda model, s: len(_of_shape(model, (s.sizes[0],) * 2)) != 2
-                or len(_of_shape(model, (s.sizes[1], s.sizes[0]))) != 1),
+                lambda model, s: len(_of_shape(s, (s.sizes[0],) * 2)) != 2
+                or len(_of_shape(s, (s.sizes[1], s.sizes[0]))) != 1),
     ]
     refuse = [
         Mistake(lambda s: _said_twice(*_saved_twice(s.model)), when=lambda s: _saved_twice(s.model) is not None),
         Mistake(lambda s: "`{}` and `{}` start with identical weights (a copy of one path?): two paths that start "
                           "equal receive equal gradients and stay equal through training, so the model is one path "
                           "counted twice. Give each path its own freshly initialised layer.".format(
-                              *(e.name for e in _of_shape(s.model, (s.sizes[0],) * 2))), when=_same_start),
+                              *(e.name for e in _of_shape(s, (s.sizes[0],) * 2))), when=_same_start),
     ]
     mistakes = [
         Mistake(CHAINED, result=lambda r, x: r.head(r.path_b(r.path_a(x)))),
