@@ -138,8 +138,11 @@ class Server:
                       reason=unsafe or f"expected 2 folders, got {len(fds)}")
             return
         pid = os.fork()
-        if pid == 0:
-            child.become_kernel(fds, request, self.plan)  # never returns
+        if pid == 0:   # whatever happens, this fork never returns into the server's loop
+            try:
+                child.become_kernel(fds, request, self.plan)
+            finally:
+                os._exit(child.SETUP_FAILED)
         for fd in fds:
             os.close(fd)
         limit = float(request.get("memory_mb") or 0)
