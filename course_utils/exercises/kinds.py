@@ -455,8 +455,9 @@ class ModuleWithCopiedWeights(Exercise):
         choice the statement leaves free (a shortcut built with or without a bias)."""
         return self.reference(*sizes)
 
-    def check_sizes(self, answer: Answer, sizes: tuple) -> None:
-        model = checks.instantiate(answer, *sizes)
+    def check_sizes(self, answer: Answer, sizes: tuple, model: Answer | None = None) -> None:
+        """``model``: the answer already built with ``sizes`` (by a subclass that looked at it first)."""
+        model = model if model is not None else checks.instantiate(answer, *sizes)
         reference = self._reference = self.reference_for(model, sizes)
         for requirement in self.requires:
             requirement.check(model, reference)
@@ -525,7 +526,7 @@ class DebugModel(ModuleWithCopiedWeights):
         for symptom in self.symptoms:
             if symptom.present(model, seen):
                 raise Incorrect(seen.say(symptom.message))
-        super().check_sizes(answer, sizes)
+        super().check_sizes(answer, sizes, model)     # the same model: its weights are copied over anyway
 
     def broken_class(self) -> type:
         """The broken model of the statement, built from ``broken`` (for tests and the lesson)."""
