@@ -15,6 +15,11 @@ The kinds:
   result first (wrong type, an input changed in place); when the result differs, the first of
   ``mistakes`` that fits names the mistake (a predicate, or a known wrong result computed from
   the same arguments), else ``otherwise``; what the student's code raises is said by ``raised``.
+  An argument may be built on the answer's side: ``Built`` (made there too), ``Twin`` (made there with
+  the check's weights); ``seen.given`` holds its handle, so a mistake reads back what the answer did
+  to it (a dict renamed in place, a model's flags). A result that is a model is run on ``inputs(*args)``
+  and its tree read, every case's in one round trip (``seen.output``, ``seen.tree``, ``seen.children``),
+  and compared by its outputs (``expected`` may return the reference model).
 - ``ModuleWithCopiedWeights``: the student's ``nn.Module`` class is built with each of ``sizes``
   beside ``reference(*sizes)``; ``requires`` (structure as data: parameter count, layers of a
   type, an autograd op) is checked, the reference weights are copied in, both run on hidden
@@ -60,7 +65,7 @@ from torch import nn
 
 from course_utils.exercises import checks
 from course_utils.exercises.engine import Exercise, Incorrect
-from course_utils.probes.client import Answer, BindError, Run
+from course_utils.probes.client import Answer, BindError, ModuleEntry, ProbeFault, Run
 
 Message = str | Callable[["Seen"], str]
 
@@ -78,6 +83,13 @@ class Built:
     def __init__(self, factory, *args):
         object.__setattr__(self, "factory", factory)
         object.__setattr__(self, "args", args)
+
+
+class Twin(Built):
+    """A model on both sides with the check's weights (``Session.twin``): ``factory(*args)`` made here, for
+    the reference (``seen.args``), and on the answer's side, where this copy's parameters and buffers
+    are assigned (``seen.given``: its handle, to read back what the answer did to it). Every twin of a
+    check is built with the ``Built`` ones in one round trip, and weighted in one more."""
 
 
 @dataclass(frozen=True)
@@ -105,7 +117,7 @@ class Mistake:
             return False
         if self.result is not None:
             wrong = seen.known(self.result)
-            return wrong is not None and seen.exercise.same(seen.got, wrong)
+            return wrong is not None and seen.exercise.same(seen.compared, wrong)
         return True
 
 
@@ -132,19 +144,36 @@ class Seen:
     got: object = None
     run: Run | None = None
     error: BaseException | None = None
-    given: tuple = ()                       # the arguments as the answer received them (Built: handles)
+    given: tuple = ()                       # the arguments as the answer received them (Built, Twin: handles)
+    inputs: tuple | None = None             # a result that is a model: what it ran on (``inputs(*args)``)
+    output: object = None                   # ... its output (plain), or the error its run raised
+    tree: list | None = None                # ... its registered modules (``Answer.tree()``); None: not a module
     _expected: object = field(default=None, repr=False)
     _has_expected: bool = False
 
     @property
     def expected(self):
         if not self._has_expected:
-            self._expected, self._has_expected = self.exercise.expected(*self.args), True
+            expected = self.exercise.expected(*self.args)
+            if isinstance(expected, nn.Module) and self.inputs is not None:   # the reference model's outputs
+                with torch.no_grad():
+                    expected = expected(*self.inputs)
+            self._expected, self._has_expected = expected, True
         return self._expected
 
     @property
+    def compared(self):
+        """What is compared with the reference: the result, or the output of a result that is a model."""
+        return self.output if self.inputs is not None else self.got
+
+    @property
     def matches(self) -> bool:
-        return self.exercise.same(self.got, self.expected)
+        return self.exercise.same(self.compared, self.expected)
+
+    @property
+    def children(self) -> list:
+        """A returned model's top-level layers in order, every position (as iterating a Sequential)."""
+        return [entry for entry in self.tree or () if entry.name and "." not in entry.name]
 
     @property
     def shape(self) -> tuple | None:
@@ -239,6 +268,10 @@ class FunctionOnCases(Exercise):
         """The result as the check compares it; may raise ``Incorrect`` (``checks.expect_int``)."""
         return got
 
+    def inputs(self, *args) -> tuple | None:
+        """Hidden inputs a result that is a model is run on (None: results are compared as they are)."""
+        return None
+
     def make_cases(self) -> Sequence[Case]:
         return self.cases
 
@@ -259,6 +292,7 @@ class FunctionOnCases(Exercise):
         if seens:
             _expect_callable(answer, f"`{self.function}`")
         runs = answer.runs([seen.given for seen in seens])
+        self._read_models(answer.session, seens, runs)
         for seen, run in zip(seens, runs):
             self.check_case(seen, run)
         self.after_cases(answer)
@@ -270,13 +304,31 @@ class FunctionOnCases(Exercise):
         except (RuntimeError, TypeError, ValueError, IndexError, KeyError, AttributeError) as error:
             raise self._translated(error, seen) from None
         seen.got = checks.plain(seen.run.value)
+        if isinstance(seen.output, NotImplementedError):
+            raise seen.output                 # a stub inside the returned model: not attempted
         self._first_fitting(self.refuse, seen, prefix="")
         seen.got = self.returns(seen.got, seen)
         if seen.matches:
             return
         opening = seen.say(self.differs) if self.differs else ""
         self._first_fitting(self.mistakes, seen, prefix=opening)
+        if isinstance(seen.output, Exception):  # the returned model's run raised, and no mistake names it
+            raise self._translated(seen.output, seen) from None
         raise Incorrect(opening + seen.say(self.otherwise))
+
+    def _read_models(self, session, seens, runs) -> None:
+        """Each result that is a model (a handle), run on ``inputs(*args)`` and its tree read: every
+        case's in one round trip, before any case is judged."""
+        models = [(seen, run.value, inputs) for seen, run in zip(seens, runs) if isinstance(run, Run)
+                  and isinstance(run.value, Answer) and (inputs := self.inputs(*seen.args)) is not None]
+        if not models:
+            return
+        replies = session.requests([request for _, model, inputs in models for request in (
+            ("tree", {"handle": model}), ("call", {"handle": model, "args": list(inputs), "no_grad": True}))])
+        for (seen, _, inputs), tree, ran in zip(models, replies[::2], replies[1::2]):
+            seen.inputs, seen.tree = inputs, None if isinstance(tree, Exception) else _entries(tree)
+            ran = ran if isinstance(ran, Exception) else Answer._run(ran)
+            seen.output = ran if isinstance(ran, Exception) else checks.plain(ran.value)
 
     @staticmethod
     def _first_fitting(mistakes, seen, prefix: str) -> None:
@@ -310,6 +362,14 @@ def _ran(run, inputs: tuple, what: str) -> Run:
     return run
 
 
+def _entries(reply) -> list[ModuleEntry]:
+    """An ``Answer.tree()`` reply read in a batch."""
+    try:
+        return [ModuleEntry(**{k: e[k] for k in ModuleEntry.__dataclass_fields__ if k in e}) for e in reply]
+    except (TypeError, KeyError):
+        raise ProbeFault("malformed reply to tree") from None
+
+
 def _local(arg):
     if isinstance(arg, Built):
         return arg.factory(*arg.args)
@@ -317,18 +377,33 @@ def _local(arg):
 
 
 def _for_answers(answer: Answer, seens: list) -> list[tuple]:
-    """``_for_answer`` of every case, its ``Built`` models made in one round trip."""
-    built = iter(answer.session.build_all([(d.factory, *d.args) for seen in seens for d in seen.case.args
-                                           if isinstance(d, Built)]))
+    """``_for_answer`` of every case, its ``Built`` and ``Twin`` models made in one round trip (and
+    every twin given the check's weights in one more)."""
+    pairs = [(d, l) for seen in seens for d, l in zip(seen.case.args, seen.args) if isinstance(d, Built)]
+    built = answer.session.build_all([(d.factory, *d.args) for d, _ in pairs])
+    _weigh(answer.session, [(handle, l) for (d, l), handle in zip(pairs, built) if isinstance(d, Twin)])
+    built = iter(built)
     return [tuple(next(built) if isinstance(d, Built) else l.clone() if isinstance(l, torch.Tensor) else l
                   for d, l in zip(seen.case.args, seen.args)) for seen in seens]
 
 
 def _for_answer(answer: Answer, declared: tuple, local: tuple | None = None) -> tuple:
-    """The arguments the answer receives: fresh copies of tensors, ``Built`` models made on its side."""
+    """The arguments the answer receives: fresh copies of tensors, ``Built`` and ``Twin`` models made on its side."""
     local = declared if local is None else local
-    return tuple(answer.session.build(d.factory, *d.args) if isinstance(d, Built)
-                 else l.clone() if isinstance(l, torch.Tensor) else l for d, l in zip(declared, local))
+    given = tuple(answer.session.build(d.factory, *d.args) if isinstance(d, Built)
+                  else l.clone() if isinstance(l, torch.Tensor) else l for d, l in zip(declared, local))
+    _weigh(answer.session, [(g, l) for d, g, l in zip(declared, given, local) if isinstance(d, Twin)])
+    return given
+
+
+def _weigh(session, twins: list) -> None:
+    """The check's weights (parameters and buffers) assigned into each twin's handle, in one round trip."""
+    if not twins:
+        return
+    for done in session.requests([("assign", {"handle": handle, "values": {
+            **dict(local.named_parameters()), **dict(local.named_buffers())}}) for handle, local in twins]):
+        if isinstance(done, Exception):
+            raise done
 
 
 def _shown(value) -> str:

@@ -3,6 +3,7 @@ accepts right answers in other styles and names each declared mistake; what the 
 raises is said in the exercise's words; a debugging exercise's broken model shows its symptoms;
 a target is compared exactly. Lessons 00 and 01 (``FunctionOnCases``) are tested by their banks."""
 
+import copy
 from fractions import Fraction
 
 import pytest
@@ -12,9 +13,10 @@ from torch import nn
 from course_utils.exercises import checks
 from course_utils.exercises.kinds import (Case, DebugModel, FunctionOnCases, Layers, Mistake,
                                           ModuleWithCopiedWeights, Raised, SameParameterCount, Score, Symptom,
-                                          TrainToTarget)
+                                          TrainToTarget, Twin)
 from course_utils.exercises.testing import (assert_check_errored, assert_check_failed, assert_check_passed,
                                             assert_check_unattempted)
+from course_utils.probes.client import LocalTransport
 
 HINTS = ["Look at the statement.", "Read the solution."]
 
@@ -70,6 +72,104 @@ def test_the_stub_is_not_attempted_never_translated():
         raise NotImplementedError
 
     assert_check_unattempted(double, stub)
+
+
+# --- FunctionOnCases: a model handed in (Twin) and a model returned ------------------------------
+
+class Half(nn.Module):
+    def forward(self, x):
+        return x / 2
+
+
+class ThenHalve(FunctionOnCases):
+    id, title, why, hints = "lesson90.q4", "Halve a layer's output", "A model is a function.", HINTS
+    function = "then_halve"
+    cases = [Case((Twin(nn.Linear, 3, 2),), label="Linear(3, 2)"), Case((Twin(nn.Linear, 5, 4),), label="Linear(5, 4)")]
+    refuse = [Mistake("`then_halve` returned {kind}; return a model.", when=lambda s: s.tree is None),
+              Mistake("You changed the {label} you were given.",   # read back on the answer's side after the call
+                      when=lambda s: not checks.equal(s.given[0].state_dict()["weight"], s.args[0].weight)),
+              Mistake(lambda s: f"Your model fails on an input of shape {tuple(s.inputs[0].shape)}.",
+                      when=lambda s: isinstance(s.output, RuntimeError) and "mat1" in str(s.output))]
+    mistakes = [Mistake("For {label} your model forgets to halve.",   # a known result: compared with the output
+                        result=lambda layer: layer(checks.hidden_input(4, layer.in_features))),
+                Mistake(lambda s: f"For {s.case.label} your model holds new weights ({len(s.children)} layers).",
+                        when=lambda s: type(s.output) is torch.Tensor
+                        and not any(checks.equal(p.value, s.args[0].weight) for p in s.got.parameters()))]
+    otherwise = "For {label} your model computes something else."
+
+    def inputs(self, layer):
+        return (checks.hidden_input(4, layer.in_features),)
+
+    def expected(self, layer):
+        return nn.Sequential(layer, Half())     # a model: compared by its outputs on the same inputs
+
+
+then_halve = ThenHalve()
+
+
+class HalvedLayer(nn.Module):
+    def __init__(self, layer):
+        super().__init__()
+        self.layer = layer
+
+    def forward(self, x):
+        return 0.5 * self.layer(x)
+
+
+@pytest.mark.parametrize("answer", [lambda layer: nn.Sequential(layer, Half()), lambda layer: HalvedLayer(layer),
+                                    lambda layer: nn.Sequential(copy.deepcopy(layer), Half())])
+def test_a_returned_model_is_compared_by_its_outputs_on_a_twin_of_the_checks_model(answer):
+    assert_check_passed(then_halve, answer)
+
+
+def zeroes_the_given_layer(layer):
+    with torch.no_grad():
+        layer.weight.zero_()
+    return nn.Sequential(layer, Half())
+
+
+@pytest.mark.parametrize("answer, message", [
+    (lambda layer: [layer, Half()], "`then_halve` returned a list; return a model."),
+    (zeroes_the_given_layer, "You changed the Linear(3, 2) you were given."),
+    (lambda layer: nn.Sequential(layer, nn.Linear(7, 7)), "Your model fails on an input of shape (4, 3)."),
+    (lambda layer: nn.Sequential(layer), "For Linear(3, 2) your model forgets to halve."),
+    (lambda layer: nn.Sequential(nn.Linear(layer.in_features, layer.out_features), Half()),
+     "For Linear(3, 2) your model holds new weights (2 layers)."),
+    (lambda layer: nn.Sequential(layer, Half(), Half()), "For Linear(3, 2) your model computes something else."),
+])
+def test_a_returned_model_and_a_given_one_read_back_name_each_mistake(answer, message):
+    assert_check_failed(then_halve, answer, match=message)
+
+
+def test_an_error_of_the_returned_model_no_mistake_names_stays_an_error_in_the_students_code():
+    class Broken(nn.Module):
+        def forward(self, x):
+            return x["key"]
+
+    assert_check_errored(then_halve, lambda layer: Broken(), match="IndexError")
+
+
+def test_a_stub_inside_the_returned_model_is_not_attempted():
+    class Stub(nn.Module):
+        def forward(self, x):
+            raise NotImplementedError("todo")
+
+    assert_check_unattempted(then_halve, lambda layer: Stub())
+
+
+def test_twins_cases_and_returned_models_each_take_one_round_trip():
+    class Counting(LocalTransport):
+        sent = 0
+
+        def send(self, text):
+            Counting.sent += 1
+            return super().send(text)
+
+    outcome = then_halve.judge(Counting({"answer": lambda layer: nn.Sequential(layer, Half())}), "answer")
+    assert outcome.status == "correct"
+    # the target; both twins built; both weighted; both calls; both models run and read; the refuse reading
+    # each given layer back; the session's end
+    assert Counting.sent == 8
 
 
 # --- ModuleWithCopiedWeights ----------------------------------------------------------------------
