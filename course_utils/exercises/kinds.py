@@ -304,9 +304,9 @@ class FunctionOnCases(Exercise):
         except (RuntimeError, TypeError, ValueError, IndexError, KeyError, AttributeError) as error:
             raise self._translated(error, seen) from None
         seen.got = checks.plain(seen.run.value)
-        if isinstance(seen.output, NotImplementedError):
-            raise seen.output                 # a stub inside the returned model: not attempted
         self._first_fitting(self.refuse, seen, prefix="")
+        if isinstance(seen.output, NotImplementedError):
+            raise seen.output                 # a stub inside the returned model (or no forward): never a mistake
         seen.got = self.returns(seen.got, seen)
         if seen.matches:
             return
