@@ -192,9 +192,9 @@ def test_plugin_alone_writes_a_gradebook(tmp_path):
     assert done.returncode == 0, done.stdout + done.stderr
     lines = (tmp_path / "grades.csv").read_text().splitlines()
     assert lines[0] == ("student,lesson90.q1,lesson90.q2,lesson90.q3,lesson91.q1,lesson91.q2,lesson91.q3,"
-                        "total,maximum,notes"), done.stdout
-    assert "solved,2,1,3,,,,6,12," in lines
-    assert "untouched,0,0,0,,,,0,12," in lines
+                        "total,maximum,notes,ran with"), done.stdout
+    assert "solved,2,1,3,,,,6,12,,unknown" in lines
+    assert "untouched,0,0,0,,,,0,12,,unknown" in lines
     assert any(l.startswith("broken,0,0,0,,,,0,12,") and "not valid JSON" in l for l in lines), lines
     assert any(l.startswith("test_mallory,0,0,0,,,,0,12,") and "check cell edited" in l for l in lines), lines
     assert sorted(p.name for p in tmp_path.glob("ran-*")) == []
