@@ -122,14 +122,18 @@ class RanWith:
             return cls(student, lesson)
         if release is CourseRelease.UNKNOWN:
             return cls(student, lesson)
-        ok = lambda pattern, text: text if isinstance(text, str) and pattern.fullmatch(text) else ""  # noqa: E731
         graded = release is CourseRelease.GRADED
-        return cls(student, lesson, release, ok(_VERSION, version),
-                   ok(_DATE, built) if graded else "", ok(_SOURCE, source) if graded else "")
+        return cls(student, lesson, release, _kept(_VERSION, version),
+                   _kept(_DATE, built) if graded else "", _kept(_SOURCE, source) if graded else "")
 
     @property
     def label(self) -> str:
         return ran_with_label(asdict(self))
+
+
+def _kept(pattern: re.Pattern, text) -> str:
+    """``text`` if it is a whole match of ``pattern``, else nothing."""
+    return text if isinstance(text, str) and pattern.fullmatch(text) else ""
 
 
 def _ran_with_problem(record: RanWith) -> str:
