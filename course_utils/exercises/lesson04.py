@@ -11,11 +11,18 @@ The models and saved dictionaries the function receives are built on the answer'
 (``session.twin``, ``session.build``) from the check's own weights and tensors; expected values
 come from the check's local copies; what the function made or changed (a model, a dictionary,
 ``requires_grad`` flags, weights after an optimizer step) is read back through the handle.
+
+``q1`` and ``q2`` are ``FunctionOnCases`` (``kinds``): the model handed in is a ``Twin`` and the returned
+one is run on hidden inputs with its tree read (q1); the saved dict handed in is ``Built`` and read back
+after the call (q2); their mistakes and messages are data, in the order the student's answer is judged.
+``q3`` and ``q4`` stay plain exercises: q3 drives a sequence (the call, then an optimizer step on the
+answer's side), q4 reads the loads the function made (``RecordingLoads``), which no case's call reports.
 """
 
 import ast
 import inspect
 import re
+import weakref
 from collections import OrderedDict
 
 import torch
@@ -23,6 +30,7 @@ from torch import nn
 
 from course_utils.exercises import checks
 from course_utils.exercises.engine import Exercise, Incorrect, probe_seed
+from course_utils.exercises.kinds import Built, Case, FunctionOnCases, Mistake, Raised, Twin
 from course_utils.probes.client import Answer, AnswerRaised, ProbeFault
 
 
@@ -84,6 +92,16 @@ def read_dict(reader: Answer, value):
     return found
 
 
+_READERS: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()
+
+
+def _reader(session) -> Answer:
+    """One ``DictReader`` per check, built on the answer's side when first needed."""
+    if session not in _READERS:
+        _READERS[session] = session.build(DictReader)
+    return _READERS[session]
+
+
 def numbered_mlp(widths) -> nn.Sequential:
     """Linear, ReLU, Linear, ReLU, ..., Linear: the unnamed model the exercises start from."""
     layers = []
@@ -132,16 +150,21 @@ def missing_key(error: KeyError):
         return None
 
 
-def sequential_refusal(error: BaseException):
-    """The course's message for ``nn.Sequential(dict)`` or ``nn.Sequential([pairs])``, else None."""
+def _sequential_refused(error: BaseException) -> str | None:
+    """What ``nn.Sequential(dict)`` or ``nn.Sequential([pairs])`` raising means here, else None."""
     text = str(error)
     if isinstance(error, TypeError) and "is not a Module subclass" in text:
         given = "a plain `dict`" if text.startswith("dict ") else \
             "a list of pairs" if text.startswith("list ") else "that container"
-        return checks.mistake_in_your_code(
-            error, f"`nn.Sequential` takes names only from an `OrderedDict`: it treats {given} as one "
-                   "layer and refuses it. Write `nn.Sequential(OrderedDict(...))`.")
+        return (f"`nn.Sequential` takes names only from an `OrderedDict`: it treats {given} as one "
+                "layer and refuses it. Write `nn.Sequential(OrderedDict(...))`.")
     return None
+
+
+def sequential_refusal(error: BaseException):
+    """The course's message for ``nn.Sequential(dict)`` or ``nn.Sequential([pairs])``, else None."""
+    said = _sequential_refused(error)
+    return None if said is None else checks.mistake_in_your_code(error, said)
 
 
 class NamingExercise(Exercise):
@@ -171,7 +194,7 @@ def saved_on_answer_side(answer: Answer, state_dict) -> Answer:
 
 # --- q1 ---------------------------------------------------------------------------------
 
-class NameTheLayers(NamingExercise):
+class NameTheLayers(NamingExercise, FunctionOnCases):
     id = "lesson04.q1"
     points = 2
     title = "Give an unnamed nn.Sequential names, keeping its weights"
@@ -183,70 +206,80 @@ class NameTheLayers(NamingExercise):
         "Build the new model from those pairs: `nn.Sequential(OrderedDict(zip(names, model)))`. "
         "Reusing the layer objects keeps their weights.",
     ]
+    function = "name_layers"
+    raised = [Raised(lambda s: _sequential_refused(s.error), (TypeError,),
+                     when=lambda error, s: _sequential_refused(error) is not None)]
+    refuse = [
+        Mistake("`name_layers` returned None: end it with `return nn.Sequential(...)`.", when=lambda s: s.got is None),
+        Mistake(lambda s: f"`name_layers` returned a {checks.type_name(s.got)}; wrap it in a model: "
+                          "`nn.Sequential(OrderedDict(...))`.", when=lambda s: _a_dict(s.got)),
+        Mistake(lambda s: f"`name_layers` returned a {checks.type_name(s.got)}; return an `nn.Sequential`.",
+                when=lambda s: s.tree is None or not s.tree[0].is_a("Sequential")),
+        Mistake(lambda s: f"Your layers are still numbered {_names(s)}: pass the names in, as the keys of an "
+                          "`OrderedDict`.",
+                when=lambda s: _names(s) != s.args[1] and _names(s) == [str(i) for i in range(len(_names(s)))]),
+        Mistake(lambda s: f"Your model's layers are named {_names(s)}, but `name_layers` was given {s.args[1]}: use "
+                          "the names it receives, not names of your own.",
+                when=lambda s: set(_names(s)) != set(s.args[1]) and len(_names(s)) == len(s.args[1])),
+        Mistake(lambda s: f"Your model's layers are named {_names(s)}; expected {s.args[1]}, in that order.",
+                when=lambda s: _names(s) != s.args[1]),
+    ]
+    mistakes = [
+        Mistake(lambda s: "'{}' holds {}, but the original layer at that position is {}: keep each layer at its "
+                          "position.".format(*_moved(s)), when=lambda s: _moved(s) is not None),
+        Mistake(lambda s: str(_explained(s)), when=lambda s: _explained(s) is not None),
+    ]
+    otherwise = ("Your renamed model computes different outputs: its layers have new weights. Put the original layer "
+                 "objects in (or copy their weights).")
 
-    # names of the check's own, not the lesson's and different in each case: code that ignores
-    # `names` cannot pass
-    cases = [((6, 5, 4, 3), ("stem", "squash1", "body", "squash2", "readout")),
-             ((4, 8, 2), ("encoder", "nonlinearity", "decoder"))]
-
-    def check_answer(self, name_layers):
-        checks.expect_function(name_layers, "name_layers")
+    def make_cases(self):
+        # names of the check's own, not the lesson's and different in each case: code that ignores `names` cannot
+        # pass; the numbered model on both sides, the check's copy for the expected outputs
         own_stream(4041)
-        for widths, names in self.cases:
-            self._check_one(name_layers, widths, list(names))
+        return [Case((Twin(numbered_mlp, (6, 5, 4, 3)), ["stem", "squash1", "body", "squash2", "readout"])),
+                Case((Twin(numbered_mlp, (4, 8, 2)), ["encoder", "nonlinearity", "decoder"]))]
 
-    @staticmethod
-    def _check_one(name_layers, widths, names):
-        # the same numbered model on both sides: the check's copy gives the expected outputs
-        local, model = name_layers.session.twin(numbered_mlp, tuple(widths))
-        x = checks.hidden_input(5, local[0].in_features)
-        with torch.no_grad():
-            expected = local(x)
-        try:
-            renamed = checks.call(name_layers, model, list(names), what="`name_layers`")
-        except TypeError as error:
-            raise sequential_refusal(error) or error
-        if renamed is None:
-            raise Incorrect("`name_layers` returned None: end it with `return nn.Sequential(...)`.")
-        if type(renamed) is dict or (isinstance(renamed, Answer) and renamed.kind == "other" and read_dict(
-                name_layers.session.build(DictReader), renamed) is not None):
-            raise Incorrect(f"`name_layers` returned a {checks.type_name(renamed)}; wrap it in a model: "
-                            "`nn.Sequential(OrderedDict(...))`.")
-        if not (isinstance(renamed, Answer) and renamed.is_module("Sequential")):
-            raise Incorrect(f"`name_layers` returned a {checks.type_name(renamed)}; return an `nn.Sequential`.")
-        got_names = child_names(renamed)
-        if got_names != names:
-            if got_names == [str(i) for i in range(len(got_names))]:
-                raise Incorrect(f"Your layers are still numbered {got_names}: pass the names in, "
-                                "as the keys of an `OrderedDict`.")
-            if set(got_names) != set(names) and len(got_names) == len(names):
-                raise Incorrect(f"Your model's layers are named {got_names}, but `name_layers` was given "
-                                f"{names}: use the names it receives, not names of your own.")
-            raise Incorrect(f"Your model's layers are named {got_names}; expected {names}, in that order.")
-        try:
-            got = renamed.run(x, no_grad=True).value
-        except Exception as error:  # noqa: BLE001 - a layer out of place; said below, or re-raised
-            got = error
-        if checks.exactly_equal(got, expected):
-            return
-        got_kinds = [describe_entry(layer) for layer in children(renamed)]
-        kinds = [describe(layer) for layer in local]
-        if got_kinds != kinds:
-            wrong = next((n for n, a, b in zip(names, got_kinds, kinds) if a != b), None)
-            if wrong is not None:
-                raise Incorrect(f"'{wrong}' holds {got_kinds[names.index(wrong)]}, but the original "
-                                f"layer at that position is {kinds[names.index(wrong)]}: keep each "
-                                "layer at its position.")
-        if isinstance(got, Exception):
-            raise checks.explain(got, renamed, f"your renamed model, run on an input of shape {tuple(x.shape)},",
-                                 "Keep every layer as it was, at its position.", dims=checks.dims_of((x,))) or got
-        raise Incorrect("Your renamed model computes different outputs: its layers have new "
-                        "weights. Put the original layer objects in (or copy their weights).")
+    def inputs(self, model, names):
+        return (checks.hidden_input(5, model[0].in_features),)
+
+    def expected(self, model, names):
+        return model
+
+    def same(self, got, expected):
+        return checks.exactly_equal(got, expected)
+
+
+def _a_dict(value) -> bool:
+    """A dict returned (a plain one arrives as it is; an ``OrderedDict`` is read on the answer's side)."""
+    return type(value) is dict or (isinstance(value, Answer) and value.kind == "other"
+                                   and read_dict(_reader(value.session), value) is not None)
+
+
+def _names(seen) -> list:
+    """``[name for name, _ in model.named_children()]`` of the model the answer returned."""
+    return [entry.name for entry in checks.unique(seen.children)]
+
+
+def _moved(seen):
+    """(name, what it holds, what the original holds there) for the first layer out of place, or None."""
+    got_kinds, kinds = [describe_entry(layer) for layer in seen.children], [describe(layer) for layer in seen.args[0]]
+    names = seen.args[1]
+    wrong = next((n for n, a, b in zip(names, got_kinds, kinds) if a != b), None) if got_kinds != kinds else None
+    return None if wrong is None else (wrong, got_kinds[names.index(wrong)], kinds[names.index(wrong)])
+
+
+def _explained(seen):
+    """PyTorch's error of the renamed model's run, in the course's words (None: not an error it knows)."""
+    if not isinstance(seen.output, Exception):
+        return None
+    return checks.explain(seen.output, seen.got, f"your renamed model, run on an input of shape "
+                                                 f"{tuple(seen.inputs[0].shape)},",
+                          "Keep every layer as it was, at its position.", dims=checks.dims_of(seen.inputs))
 
 
 # --- q2 ---------------------------------------------------------------------------------
 
-class RemapKeys(NamingExercise):
+class RemapKeys(NamingExercise, FunctionOnCases):
     id = "lesson04.q2"
     points = 2
     title = "Rename modules, at any depth, in the keys of a saved state_dict"
@@ -260,69 +293,61 @@ class RemapKeys(NamingExercise):
         "`'10.weight'` starts with `'1'` but is not inside module `'1'`). Then the new key is "
         "`mapping[old] + key[len(old):]`; a key inside no module of `mapping` stays as it is.",
     ]
+    function = "remap_keys"
+    raised = [
+        Raised(lambda s: "`key.split('.')` splits at EVERY dot, so a key with more dots, such as "
+                         f"'{next(k for k in s.args[0] if k.count('.') > 1)}', gives more than two parts. And a "
+                         "module's path may hold dots of its own: compare the beginning of the key with each path "
+                         "of `mapping`, followed by a dot.", (ValueError,),
+               when=lambda error, s: "values to unpack" in str(error)),
+        Raised(lambda s: f"KeyError {missing_key(s.error)!r}: `mapping` does not mention every module, and keys "
+                         "outside the modules it renames keep their names. Look the path up only when `mapping` has "
+                         "it (`in`, or `mapping.get`).", (KeyError,),
+               when=lambda error, s: _a_path_not_mapped(missing_key(error), s)),
+    ]
+    refuse = [
+        Mistake("`remap_keys` returned None: return the new dictionary.", when=lambda s: s.got is None),
+        Mistake(lambda s: f"`remap_keys` returned a {checks.type_name(s.got)}; return a dictionary of tensors.",
+                when=lambda s: _read(s, "got") is None),
+        Mistake("`remap_keys` changed the dictionary it was given: build and return a new dictionary, and leave "
+                "the saved one as it is.", when=lambda s: _read(s, "given") is None
+                or list(_read(s, "given")) != list(s.args[0])),
+        # said only where the result is right, as before: a wrong key or tensor is named first
+        Mistake("`remap_keys` changed the saved tensors; rename the keys, keep the values.",
+                when=lambda s: any(not checks.exactly_equal(_read(s, "given")[key], value)
+                                   for key, value in s.args[0].items()) and s.exercise.same(_read(s, "got"), s.expected)),
+    ]
+    mistakes = [
+        Mistake(lambda s: RemapKeys._explain_keys(*_keys_apart(s), s.args[1], list(s.args[0])),
+                when=lambda s: any(_keys_apart(s))),
+        Mistake(lambda s: f"The tensor under '{_first_changed(s)}' is not the saved one: rename the keys, keep the "
+                          "values.", when=lambda s: _first_changed(s) is not None),
+    ]
 
-    def check_answer(self, remap_keys):
-        checks.expect_function(remap_keys, "remap_keys")
+    def make_cases(self):
         own_stream(4042)
         # 11 layers, so the keys '0.weight' and '10.weight' both occur
         numbered = numbered_mlp((5, 6, 7, 6, 5, 4, 3))
         mapping = {str(i): name for i, name in enumerate(mlp_names(numbered)) if name.startswith("fc")}
         del mapping["4"]  # one layer the mapping leaves alone: its keys must stay as they are
-        self._check_one(remap_keys, numbered.state_dict(), mapping)
         # paths with dots ('0.2' is layer 2 inside layer 0), a renamed container ('11' holds '11.0' and the
         # buffers of '11.1'), and '1' a prefix of '10'; both mapping orders, so that neither "first prefix
         # wins" nor "last prefix wins" passes by luck
-        saved = nested_model().state_dict()
-        self._check_one(remap_keys, saved, {"0.2": "encoder.out", "1": "first", "11": "head"})
-        self._check_one(remap_keys, saved, {"11": "head", "10": "last", "1": "first", "0.0": "encoder.inp"})
+        # the saved dict on both sides, as state_dict() gives it: the answer's copy is read back after the call
+        nested = dict(nested_model().state_dict())
+        return [Case((Built(OrderedDict, dict(numbered.state_dict())), mapping)),
+                Case((Built(OrderedDict, nested), {"0.2": "encoder.out", "1": "first", "11": "head"})),
+                Case((Built(OrderedDict, nested), {"11": "head", "10": "last", "1": "first", "0.0": "encoder.inp"}))]
 
-    def _check_one(self, remap_keys, saved, mapping):
-        expected = OrderedDict((renamed_key(key, mapping), value) for key, value in saved.items())
-        given = saved_on_answer_side(remap_keys, saved)
-        reader = remap_keys.session.build(DictReader)
-        got = self._call(remap_keys, given, mapping, list(saved))
-        if got is None:
-            raise Incorrect("`remap_keys` returned None: return the new dictionary.")
-        got_dict = read_dict(reader, got)
-        if got_dict is None:
-            raise Incorrect(f"`remap_keys` returned a {checks.type_name(got)}; return a dictionary of tensors.")
-        after = read_dict(reader, given)
-        if after is None or list(after) != list(saved):
-            raise Incorrect("`remap_keys` changed the dictionary it was given: build and return a new "
-                            "dictionary, and leave the saved one as it is.")
-        got = got_dict
-        missing = [key for key in expected if key not in got]
-        unexpected = [key for key in got if key not in expected]
-        if unexpected or missing:
-            raise Incorrect(self._explain_keys(missing, unexpected, mapping, list(saved)))
-        for key, value in expected.items():
-            if not checks.exactly_equal(got[key], value):
-                raise Incorrect(f"The tensor under '{key}' is not the saved one: rename the keys, keep the values.")
-        if any(not checks.exactly_equal(after[key], saved[key]) for key in saved):
-            raise Incorrect("`remap_keys` changed the saved tensors; rename the keys, keep the values.")
+    def expected(self, saved, mapping):
+        return OrderedDict((renamed_key(key, mapping), value) for key, value in saved.items())
 
-    @staticmethod
-    def _call(remap_keys, given, mapping, saved_keys):
-        """Call the answer; the exceptions two common slips raise become the course's message."""
-        try:
-            return checks.call(remap_keys, given, dict(mapping), what="`remap_keys`")
-        except ValueError as error:
-            if "values to unpack" not in str(error):
-                raise
-            raise checks.mistake_in_your_code(
-                error, "`key.split('.')` splits at EVERY dot, so a key with more dots, such as "
-                       f"'{next(k for k in saved_keys if k.count('.') > 1)}', gives more than two parts. And a "
-                       "module's path may hold dots of its own: compare the beginning of the key with each path "
-                       "of `mapping`, followed by a dot.") from None
-        except KeyError as error:
-            missing = missing_key(error)
-            paths = {key.rsplit(".", 1)[0] for key in saved_keys} | {key.split(".", 1)[0] for key in saved_keys}
-            if missing in mapping or not isinstance(missing, str) or missing not in paths:
-                raise
-            raise checks.mistake_in_your_code(
-                error, f"KeyError {missing!r}: `mapping` does not mention every module, and keys outside the "
-                       "modules it renames keep their names. Look the path up only when `mapping` has it "
-                       "(`in`, or `mapping.get`).") from None
+    def returns(self, got, seen):
+        return _read(seen, "got")
+
+    def same(self, got, expected):
+        return set(got) == set(expected) and all(checks.exactly_equal(got[key], value)
+                                                 for key, value in expected.items())
 
     @staticmethod
     def _explain_keys(missing, unexpected, mapping, saved_keys):
@@ -368,6 +393,33 @@ class RemapKeys(NamingExercise):
         if missing:
             return f"Your dictionary lacks '{missing[0]}': keep one entry for every saved tensor."
         return f"Your dictionary has a key the renamed model does not know: '{unexpected[0]}'."
+
+
+def _read(seen, which: str):
+    """The dict the answer returned (``got``), or the one it was given as it is after the call (``given``),
+    read once per case: a plain dict, or None for anything that is not a dict."""
+    found = vars(seen).setdefault("read", {})
+    if which not in found:
+        found[which] = read_dict(_reader(seen.answer.session), seen.run.value if which == "got" else seen.given[0])
+    return found[which]
+
+
+def _keys_apart(seen) -> tuple[list, list]:
+    """(the renamed model's keys the result lacks, the result's keys it does not know)."""
+    got, expected = _read(seen, "got"), seen.expected
+    return [key for key in expected if key not in got], [key for key in got if key not in expected]
+
+
+def _first_changed(seen):
+    got = _read(seen, "got")
+    return next((key for key, value in seen.expected.items() if not checks.exactly_equal(got[key], value)), None)
+
+
+def _a_path_not_mapped(missing, seen) -> bool:
+    """A ``KeyError`` for a module path of the saved keys that ``mapping`` leaves alone."""
+    saved_keys = list(seen.args[0])
+    paths = {key.rsplit(".", 1)[0] for key in saved_keys} | {key.split(".", 1)[0] for key in saved_keys}
+    return isinstance(missing, str) and missing not in seen.args[1] and missing in paths
 
 
 def nested_model() -> nn.Sequential:

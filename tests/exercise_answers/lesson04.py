@@ -218,6 +218,13 @@ def remap_in_place(state_dict, mapping):
     return state_dict
 
 
+def remap_then_zero_the_saved(state_dict, mapping):   # right keys and values, but the saved tensors wiped
+    renamed = {key: value.clone() for key, value in remap_reference_style(state_dict, mapping).items()}
+    for value in state_dict.values():
+        value.zero_()
+    return renamed
+
+
 def returns_nothing(state_dict, mapping):
     remap_in_place(state_dict, mapping)
 
@@ -265,6 +272,7 @@ Q2 = [
     Wrong(drops_unmapped, "The key '4.weight' is gone: keys outside every module of `mapping` keep their names"),
     Wrong(fresh_values, "The tensor under 'fc1.weight' is not the saved one"),
     Wrong(remap_in_place, "`remap_keys` changed the dictionary it was given: build and return a new dictionary"),
+    Wrong(remap_then_zero_the_saved, "`remap_keys` changed the saved tensors; rename the keys, keep the values."),
     Wrong(returns_nothing, "returned None"),
     Wrong(lambda sd, m: list(remap_reference_style(sd, m)), "returned a list", name="list"),
     Wrong(lambda sd, m: {**remap_reference_style(sd, m), "extra.weight": torch.zeros(1)}, "'extra.weight'",
