@@ -11,18 +11,24 @@ models and functions a check hands to the answer are built on the answer's side
 (``session.twin`` / ``session.build``, with the helpers below), and expected values always come
 from the check's own copies.
 
-``q5`` is a ``DebugModel`` (``kinds``): the broken model, its symptoms, the mistakes found before and
-after the weights are copied, and their messages, as data. ``q1`` to ``q4`` stay plain exercises: each
-hands the answer objects built on its side (a ManualNet twin, layers, a counting function) and reads
-structure the kinds do not cover (a Sequential's children, the identity of registered parameters).
+``q1`` is a ``FunctionOnCases`` (``kinds``): ManualNet a ``Twin``, the returned Sequential run on hidden
+inputs with its layers read, every case in one round trip. ``q5`` is a ``DebugModel``: the broken model,
+its symptoms, the mistakes found before and after the weights are copied, and their messages, as data.
+``q2`` to ``q4`` stay plain exercises: q2 builds its class with layers several ways and reads which
+tensors it registered and which items stay connected to autograd; q3 counts the calls of the function
+it hands in around building and running (before, between, after) and takes keyword arguments per case;
+q4 calls the function twice (a new model each call) and probes each layer apart. None is one call per
+case then a comparison, the loop ``FunctionOnCases`` is.
 """
+
+import operator
 
 import torch
 from torch import nn
 
 from course_utils.exercises import checks, torch_errors
 from course_utils.exercises.engine import Exercise, Incorrect
-from course_utils.exercises.kinds import DebugModel, Mistake, OutputDiffers, Symptom
+from course_utils.exercises.kinds import Case, DebugModel, FunctionOnCases, Mistake, OutputDiffers, Raised, Symptom, Twin
 from course_utils.probes.client import Answer, AnswerRaised, BindError, ProbeFault
 
 
@@ -155,7 +161,7 @@ def instantiate(cls: Answer, args, kwargs, shown, advice: str):
 
 # --- q1 ---------------------------------------------------------------------------------
 
-class SequentialTwin(Exercise):
+class SequentialTwin(FunctionOnCases):
     id = "lesson03.q1"
     points = 2
     title = "Turn ManualNet into an nn.Sequential that computes the same function"
@@ -168,64 +174,65 @@ class SequentialTwin(Exercise):
         "`nn.Sequential(net.hidden, net.act, net.output)`. Beware `nn.Sequential(*net.children())`: "
         "`children()` follows the order `__init__` registered the layers.",
     ]
+    function = "to_sequential"
+    cases = [Case((Twin(ManualNet, 4, 6, 3),)), Case((Twin(ManualNet, 10, 20, 5),))]   # the model on both sides
+    raised = [Raised("`to_sequential` asks the model for a layer it does not have ({said}): a ManualNet's layers are "
+                     "named `hidden`, `output` and `act`, as its `__init__` shows.", (AttributeError,),
+                     when=lambda error, s: "'ManualNet' object has no attribute" in str(error))]
+    refuse = [
+        Mistake("`to_sequential` returned None: end it with `return nn.Sequential(...)`.", when=lambda s: s.got is None),
+        Mistake(lambda s: f"`to_sequential` returned a {checks.type_name(s.got)}; return an `nn.Sequential`.",
+                when=lambda s: s.tree is None or not s.tree[0].is_a("Sequential")),
+        Mistake("Your Sequential contains the whole ManualNet as one layer: that runs, but it is not a Sequential of "
+                "layers. List its layers one by one.", when=lambda s: "ManualNet" in _layers(s)),
+        Mistake(lambda s: f"Your Sequential {_layers(s)} fails on an input of shape {tuple(s.inputs[0].shape)}: "
+                          f"{str(s.output).splitlines()[0]}. List the layers in the order forward calls them.",
+                when=lambda s: isinstance(s.output, RuntimeError)),
+    ]
+    # only when the numbers differ (any module that computes tanh is fine): which mistake it is
+    mistakes = [
+        Mistake("Your Sequential applies Tanh last. `net.children()` lists layers in the order `__init__` registered "
+                "them (hidden, output, act), not the order `forward` calls them (hidden, act, output).",
+                when=lambda s: _ran(s) and _layers(s) == ["Linear", "Linear", "Tanh"]),
+        Mistake(lambda s: f"Your Sequential holds {_layers(s)}: the Tanh between the two linear layers is missing.",
+                when=lambda s: _ran(s) and len(_layers(s)) == 2 and _layers(s).count("Linear") == 2),
+        Mistake(lambda s: f"Your Sequential holds {_layers(s)}: ManualNet's activation is Tanh, and your "
+                          f"{_layers(s)[1]} computes something else. Reuse the model's own `act` layer.",
+                when=lambda s: _three(s) and not _acts_like_tanh(s.got.method("__getitem__", 1))),
+        Mistake("Right layers in the right order, but new random weights, so the outputs differ from the model's. "
+                "Reuse `net`'s layers (or copy their weights).",
+                when=lambda s: _three(s) and operator.ne(*parameter_identities(s.got, s.given[0]))),
+        Mistake("Your Sequential reuses the model's layers but computes something else: check that the first Linear "
+                "is `hidden` and the last is `output`.", when=lambda s: _three(s)),
+    ]
+    otherwise = staticmethod(lambda s: f"Your Sequential holds {_layers(s)} and computes something else; ManualNet is "
+                                       "Linear → Tanh → Linear.")
 
-    def check_answer(self, to_sequential):
-        checks.expect_function(to_sequential, "to_sequential")
-        for sizes in [(4, 6, 3), (10, 20, 5)]:
-            net, given = to_sequential.session.twin(ManualNet, *sizes)
-            x = checks.hidden_input(7, sizes[0])
-            with torch.no_grad():
-                expected = net(x)
-            try:
-                chain = to_sequential(given)
-            except AttributeError as error:
-                if "'ManualNet' object has no attribute" not in str(error):
-                    raise
-                raise checks.mistake_in_your_code(
-                    error, f"`to_sequential` asks the model for a layer it does not have ({error}): a ManualNet's "
-                           "layers are named `hidden`, `output` and `act`, as its `__init__` shows.") from None
-            if chain is None:
-                raise Incorrect("`to_sequential` returned None: end it with `return nn.Sequential(...)`.")
-            if not (isinstance(chain, Answer) and chain.is_module("Sequential")):
-                raise Incorrect(f"`to_sequential` returned a {checks.type_name(chain)}; return an `nn.Sequential`.")
-            layers = children(chain)
-            if any(m.type_name == "ManualNet" for m in layers):
-                raise Incorrect("Your Sequential contains the whole ManualNet as one layer: that runs, "
-                                "but it is not a Sequential of layers. List its layers one by one.")
-            self._compare(given, chain, layers, x, expected)
+    def inputs(self, net):
+        return (checks.hidden_input(7, net.hidden.in_features),)
 
-    @staticmethod
-    def _compare(net, chain, modules, x, expected):
-        layers = type_names(modules)
-        try:
-            got = chain.run(x, no_grad=True).value
-        except RuntimeError as error:
-            raise Incorrect(f"Your Sequential {layers} fails on an input of shape {tuple(x.shape)}: "
-                            f"{str(error).splitlines()[0]}. List the layers in the order forward calls them.") from None
-        if checks.close(got, expected):   # behaviour first: any module that computes tanh is fine
-            return
-        if layers == ["Linear", "Linear", "Tanh"]:
-            raise Incorrect("Your Sequential applies Tanh last. `net.children()` lists layers in the "
-                            "order `__init__` registered them (hidden, output, act), not the order "
-                            "`forward` calls them (hidden, act, output).")
-        if len(layers) == 2 and layers.count("Linear") == 2:
-            raise Incorrect(f"Your Sequential holds {layers}: the Tanh between the two linear layers is missing.")
-        linears = [m for m in modules if m.is_module("Linear")]
-        if len(layers) == 3 and len(linears) == 2 and modules[1].is_module():
-            middle = modules[1]
-            probe = torch.linspace(-3, 3, 13)
-            acts_like_tanh = checks.close(middle.run(probe, no_grad=True).value, torch.tanh(probe))
-            if not acts_like_tanh:
-                raise Incorrect(f"Your Sequential holds {layers}: ManualNet's activation is Tanh, and your "
-                                f"{layers[1]} computes something else. Reuse the model's own `act` layer.")
-            mine, nets = parameter_identities(chain, net)
-            if mine != nets:
-                raise Incorrect("Right layers in the right order, but new random weights, so the outputs "
-                                "differ from the model's. Reuse `net`'s layers (or copy their weights).")
-            raise Incorrect("Your Sequential reuses the model's layers but computes something else: "
-                            "check that the first Linear is `hidden` and the last is `output`.")
-        raise Incorrect(f"Your Sequential holds {layers} and computes something else; ManualNet is "
-                        "Linear → Tanh → Linear.")
+    def expected(self, net):
+        return net
+
+
+def _layers(seen) -> list:
+    """The type names of the returned Sequential's layers, every position."""
+    return [entry.type for entry in seen.children]
+
+
+def _ran(seen) -> bool:
+    """The returned model ran (an error no refusal names stays the student's error, as PyTorch said it)."""
+    return not isinstance(seen.output, Exception)
+
+
+def _three(seen) -> bool:
+    """Three layers, two of them Linear: the right shape of chain, with something else wrong."""
+    return _ran(seen) and len(seen.children) == 3 and sum(entry.is_a("Linear") for entry in seen.children) == 2
+
+
+def _acts_like_tanh(layer: Answer) -> bool:
+    probe = torch.linspace(-3, 3, 13)
+    return checks.close(layer.run(probe, no_grad=True).value, torch.tanh(probe))
 
 
 # --- q2 ---------------------------------------------------------------------------------
