@@ -76,6 +76,14 @@ def rows(results: dict) -> list[tuple[str, str, str, str]]:
                     f"{r['cpu_per_submission_s']['nbgrader']:.2f} s = {r['warm_vs_nbgrader_cpu']:.2f}×"
                     f" (load average {r['load_average']:.1f})",
                     "≥ 5 ×", _verdict(r["warm_vs_nbgrader"] >= 5)))
+        if "marginal_s" in r:
+            m = r["marginal_s"]
+            out.append((f"one more submission (from {r['submissions']} to "
+                        f"{3 * r['submissions']}), warm kernels vs nbgrader autograde",
+                        f"{min(m['warm'], m['warm1']):.2f} s vs {m['nbgrader']:.2f} s = "
+                        f"{r['marginal_warm_vs_nbgrader']:.2f}× (warm: 2 workers {m['warm']:.2f} s,"
+                        f" 1 worker {m['warm1']:.2f} s)", "≥ 5 ×",
+                        _verdict(r["marginal_warm_vs_nbgrader"] >= 5)))
         out.append(("processor time of one kernel start, warm (fork of the warm parent) vs "
                     "cold (launcher + bwrap + import torch)",
                     f"{r['warm_start_cpu_s']:.3f} s vs {r['cold_start_cpu_s']:.3f} s",

@@ -9,6 +9,9 @@
   (``COURSE_GRADING_WARM=1``), 2 workers, and checks the two gradebooks are the same;
 - autogrades the same submissions with nbgrader 0.9.6, installed for this into a temporary
   virtual environment (never into the course's), its kernel being the course's Python;
+- runs nbgrader and the warm grader once more over three times as many submissions: the
+  difference is what one more submission costs, without each run's fixed start (pytest, the
+  grader's and the warm parent's ``import torch``);
 
 rounds interleaved, medians kept, each run's wall time and processor time (of everything it
 started). Processor time is what the machine's load does not distort; the wall times of a
@@ -160,11 +163,11 @@ def _timed(command: list[str], cwd: Path, env: dict) -> tuple[float, float]:
     return time.perf_counter() - began, _children_cpu() - cpu
 
 
-def _grade(root: Path, out: str, warm: bool, workers: int) -> tuple[float, float]:
+def _grade(root: Path, out: str, warm: bool, workers: int, subs: str = "subs") -> tuple[float, float]:
     env = {k: v for k, v in os.environ.items() if k != "COURSE_GRADING_WARM"}
     if warm:
         env["COURSE_GRADING_WARM"] = "1"
-    command = [sys.executable, "-m", "course_utils.grade", "subs", "--out", str(root / out),
+    command = [sys.executable, "-m", "course_utils.grade", subs, "--out", str(root / out),
                "--workers", str(workers), "--no-progress", "--fresh"]
     took = _timed(command, root, env)
     if warm and "warm kernels unavailable" in (root / out / "pytest.log").read_text(errors="replace"):
@@ -206,9 +209,9 @@ def _nbgrader_notebook(source: Path, target: Path) -> None:
     nbformat.write(nb, target)
 
 
-def nbgrader_course(root: Path, count: int) -> Path:
+def nbgrader_course(root: Path, count: int, name: str = "nbgrader") -> Path:
     """A course folder: the source assignment, its release in the gradebook, N submissions."""
-    course = root / "nbgrader"
+    course = root / name
     _nbgrader_notebook(ROOT / "solutions" / LESSON, course / "source" / "l01" / LESSON)
     for index in range(count):
         _nbgrader_notebook(ROOT / "solutions" / LESSON,
@@ -217,7 +220,7 @@ def nbgrader_course(root: Path, count: int) -> Path:
         "c = get_config()\nc.CourseDirectory.root = %r\nc.ExecutePreprocessor.timeout = 120\n"
         % str(course))
     kernels = root / "jupyter" / "kernels" / "python3"
-    kernels.mkdir(parents=True)
+    kernels.mkdir(parents=True, exist_ok=True)
     (kernels / "kernel.json").write_text(json.dumps({
         "argv": [sys.executable, "-m", "ipykernel_launcher", "-f", "{connection_file}"],
         "display_name": "Python 3", "language": "python"}))
@@ -260,13 +263,23 @@ def measure(submissions: int = 10, repeat: int = 2, starts: int = 5) -> dict:
             times["cold"].append(_grade(root, "cold", False, 2))
             times["warm"].append(_grade(root, "warm", True, 2))
             times["warm1"].append(_grade(root, "warm1", True, 1))
+        # what one more submission costs: the same runs over three times as many, once
+        make_submissions(root / "subs_large", 3 * submissions)
+        large = nbgrader_course(root, 3 * submissions, "nbgrader_large")
+        subprocess.run([str(python.parent / "nbgrader"), "generate_assignment", "l01", "--force"],
+                       cwd=large, env=env, check=True, capture_output=True)
+        big = {"nbgrader": nbgrader_autograde(large, python, env),
+               "warm": _grade(root, "warm_large", True, 2, "subs_large"),
+               "warm1": _grade(root, "warm1_large", True, 1, "subs_large")}
         same = _points(root, "cold") == _points(root, "warm") == _points(root, "warm1")
         import sqlite3
 
         with sqlite3.connect(course / "gradebook.db") as db:
             nbgrader_points = db.execute("select sum(auto_score) from grade").fetchone()[0]
-        full = all(sum(p.values()) == 8 for p in _points(root, "warm").values())
+        full = all(sum(v or 0 for v in p.values()) == 8 for p in _points(root, "warm").values())
     per = {k: statistics.median(w for w, _ in v) / submissions for k, v in times.items()}
+    small = {k: statistics.median(w for w, _ in times[k]) for k in big}
+    marginal = {k: round((big[k][0] - small[k]) / (2 * submissions), 3) for k in big}
     cpu = {k: statistics.median(c for _, c in v) / submissions for k, v in times.items()}
     return {"submissions": submissions, "lesson": LESSON, "repeat": repeat, "starts": starts,
             "cold_start_cpu_s": round(statistics.median(c for c, _ in cold_cpu), 3),
@@ -276,6 +289,8 @@ def measure(submissions: int = 10, repeat: int = 2, starts: int = 5) -> dict:
             "cpu_per_submission_s": {k: round(v, 3) for k, v in cpu.items()},
             "warm_vs_nbgrader_cpu": round(cpu["nbgrader"] / cpu["warm"], 2),
             "load_average": os.getloadavg()[0],
+            "marginal_s": marginal,
+            "marginal_warm_vs_nbgrader": round(marginal["nbgrader"] / min(marginal["warm"], marginal["warm1"]), 2),
             "warm_vs_nbgrader": round(per["nbgrader"] / per["warm"], 2),
             "cold_vs_nbgrader": round(per["nbgrader"] / per["cold"], 2),
             "warm_vs_cold": round(per["cold"] / per["warm"], 2),
