@@ -607,17 +607,9 @@ def _same_start(seen) -> bool:
                                              for a, b in zip(first, second))
 
 
-class TwoPathsReference(nn.Module):
-    """The check's own model: ``head(path_a(x) + path_b(x))``, each path Linear → ReLU."""
-
-    def __init__(self, features, n_out):
-        super().__init__()
-        self.path_a = nn.Sequential(nn.Linear(features, features), nn.ReLU())
-        self.path_b = nn.Sequential(nn.Linear(features, features), nn.ReLU())
-        self.head = nn.Linear(features, n_out)
-
-    def forward(self, x):
-        return self.head(self.path_a(x) + self.path_b(x))
+def _two_paths(parts, x):
+    """The check's reference: the head reads the sum of the two paths."""
+    return parts.head(parts.path_a(x) + parts.path_b(x))
 
 
 CHAINED = ("Your output is `head(path_b(path_a(x)))`: the two paths run one after the other, the second on the "
@@ -662,10 +654,10 @@ class FixTwoPaths(DebugModel):
                               *(e.name for e in _of_shape(s, (s.sizes[0],) * 2))), when=_same_start),
     ]
     mistakes = [
-        Mistake(CHAINED, result=lambda r, x: r.head(r.path_b(r.path_a(x)))),
-        Mistake(CHAINED, result=lambda r, x: r.head(r.path_a(r.path_b(x)))),
+        Mistake(CHAINED, result=lambda r, x: r.parts.head(r.parts.path_b(r.parts.path_a(x)))),
+        Mistake(CHAINED, result=lambda r, x: r.parts.head(r.parts.path_a(r.parts.path_b(x)))),
         Mistake("You added before the ReLU: each path is Linear → ReLU, and the two paths' outputs are added.",
-                result=lambda r, x: r.head(torch.relu(r.path_a[0](x) + r.path_b[0](x)))),
+                result=lambda r, x: r.parts.head(torch.relu(r.parts.path_a[0](x) + r.parts.path_b[0](x)))),
         Mistake("Your output has no addition in its autograd graph: add the two paths' outputs.",
                 when=lambda s: type(s.got) is torch.Tensor
                 and not {"AddBackward0", "SumBackward1"} & (ops := s.model.run(*s.args, ops=True).ops) and ops),
@@ -675,7 +667,10 @@ class FixTwoPaths(DebugModel):
     advice = staticmethod(lambda s: f"Each path maps {s.sizes[0]} features to {s.sizes[0]}; the head reads their sum.")
 
     def reference(self, features, n_out):
-        return TwoPathsReference(features, n_out)
+        return checks.Computed(nn.ModuleDict({
+            "path_a": nn.Sequential(nn.Linear(features, features), nn.ReLU()),
+            "path_b": nn.Sequential(nn.Linear(features, features), nn.ReLU()),
+            "head": nn.Linear(features, n_out)}), _two_paths)
 
     def inputs(self, features, n_out):
         return (checks.hidden_input(4, features),)

@@ -69,18 +69,6 @@ def shape_or_type(value) -> object:
     return tuple(value.shape) if type(value) is torch.Tensor else checks.type_name(value)
 
 
-class Computed(nn.Module):
-    """A check's reference: its layers (``parts``) and what it computes with them (``compute(parts,
-    x)``) kept apart, so no class here can be handed in as an answer."""
-
-    def __init__(self, parts: nn.ModuleDict, compute, **settings):
-        super().__init__()
-        self.parts, self.compute, self.settings = parts, compute, settings
-
-    def forward(self, x):
-        return self.compute(self.parts, x, **self.settings)
-
-
 # --- requirements this lesson words itself ----------------------------------------------------------
 
 @dataclass(frozen=True)
@@ -294,7 +282,7 @@ class DownsamplingShortcut(ModuleWithCopiedWeights):
     def reference_for(self, model, sizes):
         """The shortcut's bias is free: the reference follows the answer's 1×1 projection."""
         found = projections(model, *sizes[:2])
-        reference = Computed(downsample_parts(*sizes, shortcut_bias=has_bias(found[0]) if found else True),
+        reference = checks.Computed(downsample_parts(*sizes, shortcut_bias=has_bias(found[0]) if found else True),
                              downsample, stride=sizes[2])
         reference.sizes = sizes
         return reference
@@ -457,7 +445,7 @@ class LostInputDebug(ModuleWithCopiedWeights):
                                     f"{s.sizes[0]} channels all the way.")
 
     def reference(self, channel_count):
-        return Computed(pre_activation_parts(channel_count), _pre_activation_of, channels=channel_count)
+        return checks.Computed(pre_activation_parts(channel_count), _pre_activation_of, channels=channel_count)
 
     def inputs(self, channel_count):
         return (checks.hidden_input(2, channel_count, 5, 5, seed=channel_count),)   # negative values too

@@ -31,7 +31,7 @@ from course_utils.exercises.checks.values import (  # noqa: F401
     ATOL, RTOL, _capital, _kind, _shape, _short, close, equal, exactly_equal, expect_close, expect_int,
     expect_shape, expect_tensor, first_line, generator, hidden_input, kind_of, plain, same)
 from course_utils.exercises.checks.weights import (  # noqa: F401
-    _MODULE_INTERNALS, copy_weights, copy_weights_by_shape, copy_weights_until, expect_connected_to_graph,
+    _MODULE_INTERNALS, Computed, copy_weights, copy_weights_by_shape, copy_weights_until, expect_connected_to_graph,
     expect_parameter_count, expect_registered, parameter_breakdown, parameter_count, unique, unregistered_modules,
     unregistered_tensors)
 from course_utils.exercises.engine import Incorrect, StudentLine, fresh_inputs, probe_seed, student_line  # noqa: F401

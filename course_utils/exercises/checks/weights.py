@@ -240,3 +240,16 @@ def _copy_layers(sources, order) -> None:
             for s_layer, d_layer in zip(group_src, group_dst):
                 for s, d in zip(s_layer, d_layer):
                     d.copy_(s.reshape(d.shape))
+
+
+class Computed(nn.Module):
+    """A check's reference: its layers (``parts``) and what it computes with them (``compute(parts,
+    x)``) kept apart, so no class of the course can be handed in as an answer, and no solution's
+    class is written out in a module a student can read."""
+
+    def __init__(self, parts: nn.ModuleDict, compute, **settings):
+        super().__init__()
+        self.parts, self.compute, self.settings = parts, compute, settings
+
+    def forward(self, x):
+        return self.compute(self.parts, x, **self.settings)
