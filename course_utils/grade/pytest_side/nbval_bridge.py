@@ -126,15 +126,11 @@ def evaluate_silently(kernel, expressions: dict[str, str], timeout: float) -> di
     trigger no cell hooks; the reply travels on the shell channel, never through a display.
     Its busy and idle messages on IOPub are left for the next wait, which skips messages of
     other requests (nbval's ``await_idle`` and output loop compare the parent's ``msg_id``)."""
-    reply = _await_reply(kernel, evaluate_later(kernel, expressions), timeout)
+    msg_id = kernel.kc.execute("", silent=True, store_history=False, user_expressions=expressions,
+                               allow_stdin=False, stop_on_error=False)
+    reply = _await_reply(kernel, msg_id, timeout)
     content = reply.get("content", {})
     return content.get("user_expressions") or {}
-
-
-def evaluate_later(kernel, expressions: dict[str, str]) -> str:
-    """Send the silent request and return its ``msg_id`` without waiting for the reply."""
-    return kernel.kc.execute("", silent=True, store_history=False, user_expressions=expressions,
-                             allow_stdin=False, stop_on_error=False)
 
 
 def _await_reply(kernel, msg_id: str, timeout: float) -> dict:
