@@ -287,7 +287,7 @@ class FunctionOnCases(Exercise):
         for case in self.make_cases():
             args = tuple(_local(a) for a in case.args)
             seens.append(Seen(self, answer, case, args))
-        for seen, given in zip(seens, _for_answers(answer, seens)):
+        for seen, given in zip(seens, _arguments_for(answer, [(seen.case.args, seen.args) for seen in seens])):
             seen.given = given
         if seens:
             _expect_callable(answer, f"`{self.function}`")
@@ -376,24 +376,20 @@ def _local(arg):
     return arg.clone() if isinstance(arg, torch.Tensor) else arg
 
 
-def _for_answers(answer: Answer, seens: list) -> list[tuple]:
-    """``_for_answer`` of every case, its ``Built`` and ``Twin`` models made in one round trip (and
-    every twin given the check's weights in one more)."""
-    pairs = [(d, l) for seen in seens for d, l in zip(seen.case.args, seen.args) if isinstance(d, Built)]
+def _for_answer(answer: Answer, declared: tuple, local: tuple | None = None) -> tuple:
+    """The arguments the answer receives: fresh copies of tensors, ``Built`` and ``Twin`` models made on its side."""
+    return _arguments_for(answer, [(declared, declared if local is None else local)])[0]
+
+
+def _arguments_for(answer: Answer, calls: list[tuple[tuple, tuple]]) -> list[tuple]:
+    """For each call's (declared, local) arguments, what the answer receives: every ``Built`` and
+    ``Twin`` model of all calls made in one round trip, every twin given the check's weights in one more."""
+    pairs = [(d, l) for declared, local in calls for d, l in zip(declared, local) if isinstance(d, Built)]
     built = answer.session.build_all([(d.factory, *d.args) for d, _ in pairs])
     _weigh(answer.session, [(handle, l) for (d, l), handle in zip(pairs, built) if isinstance(d, Twin)])
     built = iter(built)
     return [tuple(next(built) if isinstance(d, Built) else l.clone() if isinstance(l, torch.Tensor) else l
-                  for d, l in zip(seen.case.args, seen.args)) for seen in seens]
-
-
-def _for_answer(answer: Answer, declared: tuple, local: tuple | None = None) -> tuple:
-    """The arguments the answer receives: fresh copies of tensors, ``Built`` and ``Twin`` models made on its side."""
-    local = declared if local is None else local
-    given = tuple(answer.session.build(d.factory, *d.args) if isinstance(d, Built)
-                  else l.clone() if isinstance(l, torch.Tensor) else l for d, l in zip(declared, local))
-    _weigh(answer.session, [(g, l) for d, g, l in zip(declared, given, local) if isinstance(d, Twin)])
-    return given
+                  for d, l in zip(declared, local)) for declared, local in calls]
 
 
 def _weigh(session, twins: list) -> None:
