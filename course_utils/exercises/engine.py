@@ -378,9 +378,6 @@ class _AnswerSide:
         finally:
             _ANSWERING[0] -= 1
 
-    def post(self, text: str) -> None:
-        self.send(text)
-
 
 # --- the references, through one hook ---------------------------------------------------------
 # ``solution_object()`` and ``reference_answer()`` (and every override of them) ask the hook, when

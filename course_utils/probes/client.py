@@ -98,7 +98,7 @@ class Session:
 
     def __exit__(self, *exc):
         if not self._pending:      # a session that sent nothing has nothing to end
-            self.transport.post(wire.encode({"op": "end"}))
+            self.transport.send(wire.encode({"op": "end"}))   # waited for, like every request
         self._pending = []
         return False
 

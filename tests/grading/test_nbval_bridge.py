@@ -86,13 +86,3 @@ def test_a_dead_kernel_is_noticed_at_once(kernel):
     with pytest.raises(nbval_bridge.KernelDied):
         nbval_bridge._await_reply(kernel, msg_id, timeout=30)
 
-
-def test_the_grader_never_sends_a_probe_without_waiting_for_its_reply():
-    """ipykernel 7 before 7.4 can miss a shell request that arrives while it sends a reply; a
-    session's end posted without a round trip made the next cell wait forever (seen on Python
-    3.10). So the kernel's transport keeps the base class's post, which waits."""
-    from course_utils.grade.pytest_side.judge import KernelTransport
-    from course_utils.probes.transport import Transport
-
-    assert KernelTransport.post is Transport.post
-    assert not hasattr(nbval_bridge, "evaluate_later")
