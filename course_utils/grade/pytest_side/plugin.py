@@ -33,7 +33,6 @@ import os
 import secrets
 import shutil
 import tempfile
-import threading
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -80,7 +79,6 @@ class GradingState:
     collected: list = field(default_factory=list)    # controller: typed records
     notebooks: dict = field(default_factory=dict)    # notebook path -> NotebookState
     _exercises: dict | None = None
-    _loading: threading.Thread | None = None
 
     def notebook(self, item) -> NotebookState:
         path = str(nbval_bridge.path_of(nbval_bridge.notebook_of(item)))
@@ -88,21 +86,15 @@ class GradingState:
 
     def exercises(self) -> dict:
         """This process's own copy of the exercises being graded (their checks run here)."""
-        if self._loading is not None:
-            self._loading.join()
         if self._exercises is None:
             self._exercises = judge.registry()
         return self._exercises
 
     def load_exercises(self) -> None:
-        """Import the exercises (and torch, 2 s) while the first kernels start and the first
-        notebook runs, instead of before them: the first check waits for it, if at all."""
-        if self._loading is None and self._exercises is None:
-            self._loading = threading.Thread(target=self._load, name="course-grading-exercises", daemon=True)
-            self._loading.start()
-
-    def _load(self) -> None:
-        self._exercises = judge.registry()
+        """Import the exercises (and torch, 2 s) right after the first kernels were started, so
+        the two overlap. Not in a thread: imports that create loggers while pytest's logging
+        plugin walks ``loggerDict`` made collection fail ("dictionary changed size")."""
+        self.exercises()
 
 
 STATE = pytest.StashKey[GradingState]()
