@@ -7,15 +7,16 @@ show each kind of feedback — hidden inputs, the common mistakes named in the s
 (channels last, a swapped layer, a forgotten bias, counting tensors instead of numbers).
 
 ``q0``, ``q1`` and ``q3`` are ``FunctionOnCases`` (``kinds``): cases, known mistakes and their
-messages as data; ``q2`` checks one value and stays a plain ``Exercise``.
+messages as data; ``q2`` is a ``ValueAnswer``: one layer, read and compared, never called before it is one.
 """
+
+from typing import NamedTuple
 
 import torch
 from torch import nn
 
 from course_utils.exercises import checks
-from course_utils.exercises.engine import Exercise, Incorrect
-from course_utils.exercises.kinds import Built, Case, FunctionOnCases, Mistake
+from course_utils.exercises.kinds import Built, Case, FunctionOnCases, Mistake, ValueAnswer
 
 # What a blank-images function can get wrong, in the order a check says it: first what the result
 # is, last its size, type and values; each exercise puts its own layout mistakes in between.
@@ -99,7 +100,16 @@ class MakeGrayscale(BlankImages):
         return torch.zeros(batch_size, 1, height, width)
 
 
-class LinearLayer(Exercise):
+class LayerRead(NamedTuple):
+    """What lesson00.q2 reads of a Linear layer: its sizes, whether it has a bias, its weights' dtype."""
+
+    in_features: int
+    out_features: int
+    bias: bool
+    dtype: torch.dtype
+
+
+class LinearLayer(ValueAnswer):
     id = "lesson00.q2"
     points = 1
     title = "One linear layer, 20 features in, 7 out"
@@ -108,33 +118,40 @@ class LinearLayer(Exercise):
         "`nn.Linear` takes the number of input features first, then the number of output features.",
         "`layer = nn.Linear(20, 7)`.",
     ]
+    refuse = [
+        Mistake("That is the class `nn.Linear`; create a layer from it: `nn.Linear(20, 7)`.",
+                when=lambda s: s.answer.kind == "class" and s.answer.is_class("Linear") and s.answer.name == "Linear"),
+        Mistake(lambda s: f"Expected a layer made by `nn.Linear(...)`, got {_describe(s.answer)}.",
+                when=lambda s: not s.answer.is_module("Linear")),
+        Mistake("`nn.LazyLinear(7)` leaves the input size open until its first call; this exercise fixes it: "
+                "`nn.Linear(20, 7)`.", when=lambda s: s.answer.is_module("LazyLinear")),
+    ]
+    mistakes = [
+        Mistake("Your layer maps 7 features to 20: the arguments are swapped. `nn.Linear(in_features, out_features)`.",
+                when=lambda s: s.got[:2] == (7, 20)),
+        Mistake("Your layer maps {got.in_features} features to {got.out_features}; expected 20 to 7.",
+                when=lambda s: s.got[:2] != (20, 7)),
+        Mistake("Your layer has no bias (`bias=False`); this exercise keeps the default bias.",
+                when=lambda s: not s.got.bias),
+    ]
+    otherwise = "Your layer's weights are {got.dtype}; keep the default torch.float32."
 
     def reference_answer(self):
         namespace = {"nn": nn, "torch": torch}
         exec(self.solution_code, namespace)   # the solution binds a value, not a class or function
         return namespace["layer"]
 
-    def check_answer(self, answer):
-        if answer.kind == "class" and answer.is_class("Linear") and answer.name == "Linear":
-            raise Incorrect("That is the class `nn.Linear`; create a layer from it: `nn.Linear(20, 7)`.")
-        if not answer.is_module("Linear"):
-            raise Incorrect(f"Expected a layer made by `nn.Linear(...)`, got {_describe(answer)}.")
-        if answer.is_module("LazyLinear"):
-            raise Incorrect("`nn.LazyLinear(7)` leaves the input size open until its first call; this "
-                            "exercise fixes it: `nn.Linear(20, 7)`.")
-        layer = answer.tree()[0]
-        sizes = (layer.settings.get("in_features"), layer.settings.get("out_features"))
-        if sizes == (7, 20):
-            raise Incorrect("Your layer maps 7 features to 20: the arguments are swapped. "
-                            "`nn.Linear(in_features, out_features)`.")
-        if sizes != (20, 7):
-            raise Incorrect(f"Your layer maps {sizes[0]} features to {sizes[1]}; expected 20 to 7.")
-        parameters = {p.name: p.value for p in answer.parameters()}
-        if "bias" not in parameters:
-            raise Incorrect("Your layer has no bias (`bias=False`); this exercise keeps the default bias.")
-        if parameters["weight"].dtype != torch.float32:
-            raise Incorrect(f"Your layer's weights are {parameters['weight'].dtype}; keep the default torch.float32.")
-        output = checks.call(answer, checks.hidden_input(5, 20), what="your layer")
+    def expected(self):
+        return LayerRead(20, 7, True, torch.float32)
+
+    def reads(self, seen):
+        settings = seen.answer.tree()[0].settings
+        parameters = {p.name: p.value for p in seen.answer.parameters()}
+        return LayerRead(settings.get("in_features"), settings.get("out_features"), "bias" in parameters,
+                         parameters["weight"].dtype)
+
+    def matched(self, seen):
+        output = checks.call(seen.answer, checks.hidden_input(5, 20), what="your layer")
         checks.expect_shape(output, (5, 7), "the output for a batch of 5")
 
 

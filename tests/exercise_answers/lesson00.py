@@ -76,6 +76,9 @@ Q2 = [
     Wrong(nn.Sequential(nn.Linear(20, 7)), "got a `Sequential` module"),
     Wrong(nn.LazyLinear(7), "`nn.LazyLinear(7)` leaves the input size open"),
     Wrong(nn.Bilinear(20, 20, 7), "got a `Bilinear` module"),
+    Wrong(nn.Linear(20, 7).half(), "Your layer's weights are torch.float16; keep the default torch.float32.",
+          name="half"),
+    Wrong(nn.Linear(7, 20, bias=False), "the arguments are swapped", name="swapped-without-bias", absent="bias"),
 ]
 
 

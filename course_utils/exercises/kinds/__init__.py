@@ -34,6 +34,10 @@ The kinds:
 - ``TrainToTarget``: ``measure(answer)`` trains or evaluates on the answer's side and returns a
   ``Score`` (hits out of total, or a value); the verdict compares exactly (285/300 is 95 %, never
   0.94999), and ``short`` words the miss.
+- ``ValueAnswer``: the answer is a value the student wrote down (a shape, a layer), never called
+  before it is known to be one: ``refuse`` (what it is not), then ``reads(seen)`` (what the check
+  compares with ``expected()``), ``mistakes`` in order, ``otherwise``; ``matched`` for what equality
+  cannot show (the layer run on a hidden input).
 
 **Converting a lesson module** (lessons 02-08):
 
@@ -59,7 +63,9 @@ from course_utils.exercises.kinds.modules import (DebugModel, Layers, ModuleSeen
                                                   OutputDiffers, Requirement, SameParameterCount, Symptom)
 from course_utils.exercises.kinds.parts import Built, Case, Message, Mistake, Raised, Seen, Twin
 from course_utils.exercises.kinds.training import Score, TrainToTarget
+from course_utils.exercises.kinds.value_answers import ValueAnswer
 
 __all__ = ["Built", "Case", "DebugModel", "FunctionOnCases", "Layers", "Message", "Mistake", "ModuleSeen",
            "ModuleWithCopiedWeights", "Op", "OutputDiffers", "Raised", "Requirement", "SameParameterCount",
-           "Score", "Seen", "Symptom", "TrainToTarget", "Twin"]
+           "Score", "Seen", "Symptom", "TrainToTarget", "Twin",
+           "ValueAnswer"]
