@@ -5,15 +5,15 @@ q2 to q4 are ``ModuleWithCopiedWeights`` (``kinds``): the student's class is bui
 side, checked for structure and for its first output (``refuse``, as data), then the reference's
 weights are copied in (by shape, so any spelling passes) and the outputs compared on the check's
 hidden inputs. What PyTorch raises for a join along the wrong dimension is said in the course's
-words (``raised``). q1 asks for a value and stays a plain ``Exercise``.
+words (``raised``). q1 asks for a value: a ``ValueAnswer``, its wrong shapes as data.
 """
 
 import torch
 from torch import nn
 
 from course_utils.exercises import checks
-from course_utils.exercises.engine import Exercise, Incorrect
-from course_utils.exercises.kinds import Mistake, ModuleWithCopiedWeights, Raised
+from course_utils.exercises.engine import Incorrect
+from course_utils.exercises.kinds import Mistake, ModuleWithCopiedWeights, Raised, ValueAnswer
 from course_utils.probes.client import Answer
 
 
@@ -32,7 +32,7 @@ class ThreeWayFork(nn.Module):
         return torch.cat([x, self.squeeze(x), self.narrow(x), self.wide(x)], dim=1)
 
 
-class ForkShape(Exercise):
+class ForkShape(ValueAnswer):
     id = "lesson05.q1"
     points = 1
     title = "Predict the shape of a four-way concatenation"
@@ -43,34 +43,32 @@ class ForkShape(Exercise):
         "Channels: 3 (x) + 8 + 16 + 4. Height and width: (32 + 2*padding - kernel) + 1 "
         "for each convolution; the batch never changes.",
     ]
+    # a tuple, list or torch.Size arrives as plain data (an int subclass as the int it is); got: (b, c, h, w)
+    refuse = [Mistake(lambda s: "Give the shape as four integers (batch, channels, height, width), for example "
+                                f"(2, 1, 32, 32); you gave {_given(s.answer)}.",
+                      when=lambda s: type(s.got) not in (tuple, list) or len(s.got) != 4
+                      or not all(type(n) is int for n in s.got))]
+    mistakes = [
+        Mistake("Batch size {got[0]}: convolutions and cat along dim=1 never change the batch, it stays "
+                "{expected[0]}.", when=lambda s: s.got[0] != s.expected[0]),
+        Mistake("{got[1]} channels counts the three branches but not `x` itself: torch.cat also receives the input, "
+                "which brings 3 channels.", when=lambda s: s.got[1] == s.expected[1] - 3),
+        Mistake("16 is the widest branch; cat does not take the largest, it puts the tensors side by side, so the "
+                "channel counts add up.", when=lambda s: s.got[1] == 16),
+        Mistake("{got[1]} channels is not right: cat along dim=1 adds the channel counts of all four tensors it "
+                "joins.", when=lambda s: s.got[1] != s.expected[1]),
+    ]
+    otherwise = ("Height and width {got[2]}×{got[3]}: each convolution uses padding = kernel_size // 2, and "
+                 "(32 + 2·padding − kernel) + 1 = 32.")
 
     def reference_answer(self):
         return (2, 3 + 8 + 16 + 4, 32, 32)
 
-    def check_answer(self, answer):
-        expected = tuple(ThreeWayFork()(torch.zeros(2, 3, 32, 32)).shape)
-        # a tuple, list or torch.Size arrives as plain data (an int subclass as the int it is)
-        shape = answer.info.get("value") if answer.kind == "value" else None
-        if type(shape) not in (tuple, list) or len(shape) != 4 \
-                or not all(type(n) is int for n in shape):
-            raise Incorrect("Give the shape as four integers (batch, channels, height, width), "
-                            f"for example (2, 1, 32, 32); you gave {_given(answer)}.")
-        batch, channels, height, width = shape
-        if batch != expected[0]:
-            raise Incorrect(f"Batch size {batch}: convolutions and cat along dim=1 never change "
-                            f"the batch, it stays {expected[0]}.")
-        if channels == expected[1] - 3:
-            raise Incorrect(f"{channels} channels counts the three branches but not `x` itself: "
-                            "torch.cat also receives the input, which brings 3 channels.")
-        if channels == 16:
-            raise Incorrect("16 is the widest branch; cat does not take the largest, it puts "
-                            "the tensors side by side, so the channel counts add up.")
-        if channels != expected[1]:
-            raise Incorrect(f"{channels} channels is not right: cat along dim=1 adds the channel "
-                            "counts of all four tensors it joins.")
-        if (height, width) != expected[2:]:
-            raise Incorrect(f"Height and width {height}×{width}: each convolution uses "
-                            "padding = kernel_size // 2, and (32 + 2·padding − kernel) + 1 = 32.")
+    def expected(self):
+        return tuple(ThreeWayFork()(torch.zeros(2, 3, 32, 32)).shape)
+
+    def reads(self, seen):
+        return tuple(seen.got)
 
 
 def _given(answer: Answer) -> str:

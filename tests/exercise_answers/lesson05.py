@@ -55,6 +55,9 @@ Q1 = [
     Wrong((2, AlwaysEqual(0), 32, 32), "0 channels is not right", name="int-that-lies"),
     Wrong((2, 31, 32, True), "four integers", name="bool"),
     Wrong(torch.Size([2, 31, 32]), "you gave torch.Size([2, 31, 32])", name="size-of-three"),
+    Wrong([2, 31, 16, 16], "Height and width 16×16: each convolution uses padding = kernel_size // 2",
+          name="halved"),
+    Wrong((2, 31, 32.0, 32), "four integers", name="a-float"),
 ]
 
 
