@@ -12,11 +12,12 @@ The models and saved dictionaries the function receives are built on the answer'
 come from the check's local copies; what the function made or changed (a model, a dictionary,
 ``requires_grad`` flags, weights after an optimizer step) is read back through the handle.
 
-``q1`` and ``q2`` are ``FunctionOnCases`` (``kinds``): the model handed in is a ``Twin`` and the returned
-one is run on hidden inputs with its tree read (q1); the saved dict handed in is ``Built`` and read back
-after the call (q2); their mistakes and messages are data, in the order the student's answer is judged.
-``q3`` and ``q4`` stay plain exercises: q3 drives a sequence (the call, then an optimizer step on the
-answer's side), q4 reads the loads the function made (``RecordingLoads``), which no case's call reports.
+All four are ``FunctionOnCases`` (``kinds``), their mistakes and messages data, in the order the student's
+answer is judged: the model handed in is a ``Twin`` and the returned one is run on hidden inputs with its
+tree read (q1); the saved dict handed in is ``Built`` and read back after the call (q2); q3 reads back the
+``requires_grad`` flags of the model it was given, then one optimizer step on the answer's side must leave
+the frozen weights; q4 runs the returned model and reads its state_dict, and when the saved weights did
+not arrive, the loads the function made (``RecordingLoads``) say why.
 """
 
 import ast
@@ -47,17 +48,6 @@ def describe_entry(entry) -> str:
     if "in_features" in settings and "out_features" in settings:
         return f"Linear({settings['in_features']}→{settings['out_features']})"
     return f"{entry.type}()"
-
-
-def children(model: Answer) -> list:
-    """The answer's top-level layers in order, as ``ModuleEntry``: all of them, as iterating an
-    ``nn.Sequential`` yields them (``named_children`` lists a layer used twice only once)."""
-    return [entry for entry in model.tree() if entry.name and "." not in entry.name]
-
-
-def child_names(model: Answer) -> list:
-    """``[name for name, _ in model.named_children()]`` of the answer's model."""
-    return [entry.name for entry in checks.unique(children(model))]
 
 
 class DictReader:
@@ -159,12 +149,6 @@ def _sequential_refused(error: BaseException) -> str | None:
         return (f"`nn.Sequential` takes names only from an `OrderedDict`: it treats {given} as one "
                 "layer and refuses it. Write `nn.Sequential(OrderedDict(...))`.")
     return None
-
-
-def sequential_refusal(error: BaseException):
-    """The course's message for ``nn.Sequential(dict)`` or ``nn.Sequential([pairs])``, else None."""
-    said = _sequential_refused(error)
-    return None if said is None else checks.mistake_in_your_code(error, said)
 
 
 class NamingExercise(Exercise):
@@ -439,7 +423,28 @@ def renamed_key(key: str, mapping: dict) -> str:
 
 # --- q3 ---------------------------------------------------------------------------------
 
-class FreezeByName(NamingExercise):
+def _flags(seen) -> dict:
+    """``{name: requires_grad}`` of the model `freeze` was given, read after the call on the answer's side,
+    as ``named_parameters()`` lists them (a shared parameter once)."""
+    flags, known = {}, set()
+    for param in seen.given[0].parameters():
+        if param.identity not in known:
+            known.add(param.identity)
+            flags[param.name] = param.requires_grad
+    return flags
+
+
+def _wrong_flag(flags: dict, frozen: list):
+    """(parameter, its module, the name it starts with or None) for the first parameter frozen or left
+    trainable against the names given, or None."""
+    for name, trainable in flags.items():
+        module = name.split(".")[0]
+        if (module in frozen) == trainable:
+            return name, module, next((f for f in frozen if module.startswith(f)), None)
+    return None
+
+
+class FreezeByName(NamingExercise, FunctionOnCases):
     id = "lesson04.q3"
     points = 2
     title = "Freeze the layers whose names you are given"
@@ -451,67 +456,64 @@ class FreezeByName(NamingExercise):
         "For each `name, param`: `if name.split('.')[0] in names: param.requires_grad_(False)`. "
         "(Or `getattr(model, name).requires_grad_(False)` for each name.)",
     ]
+    function = "freeze"
+    raised = [Raised(lambda s: f"`freeze` fails ({s.error}): square brackets on an `nn.Sequential` mean a position, an "
+                               "int or a slice, never a name. Reach a layer by its name with `getattr(model, name)` or "
+                               "`model.get_submodule(name)`, or read the names from `named_parameters()`.",
+                     (TypeError,), when=lambda error, s: "cannot be interpreted as an integer" in str(error))]
+    refuse = [Mistake("Your function switched (part of) the model to eval mode: `eval()` changes how dropout and batch "
+                      "norm behave, it does not stop gradients. Set `requires_grad` to False instead.",
+                      when=lambda s: any(e.settings.get("training") is not True for e in s.given[0].tree()))]
+    mistakes = [   # got: the flags after the call, {name: requires_grad}; wrong: what _wrong_flag found
+        Mistake("No parameter has `requires_grad == False` after `freeze(model, {args[1]})` ran: call "
+                "`param.requires_grad_(False)` on the model's own parameters (not on a copy, `.data` or `.detach()`) "
+                "of the layers named in `names`.", when=lambda s: all(s.got.values())),
+        Mistake("'{wrong[0]}' is still trainable: freeze every parameter of '{wrong[1]}', weight and bias, at any "
+                "depth inside it.", when=lambda s: s.wrong and s.got[s.wrong[0]]),
+        Mistake("You also froze '{wrong[0]}': '{wrong[1]}' starts with '{wrong[2]}'. Compare the whole module name "
+                "(the part before the first dot).", when=lambda s: s.wrong and s.wrong[2]),
+        Mistake("You froze '{wrong[0]}', but '{wrong[1]}' is not in the names you were given ({args[1]}).",
+                when=lambda s: s.wrong),
+    ]
+    otherwise = ("After `freeze(model, {args[1]})` the model has other parameters than it was given: `freeze` changes "
+                 "`requires_grad`, it neither adds nor removes parameters.")
 
-    def check_answer(self, freeze):
-        checks.expect_function(freeze, "freeze")
+    def make_cases(self):
+        # other names, a prefix trap ('encoder' / 'encoder_head') and a nested layer (freeze_model); the model
+        # on both sides with the check's weights, read back after the call
         own_stream(4043)
-        self._check_one(freeze, "twelve", ["layer1", "layer2"])
-        # other names, a prefix trap ('encoder' / 'encoder_head') and a nested layer (freeze_model)
-        self._check_one(freeze, "nested", ["block", "encoder"])
+        return [Case((Twin(freeze_model, "twelve"), ["layer1", "layer2"])),
+                Case((Twin(freeze_model, "nested"), ["block", "encoder"]))]
 
-    @staticmethod
-    def _check_one(freeze, kind, frozen):
-        # the model lives on the answer's side, with the check's weights: `before` is the check's copy
-        local, model = freeze.session.twin(freeze_model, kind)
-        before = {name: p.detach().clone() for name, p in local.named_parameters()}
-        try:
-            checks.call(freeze, model, list(frozen), what="`freeze`")
-        except TypeError as error:
-            if "cannot be interpreted as an integer" not in str(error):
-                raise
-            raise checks.mistake_in_your_code(
-                error, f"`freeze` fails ({error}): square brackets on an `nn.Sequential` mean a position, an int or "
-                       "a slice, never a name. Reach a layer by its name with `getattr(model, name)` or "
-                       "`model.get_submodule(name)`, or read the names from `named_parameters()`.") from None
-        if any(entry.settings.get("training") is not True for entry in model.tree()):
-            raise Incorrect("Your function switched (part of) the model to eval mode: `eval()` changes "
-                            "how dropout and batch norm behave, it does not stop gradients. Set "
-                            "`requires_grad` to False instead.")
-        flags = {}
-        seen = set()
-        for param in model.parameters():   # as named_parameters(): a shared parameter once
-            if param.identity not in seen:
-                seen.add(param.identity)
-                flags[param.name] = param.requires_grad
-        if all(flags.values()):
-            raise Incorrect(f"No parameter has `requires_grad == False` after `freeze(model, {frozen})` ran: "
-                            "call `param.requires_grad_(False)` on the model's own parameters (not on a "
-                            "copy, `.data` or `.detach()`) of the layers named in `names`.")
-        for name, trainable in flags.items():
-            module = name.split(".")[0]
-            if module in frozen and trainable:
-                raise Incorrect(f"'{name}' is still trainable: freeze every parameter of '{module}', "
-                                "weight and bias, at any depth inside it.")
-            if module not in frozen and not trainable:
-                if any(module.startswith(f) for f in frozen):
-                    raise Incorrect(f"You also froze '{name}': '{module}' starts with "
-                                    f"'{next(f for f in frozen if module.startswith(f))}'. Compare the "
-                                    "whole module name (the part before the first dot).")
-                raise Incorrect(f"You froze '{name}', but '{module}' is not in the names you were given "
-                                f"({frozen}).")
-        # behaviour: one optimizer step (on the answer's side) moves the trainable weights and
-        # leaves the frozen ones; the loss is output.pow(2).sum(), whose gradient is 2 * output
-        optimizer = freeze.session.build(sgd_for, model)
-        x = checks.hidden_input(4, 3)
-        output = checks.expect_tensor(model(x), "the model's output")
-        model.run(x, backward=2 * output)
-        optimizer.method("step")
-        for param in model.parameters():
-            if param.name not in before:
-                continue
-            moved = not checks.exactly_equal(param.value, before[param.name])
-            if param.name.split(".")[0] in frozen and moved:
-                raise Incorrect(f"'{param.name}' changed in an optimizer step although it should be frozen.")
+    def expected(self, model, names):
+        return {name: name.split(".")[0] not in names for name, _ in model.named_parameters()}
+
+    def returns(self, got, seen):
+        """The flags, compared; the first wrong one kept for the messages (``{wrong[0]}``)."""
+        flags = _flags(seen)
+        seen.wrong = _wrong_flag(flags, seen.args[1])
+        return flags
+
+    def check_case(self, seen, run):
+        """The flags are right: one optimizer step must then leave the frozen weights as they were."""
+        super().check_case(seen, run)
+        moved = _moved_in_a_step(seen)
+        if moved:
+            raise Incorrect(f"'{moved[0]}' changed in an optimizer step although it should be frozen.")
+
+
+def _moved_in_a_step(seen) -> list:
+    """The frozen parameters one optimizer step (on the answer's side) moves away from the check's copy;
+    the loss is output.pow(2).sum(), whose gradient is 2 * output."""
+    model, frozen = seen.given[0], seen.args[1]
+    before = dict(seen.args[0].named_parameters())   # the check's copy: the weights before the call
+    optimizer = seen.answer.session.build(sgd_for, model)
+    x = checks.hidden_input(4, 3)
+    output = checks.expect_tensor(model(x), "the model's output")
+    model.run(x, backward=2 * output)
+    optimizer.method("step")
+    return [p.name for p in model.parameters() if p.name in before and p.name.split(".")[0] in frozen
+            and not checks.exactly_equal(p.value, before[p.name].detach())]
 
 
 # --- q4 (debugging) ------------------------------------------------------------------------
@@ -584,7 +586,79 @@ def _quoted(keys, limit=4) -> str:
     return shown + (", ..." if len(keys) > limit else "")
 
 
-class DebugLoadNamed(NamingExercise):
+def _repeated(seen) -> list:
+    """The kinds of layer ('fc', 'relu') whose names the returned model has (one may be left of a repeated name)."""
+    return sorted({n for n in ("relu", "fc") if n in _names(seen)})
+
+
+def _arrived(seen) -> list:
+    """The named layers whose weight and bias are the saved ones in the returned model's state_dict (read once)."""
+    found = vars(seen)
+    if "arrived" not in found:
+        state, saved = seen.run.value.state_dict(), seen.args[0]
+        found["arrived"] = [name for name, number in SAVED_MODULE_OF.items() if all(
+            checks.exactly_equal(state.get(f"{name}.{kind}"), saved[f"{number}.{kind}"]) for kind in ("weight", "bias"))]
+    return found["arrived"]
+
+
+def _loads(seen) -> list:
+    """What ``load_named`` does with ``load_state_dict`` (``recorded_loads``: called once more), once per case."""
+    found = vars(seen)
+    if "loads" not in found:
+        found["loads"] = recorded_loads(seen.answer, seen.args[0])
+    return found["loads"]
+
+
+def _caught(seen) -> str | None:
+    """Why PyTorch refused a load the answer then caught (the line of its report that says it), or None."""
+    said = next((entry["raised"].strip().splitlines() for entry in _loads(seen) if entry["raised"]), None)
+    return None if said is None else said[1].strip() if len(said) > 1 else said[0]
+
+
+def _skipped(seen) -> tuple | None:
+    """(how many, which) saved keys a load with ``strict=False`` skipped as unexpected and (how many, which) of
+    the model's keys it reported missing, for the first such load, or None."""
+    entry = next((e for e in _loads(seen) if not e["strict"] and (e["unexpected"] or e["missing"])), None)
+    return None if entry is None else (len(entry["unexpected"]), _quoted(entry["unexpected"]),
+                                       len(entry["missing"]), _quoted(entry["missing"]))
+
+
+def _not_arrived(seen) -> str:
+    """What to say of the first named layer without its saved weights (what the load skipped of them)."""
+    name, number = next((name, number) for name, number in SAVED_MODULE_OF.items() if name not in _arrived(seen))
+    skipped = [key for entry in _loads(seen) for key in entry["unexpected"] if key.split(".", 1)[0] == number]
+    said = f": the load skipped {_quoted(skipped)} as unexpected keys" if skipped else ""
+    return (f"'{name}' does not hold the saved weights of layer '{number}' ('{number}.weight', '{number}.bias'){said}. "
+            f"Its keys in your model are '{name}.weight' and '{name}.bias'.")
+
+
+NOTHING_ARRIVED = ("None of the saved weights reached your model: its layers keep the random weights they were built "
+                   "with, so it predicts something else than the saved model. ")
+
+
+def _refused(text: str) -> str:
+    """What a refused load means here, read from PyTorch's report of it."""
+    said = "`load_state_dict` refused the saved weights"
+    mismatch = _SIZE_MISMATCH.search(text)
+    if mismatch is not None:
+        key, given, own = mismatch.groups()
+        return (f"{said}: the saved tensor you put under '{key}' has shape ({given}), but your '{key}' has shape "
+                f"({own}), so it belongs to another layer. Your renaming sends a saved layer to the wrong "
+                "name: which saved number is which named layer?")
+    keys = {kind: re.findall(r"\"([^\"]*)\"", found) for kind, found in _KEYS.findall(text)}
+    unexpected, missing = keys.get("Unexpected", []), keys.get("Missing", [])
+    if unexpected and all(key.split(".", 1)[0].isdigit() for key in unexpected):
+        return (f"{said}: the keys it received are numbered ({_quoted(unexpected)}) and your model expects its "
+                f"layer names ({_quoted(missing)}).")
+    if unexpected:
+        return (f"{said}: your dictionary has keys your model does not know ({_quoted(unexpected)}) and lacks "
+                f"keys it needs ({_quoted(missing)}).")
+    if missing:
+        return f"{said}: your dictionary lacks keys your model needs ({_quoted(missing)})."
+    return f"{said} ({text.strip().splitlines()[-1].strip()})."
+
+
+class DebugLoadNamed(NamingExercise, FunctionOnCases):
     id = "lesson04.q4"
     points = 2
     title = "Debug: a named model that never receives its saved weights"
@@ -601,108 +675,53 @@ class DebugLoadNamed(NamingExercise):
         "`{'0': 'fc1', '2': 'fc2', '4': 'head'}` maps the module numbers to names (split each key once at the "
         "first dot) — and load with the default `strict=True`, which says when keys do not match.",
     ]
+    function = "load_named"
+    raised = [Raised(lambda s: _sequential_refused(s.error), (TypeError,),
+                     when=lambda error, s: _sequential_refused(error) is not None),
+              Raised(lambda s: _refused(str(s.error)), (RuntimeError,),
+                     when=lambda error, s: "Error(s) in loading state_dict" in str(error))]
+    refuse = [   # the returned model: its layers' names, then whether the saved weights arrived
+        Mistake("`load_named` returned None: end it with `return model`.", when=lambda s: s.got is None),
+        Mistake(lambda s: f"`load_named` returned a {checks.type_name(s.got)}; return the named `nn.Sequential`.",
+                when=lambda s: s.tree is None or not s.tree[0].is_a("Sequential")),
+        Mistake(lambda s: f"Your model has {len(_names(s))} layers, {_names(s)}, where the saved model has 5 (Linear, "
+                          f"ReLU, Linear, ReLU, Linear): a layer you listed is missing, and only one "
+                          f"'{_repeated(s)[0]}' is left. Compare the names you gave with the layers you got.",
+                when=lambda s: _names(s) != list(NAMED_LAYERS) and len(_names(s)) < len(NAMED_LAYERS) and _repeated(s)),
+        Mistake(lambda s: f"Your model's layers are named {_names(s)}; expected {list(NAMED_LAYERS)}, in that order.",
+                when=lambda s: _names(s) != list(NAMED_LAYERS)),
+        Mistake(NOTHING_ARRIVED + "Your function never calls `load_state_dict`.",
+                when=lambda s: not _arrived(s) and not _loads(s)),
+        Mistake(lambda s: NOTHING_ARRIVED + f"`load_state_dict` refused them ({_caught(s)}) and your function went on as "
+                          "if nothing had happened: the error was caught and dropped (a `try`/`except` around the "
+                          "load?). Read what it says instead of silencing it.",
+                when=lambda s: not _arrived(s) and _caught(s) is not None),
+        Mistake(lambda s: NOTHING_ARRIVED + "`load_state_dict(..., strict=False)` loaded nothing and said so only in "
+                          "what it returns: {} saved keys were unexpected ({}) and {} keys of your model missing ({}). "
+                          "Compare the two lists.".format(*_skipped(s)), when=lambda s: not _arrived(s) and _skipped(s)),
+        Mistake(NOTHING_ARRIVED + "A load ran without complaint, but into another model than the one `load_named` "
+                "returns.", when=lambda s: not _arrived(s)),
+        Mistake(_not_arrived, when=lambda s: len(_arrived(s)) < len(SAVED_MODULE_OF)),
+    ]
+    otherwise = ("Your model holds the saved weights but computes something else than the saved model: keep the "
+                 "layers in the order Linear, ReLU, Linear, ReLU, Linear.")
 
-    def check_answer(self, load_named):
-        checks.expect_function(load_named, "load_named")
+    def make_cases(self):
+        # the colleague's saved weights, on both sides as state_dict() gives them (an OrderedDict)
         own_stream(4044)
+        return [Case((Built(OrderedDict, dict(saved_numbered_model().state_dict())),))]
+
+    def inputs(self, saved):
+        return (checks.hidden_input(4, 6),)
+
+    def expected(self, saved):
+        """The saved model itself, rebuilt from its weights: the outputs the named model must give."""
         numbered = saved_numbered_model()
-        saved = numbered.state_dict()
-        model = self._call(load_named, saved_on_answer_side(load_named, saved))
-        if model is None:
-            raise Incorrect("`load_named` returned None: end it with `return model`.")
-        if not (isinstance(model, Answer) and model.is_module("Sequential")):
-            raise Incorrect(f"`load_named` returned a {checks.type_name(model)}; return the named `nn.Sequential`.")
-        names = child_names(model)
-        if names != list(NAMED_LAYERS):
-            repeated = sorted({n for n in ("relu", "fc") if n in names})
-            if len(names) < len(NAMED_LAYERS) and repeated:
-                raise Incorrect(f"Your model has {len(names)} layers, {names}, where the saved model has 5 (Linear, "
-                                f"ReLU, Linear, ReLU, Linear): a layer you listed is missing, and only one "
-                                f"'{repeated[0]}' is left. Compare the names you gave with the layers you got.")
-            raise Incorrect(f"Your model's layers are named {names}; expected {list(NAMED_LAYERS)}, in that order.")
-        arrived = [name for name, number in SAVED_MODULE_OF.items()
-                   if checks.exactly_equal(self._tensor(model, f"{name}.weight"), saved[number + ".weight"])
-                   and checks.exactly_equal(self._tensor(model, f"{name}.bias"), saved[number + ".bias"])]
-        if not arrived:
-            raise Incorrect(self._nothing_arrived(recorded_loads(load_named, saved)))
-        for name, number in SAVED_MODULE_OF.items():
-            if name not in arrived:
-                skipped = [key for entry in recorded_loads(load_named, saved) for key in entry["unexpected"]
-                           if key.split(".", 1)[0] == number]
-                said = (f": the load skipped {_quoted(skipped)} as unexpected keys" if skipped else "")
-                raise Incorrect(f"'{name}' does not hold the saved weights of layer '{number}' "
-                                f"('{number}.weight', '{number}.bias'){said}. Its keys in your model are "
-                                f"'{name}.weight' and '{name}.bias'.")
-        x = checks.hidden_input(4, 6)
-        with torch.no_grad():
-            expected = numbered(x)
-        if not checks.exactly_equal(model.run(x, no_grad=True).value, expected):
-            raise Incorrect("Your model holds the saved weights but computes something else than the "
-                            "saved model: keep the layers in the order Linear, ReLU, Linear, ReLU, Linear.")
+        numbered.load_state_dict(saved)
+        return numbered
 
-    @staticmethod
-    def _nothing_arrived(loads) -> str:
-        said = ("None of the saved weights reached your model: its layers keep the random weights they were "
-                "built with, so it predicts something else than the saved model.")
-        if not loads:
-            return f"{said} Your function never calls `load_state_dict`."
-        refused = [entry for entry in loads if entry["raised"]]
-        if refused:
-            first = refused[0]["raised"].strip().splitlines()
-            detail = first[1].strip() if len(first) > 1 else first[0]
-            return (f"{said} `load_state_dict` refused them ({detail}) and your function went on as if nothing had "
-                    "happened: the error was caught and dropped (a `try`/`except` around the load?). Read what "
-                    "it says instead of silencing it.")
-        skipping = [entry for entry in loads if not entry["strict"] and (entry["unexpected"] or entry["missing"])]
-        if skipping:
-            entry = skipping[0]
-            return (f"{said} `load_state_dict(..., strict=False)` loaded nothing and said so only in what it "
-                    f"returns: {len(entry['unexpected'])} saved keys were unexpected ({_quoted(entry['unexpected'])})"
-                    f" and {len(entry['missing'])} keys of your model missing ({_quoted(entry['missing'])}). "
-                    "Compare the two lists.")
-        return (f"{said} A load ran without complaint, but into another model than the one `load_named` "
-                "returns.")
-
-    @staticmethod
-    def _tensor(model, path):
-        """``getattr(getattr(model, layer), "weight", None)`` on the answer's side: a tensor or None."""
-        try:
-            return model.attribute(path)
-        except AttributeError:
-            return None
-
-    @staticmethod
-    def _call(load_named, saved):
-        try:
-            return checks.call(load_named, saved, what="`load_named`")
-        except TypeError as error:
-            raise sequential_refusal(error) or error
-        except RuntimeError as error:
-            if "Error(s) in loading state_dict" not in str(error):
-                raise
-            raise checks.mistake_in_your_code(error, DebugLoadNamed._refused(str(error))) from None
-
-    @staticmethod
-    def _refused(text: str) -> str:
-        """What a refused load means here, read from PyTorch's report of it."""
-        said = "`load_state_dict` refused the saved weights"
-        mismatch = _SIZE_MISMATCH.search(text)
-        if mismatch is not None:
-            key, given, own = mismatch.groups()
-            return (f"{said}: the saved tensor you put under '{key}' has shape ({given}), but your '{key}' has shape "
-                    f"({own}), so it belongs to another layer. Your renaming sends a saved layer to the wrong "
-                    "name: which saved number is which named layer?")
-        keys = {kind: re.findall(r"\"([^\"]*)\"", found) for kind, found in _KEYS.findall(text)}
-        unexpected, missing = keys.get("Unexpected", []), keys.get("Missing", [])
-        if unexpected and all(key.split(".", 1)[0].isdigit() for key in unexpected):
-            return (f"{said}: the keys it received are numbered ({_quoted(unexpected)}) and your model expects its "
-                    f"layer names ({_quoted(missing)}).")
-        if unexpected:
-            return (f"{said}: your dictionary has keys your model does not know ({_quoted(unexpected)}) and lacks "
-                    f"keys it needs ({_quoted(missing)}).")
-        if missing:
-            return f"{said}: your dictionary lacks keys your model needs ({_quoted(missing)})."
-        return f"{said} ({text.strip().splitlines()[-1].strip()})."
+    def same(self, got, expected):
+        return checks.exactly_equal(got, expected)
 
 
 q1 = NameTheLayers()

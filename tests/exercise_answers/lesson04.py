@@ -388,6 +388,11 @@ def freeze_by_indexing(model, names):
         model[name].requires_grad_(False)
 
 
+def freeze_and_add_a_layer(model, names):
+    freeze_modules(model, names)
+    model.extra = nn.Linear(3, 3)
+
+
 Q3 = [
     Right(freeze_modules),
     Right(freeze_with_children),
@@ -411,6 +416,8 @@ Q3 = [
     Wrong(freeze_names_starting_with, "You also froze 'encoder_head.weight': 'encoder_head' starts with 'encoder'"),
     Wrong(freeze_by_indexing, "`freeze` fails ('str' object cannot be interpreted as an integer): square brackets on "
                               "an `nn.Sequential` mean a position"),
+    Wrong(freeze_and_add_a_layer, "After `freeze(model, ['layer1', 'layer2'])` the model has other parameters than it "
+                                  "was given: `freeze` changes `requires_grad`, it neither adds nor removes parameters."),
 ]
 
 
@@ -500,6 +507,15 @@ def never_loads(saved):
     return named_model()
 
 
+def tanh_for_a_relu(saved):
+    model = nn.Sequential(OrderedDict([("fc1", nn.Linear(6, 8)), ("relu1", nn.Tanh()), ("fc2", nn.Linear(8, 8)),
+                                       ("relu2", nn.ReLU()), ("head", nn.Linear(8, 3))]))
+    mapping = {"0": "fc1", "2": "fc2", "4": "head"}
+    model.load_state_dict({mapping[key.split(".", 1)[0]] + "." + key.split(".", 1)[1]: value
+                           for key, value in saved.items()})
+    return model
+
+
 def loads_into_another_model(saved):
     named_model().load_state_dict(OrderedDict(zip(named_model().state_dict().keys(), saved.values())))
     return named_model()
@@ -541,6 +557,8 @@ Q4 = [
     Wrong(never_loads, "Your function never calls `load_state_dict`.", absent="strict=False"),
     Wrong(loads_into_another_model, "A load ran without complaint, but into another model than the one `load_named` "
                                     "returns.", absent="strict=False"),
+    Wrong(tanh_for_a_relu, "Your model holds the saved weights but computes something else than the saved model: keep "
+                           "the layers in the order Linear, ReLU, Linear, ReLU, Linear."),
 ]
 
 BANK = {"q1": Q1, "q2": Q2, "q3": Q3, "q4": Q4}
