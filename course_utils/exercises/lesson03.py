@@ -12,13 +12,13 @@ models and functions a check hands to the answer are built on the answer's side
 from the check's own copies.
 
 ``q1`` is a ``FunctionOnCases`` (``kinds``): ManualNet a ``Twin``, the returned Sequential run on hidden
-inputs with its layers read, every case in one round trip. ``q5`` is a ``DebugModel``: the broken model,
-its symptoms, the mistakes found before and after the weights are copied, and their messages, as data.
-``q2`` to ``q4`` stay plain exercises: q2 builds its class with layers several ways and reads which
-tensors it registered and which items stay connected to autograd; q3 counts the calls of the function
-it hands in around building and running (before, between, after) and takes keyword arguments per case;
-q4 calls the function twice (a new model each call) and probes each layer apart. None is one call per
-case then a comparison, the loop ``FunctionOnCases`` is.
+inputs with its layers read, every case in one round trip. ``q2`` and ``q3`` are ``ClassOnCases``: the
+student's container (Chain) or wrapper (Lambda) built with the layers or the function each case hands
+in, made on the answer's side, and called on a hidden input; what it registered or called while being
+built, what it returned and the known mistakes are data. ``q4`` is judged by its layers (its weights are
+random): a list of ``Mistake`` read in order on the model ``make_classifier`` returns. ``q5`` is a
+``DebugModel``: the broken model, its symptoms, the mistakes found before and after the weights are
+copied, and their messages, as data.
 """
 
 import operator
@@ -26,10 +26,12 @@ import operator
 import torch
 from torch import nn
 
-from course_utils.exercises import checks, torch_errors
+from course_utils.exercises import checks
 from course_utils.exercises.engine import Exercise, Incorrect
-from course_utils.exercises.kinds import Case, DebugModel, FunctionOnCases, Mistake, OutputDiffers, Raised, Symptom, Twin
-from course_utils.probes.client import Answer, AnswerRaised, BindError, ProbeFault
+from course_utils.exercises.kinds import (Built, Case, ClassOnCases, DebugModel, FunctionOnCases, Instance, Mistake,
+                                          OutputDiffers, Raised, Seen, Symptom, Twin)
+from course_utils.exercises.kinds.parts import first_fitting
+from course_utils.probes.client import Answer, ProbeFault
 
 
 # The hand-written model of q1, shown to the student with inspect.getsource (so no docstring
@@ -135,30 +137,6 @@ def parameter_identities(*modules: Answer) -> list:
     return found
 
 
-def instantiate(cls: Answer, args, kwargs, shown, advice: str):
-    """``checks.instantiate(cls, *args, **kwargs)``, the arguments named as the check's own copies.
-
-    ``args`` holds handles (layers and functions made on the answer's side); ``shown`` the check's
-    own objects they stand for, so "cannot be called with (the function affine, 3.0, ...)" names
-    them as a reader knows them; ``advice`` follows that message."""
-    try:
-        return checks.instantiate(cls, *args, **kwargs)
-    except Incorrect as error:
-        if "cannot be called with" not in str(error):
-            raise
-        bind, message = error.__context__, str(error)
-        if isinstance(bind, BindError):
-            message = checks._cannot_call(f"`{cls.name}(...)`", shown, kwargs, bind, bind.signature)
-        raise Incorrect(f"{message} {advice}") from None
-    except AttributeError as error:
-        # a module built without ``super().__init__()`` has no registries: its tree cannot be read
-        if not (isinstance(error, AnswerRaised) and error.location is None and "'_modules'" in str(error)):
-            raise
-        raise Incorrect(f"`{cls.name}.__init__` must call `super().__init__()` before anything else"
-                        f"{checks._where(cls.info.get('init'))}: without it the module has no registries "
-                        "and cannot run.") from None
-
-
 # --- q1 ---------------------------------------------------------------------------------
 
 class SequentialTwin(FunctionOnCases):
@@ -237,7 +215,43 @@ def _acts_like_tanh(layer: Answer) -> bool:
 
 # --- q2 ---------------------------------------------------------------------------------
 
-class EveryOutputContainer(Exercise):
+def _every_output(layers):
+    """The check's own Chain: every layer's output, each layer run on the previous one's."""
+    def outputs(x):
+        found = []
+        for layer in layers:
+            found.append(x := layer(x))
+        return found
+    return outputs
+
+
+def _registered(seen) -> tuple[set, set]:
+    """(the Chain's parameters, those of the layers it was given), numbered alike, read once per case."""
+    if "registered" not in vars(seen):
+        mine, *theirs = parameter_identities(seen.model, *seen.given)
+        seen.registered = mine, set().union(*theirs)
+    return seen.registered
+
+
+def _held(seen) -> int:
+    """How many numbers the layers it was given hold (a layer passed twice counted once)."""
+    return sum(p.numel() for layer in {id(a): a for a in seen.args}.values() for p in layer.parameters())
+
+
+def _sizes_change(seen) -> bool:
+    return any(isinstance(layer, nn.Linear) and layer.in_features != layer.out_features for layer in seen.args)
+
+
+def _named(layers) -> str:
+    return ", ".join(f"Linear({layer.in_features} → {layer.out_features})" if isinstance(layer, nn.Linear)
+                     else type(layer).__name__ for layer in layers)
+
+
+def _first_wrong(seen) -> int:
+    return next(i for i, (mine, ref) in enumerate(zip(seen.got, seen.expected)) if not checks.close(mine, ref))
+
+
+class EveryOutputContainer(ClassOnCases):
     id = "lesson03.q2"
     points = 2
     title = "Write Chain: a container like nn.Sequential that returns every layer's output"
@@ -250,129 +264,108 @@ class EveryOutputContainer(Exercise):
         "In `forward`, loop over the stored layers, every position: `x = layer(x)`, then append that `x` "
         "to a list; return the list. Not `self.children()`: it lists a layer passed twice only once.",
     ]
+    advice = ("`Chain(layer_a, layer_b, ...)` receives the layers as separate arguments, like `nn.Sequential`: "
+              "`def __init__(self, *layers):`.")
+    built = [
+        Mistake("`Chain(...).parameters()` is empty, so an optimizer would never train it: layers kept in a plain "
+                "Python list are not registered. Use `nn.ModuleList` or `self.add_module(name, layer)`.",
+                when=lambda s: not _registered(s)[0]),
+        Mistake("`Chain(...)` registers copies of the layers it was given, not the layers themselves: an optimizer "
+                "would train the copies and the layers you passed in would never change. Register the given layers "
+                "(no `copy.deepcopy`).", when=lambda s: operator.ne(*_registered(s)) and not operator.and_(
+                    *_registered(s)) and checks.parameter_count(s.model) == _held(s)),
+        Mistake(lambda s: f"`Chain(...)` registers {checks.parameter_count(s.model)} parameters; its layers hold "
+                          f"{_held(s)}. Register each layer it was given, once (the layers themselves, not copies or "
+                          "new ones).", when=lambda s: operator.ne(*_registered(s))),
+    ]
+    what = "your Chain"
+    subject = staticmethod(lambda s: f"your Chain, run on an input of shape {tuple(s.inputs[0].shape)},")
+    worded = ("A Chain runs its layers in the order they were given, each on the previous one's output, as "
+              "`nn.Sequential` does.")
+    raised = [Raised(lambda s: f"Your Chain works while every layer keeps the size of its input, but fails when the "
+                               f"layers change it ({_named(s.args)} on an input of shape {tuple(s.inputs[0].shape)}: "
+                               f"{checks.first_line(s.error)}). Keep each layer's output as it is: a list holds "
+                               "tensors of different shapes.",
+                     (RuntimeError,), when=lambda error, s: _sizes_change(s))]
+    refuse = [
+        Mistake("`forward` returned one tensor; return a list with the output of every layer (the last item is what "
+                "nn.Sequential would return).", when=lambda s: isinstance(s.got, torch.Tensor)),
+        Mistake("`forward` returned {kind}; return a list of tensors, one per layer.",
+                when=lambda s: not isinstance(s.got, (list, tuple))),
+        Mistake(lambda s: f"For `Chain(layer, nn.Tanh(), layer)` (one layer passed twice) your list has {len(s.got)} "
+                          "items: `self.children()` lists each module once, so the repeated layer ran once. Loop over "
+                          "the stored layers, every position (an `nn.ModuleList`, as `nn.Sequential` does).",
+                when=lambda s: len(s.got) == len({id(a) for a in s.args}) < len(s.args)),
+        Mistake(lambda s: f"Your list has {len(s.got)} items for {len(s.args)} layers: leave the input out and collect "
+                          "only what the layers return.", when=lambda s: len(s.got) == len(s.args) + 1),
+        Mistake(lambda s: f"Your list has {len(s.got)} items; with {len(s.args)} layers it should have {len(s.args)}.",
+                when=lambda s: len(s.got) != len(s.args)),
+    ]
+    mistakes = [
+        Mistake("Your list is in reverse: item 0 should be the first layer's output.",
+                when=lambda s: checks.close(s.got[0], s.expected[-1]) and not checks.close(s.got[0], s.expected[0])),
+        Mistake("Item 0 is not the first layer applied to the input: run the layers in the order they were given.",
+                when=lambda s: _first_wrong(s) == 0),
+    ]
+    otherwise = staticmethod(lambda s: f"Item {_first_wrong(s)} is not layer {_first_wrong(s)} applied to item "
+                                       f"{_first_wrong(s) - 1}: pass each layer's output on to the next "
+                                       "(`x = layer(x)`), not the original input.")
 
-    def check_answer(self, Chain):
-        session = Chain.session
-        # square layers first: a wrong wiring gives wrong numbers, not a shape error
-        layers, given = self._layers(session, [(4, 4), None, (4, 4)], nn.Tanh)
-        chain = self._build(Chain, given, layers)
-        self._expect_registered(chain, given, layers)
-        x = checks.hidden_input(5, 4)
-        self._compare(self._run(chain, x), self._reference(layers, x), len(layers))
-        # a chain whose sizes change, as a real network's do
-        layers, given = self._layers(session, [(3, 8), None, (8, 2)], nn.ReLU)
-        x = checks.hidden_input(2, 3, seed=7)
-        sizes_chain = self._build(Chain, given, layers)
-        outputs = self._run(sizes_chain, x, sizes_change=True)
-        self._compare(outputs, self._reference(layers, x), len(layers))
-        # one layer passed twice, as lesson 02 shared layers: every position runs
-        (shared, tanh), (shared_given, tanh_given) = self._layers(session, [(4, 4), None], nn.Tanh)
-        repeated, repeated_given = [shared, tanh, shared], [shared_given, tanh_given, shared_given]
-        chain = self._build(Chain, repeated_given, repeated)
-        self._expect_registered(chain, repeated_given, repeated)
-        x = checks.hidden_input(3, 4, seed=8)
-        got = self._run(chain, x)
-        if isinstance(got, (list, tuple)) and len(got) == 2:
-            raise Incorrect("For `Chain(layer, nn.Tanh(), layer)` (one layer passed twice) your list has 2 items: "
-                            "`self.children()` lists each module once, so the repeated layer ran once. Loop over "
-                            "the stored layers, every position (an `nn.ModuleList`, as `nn.Sequential` does).")
-        self._compare(got, self._reference(repeated, x), len(repeated))
+    def make_cases(self):
+        shared = Twin(nn.Linear, 4, 4)
+        return [
+            # square layers first: a wrong wiring gives wrong numbers, not a shape error
+            Instance((Twin(nn.Linear, 4, 4), Built(nn.Tanh), Twin(nn.Linear, 4, 4)), (checks.hidden_input(5, 4),)),
+            # a chain whose sizes change, as a real network's do
+            Instance((Twin(nn.Linear, 3, 8), Built(nn.ReLU), Twin(nn.Linear, 8, 2)),
+                     (checks.hidden_input(2, 3, seed=7),)),
+            # one layer passed twice, as lesson 02 shared layers: every position runs
+            Instance((shared, Built(nn.Tanh), shared), (checks.hidden_input(3, 4, seed=8),)),
+        ]
+
+    def reference(self, *layers):
+        return _every_output(layers)
+
+    def same(self, got, expected):
+        return len(got) == len(expected) and all(map(checks.close, got, expected))
+
+    def after_cases(self, answer, seens):
+        """Every item of the list stays connected to autograd (a probe reports that for a tensor result,
+        not for the items of a list: each is read through ``ItemOf``)."""
+        sizes = next(seen for seen in seens if _sizes_change(seen))
         x = checks.hidden_input(2, 3)
-        for i in range(len(self._run(sizes_chain, x))):
-            item = session.build(ItemOf, sizes_chain, i).run(x)
+        for i in range(len(sizes.got)):
+            item = answer.session.build(ItemOf, sizes.model, i).run(x)
             checks.expect_connected_to_graph(item, f"item {i} of your list")
-
-    @staticmethod
-    def _layers(session, sizes, activation):
-        """Linear layers of these sizes (None: the activation) on both sides, with the same weights."""
-        local, given = [], []
-        for size in sizes:
-            if size is None:
-                local.append(activation())
-                given.append(session.build(activation))
-            else:
-                layer, handle = session.twin(nn.Linear, *size)
-                local.append(layer)
-                given.append(handle)
-        return local, given
-
-    @staticmethod
-    def _build(Chain, given, layers):
-        return instantiate(Chain, given, {}, layers,
-                           "`Chain(layer_a, layer_b, ...)` receives the layers as separate arguments, "
-                           "like `nn.Sequential`: `def __init__(self, *layers):`.")
-
-    @staticmethod
-    def _expect_registered(chain, given, layers):
-        mine, *theirs = parameter_identities(chain, *given)
-        expected = set().union(*theirs)
-        if not mine:
-            raise Incorrect("`Chain(...).parameters()` is empty, so an optimizer would never train it: "
-                            "layers kept in a plain Python list are not registered. Use `nn.ModuleList` "
-                            "or `self.add_module(name, layer)`.")
-        if mine != expected:
-            count, wanted = checks.parameter_count(chain), sum(p.numel() for m in set(layers) for p in m.parameters())
-            if count == wanted and not mine & expected:
-                raise Incorrect("`Chain(...)` registers copies of the layers it was given, not the layers "
-                                "themselves: an optimizer would train the copies and the layers you passed in "
-                                "would never change. Register the given layers (no `copy.deepcopy`).")
-            raise Incorrect(f"`Chain(...)` registers {count} parameters; its layers hold {wanted}. Register "
-                            "each layer it was given, once (the layers themselves, not copies or new ones).")
-
-    @staticmethod
-    def _run(chain, x, sizes_change=False):
-        try:
-            return checks.plain(checks.call(chain, x, what="your Chain"))
-        except RuntimeError as error:
-            if isinstance(error, NotImplementedError):
-                raise
-            explained = torch_errors.explain(
-                error, chain, f"your Chain, run on an input of shape {tuple(x.shape)},",
-                "A Chain runs its layers in the order they were given, each on the previous one's output, "
-                "as `nn.Sequential` does.", dims=torch_errors.VECTORS)
-            if explained is None and sizes_change:
-                explained = checks.mistake_in_your_code(
-                    error, f"Your Chain works while every layer keeps the size of its input, but fails when the "
-                           f"layers change it (Linear(3 → 8), ReLU, Linear(8 → 2) on an input of shape "
-                           f"{tuple(x.shape)}: {str(error).splitlines()[0]}). Keep each layer's output as it is: a "
-                           "list holds tensors of different shapes.")
-            raise explained or error from None
-
-    @staticmethod
-    def _reference(layers, x):
-        outputs = []
-        with torch.no_grad():
-            for layer in layers:
-                x = layer(x)
-                outputs.append(x)
-        return outputs
-
-    @staticmethod
-    def _compare(got, expected, n_layers):
-        if isinstance(got, torch.Tensor):
-            raise Incorrect("`forward` returned one tensor; return a list with the output of every "
-                            "layer (the last item is what nn.Sequential would return).")
-        if not isinstance(got, (list, tuple)):
-            raise Incorrect(f"`forward` returned {checks.kind_of(got)}; return a list of tensors, one per layer.")
-        if len(got) == n_layers + 1:
-            raise Incorrect(f"Your list has {len(got)} items for {n_layers} layers: leave the input "
-                            "out and collect only what the layers return.")
-        if len(got) != n_layers:
-            raise Incorrect(f"Your list has {len(got)} items; with {n_layers} layers it should have {n_layers}.")
-        if checks.close(got[0], expected[-1]) and not checks.close(got[0], expected[0]):
-            raise Incorrect("Your list is in reverse: item 0 should be the first layer's output.")
-        for i, (mine, ref) in enumerate(zip(got, expected)):
-            if not checks.close(mine, ref):
-                if i == 0:
-                    raise Incorrect("Item 0 is not the first layer applied to the input: run the layers "
-                                    "in the order they were given.")
-                raise Incorrect(f"Item {i} is not layer {i} applied to item {i - 1}: pass each layer's "
-                                "output on to the next (`x = layer(x)`), not the original input.")
 
 
 # --- q3 ---------------------------------------------------------------------------------
 
-class LambdaWithArguments(Exercise):
+class Called:
+    """The check's own Lambda: ``fn(x, *args, **kwargs)``; the mistakes call ``fn`` other ways."""
+
+    def __init__(self, fn, *args, **kwargs):
+        self.fn, self.args, self.kwargs = fn, args, kwargs
+
+    def __call__(self, x):
+        return self.fn(x, *self.args, **self.kwargs)
+
+
+def _packed(seen) -> str | None:
+    """The container the function received as one argument (its extra arguments not unpacked), read
+    from what the check's function recorded on the answer's side; None: it received none."""
+    received = seen.given[0].attribute("received")
+    if type(received) is not list:
+        return None
+    return next((kind for kind in ("tuple", "dict", "list") if kind in map(str, received)), None)
+
+
+def _extra(seen) -> tuple:
+    """The extra positional arguments of the case (after the function)."""
+    return seen.args[1:]
+
+
+class LambdaWithArguments(ClassOnCases):
     id = "lesson03.q3"
     points = 2
     title = "Write Lambda(fn, *args, **kwargs): a module that calls a function with extra arguments"
@@ -384,33 +377,62 @@ class LambdaWithArguments(Exercise):
         "`forward(self, x)` returns `self.fn(x, *self.args, **self.kwargs)`: the `*` and `**` unpack them "
         "back into arguments.",
     ]
+    advice = "Accept any extra arguments after the function: `def __init__(self, fn, *args, **kwargs):`."
+    built = [
+        Mistake("`Lambda(fn, ...)` called `fn` while being built; keep the function and its arguments, and call it "
+                "in `forward`, on the input.", when=lambda s: _calls(s.given[0]) != 0),
+        Mistake("`Lambda` has parameters; a wrapped function has nothing to learn.",
+                when=lambda s: checks.parameter_count(s.model) != 0),
+    ]
+    raised = [Raised(lambda s: f"{s.case.label}(x) fails ({checks.first_line(s.error)}): the function received a "
+                               f"whole {_packed(s)} as one of its arguments. `self.args` is a tuple and `self.kwargs` "
+                               "a dict: unpack them into the call, `self.fn(x, *self.args, **self.kwargs)`.",
+                     (TypeError,), when=lambda error, s: _packed(s) is not None)]
+    refuse = [
+        Mistake("{case}(x) returned a function; call it: `return self.fn(x, ...)`.",
+                when=lambda s: isinstance(s.got, Answer) and s.got.info.get("callable")),
+        Mistake(lambda s: f"One forward pass of {s.case.label} called the function {_calls(s.given[0])} times; call "
+                          "it once.", when=lambda s: _calls(s.given[0]) > 1),
+        Mistake("Expected {case}(x) to be a tensor, got {kind}.", when=lambda s: type(s.got) is not torch.Tensor),
+    ]
+    mistakes = [
+        Mistake("{case}(x) returned `x` unchanged: `forward` must return the function's result.",
+                result=lambda r, x: x),
+        Mistake(lambda s: f"{s.case.label}(x) called `fn({', '.join(map(repr, _extra(s)))}, x, ...)`: the extra "
+                          "arguments came first. The input is the function's first argument, the extra ones follow "
+                          "it: `self.fn(x, *self.args, **self.kwargs)`.",
+                when=_extra, result=lambda r, x: r.fn(*r.args, x, **r.kwargs)),
+        Mistake("{case}(x) returned `fn(x)`: the extra arguments were dropped. Pass them on: "
+                "`self.fn(x, *self.args, **self.kwargs)`.", when=lambda s: _extra(s) and s.kwargs,
+                result=lambda r, x: r.fn(x)),
+        Mistake(lambda s: f"{s.case.label}(x) ignored the keyword argument {list(s.kwargs)[0]}=...: keep `**kwargs` "
+                          "and pass them on with `**self.kwargs`.", when=lambda s: s.kwargs,
+                result=lambda r, x: r.fn(x, *r.args)),
+        Mistake(lambda s: f"{s.case.label}(x) ignored the positional argument {_extra(s)[0]!r}: keep `*args` and pass "
+                          "them on with `*self.args`.", when=_extra, result=lambda r, x: r.fn(x, **r.kwargs)),
+    ]
+    otherwise = ("{case}(x) is not `fn(x, *args, **kwargs)`: `forward` must call the function it was given on its "
+                 "input, with the extra arguments, and return the result as it is.")
 
-    def check_answer(self, Lambda):
-        session = Lambda.session
-        affine, given = counting_affine(), session.build(counting_affine)
+    def make_cases(self):
         x = checks.hidden_input(3, 2, 4)
-        plain_one = self._build(Lambda, (given,), (affine,))
-        if _calls(given):
-            raise Incorrect("`Lambda(fn, ...)` called `fn` while being built; keep the function and its "
-                            "arguments, and call it in `forward`, on the input.")
-        if checks.parameter_count(plain_one) != 0:
-            raise Incorrect("`Lambda` has parameters; a wrapped function has nothing to learn.")
-        cases = [((), {}, "`Lambda(fn)`"), ((3.0,), {"shift": 1.0}, "`Lambda(fn, 3.0, shift=1.0)`"),
-                 ((3.0,), {}, "`Lambda(fn, 3.0)`"), ((), {"shift": -4.0}, "`Lambda(fn, shift=-4.0)`")]
-        for args, kwargs, label in cases:
-            wrapped = plain_one if not args and not kwargs else \
-                self._build(Lambda, (given, *args), (affine, *args), **kwargs)
-            before = _calls(given)
-            try:
-                got = checks.plain(checks.call(wrapped, x, what=label))
-            except TypeError as error:
-                raise self._packed_arguments(error, given, label) or error from None
-            n_calls = _calls(given) - before
-            self._compare(got, x, affine, args, kwargs, label, n_calls)
-        wrapped = self._build(Lambda, (given, 3.0), (affine, 3.0))
-        got = session.build(OnGradInput, wrapped).run(x)
+        # a function the check counts the calls of, one per case (``counting_affine``)
+        return [Instance((Built(counting_affine),), (x,), label="`Lambda(fn)`"),
+                Instance((Built(counting_affine), 3.0), (x,), {"shift": 1.0}, label="`Lambda(fn, 3.0, shift=1.0)`"),
+                Instance((Built(counting_affine), 3.0), (x,), label="`Lambda(fn, 3.0)`"),
+                Instance((Built(counting_affine),), (x,), {"shift": -4.0}, label="`Lambda(fn, shift=-4.0)`")]
+
+    def reference(self, *args, **kwargs):
+        return Called(*args, **kwargs)
+
+    def after_cases(self, answer, seens):
+        """What the cases cannot show: the result stays connected to autograd (on an input that requires
+        grad: a probe's tensors arrive detached), and the module works as a layer of a Sequential."""
+        session = answer.session
+        with_args = next(seen for seen in seens if seen.case.label == "`Lambda(fn, 3.0)`")
+        got = session.build(OnGradInput, with_args.model).run(*with_args.inputs)
         checks.expect_connected_to_graph(got, "`Lambda(fn, 3.0)(x)`")
-        flatten = self._build(Lambda, (session.build(flatten_function),), (torch.flatten,), start_dim=1)
+        flatten = self.build(answer, (session.build(flatten_function),), {"start_dim": 1}, (torch.flatten,))
         net = session.build(nn.Sequential, session.build(nn.Conv2d, 1, 2, 3), session.build(nn.ReLU), flatten,
                             session.build(nn.Linear, 8, 3))
         out = checks.expect_tensor(net(checks.hidden_input(5, 1, 4, 4)), "the output of that nn.Sequential")
@@ -418,58 +440,36 @@ class LambdaWithArguments(Exercise):
             raise Incorrect("Inside nn.Sequential, `Lambda(torch.flatten, start_dim=1)` gave an output of "
                             f"shape {tuple(out.shape)}, not (5, 3).")
 
-    @staticmethod
-    def _build(Lambda, args, shown, **kwargs):
-        return instantiate(Lambda, args, kwargs, shown, "Accept any extra arguments after the function: "
-                                                        "`def __init__(self, fn, *args, **kwargs):`.")
-
-    @staticmethod
-    def _packed_arguments(error, given, label):
-        """The course's message when the function received the tuple of extra arguments (or their
-        dict) as one argument, read from what the check's function recorded on the answer's side."""
-        received = given.attribute("received")
-        if type(received) is not list or not {"tuple", "dict", "list"} & set(map(str, received)):
-            return None
-        kind = next(k for k in ("tuple", "dict", "list") if k in received)
-        return checks.mistake_in_your_code(
-            error, f"{label}(x) fails ({str(error).splitlines()[0]}): the function received a whole {kind} as one "
-                   "of its arguments. `self.args` is a tuple and `self.kwargs` a dict: unpack them into the call, "
-                   "`self.fn(x, *self.args, **self.kwargs)`.")
-
-    @staticmethod
-    def _compare(got, x, fn, args, kwargs, label, n_calls):
-        if isinstance(got, Answer) and got.info.get("callable"):
-            raise Incorrect(f"{label}(x) returned a function; call it: `return self.fn(x, ...)`.")
-        if n_calls > 1:
-            raise Incorrect(f"One forward pass of {label} called the function {n_calls} times; call it once.")
-        checks.expect_tensor(got, f"{label}(x)")
-        with torch.no_grad():
-            expected = fn(x, *args, **kwargs)
-        if checks.close(got, expected):
-            return
-        if checks.close(got, x):
-            raise Incorrect(f"{label}(x) returned `x` unchanged: `forward` must return the function's result.")
-        if args and checks.close(got, fn(*args, x, **kwargs)):
-            raise Incorrect(f"{label}(x) called `fn({', '.join(map(repr, args))}, x, ...)`: the extra arguments came "
-                            "first. The input is the function's first argument, the extra ones follow it: "
-                            "`self.fn(x, *self.args, **self.kwargs)`.")
-        if checks.close(got, fn(x)) and args and kwargs:
-            raise Incorrect(f"{label}(x) returned `fn(x)`: the extra arguments were dropped. Pass them on: "
-                            "`self.fn(x, *self.args, **self.kwargs)`.")
-        if kwargs and checks.close(got, fn(x, *args)):
-            raise Incorrect(f"{label}(x) ignored the keyword argument {list(kwargs)[0]}=...: keep `**kwargs` "
-                            "and pass them on with `**self.kwargs`.")
-        if args and checks.close(got, fn(x, **kwargs)):
-            raise Incorrect(f"{label}(x) ignored the positional argument {args[0]!r}: keep `*args` and pass "
-                            "them on with `*self.args`.")
-        raise Incorrect(f"{label}(x) is not `fn(x, *args, **kwargs)`: `forward` must call the function it was "
-                        "given on its input, with the extra arguments, and return the result as it is.")
-
 
 # --- q4 ---------------------------------------------------------------------------------
 
 CONV_OUT = (16 + 2 * 1 - 5) // 2 + 1   # 7: lesson 01's formula for 16 pixels, kernel 5, padding 1, stride 2
 FLAT = 8 * CONV_OUT * CONV_OUT          # 392 numbers per image after the flatten
+EXPECTED = "conv → ReLU → flatten → linear"
+CONV = (3, 8, (5, 5), (2, 2), (1, 1), (1, 1))   # in, out, kernel, stride, padding, dilation
+
+
+def _read(seen, name: str):
+    """One reading of the returned Sequential, made once per check: its layers (handles, in order), their
+    type names, the conv's settings, what layers 1 and 2 make of a probe the size of the conv's output."""
+    if name not in vars(seen):
+        if name in ("layers", "kinds"):
+            seen.layers = children(seen.got)
+            seen.kinds = type_names(seen.layers)
+        elif name == "conv":
+            seen.conv = tuple(seen.layers[0].attribute(setting) for setting in
+                              ("in_channels", "out_channels", "kernel_size", "stride", "padding", "dilation"))
+        else:   # "relu", "flat": a layer out of place makes nothing of it (None), said as such
+            setattr(seen, name, _output_or_none(seen.layers[1 if name == "relu" else 2], _conv_sized()))
+    return vars(seen)[name]
+
+
+def _conv_sized() -> torch.Tensor:
+    return checks.hidden_input(2, 8, CONV_OUT, CONV_OUT)
+
+
+def _linear(seen) -> Answer:
+    return _read(seen, "layers")[3]
 
 
 class SmallColorClassifier(Exercise):
@@ -486,74 +486,55 @@ class SmallColorClassifier(Exercise):
         "`nn.Conv2d(3, 8, kernel_size=5, stride=2, padding=1)`, `nn.ReLU()`, `nn.Flatten()`, "
         "`nn.Linear(8 * 7 * 7, 5)`.",
     ]
-    EXPECTED = "conv → ReLU → flatten → linear"
+    # on the model the first call returns, in order, before it is run on images (random weights:
+    # a classifier is judged by its layers, then by the shape of its scores)
+    refuse = [
+        Mistake("`make_classifier` returned None: end it with `return nn.Sequential(...)`.",
+                when=lambda s: s.got is None),
+        Mistake(lambda s: f"`make_classifier` returned a {checks.type_name(s.got)}; return an `nn.Sequential`.",
+                when=lambda s: not (isinstance(s.got, Answer) and s.got.is_module("Sequential"))),
+        Mistake("`make_classifier()` returns the same model on every call; build a new `nn.Sequential` inside the "
+                "function, so each call gives fresh layers.", when=lambda s: isinstance(again := s.again(), Answer)
+                and s.got.session.build(same_object, again, s.got).info.get("value") is True),
+        Mistake(lambda s: f"Your Sequential holds {len(s.layers)} layers, {s.kinds}; the exercise lists exactly four, "
+                          f"in this order: {EXPECTED}, nothing else.", when=lambda s: len(_read(s, "layers")) != 4),
+        Mistake(lambda s: f"Your Sequential holds {s.kinds}; it must start with the convolution ({EXPECTED}).",
+                when=lambda s: not s.layers[0].is_module("Conv2d")),
+        Mistake(lambda s: f"Your convolution is `{s.layers[0].method('__repr__')}`; the exercise asks for "
+                          "`nn.Conv2d(3, 8, kernel_size=5, stride=2, padding=1)`: 3 colour channels in, 8 out.",
+                when=lambda s: _read(s, "conv") != CONV),
+        Mistake(lambda s: f"Your Sequential holds {s.kinds}: layer 1 must be the ReLU ({EXPECTED}).",
+                when=lambda s: not checks.close(_read(s, "relu"), torch.relu(_conv_sized()))),
+        Mistake("Your flatten also merged the batch dimension (it returns one long row for the whole batch). "
+                "`nn.Flatten()` (or `torch.flatten(x, 1)`) keeps one row per image.",
+                when=lambda s: isinstance(_read(s, "flat"), torch.Tensor) and s.flat.dim() == 1),
+        Mistake(lambda s: f"Your Sequential holds {s.kinds}: layer 2 must flatten each image into one row "
+                          f"({EXPECTED}).", when=lambda s: not checks.close(s.flat, _conv_sized().flatten(1))),
+        # a lazy module's weight is an UninitializedParameter until its first call (then its class
+        # becomes the plain one, LazyLinear -> Linear)
+        Mistake("`nn.LazyLinear` guesses the input size for you; the exercise is to work it out: use "
+                "`nn.Linear(in_features, 5)` with the right number.",
+                when=lambda s: _linear(s).is_module("LazyModuleMixin")),
+        Mistake(lambda s: f"Your Sequential ends with {s.kinds[-1]}: the last layer is the `nn.Linear` whose 5 outputs "
+                          "are the scores (a loss such as `nn.CrossEntropyLoss` applies the softmax itself).",
+                when=lambda s: not _linear(s).is_module("Linear")),
+        Mistake(lambda s: f"Your Linear produces {_linear(s).attribute('out_features')} scores per image; the "
+                          "exercise asks for 5.", when=lambda s: _linear(s).attribute("out_features") != 5),
+        Mistake(lambda s: f"Your Linear expects {_linear(s).attribute('in_features')} features, but each image gives "
+                          f"{FLAT} after the flatten: the convolution turns 16×16 into {CONV_OUT}×{CONV_OUT} (lesson "
+                          "01's formula), with 8 channels.", when=lambda s: _linear(s).attribute("in_features") != FLAT),
+    ]
 
     def check_answer(self, make_classifier):
         checks.expect_function(make_classifier, "make_classifier")
-        model = make_classifier()
-        if model is None:
-            raise Incorrect("`make_classifier` returned None: end it with `return nn.Sequential(...)`.")
-        if not (isinstance(model, Answer) and model.is_module("Sequential")):
-            raise Incorrect(f"`make_classifier` returned a {checks.type_name(model)}; return an `nn.Sequential`.")
-        again = make_classifier()
-        if isinstance(again, Answer) and model.session.build(same_object, again, model).info.get("value") is True:
-            raise Incorrect("`make_classifier()` returns the same model on every call; build a new "
-                            "`nn.Sequential` inside the function, so each call gives fresh layers.")
-        layers = children(model)
-        kinds = type_names(layers)
-        if len(layers) != 4:
-            raise Incorrect(f"Your Sequential holds {len(layers)} layers, {kinds}; the exercise lists exactly four, "
-                            f"in this order: {self.EXPECTED}, nothing else.")
-        conv, relu, flatten, linear = layers
-        self._expect_conv(conv, kinds)
-        probe = checks.hidden_input(2, 8, CONV_OUT, CONV_OUT)
-        if not checks.close(_output_or_none(relu, probe), torch.relu(probe)):
-            raise Incorrect(f"Your Sequential holds {kinds}: layer 1 must be the ReLU ({self.EXPECTED}).")
-        flat = _output_or_none(flatten, probe)
-        if not checks.close(flat, probe.flatten(1)):
-            if isinstance(flat, torch.Tensor) and flat.dim() == 1:
-                raise Incorrect("Your flatten also merged the batch dimension (it returns one long row for the "
-                                "whole batch). `nn.Flatten()` (or `torch.flatten(x, 1)`) keeps one row per image.")
-            raise Incorrect(f"Your Sequential holds {kinds}: layer 2 must flatten each image into one row "
-                            f"({self.EXPECTED}).")
-        self._expect_linear(linear, kinds)
+        seen = Seen(self, make_classifier, Case(()), (), got=make_classifier())
+        first_fitting(self.refuse, seen, prefix="")
         for batch in (1, 3):
             images = checks.hidden_input(batch, 3, 16, 16)
-            try:
-                out = checks.plain(model.run(images, no_grad=True).value)
-            except RuntimeError as error:
-                if isinstance(error, NotImplementedError):
-                    raise
-                raise torch_errors.explain(error, model, f"your Sequential, run on {batch} image(s) of shape "
-                                                         "(3, 16, 16),") or error from None
+            with checks.worded(seen.got, f"your Sequential, run on {batch} image(s) of shape (3, 16, 16),",
+                               kinds=(RuntimeError,)):
+                out = checks.plain(seen.got.run(images, no_grad=True).value)
             checks.expect_shape(out, (batch, 5), f"the output for {batch} image(s)")
-
-    def _expect_conv(self, conv, kinds):
-        if not conv.is_module("Conv2d"):
-            raise Incorrect(f"Your Sequential holds {kinds}; it must start with the convolution ({self.EXPECTED}).")
-        settings = tuple(conv.attribute(name) for name in
-                         ("in_channels", "out_channels", "kernel_size", "stride", "padding", "dilation"))
-        if settings != (3, 8, (5, 5), (2, 2), (1, 1), (1, 1)):
-            raise Incorrect(f"Your convolution is `{conv.method('__repr__')}`; the exercise asks for "
-                            "`nn.Conv2d(3, 8, kernel_size=5, stride=2, padding=1)`: 3 colour channels in, 8 out.")
-
-    @staticmethod
-    def _expect_linear(linear, kinds):
-        # a lazy module's weight is an UninitializedParameter until its first call (then its class
-        # becomes the plain one, LazyLinear -> Linear)
-        if linear.is_module("LazyModuleMixin"):
-            raise Incorrect("`nn.LazyLinear` guesses the input size for you; the exercise is to work it out: "
-                            "use `nn.Linear(in_features, 5)` with the right number.")
-        if not linear.is_module("Linear"):
-            raise Incorrect(f"Your Sequential ends with {kinds[-1]}: the last layer is the `nn.Linear` whose 5 "
-                            "outputs are the scores (a loss such as `nn.CrossEntropyLoss` applies the softmax itself).")
-        in_features, out_features = linear.attribute("in_features"), linear.attribute("out_features")
-        if out_features != 5:
-            raise Incorrect(f"Your Linear produces {out_features} scores per image; the exercise asks for 5.")
-        if in_features != FLAT:
-            raise Incorrect(f"Your Linear expects {in_features} features, but each image gives {FLAT} after "
-                            f"the flatten: the convolution turns 16×16 into {CONV_OUT}×{CONV_OUT} (lesson 01's "
-                            f"formula), with 8 channels.")
 
 
 # --- q5 ---------------------------------------------------------------------------------

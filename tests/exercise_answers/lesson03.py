@@ -107,6 +107,21 @@ class ChainAliasTuple(nn.Module):
         return [x := layer(x) for layer in self.order]
 
 
+class ChainHoldingSequential(nn.Module):
+    """The layers kept in an nn.Sequential, run one by one (every position: a layer passed twice runs twice)."""
+
+    def __init__(self, *layers):
+        super().__init__()
+        self.body = nn.Sequential(*layers)
+
+    def forward(self, x):
+        outputs = []
+        for layer in self.body:
+            x = layer(x)
+            outputs.append(x)
+        return outputs
+
+
 class PlainList(ChainModuleList):
     def __init__(self, *layers):
         nn.Module.__init__(self)
@@ -166,6 +181,11 @@ class ChainDetached(ChainModuleList):
         return [item.detach() for item in super().forward(x)]
 
 
+class DropsLast(ChainModuleList):
+    def forward(self, x):
+        return super().forward(x)[:-1]
+
+
 class ChainTakingAList(ChainModuleList):
     def __init__(self, layers):
         super().__init__(*layers)
@@ -176,6 +196,7 @@ Q2 = [
     Right(ChainOfSequential),
     Right(ChainAddModuleStoredSequence),
     Right(ChainAliasTuple),
+    Right(ChainHoldingSequential),
     Wrong(PlainList, "plain Python list"),
     Wrong(OnlyLast, "returned one tensor"),
     Wrong(WithInput, "leave the input out"),
@@ -187,6 +208,7 @@ Q2 = [
     Wrong(ChildrenLoop, "`self.children()` lists each module once, so the repeated layer ran once"),
     Wrong(ChainDetached, "Item 0 of your list is cut off from autograd"),
     Wrong(ChainTakingAList, "receives the layers as separate arguments"),
+    Wrong(DropsLast, "Your list has 2 items; with 3 layers it should have 3."),
     Wrong(ChainModuleList(), "Pass the class itself", name="an-instance"),
 ]
 
@@ -289,6 +311,13 @@ class ArgsFirst(Lambda):   # the issue's answer: the check's function was symmet
         return self.fn(*self.args, x, **self.kwargs)
 
 
+class KwargsByPosition(Lambda):
+    """The keyword arguments passed on by position: right while they follow the positional ones in order."""
+
+    def forward(self, x):
+        return self.fn(x, *self.args, *self.kwargs.values())
+
+
 class Packed(Lambda):
     def forward(self, x):
         return self.fn(x, self.args, self.kwargs) if self.args or self.kwargs else self.fn(x)
@@ -313,6 +342,8 @@ Q3 = [
     Wrong(Detached, "`Lambda(fn, 3.0)(x)` is cut off from autograd"),
     Wrong(ArgsFirst, "`Lambda(fn, 3.0, shift=1.0)`(x) called `fn(3.0, x, ...)`: the extra arguments came first. The "
                      "input is the function's first argument"),
+    Wrong(KwargsByPosition, "`Lambda(fn, shift=-4.0)`(x) is not `fn(x, *args, **kwargs)`: `forward` must call the "
+                            "function it was given on its input, with the extra arguments"),
     Wrong(Packed, "`Lambda(fn, 3.0, shift=1.0)`(x) fails (unsupported operand type(s) for -: 'Tensor' and 'dict'): "
                   "the function received a whole tuple as one of its arguments. `self.args` is a tuple and "
                   "`self.kwargs` a dict: unpack them"),
@@ -338,6 +369,7 @@ Q4 = [
                              flatten=Lambda(lambda t: t.reshape(t.shape[0], -1))), "keywords-lambda-relu"),
     Right(lambda: nn.Sequential().append(nn.Conv2d(3, 8, 5, stride=2, padding=1)).append(nn.ReLU())
                                  .append(nn.Flatten(start_dim=1)).append(nn.Linear(8 * 7 * 7, 5)), "appended"),
+    Right(lambda: classifier(relu=nn.Threshold(0.0, 0.0)), "threshold-is-a-relu"),
     Wrong(lambda: classifier(head=nn.Linear(8 * 16 * 16, 5)),
           "Your Linear expects 2048 features, but each image gives 392 after the flatten", name="flat-2048"),
     Wrong(lambda: classifier(head=nn.Linear(8 * 6 * 6, 5)), "Your Linear expects 288 features", name="flat-288"),
@@ -350,6 +382,9 @@ Q4 = [
     Wrong(lambda: nn.Sequential(nn.Conv2d(3, 8, 5, 2, 1), nn.Linear(392, 5), nn.ReLU(), nn.Flatten()),
           "layer 1 must be the ReLU (conv → ReLU → flatten → linear)", name="linear-out-of-place"),
     Wrong(lambda: classifier(conv=nn.Conv2d(1, 8, 5, 2, 1)), "3 colour channels in, 8 out", name="one-channel"),
+    Wrong(lambda: classifier(conv=nn.Conv2d(3, 8, 5, stride=2, padding=1, dilation=2)),
+          "Your convolution is `Conv2d(3, 8, kernel_size=(5, 5), stride=(2, 2), padding=(1, 1), dilation=(2, 2))`",
+          name="dilated-conv"),
     Wrong(lambda: classifier(conv=nn.Conv2d(3, 8, 5)), "`nn.Conv2d(3, 8, kernel_size=5, stride=2, padding=1)`",
           name="conv-defaults"),
     Wrong(lambda: classifier(head=nn.Linear(392, 10)), "produces 10 scores per image; the exercise asks for 5",

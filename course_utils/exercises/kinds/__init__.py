@@ -31,6 +31,10 @@ The kinds:
   (``broken``, kept as source in the lesson module); ``symptoms`` are checked first, in order, and
   each names what the student would *see* (never the fix). ``broken_symptoms()`` lets a test
   prove the broken model really shows every one.
+- ``ClassOnCases``: the student's module class built with each case's arguments (layers or functions made
+  on both sides, settings, keyword arguments; ``Instance``) and called on the case's input; ``built`` reads the
+  instance first (what it registered, what it called), then ``refuse``, the comparison with
+  ``reference(*args, **kwargs)`` and ``mistakes``, as ``FunctionOnCases`` does for a function.
 - ``TrainToTarget``: ``measure(answer)`` trains or evaluates on the answer's side and returns a
   ``Score`` (hits out of total, or a value); the verdict compares exactly (285/300 is 95 %, never
   0.94999), and ``short`` words the miss.
@@ -58,6 +62,7 @@ The kinds:
    behaviour in ``test_lessonNN.py``. Run the bank: every verdict and message must stay as it was.
 """
 
+from course_utils.exercises.kinds.classes import ClassOnCases, Instance
 from course_utils.exercises.kinds.functions import FunctionOnCases
 from course_utils.exercises.kinds.modules import (DebugModel, Layers, ModuleSeen, ModuleWithCopiedWeights, Op,
                                                   OutputDiffers, Requirement, SameParameterCount, Symptom)
@@ -69,3 +74,4 @@ __all__ = ["Built", "Case", "DebugModel", "FunctionOnCases", "Layers", "Message"
            "ModuleWithCopiedWeights", "Op", "OutputDiffers", "Raised", "Requirement", "SameParameterCount",
            "Score", "Seen", "Symptom", "TrainToTarget", "Twin",
            "ValueAnswer"]
+__all__ += ["ClassOnCases", "Instance"]
