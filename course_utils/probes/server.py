@@ -137,13 +137,10 @@ class ProbeServer:
 
     # --- the vocabulary
     def op_begin(self, seed: int):
-        """A new check: no objects, a fresh random stream seeded by the check."""
+        """A new check: the last check's objects dropped (a check sends no end), a fresh
+        random stream seeded by this one."""
         self.objects = []
         self.rng = torch.Generator().manual_seed(int(seed)).get_state()
-        return None
-
-    def op_end(self):
-        self.objects, self.rng = [], None
         return None
 
     def op_target(self, expression: str):

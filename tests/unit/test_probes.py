@@ -123,7 +123,7 @@ def test_a_reply_that_claims_every_call_returned_the_right_kind_still_fails_on_v
     assert outcome.status == "incorrect" and "returned 7" in outcome.message
     assert [m["op"] for m in transport.sent[0]["requests"]] == ["begin", "target"]
     assert {m["op"] for m in transport.sent[1]["requests"]} == {"call"} and len(transport.sent[1]["requests"]) > 5
-    assert transport.sent[-1] == {"op": "end"}
+    assert len(transport.sent) == 2                 # the session sends no end
 
 
 class Silent(Transport):
@@ -207,18 +207,31 @@ class Counting(LocalTransport):
         return super().send(text)
 
 
-def test_a_session_starts_with_its_first_request_and_waits_for_its_end():
-    """Every request waits for its reply, the end included: ipykernel 7 before 7.4 can miss a
-    request that arrives while it sends a reply, and an end sent without waiting made the next
-    cell wait forever under grading (seen on Python 3.10)."""
+def test_a_session_starts_with_its_first_request_and_sends_no_end():
     transport = Counting({"answer": lambda x: x + 1})
     with Session(transport, 3) as session:
         answer = session.target("answer")
         assert answer.kind == "function"          # described with the target, no request of its own
         assert answer(torch.ones(2)).tolist() == [2.0, 2.0]
-    assert [m.get("op") for m in transport.messages] == ["batch", "call", "end"]
+    assert [m.get("op") for m in transport.messages] == ["batch", "call"]
     assert [m["op"] for m in transport.messages[0]["requests"]] == ["begin", "target"]
-    assert transport.server.objects == [] and transport.server.rng is None
+
+
+def test_the_next_session_drops_the_last_ones_objects_and_stream():
+    """A check sends no end (one round trip saved per check under grading): its objects and
+    random stream live on in the kernel until the next check begins, and no longer."""
+    transport = Counting({"answer": lambda n: torch.rand(n)})
+    with Session(transport, 3) as first:
+        first.target("answer")
+        kept = first.target("answer")             # the first session's second object
+        drawn = kept(4)
+    assert len(transport.server.objects) == 2
+    with Session(transport, 3) as second:
+        again = second.target("answer")(4)
+        assert torch.equal(drawn, again)          # the same seed draws the same numbers again
+        with pytest.raises(ProbeFault, match="no object"):
+            kept(4)                               # the first session's handle means nothing now
+    assert len(transport.server.objects) == 1
 
 
 def test_a_session_that_asked_nothing_sends_nothing():
@@ -238,7 +251,7 @@ def test_runs_sends_every_case_in_one_message_and_keeps_each_outcome():
     cases = [(torch.ones(2),), (-torch.ones(2),), (torch.zeros(1), 2, 3), (torch.full((1,), 2.0),)]
     with Session(transport, 0) as session:
         runs = session.target("answer").runs(cases, scale=3)
-    assert len(transport.messages) == 3 and len(transport.messages[1]["requests"]) == 4   # start, cases, end
+    assert len(transport.messages) == 2 and len(transport.messages[1]["requests"]) == 4   # start, the cases
     assert runs[0].value.tolist() == [3.0, 3.0]
     assert isinstance(runs[1], ValueError) and isinstance(runs[1], AnswerRaised) and str(runs[1]) == "negative"
     assert isinstance(runs[2], BindError)
@@ -260,7 +273,7 @@ def test_calls_in_one_message_draw_what_they_would_draw_one_at_a_time():
     ({"op": "batch", "requests": []}, "1 to 256"),
     ({"op": "batch", "requests": [{"op": "begin", "seed": 1}] * 257}, "1 to 256"),
     ({"op": "batch", "requests": {"op": "begin"}}, "1 to 256"),
-    ({"op": "batch", "requests": [{"op": "end"}], "more": 1}, "1 to 256"),
+    ({"op": "batch", "requests": [{"op": "describe", "handle": 0}], "more": 1}, "1 to 256"),
 ], ids=["empty", "too-many", "not-a-list", "extra-field"])
 def test_a_malformed_batch_is_refused_whole(message, words):
     reply = wire.decode(ProbeServer({}).handle(wire.encode(message)))
@@ -270,7 +283,7 @@ def test_a_malformed_batch_is_refused_whole(message, words):
 def test_a_batch_cannot_hold_a_batch_and_its_other_requests_still_run():
     server = ProbeServer({"x": 5})
     reply = wire.decode(server.handle(wire.encode({"op": "batch", "requests": [
-        {"op": "begin", "seed": 1}, {"op": "batch", "requests": [{"op": "end"}]}, {"op": "target", "expression": "x"},
+        {"op": "begin", "seed": 1}, {"op": "batch", "requests": [{"op": "describe", "handle": 0}]}, {"op": "target", "expression": "x"},
         "not a request"]})))
     first, nested, target, junk = reply["ok"]
     assert first == {"ok": None} and nested == {"refused": "a batch cannot hold a batch"}

@@ -24,6 +24,9 @@ PYTEST_STATUS = {2: "interrupted", 3: "internal error", 4: "usage error",
 # The plugins a grading run loads, in this order and no others.
 PLUGINS = ("course_utils.grade.pytest_side.plugin", "nbval.plugin")
 XDIST_PLUGIN = "xdist.plugin"
+# ... and builtin ones it turns off: unraisableexception collects garbage again and again at the
+# end of each pytest process (about a second) to report warnings no grade reads
+NOT_LOADED = ("no:cacheprovider", "no:unraisableexception")
 SMALL_RUN = 2   # notebooks per worker up to which one process grades them all
 
 
@@ -51,7 +54,7 @@ def run_pytest(settings, work: Path, prepared, private: Path, modules: list[str]
     ini.write_text("[pytest]\naddopts =\n")
     plugins = PLUGINS + ((XDIST_PLUGIN,) if workers > 1 else ())
     command = [sys.executable, "-m", "pytest", *(a for p in plugins for a in ("-p", p)),
-               "-c", str(ini), "--rootdir", str(work), "-p", "no:cacheprovider",
+               "-c", str(ini), "--rootdir", str(work), *(a for p in NOT_LOADED for a in ("-p", p)),
                "--noconftest", "--nbval-lax",
                "--nbval-cell-timeout", str(settings.timeout),
                "--grading-records", str(records_file), "--grading-progress", str(progress),

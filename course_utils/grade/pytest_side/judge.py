@@ -31,9 +31,9 @@ PROBE_CALL = "__import__('course_utils.probes.server', fromlist=['serve']).serve
 class KernelTransport(Transport):
     """One probe = one silent ``user_expressions`` request to the notebook's kernel.
 
-    Every request waits for its reply before the next is sent, a session's end included:
-    ipykernel 7 before 7.4 can miss a shell request that arrives while it sends a reply
-    (ipykernel#1529, #1554), and the cell after it would wait forever."""
+    Every request waits for its reply before the next is sent: ipykernel 7 before 7.4 can
+    miss a shell request that arrives while it sends a reply (ipykernel#1529, #1554), and the
+    cell after it would wait forever."""
 
     def __init__(self, kernel, timeout: float):
         self.kernel, self.timeout = kernel, timeout

@@ -5,8 +5,10 @@ nbval (0.11) has no API for what grading needs, so the plugin uses these of its 
 - ``nbval.kernel.start_new_kernel``: what ``RunningKernel`` calls to start a kernel; replaced
   by the kernel pool's (``kernel_pool``), which hands out kernels started ahead;
 - ``nbval.kernel.RunningKernel``: ``km``, ``kc``, ``get_message``, ``await_idle``, ``is_alive``,
-  ``stop``, ``interrupt``; its ``get_message`` is made to poll, so a dead kernel fails its cell
-  at once instead of after the cell timeout;
+  ``stop``, ``interrupt``; its ``get_message`` is replaced by one that polls, so a dead kernel
+  fails its cell at once instead of after the cell timeout, and that reads the client's channel
+  itself: nbval's pretty-prints every message for a debug log even when nothing logs it, which
+  cost the grader a third of its processor time on probe replies;
 - ``nbval.plugin.IPyNbCell``: ``cell`` (the nbformat cell), ``cell_num``, ``test_outputs``,
   ``parent``; ``nbval.plugin.IPyNbFile``: ``nb``, ``kernel``, ``timed_out``, ``fspath``.
 
@@ -38,14 +40,16 @@ def poll_for_dead_kernels() -> None:
 
     if getattr(RunningKernel.get_message, "_course_grading", False):
         return
-    original = RunningKernel.get_message
 
     def get_message(self, stream, timeout=None):
+        if stream not in ("iopub", "shell"):
+            raise ValueError(f"Invalid stream specified: {stream!r}")
+        read = self.kc.get_iopub_msg if stream == "iopub" else self.kc.get_shell_msg
         deadline = None if timeout is None else time.monotonic() + timeout
         while True:
             left = 0.5 if deadline is None else max(0.0, min(0.5, deadline - time.monotonic()))
             try:
-                return original(self, stream, timeout=left)
+                return read(timeout=left)
             except Empty:
                 if deadline is not None and time.monotonic() >= deadline:
                     raise
