@@ -217,3 +217,31 @@ def test_the_parent_keeps_capabilities_only_for_itself_and_a_fresh_root_for_the_
     # the grader's view and the machine's /proc are the parent's, under names no kernel root has
     assert options[options.index(warm.HOST_ROOT) - 2:options.index(warm.HOST_ROOT) + 1] == ["--bind", "/", warm.HOST_ROOT]
     assert warm.HOST_ROOT not in plan["binds"] and "/" not in plan["binds"]
+
+
+def test_a_parent_started_early_serves_only_kernels_that_hide_what_it_hides(monkeypatch, tmp_path):
+    """``start_early`` returns before the parent is ready (its imports overlap the grader's);
+    the first kernel then waits for that same parent. Started for other hidden paths (the
+    solutions ``judge.announce`` names later), it is closed unused and a parent with the
+    right layout starts instead."""
+    monkeypatch.setattr(warm, "_parents", {})
+    monkeypatch.setattr(warm, "_refused", [])
+    hidden = tmp_path / "solutions"
+    hidden.mkdir()
+    warm.start_early([str(hidden)], 64)
+    (early,) = warm._parents.values()
+    assert early.ready == {}   # still importing: nobody waited for it
+    assert warm.parent_for([str(hidden)], 64) is early and early.ready["tasks"] == 1
+    kernel = start(early, tmp_path, "dora")
+    assert kernel.result("import json, os; print(json.dumps(os.path.exists(%r)))" % str(hidden)) is False
+    assert early.kernels_started == 1
+    warm.start_early([], 64)   # another layout, never used ...
+    unused = warm._parents[next(k for k in warm._parents if not k[0])]
+    other = tmp_path / "other"
+    other.mkdir()
+    third = warm.parent_for([str(other)], 64)   # ... is closed once a third one is asked for
+    assert third not in (early, unused) and unused.process.poll() is not None
+    assert early.process.poll() is None   # a parent that served a kernel is kept
+    kernel.process.kill()
+    for parent in (early, third):
+        parent.close()

@@ -47,7 +47,7 @@ from course_utils.grade.launcher import sandbox
 from course_utils.grade.pytest_side import cell_records, judge, nbval_bridge, verdicts
 from course_utils.grade.pytest_side.controller import PROPERTY, Controller
 from course_utils.grade.pytest_side.kernel_pool import KernelPool
-from course_utils.grade.pytest_side.sandbox_manager import SandboxKernelManager
+from course_utils.grade.pytest_side.sandbox_manager import SandboxKernelManager, start_warm_parent
 from course_utils.grade.pytest_side.cell_records import NotRun
 from course_utils.grade.pytest_side.nbval_bridge import KernelDied
 from course_utils.grade.records import Note
@@ -170,7 +170,7 @@ def pytest_configure(config):
     spec = sandbox.kernelspec(option.grading_memory_mb, folder / "markers",
                               [Path(p) for p in option.grading_hide] + [folder],
                               sandbox=sandboxed,
-                              warm=option.grading_warm or os.environ.get(contract.WARM_ENV) == "1")
+                              warm=_warm(config))
     (spec_dir / "kernel.json").write_text(json.dumps(spec))
     os.environ["JUPYTER_PATH"] = os.pathsep.join(filter(None, [str(folder),
                                                                os.environ.get("JUPYTER_PATH")]))
@@ -187,6 +187,8 @@ def pytest_configure(config):
     config.stash[STATE] = GradingState(folder, option.grading_memory_mb,
                                        option.grading_notebook_timeout, sandboxed, pool)
     if option.grading_exercises is not None:
+        if not _xdist_controller(config):   # the controller of pytest-xdist starts no kernel
+            start_warm_parent(spec)   # before announce, which may import torch here
         judge.announce(option.grading_exercises)
     if not hasattr(config, "workerinput"):
         for path in (option.grading_records, option.grading_progress):
@@ -200,10 +202,22 @@ def pytest_sessionstart(session):
     collection: the notebooks to grade are the command's arguments."""
     config = session.config
     if _active(config) and config.option.grading_exercises is not None:
-        pool = config.stash[STATE].pool
-        pool.plan(str(Path(arg).parent) for arg in config.args if arg.endswith(".ipynb"))
-        pool.start_first()
-        config.stash[STATE].load_exercises()
+        state = config.stash[STATE]
+        state.pool.plan(str(Path(arg).parent) for arg in config.args if arg.endswith(".ipynb"))
+        if _warm(config):   # the parent imports while this process does; a fork is then quick
+            state.load_exercises()
+            state.pool.start_first()
+        else:
+            state.pool.start_first()
+            state.load_exercises()
+
+
+def _warm(config) -> bool:
+    return bool(config.option.grading_warm or os.environ.get(contract.WARM_ENV) == "1")
+
+
+def _xdist_controller(config) -> bool:
+    return not hasattr(config, "workerinput") and bool(getattr(config.option, "numprocesses", None))
 
 
 def pytest_unconfigure(config):

@@ -101,17 +101,37 @@ class SandboxKernelManager(KernelManager):
     cleanup_resources = run_sync(_async_cleanup_resources)
 
 
+def _launcher_arguments(argv: list[str]):
+    """The cold launcher's options in a grading kernel's command line (its kernelspec argv)."""
+    launcher = "course_utils.grade.launcher.sandbox"
+    return sandbox.arguments(argv[argv.index(launcher) + 1:])
+
+
+def _hidden(args) -> list[str]:
+    return [*args.hide, *sandbox.solution_paths()]
+
+
+def start_warm_parent(spec: dict) -> None:
+    """Start the warm parent that the kernels of this kernelspec will be forked from, without
+    waiting for it, before this process imports torch, so the two ``import torch`` overlap.
+    The solutions to hide are those known now (always ``course_solutions``); if
+    ``judge.announce`` names others, the first kernel starts another parent for them and
+    this one is closed unused (``warm.parent_for``)."""
+    if spec.get("metadata", {}).get(sandbox.WARM_KEY, {}).get("warm"):
+        args = _launcher_arguments(spec["argv"])
+        warm.start_early(_hidden(args), args.tmp_mb)
+
+
 class WarmProvisioner(LocalProvisioner):
     """Launches a kernel as a fork of the warm parent; a cold launcher where that fails."""
 
     warm = False
 
     async def launch_kernel(self, cmd: list[str], **kwargs):
-        launcher = "course_utils.grade.launcher.sandbox"
-        args = sandbox.arguments(cmd[cmd.index(launcher) + 1:])
+        args = _launcher_arguments(cmd)
         cwd = kwargs.get("cwd") or os.getcwd()
         try:
-            parent = warm.parent_for([*args.hide, *sandbox.solution_paths()], args.tmp_mb)
+            parent = warm.parent_for(_hidden(args), args.tmp_mb)
             self.process = parent.start_kernel(
                 self.kernel_id, os.path.abspath(args.connection_file), os.path.realpath(cwd),
                 args.memory_mb, args.tmp_mb, args.kernel_module,
