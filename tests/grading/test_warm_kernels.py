@@ -128,6 +128,36 @@ def test_two_warm_kernels_see_neither_each_other_nor_the_parent(parent, tmp_path
     assert (tmp_path / "alice" / "answer.txt").read_text() == "42"
 
 
+KEYS = """
+import ctypes, json
+libc = ctypes.CDLL(None, use_errno=True)
+libc.syscall.restype = ctypes.c_long
+ADD_KEY, KEYCTL, SEARCH = {calls}
+def write(ring, name):   # add_key("user", name, "1", ring): the key's serial
+    return libc.syscall(ADD_KEY, b"user", name.encode(), b"1", 1, ctypes.c_int(ring))
+def find(ring, name):    # keyctl(SEARCH, ring, "user", name): the serial found, else None
+    key = libc.syscall(KEYCTL, SEARCH, ctypes.c_int(ring), b"user", name.encode(), 0)
+    return key if key > 0 else None
+"""
+RINGS = {"session": -3, "user": -4, "user session": -5}
+
+
+@pytest.mark.skipif(os.uname().machine != "x86_64", reason="keyring system call numbers of x86_64")
+def test_two_warm_kernels_share_no_keyring(parent, tmp_path):
+    """Keyrings are not namespaced like files: a kernel's user and user-session keyrings are
+    those of its user namespace and its UID, and the session keyring is inherited across a
+    fork. Each warm kernel makes its own user namespace and joins a new session keyring, so
+    a note one kernel leaves in any of them is not there for the next (as for cold kernels)."""
+    code = KEYS.format(calls=(248, 250, 10))
+    names = {ring: f"note-{name.replace(' ', '-')}-{uuid.uuid4().hex[:8]}" for name, ring in RINGS.items()}
+    alice, bob = start(parent, tmp_path, "alice"), start(parent, tmp_path, "bob")
+    wrote = alice.result(code + f"print(json.dumps([[write(r, n), find(r, n)] for r, n in {list(names.items())}]))")
+    assert all(key > 0 and found == key for key, found in wrote), wrote   # there for alice
+    assert bob.result(code + f"print(json.dumps([find(r, n) for r, n in {list(names.items())}]))") == [None] * len(RINGS)
+    for kernel in (alice, bob):
+        kernel.process.kill()
+
+
 def test_a_killed_kernel_ends_and_its_exit_is_reported(parent, tmp_path):
     kernel = start(parent, tmp_path, "carol")
     assert kernel.process.poll() is None
@@ -212,7 +242,10 @@ def test_the_child_rebinds_the_parent_s_layout_without_its_nested_parts():
 def test_the_parent_keeps_capabilities_only_for_itself_and_a_fresh_root_for_the_kernels():
     options, plan = warm.parent_command([], 64, {})
     assert "--cap-drop" not in options and options[options.index("--cap-add") + 1] == "ALL"
-    assert "--disable-userns" in options and "--unshare-all" in options
+    assert "--unshare-all" in options
+    # each kernel makes its own user namespace and forbids any below it (as --disable-userns
+    # does for a cold kernel: test_sandbox's test_no_capabilities_and_no_new_user_namespace)
+    assert "--disable-userns" not in options
     assert options[options.index("--dir") + 1:].count(warm.NEW_ROOT) == 1
     # the grader's view and the machine's /proc are the parent's, under names no kernel root has
     assert options[options.index(warm.HOST_ROOT) - 2:options.index(warm.HOST_ROOT) + 1] == ["--bind", "/", warm.HOST_ROOT]

@@ -3,14 +3,18 @@
 Three processes, as in a cold sandbox (where they are the launcher, bwrap and the kernel):
 
 1. the **child** of the parent closes every descriptor but its two folders, dies with the
-   parent, unshares new mount, PID, network, IPC and UTS namespaces and forks;
+   parent, unshares a new user namespace (its IDs mapped to themselves; so the user and
+   user-session keyrings are its own, as a cold kernel's are) with new mount, PID, network,
+   IPC and UTS namespaces owned by it, joins a new empty session keyring and forks;
 2. the **init** (PID 1 of the new PID namespace) builds the kernel's file system: a fresh
    tmpfs root holding the parent's read-only layout (bound recursively, so hidden paths stay
    hidden), a new ``/proc``, ``/dev`` with its own ``/dev/shm``, a private size-capped
    ``/tmp``, and read-write only the notebook's scratch folder and its socket folder (bound
    from the descriptors the grader sent, under their own paths; the connection file
    read-only); it pivots into it, detaches the parent's view, makes the root read-only,
-   brings up its own loopback, drops every capability and sets ``no_new_privs``; then it
+   forbids new user namespaces below its own (its limit set to 0, as bwrap's
+   ``--disable-userns``), brings up its own loopback, drops every capability and sets
+   ``no_new_privs``; then it
    forks the kernel and reaps until the kernel ends (its exit ends the namespace: nothing
    the kernel started outlives it);
 3. the **kernel** starts a new session, is first in line for the OOM killer and runs the
@@ -45,8 +49,11 @@ def become_kernel(fds: list[int], request: dict, plan: dict) -> None:
         os.closerange(min(fds) + 1, max(fds))
         os.closerange(max(fds) + 1, 65536)
         isolate.die_with_parent(signal.SIGKILL)
-        isolate.unshare(isolate.CLONE_NEWNS | isolate.CLONE_NEWPID | isolate.CLONE_NEWNET
-                        | isolate.CLONE_NEWIPC | isolate.CLONE_NEWUTS)
+        uid, gid = os.geteuid(), os.getegid()
+        isolate.unshare(isolate.CLONE_NEWUSER | isolate.CLONE_NEWNS | isolate.CLONE_NEWPID
+                        | isolate.CLONE_NEWNET | isolate.CLONE_NEWIPC | isolate.CLONE_NEWUTS)
+        isolate.map_user(uid, gid)
+        isolate.new_session_keyring()
         init = os.fork()
         if init == 0:
             _init(scratch_fd, socket_fd, request, plan)
@@ -80,6 +87,7 @@ def _init(scratch_fd: int, socket_fd: int, request: dict, plan: dict) -> None:
         build_root(scratch_fd, scratch, socket_fd, socket_dir, connection_file, request, plan)
         os.close(scratch_fd)
         os.close(socket_fd)
+        isolate.forbid_user_namespaces()   # in its own /proc, for its own user namespace
         isolate.loopback_up()
         isolate.drop_capabilities()
         kernel = os.fork()

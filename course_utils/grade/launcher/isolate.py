@@ -16,7 +16,9 @@ import socket
 import struct
 
 CLONE_NEWNS, CLONE_NEWUTS, CLONE_NEWIPC = 0x00020000, 0x04000000, 0x08000000
-CLONE_NEWPID, CLONE_NEWNET = 0x20000000, 0x40000000
+CLONE_NEWUSER, CLONE_NEWPID, CLONE_NEWNET = 0x10000000, 0x20000000, 0x40000000
+KEYCTL_JOIN_SESSION_KEYRING = 1
+SYS_KEYCTL = {"x86_64": 250, "aarch64": 219, "arm64": 219}.get(platform.machine(), 250)
 MS_RDONLY, MS_NOSUID, MS_NODEV, MS_NOEXEC = 1, 2, 4, 8
 MS_REMOUNT, MS_NOATIME, MS_NODIRATIME, MS_BIND = 32, 1024, 2048, 4096
 MS_REC, MS_PRIVATE, MS_RELATIME, MS_STRICTATIME = 16384, 1 << 18, 1 << 21, 1 << 24
@@ -42,6 +44,32 @@ def _check(result: int, what: str) -> None:
 
 def unshare(flags: int) -> None:
     _check(_libc.unshare(flags), "unshare")
+
+
+def map_user(uid: int, gid: int) -> None:
+    """In a user namespace this process just made: the IDs it had outside map to themselves
+    (one ID each, the only mapping a process may write for itself; ``setgroups`` denied
+    first, as Linux requires for the group map)."""
+    for name, text in (("setgroups", "deny"), ("uid_map", f"{uid} {uid} 1"),
+                       ("gid_map", f"{gid} {gid} 1")):
+        with open(f"/proc/self/{name}", "w") as handle:
+            handle.write(text)
+
+
+def forbid_user_namespaces(proc: str = "/proc") -> None:
+    """No user namespace can be made below the current one from now on: its own limit set to
+    0 (the limits of /proc/sys/user are per user namespace, and a process without
+    CAP_SYS_RESOURCE in it cannot raise the limit again). bwrap's ``--disable-userns``."""
+    with open(f"{proc}/sys/user/max_user_namespaces", "w") as handle:
+        handle.write("0")
+
+
+def new_session_keyring() -> None:
+    """Join a new, empty session keyring: none inherited from the process this was forked from."""
+    result = _libc.syscall(SYS_KEYCTL, KEYCTL_JOIN_SESSION_KEYRING, None)
+    if result < 0:
+        number = ctypes.get_errno()
+        raise OSError(number, f"keyctl(JOIN_SESSION_KEYRING): {os.strerror(number)}")
 
 
 def mount(source: str | None, target: str, fstype: str | None = None, flags: int = 0,

@@ -63,6 +63,9 @@ def parent_command(hide, tmp_mb: int, font_fds: dict) -> tuple[list[str], dict]:
     options = layout_options(hide, tmp_mb, font_fds)
     drop = options.index("--cap-drop")
     options[drop:drop + 2] = ["--cap-add", "ALL"]
+    # each kernel makes a user namespace of its own (its keyrings are then its own, as a cold
+    # kernel's), and forbids any below it itself (child.py): the parent must be able to
+    options.remove("--disable-userns")
     # A new /proc (each kernel's own PID namespace) may be mounted only where a proc mount
     # without locked covers is already visible; bwrap's /proc has covers (/proc/sys...) that a
     # child's new mount namespace inherits locked, so the parent keeps the host's. And a
