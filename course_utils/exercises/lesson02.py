@@ -7,11 +7,14 @@ The checks build the student's class on its own side and reach it only through p
 in plain lists), copy a reference's weights in and compare outputs and gradients on hidden
 inputs; when something differs they try the usual mistakes and name the one they see.
 
-``q1`` (a ``ModuleWithCopiedWeights``) and ``q2`` (a ``DebugModel``) are declared with the kinds
-(``kinds``): sizes, structure requirements, the stack's usual mistakes and their messages, as data,
-on one ``StackOfLinears`` whose ``matched`` adds what outputs cannot show (hooks, autograd). ``q3`` to
-``q5`` stay plain exercises: each reads the answer in a way the kinds do not cover (a bias as built,
-a summed gradient, ``model.apply`` on a model built on the answer's side, one optimizer step).
+Every exercise is declared with the kinds (``kinds``): sizes, structure requirements, the usual
+mistakes and their messages, as data. ``q1`` (a ``ModuleWithCopiedWeights``) and ``q2`` (a ``DebugModel``)
+share one ``StackOfLinears`` whose ``matched`` adds what outputs cannot show (hooks, autograd); ``q3`` is a
+``ModuleWithCopiedWeights`` whose known miscounts and a bias as built are refused before the weights go in,
+and whose ``matched`` reads the weight's summed gradient; ``q5`` a ``DebugModel`` whose reference follows
+the answer's choices (a bias or none, the scale's shape) and whose ``matched`` takes one optimizer step.
+``q4`` is called by ``model.apply`` on a model built on the answer's side, not on cases: a plain exercise
+whose raised errors and per-layer mistakes (Xavier for each Linear, Kaiming for the conv) are data.
 """
 
 import math
@@ -20,10 +23,11 @@ from dataclasses import dataclass
 import torch
 from torch import nn
 
-from course_utils.exercises import checks, torch_errors
+from course_utils.exercises import checks
 from course_utils.exercises.engine import Exercise, Incorrect
-from course_utils.exercises.kinds import (DebugModel, Layers, Mistake, ModuleWithCopiedWeights, OutputDiffers,
-                                          Requirement, SameParameterCount, Symptom)
+from course_utils.exercises.kinds import (Case, DebugModel, Layers, Mistake, ModuleWithCopiedWeights, OutputDiffers,
+                                          Raised, Requirement, SameParameterCount, Seen, Symptom)
+from course_utils.exercises.kinds.parts import first_fitting
 
 
 def parameter_shape(entry, name: str = "weight"):
@@ -48,24 +52,8 @@ def mlp(x, layers, relu_after_last=False, relu_positions=None):
     return x
 
 
-def run_counting_calls(model, x):
-    """``model(x)`` and how many Linear calls its hooks saw (a layer called as ``.forward`` is not seen)."""
-    output = []
-    counts = checks.calls_per_module(model, x, output=output)
-    linears = {name for name, _ in checks.modules_of_type(model, nn.Linear)}
-    return checks.plain(output[0]), sum(n for name, n in counts.items() if name in linears)
-
-
 HOOKS_SKIPPED = ("Some layers ran without their hooks: call a layer as `self.layer(x)`, never "
                  "`self.layer.forward(x)` (hooks, shape tables and many tools only see the first).")
-
-
-def forward_failed(error, model, x, what: str, advice: str):
-    """The course's message for a PyTorch error raised by the answer's forward, or the error itself."""
-    if isinstance(error, NotImplementedError):   # a stub (or a module without forward): said by the engine
-        return error
-    return torch_errors.explain(error, model, f"{what}, run on an input of shape {tuple(x.shape)},", advice,
-                                dims=torch_errors.VECTORS) or error
 
 
 def _linears(reference: nn.Sequential) -> list:
@@ -227,7 +215,60 @@ class FixPlainList(DebugModel, StackOfLinears):
 
 # --- q3 ---------------------------------------------------------------------------------
 
-class TiedAutoencoder(Exercise):
+def _count(seen) -> int:
+    """The answer's registered parameters, counted once per size set."""
+    if "count" not in vars(seen):
+        seen.count = checks.parameter_count(seen.model)
+    return seen.count
+
+
+def _one_weight(seen) -> int:
+    features, code = seen.sizes
+    return features * code
+
+
+def _tied(seen) -> int:
+    """One weight, the encoder's bias and the decoder's: what a tied autoencoder registers."""
+    features, code = seen.sizes
+    return features * code + code + features
+
+
+def _miscounted(seen, expected: int) -> str | None:
+    """What ``checks.expect_parameter_count`` says of the answer (None: it registers ``expected``)."""
+    try:
+        checks.expect_parameter_count(seen.model, expected)
+    except Incorrect as said:
+        return str(said)
+    return None
+
+
+def _biases(seen) -> list:
+    """The answer's parameters shaped like the decoder's bias, as built (before any weight is copied in)."""
+    return [p for p in checks.unique(seen.model.parameters())
+            if p.value is not None and tuple(p.value.shape) == (seen.sizes[0],)]
+
+
+def _weight_grad(seen):
+    """The gradient of ``output.sum()`` on the answer's weight (its 2-D parameter), run back on its side."""
+    if "grad" not in vars(seen):
+        grads = seen.model.run(*seen.args, backward=torch.ones_like(seen.expected)).grads
+        weight = next(p for p in checks.unique(seen.model.parameters()) if p.value.dim() == 2)
+        seen.grad = grads.get(weight.name)
+    return seen.grad
+
+
+def _reference_grad(seen) -> torch.Tensor:
+    reference = seen.reference
+    reference.zero_grad()
+    reference(*seen.args).sum().backward()
+    return reference.encoder.weight.grad
+
+
+def _decoded(r, x, relu_first=True):
+    return (torch.relu(r.encoder(x)) if relu_first else r.encoder(x)) @ r.encoder.weight + r.decoder_bias
+
+
+class TiedAutoencoder(ModuleWithCopiedWeights):
     id = "lesson02.q3"
     points = 2
     title = "An autoencoder whose decoder reuses the encoder's weight"
@@ -239,89 +280,69 @@ class TiedAutoencoder(Exercise):
         "In `forward`: `h = torch.relu(self.encoder(x))`, then decode with the same weight: "
         "`h @ self.encoder.weight + self.decoder_bias` maps (batch, code) back to (batch, features).",
     ]
+    sizes = [(8, 3), (5, 2)]
+    requires = ()
+    # as built, before the check copies its own weights in
+    refuse = [
+        Mistake("Your model has no registered parameters: create the encoder and the decoder's bias in `__init__`, "
+                "not in `forward` (a layer made in `forward` is new and random on every call).",
+                when=lambda s: _count(s) == 0 and not checks.unregistered_modules(s.model)),
+        Mistake(lambda s: f"Your model registers {_count(s)} parameters, {_count(s) - _tied(s)} too many: the decoder "
+                          "has a weight of its own. Tie it: use the encoder's weight (transposed) in `forward`. A copy "
+                          "made in `__init__` is not a tie: the two drift apart at the first training step.",
+                when=lambda s: _count(s) >= _tied(s) + _one_weight(s)),
+        Mistake(lambda s: f"Your model registers {_count(s)} parameters: the decoder's bias ({s.sizes[0]} values, one "
+                          "per reconstructed feature) is missing. Register it as an `nn.Parameter`.",
+                when=lambda s: _count(s) == _tied(s) - s.sizes[0]),
+        Mistake(lambda s: _miscounted(s, _tied(s)), when=lambda s: _miscounted(s, _tied(s))),
+        Mistake(lambda s: f"The decoder's bias `{_biases(s)[0].name}` does not start at zero ("
+                          f"{', '.join(f'{v:.3g}' for v in _biases(s)[0].value[:3].tolist())}, ...): the exercise asks "
+                          "for a bias starting at zero, so that the untrained decoder adds no offset of its own. Create "
+                          "it with `torch.zeros(features)`.",
+                when=lambda s: _biases(s) and not any(checks.equal(p.value, torch.zeros(s.sizes[0]))
+                                                      for p in _biases(s))),
+    ]
+    raised = [Raised(lambda s: f"Your forward fails: {checks.first_line(s.error)}. The encoder's weight has shape "
+                               f"({s.sizes[1]}, {s.sizes[0]}) and the code h has shape (batch, {s.sizes[1]}), so "
+                               "decoding is `h @ self.encoder.weight`: (batch, code) @ (code, features).",
+                     (RuntimeError,), when=lambda error, s: "cannot be multiplied" in str(error))]
+    subject = staticmethod(lambda s: f"your model, run on an input of shape {tuple(s.args[0].shape)},")
+    advice = staticmethod(lambda s: f"It maps {s.sizes[0]} features to a code of {s.sizes[1]} and back.")
+    mistakes = [
+        Mistake(lambda s: f"Your model returns the code h, shape {s.shape}: decode it back to {s.sizes[0]} features "
+                          "with the encoder's weight.", when=lambda s: s.shape == (s.args[0].shape[0], s.sizes[1])),
+        Mistake("The ReLU after the encoder is missing: `h = torch.relu(self.encoder(x))`.",
+                result=lambda r, x: _decoded(r, x, relu_first=False)),
+        Mistake("Your output ends with a ReLU; return the decoder's result as it is.",
+                result=lambda r, x: torch.relu(_decoded(r, x))),
+        Mistake("The decoder's bias is registered but not added: `h @ self.encoder.weight + bias`.",
+                result=lambda r, x: torch.relu(r.encoder(x)) @ r.encoder.weight),
+    ]
+    otherwise = OutputDiffers("your model's output")
+    # the outputs agree: what they cannot show, the weight's two uses both reaching its gradient
+    trained = [
+        Mistake("Your weight gets no gradient: is the output computed under `torch.no_grad()` or detached?",
+                when=lambda s: type(_weight_grad(s)) is not torch.Tensor),
+        Mistake("The outputs are right but the weight's gradient counts only one of its two uses: don't `.detach()` "
+                "(or copy) the weight in the decoder; use the parameter itself.",
+                when=lambda s: not checks.close(_weight_grad(s), _reference_grad(s))),
+    ]
 
-    def check_answer(self, answer):
-        for features, code in [(8, 3), (5, 2)]:
-            model = checks.instantiate(answer, features, code)
-            self._expect_parameters(model, features, code)
-            reference = self.reference_answer()(features, code)
-            nn.init.normal_(reference.decoder_bias)   # a zero bias would hide a forgotten one
-            checks.copy_weights(reference, model)
-            x = checks.hidden_input(4, features)
-            self._expect_output(model, reference, x, features, code)
-            self._expect_summed_gradient(model, reference, x)
+    def reference(self, features, code):
+        reference = self.solution_object()(features, code)
+        nn.init.normal_(reference.decoder_bias)   # a zero bias would hide a forgotten one
+        return reference
 
-    @staticmethod
-    def _expect_parameters(model, features, code):
-        one_weight = features * code
-        expected = one_weight + code + features
-        count = checks.parameter_count(model)
-        if count == 0 and not checks.unregistered_modules(model):
-            raise Incorrect("Your model has no registered parameters: create the encoder and the decoder's bias in "
-                            "`__init__`, not in `forward` (a layer made in `forward` is new and random on every call).")
-        if count >= expected + one_weight:
-            raise Incorrect(f"Your model registers {count} parameters, {count - expected} too many: the decoder has a "
-                            f"weight of its own. Tie it: use the encoder's weight (transposed) in `forward`. A copy "
-                            "made in `__init__` is not a tie: the two drift apart at the first training step.")
-        if count == expected - features:
-            raise Incorrect(f"Your model registers {count} parameters: the decoder's bias ({features} values, one per "
-                            "reconstructed feature) is missing. Register it as an `nn.Parameter`.")
-        checks.expect_parameter_count(model, expected)
-        # as built, before the check copies its own weights in: the decoder's bias starts at zero
-        biases = [p for p in checks.unique(model.parameters())
-                  if p.value is not None and tuple(p.value.shape) == (features,)]
-        if biases and not any(checks.equal(p.value, torch.zeros(features)) for p in biases):
-            first = biases[0]
-            shown = ", ".join(f"{v:.3g}" for v in first.value[:3].tolist())
-            raise Incorrect(f"The decoder's bias `{first.name}` does not start at zero ({shown}, ...): the exercise "
-                            "asks for a bias starting at zero, so that the untrained decoder adds no offset of "
-                            "its own. Create it with `torch.zeros(features)`.")
+    def inputs(self, features, code):
+        return (checks.hidden_input(4, features),)
 
-    @staticmethod
-    def _expect_output(model, reference, x, features, code):
-        try:
-            got, calls = run_counting_calls(model, x)
-        except RuntimeError as error:
-            if "cannot be multiplied" not in str(error):
-                raise forward_failed(error, model, x, "your model",
-                                     f"It maps {features} features to a code of {code} and back.") from None
-            raise checks.mistake_in_your_code(
-                error, f"Your forward fails: {str(error).splitlines()[0]}. The encoder's weight has shape "
-                       f"({code}, {features}) and the code h has shape (batch, {code}), so decoding is "
-                       "`h @ self.encoder.weight`: (batch, code) @ (code, features).") from None
-        weight, bias = reference.encoder.weight, reference.decoder_bias
-        with torch.no_grad():
-            h = torch.relu(reference.encoder(x))
-            if checks.close(got, reference(x)):
-                if calls < 1 and [m for _, m in checks.modules_of_type(model, nn.Linear)]:
-                    raise Incorrect(HOOKS_SKIPPED)
-                return
-            if isinstance(got, torch.Tensor) and tuple(got.shape) == (x.shape[0], code):
-                raise Incorrect(f"Your model returns the code h, shape {tuple(got.shape)}: decode it back to "
-                                f"{features} features with the encoder's weight.")
-            if checks.close(got, reference.encoder(x) @ weight + bias):
-                raise Incorrect("The ReLU after the encoder is missing: `h = torch.relu(self.encoder(x))`.")
-            if checks.close(got, torch.relu(h @ weight + bias)):
-                raise Incorrect("Your output ends with a ReLU; return the decoder's result as it is.")
-            if checks.close(got, h @ weight):
-                raise Incorrect("The decoder's bias is registered but not added: `h @ self.encoder.weight + bias`.")
-        checks.expect_close(got, reference(x).detach(), "your model's output")
-
-    @staticmethod
-    def _expect_summed_gradient(model, reference, x):
-        checks.expect_connected_to_graph(model.run(x), "your model's output")
-        reference.zero_grad()
-        output = reference(x)
-        output.sum().backward()
-        # the gradient of ``output.sum()``, run back through the answer on its side
-        grads = model.run(x, backward=torch.ones_like(output.detach())).grads
-        weight = next(p for p in checks.unique(model.parameters()) if p.value.dim() == 2)
-        grad = grads.get(weight.name)
-        if type(grad) is not torch.Tensor:
-            raise Incorrect("Your weight gets no gradient: is the output computed under `torch.no_grad()` or detached?")
-        if not checks.close(grad, reference.encoder.weight.grad):
-            raise Incorrect("The outputs are right but the weight's gradient counts only one of its two uses: "
-                            "don't `.detach()` (or copy) the weight in the decoder; use the parameter itself.")
+    def matched(self, seen):
+        run = seen.model.run(*seen.args, calls=True)
+        linears = {name for name, _ in checks.modules_of_type(seen.model, nn.Linear)}
+        if linears and not sum(n for name, n in run.calls.items() if name in linears):
+            raise Incorrect(HOOKS_SKIPPED)
+        checks.expect_connected_to_graph(run, "your model's output")
+        first_fitting(self.trained, seen, prefix="")
 
 
 # --- q4 ---------------------------------------------------------------------------------
@@ -333,6 +354,85 @@ def init_test_model():
         model[3].weight.uniform_(0.5, 1.5)
         model[3].bias.uniform_(-0.5, 0.5)
     return model
+
+
+def _layer_name(layer) -> str:
+    if isinstance(layer, nn.Conv2d):
+        return f"Conv2d({layer.in_channels} → {layer.out_channels}, kernel {layer.kernel_size[0]})"
+    return f"Linear({layer.in_features} → {layer.out_features})"
+
+
+# one layer after ``apply``: ``args`` its check's copy as it was before, ``got`` its weight and bias (``Parameter``
+# records read back from the answer's side, None where the function removed one), ``case.label`` its name
+def _weight(seen) -> torch.Tensor:
+    return seen.got["weight"].value
+
+
+def _std(seen) -> float:
+    return _weight(seen).std().item()
+
+
+def _peak(seen) -> float:
+    return _weight(seen).abs().max().item()
+
+
+def _xavier_bound(seen) -> float:
+    layer = seen.args[0]
+    return math.sqrt(6 / (layer.in_features + layer.out_features))
+
+
+def _xavier_std(seen) -> float:
+    return _xavier_bound(seen) / math.sqrt(3)   # the standard deviation of U(-bound, bound)
+
+
+def _kaiming_std(seen, fan: str) -> float:
+    """sqrt(2 / fan) for the conv's fan-in or fan-out (channels times the kernel's area)."""
+    conv = seen.args[0]
+    channels = conv.in_channels if fan == "in" else conv.out_channels
+    return math.sqrt(2 / (channels * conv.kernel_size[0] * conv.kernel_size[1]))
+
+
+LAYER_KEPT = [Mistake(f"Your function removed the {part} of {{label}}: keep `module.{part}` a parameter and "
+                      "initialise it with `nn.init`.", when=lambda s, part=part: s.got[part] is None)
+              for part in ("weight", "bias")]
+FROZEN = Mistake("Your function froze {label} (`requires_grad=False`): initialising must leave the layer trainable.",
+                 when=lambda s: not (s.got["weight"].requires_grad and s.got["bias"].requires_grad))
+ZERO_BIAS = Mistake("The biases of {label} are not zero: `nn.init.zeros_(module.bias)`.",
+                    when=lambda s: not checks.equal(s.got["bias"].value, torch.zeros_like(s.got["bias"].value)))
+XAVIER = [
+    *LAYER_KEPT, FROZEN, ZERO_BIAS,
+    Mistake("All weights of {label} are equal: every unit would compute the same thing and get the same gradient. "
+            "Xavier-uniform draws them at random.", when=lambda s: torch.all(_weight(s) == _weight(s).flatten()[0])),
+    # uniform (a normal sample of this size reaches about 3.5 standard deviations), on the wrong bound
+    Mistake(lambda s: f"The weights of {s.case.label} are uniform on about ±{_peak(s):.4f}; Xavier-uniform with the "
+                      f"default gain of 1 uses ±sqrt(6 / (fan_in + fan_out)) = ±{_xavier_bound(s):.4f}. If you passed "
+                      "`gain=...` (or scaled the weights), leave it out: `nn.init.xavier_uniform_(module.weight)`.",
+            when=lambda s: _peak(s) <= 2.0 * _std(s) and abs(_std(s) - _xavier_std(s)) > 0.15 * _xavier_std(s)),
+    Mistake(lambda s: f"Some weights of {s.case.label} exceed the Xavier-uniform bound ±sqrt(6 / (fan_in + fan_out)) "
+                      f"= ±{_xavier_bound(s):.4f} (largest {_peak(s):.4f}): use `nn.init.xavier_uniform_`, not a "
+                      "normal or Kaiming initialisation.",
+            when=lambda s: _weight(s).abs().max() > _xavier_bound(s) * (1 + 1e-6)),
+    Mistake(lambda s: f"The weights of {s.case.label} have standard deviation {_std(s):.4f}; Xavier-uniform gives "
+                      f"about {_xavier_std(s):.4f}. Use `nn.init.xavier_uniform_(module.weight)`.",
+            when=lambda s: abs(_std(s) - _xavier_std(s)) > 0.15 * _xavier_std(s)),
+]
+KAIMING_FAN_OUT = [
+    *LAYER_KEPT,
+    Mistake("Your function left {label} as it was: give `nn.Conv2d` layers Kaiming-normal weights "
+            "(`mode=\"fan_out\"`) and zero biases.", when=lambda s: checks.equal(_weight(s), s.args[0].weight.detach())),
+    FROZEN, ZERO_BIAS,
+    Mistake(lambda s: f"The weights of {s.case.label} are uniform (all within ±{_peak(s):.4f}); Kaiming-normal draws "
+                      "them from a normal distribution: `nn.init.kaiming_normal_`.",
+            when=lambda s: _peak(s) <= 2.0 * _std(s)),
+    Mistake(lambda s: f"The weights of {s.case.label} have standard deviation {_std(s):.4f} = sqrt(2 / fan_in): that "
+                      "is Kaiming's default `mode=\"fan_in\"`. The exercise asks for `mode=\"fan_out\"`, sqrt(2 / "
+                      f"fan_out) = {_kaiming_std(s, 'out'):.4f}.",
+            when=lambda s: abs(_std(s) - _kaiming_std(s, "in")) < 0.1 * _kaiming_std(s, "in")),
+    Mistake(lambda s: f"The weights of {s.case.label} have standard deviation {_std(s):.4f}; Kaiming-normal with "
+                      f"`mode=\"fan_out\"` and `nonlinearity=\"relu\"` gives sqrt(2 / fan_out) = "
+                      f"{_kaiming_std(s, 'out'):.4f}.",
+            when=lambda s: abs(_std(s) - _kaiming_std(s, "out")) > 0.1 * _kaiming_std(s, "out")),
+]
 
 
 class InitWeights(Exercise):
@@ -349,112 +449,48 @@ class InitWeights(Exercise):
         "`nn.init.kaiming_normal_(module.weight, mode=\"fan_out\", nonlinearity=\"relu\")`; both: "
         "`nn.init.zeros_(module.bias)`.",
     ]
+    raised = [
+        Raised("`model.apply` calls your function on every module, and one of them has no such attribute ({error}). "
+               "Act only on `nn.Linear` and `nn.Conv2d` (`isinstance`).", (AttributeError,),
+               when=lambda error, s: "has no attribute" in str(error)),
+        Raised("`model.apply(init_weights)` fails ({error}): Xavier and Kaiming initialisations compute their scale "
+               "from a weight's fan-in and fan-out, so they need a weight (2 or more dimensions); a bias is "
+               "one-dimensional. Give biases `nn.init.zeros_`.", (ValueError,),
+               when=lambda error, s: "fewer than 2 dimensions" in str(error)),
+        Raised("`model.apply(init_weights)` fails ({said}): a parameter changed in place while autograd records. The "
+               "`nn.init` functions do it under `torch.no_grad()` for you; if you write the values yourself, do it "
+               "inside `with torch.no_grad():`.", (RuntimeError,),
+               when=lambda error, s: "leaf Variable that requires grad" in str(error)),
+    ]
+    # the model after ``apply``, then each layer it must initialise, in turn: Linear, Linear, Conv2d
+    untouched = [Mistake("Your function also changed the BatchNorm2d layer: initialise `nn.Linear` and `nn.Conv2d` "
+                         "layers only, and leave every other module as it is.",
+                         when=lambda s: not all(s.got.get(f"3.{name}") is not None
+                                                and checks.equal(s.got[f"3.{name}"].value, value)
+                                                for name, value in s.args[0][3].named_parameters()))]
+    layers = [(0, XAVIER), (4, XAVIER), (2, KAIMING_FAN_OUT)]
 
     def check_answer(self, init_weights):
         checks.expect_function(init_weights, "init_weights")
         # the same model on both sides: the check keeps its copy as "before", the answer's side
         # runs ``model.apply(init_weights)`` and its parameters are read back afterwards
         model, given = init_weights.session.twin(init_test_model)
+        seen = Seen(self, init_weights, Case(()), (model,))
         try:
             given.method("apply", init_weights)
-        except AttributeError as error:
-            if "has no attribute" not in str(error):
+        except (AttributeError, ValueError, RuntimeError) as error:
+            seen.error = error
+            said = next((r for r in self.raised if isinstance(error, r.kinds) and r.when(error, seen)), None)
+            if said is None:
                 raise
-            raise checks.mistake_in_your_code(
-                error, f"`model.apply` calls your function on every module, and one of them has no such attribute "
-                       f"({error}). Act only on `nn.Linear` and `nn.Conv2d` (`isinstance`).") from None
-        except ValueError as error:
-            if "fewer than 2 dimensions" not in str(error):
-                raise
-            raise checks.mistake_in_your_code(
-                error, f"`model.apply(init_weights)` fails ({error}): Xavier and Kaiming initialisations compute "
-                       "their scale from a weight's fan-in and fan-out, so they need a weight (2 or more "
-                       "dimensions); a bias is one-dimensional. Give biases `nn.init.zeros_`.") from None
-        except RuntimeError as error:
-            if "leaf Variable that requires grad" not in str(error):
-                raise
-            raise checks.mistake_in_your_code(
-                error, f"`model.apply(init_weights)` fails ({str(error).splitlines()[0]}): a parameter changed in "
-                       "place while autograd records. The `nn.init` functions do it under `torch.no_grad()` for "
-                       "you; if you write the values yourself, do it inside `with torch.no_grad():`.") from None
-        after = {p.name: p for p in given.parameters()}
-        norm_after = [after.get(f"3.{name}") for name, _ in model[3].named_parameters()]
-        if not all(b is not None and checks.equal(b.value, a) for a, b in zip(model[3].parameters(), norm_after)):
-            raise Incorrect("Your function also changed the BatchNorm2d layer: initialise `nn.Linear` and "
-                            "`nn.Conv2d` layers only, and leave every other module as it is.")
-        for index in (0, 4):
-            name = f"Linear({model[index].in_features} → {model[index].out_features})"
-            self._expect_xavier(model[index], *self._weight_and_bias(after, index, name))
-        conv = model[2]
-        name = f"Conv2d({conv.in_channels} → {conv.out_channels}, kernel {conv.kernel_size[0]})"
-        self._expect_kaiming_fan_out(conv, *self._weight_and_bias(after, 2, name), before=conv.weight.detach())
-
-    @staticmethod
-    def _weight_and_bias(after, index, name):
-        """The layer's weight and bias as the answer's side reports them after ``apply``."""
-        found = []
-        for part in ("weight", "bias"):
-            parameter = after.get(f"{index}.{part}")
-            if parameter is None:
-                raise Incorrect(f"Your function removed the {part} of {name}: keep `module.{part}` a parameter "
-                                "and initialise it with `nn.init`.")
-            found.append(parameter)
-        return found
-
-    @staticmethod
-    def _expect_kaiming_fan_out(conv, weight_parameter, bias_parameter, before):
-        name = f"Conv2d({conv.in_channels} → {conv.out_channels}, kernel {conv.kernel_size[0]})"
-        weight, bias = weight_parameter.value, bias_parameter.value
-        if checks.equal(weight, before):
-            raise Incorrect(f"Your function left {name} as it was: give `nn.Conv2d` layers Kaiming-normal weights "
-                            "(`mode=\"fan_out\"`) and zero biases.")
-        if not (weight_parameter.requires_grad and bias_parameter.requires_grad):
-            raise Incorrect(f"Your function froze {name} (`requires_grad=False`): initialising must leave "
-                            "the layer trainable.")
-        if not checks.equal(bias, torch.zeros_like(bias)):
-            raise Incorrect(f"The biases of {name} are not zero: `nn.init.zeros_(module.bias)`.")
-        k = conv.kernel_size[0] * conv.kernel_size[1]
-        fan_in, fan_out = conv.in_channels * k, conv.out_channels * k
-        std, peak = weight.std().item(), weight.abs().max().item()
-        if peak <= 2.0 * std:   # a normal sample of this size reaches about 3.5 standard deviations
-            raise Incorrect(f"The weights of {name} are uniform (all within ±{peak:.4f}); Kaiming-normal draws them "
-                            "from a normal distribution: `nn.init.kaiming_normal_`.")
-        target = math.sqrt(2 / fan_out)
-        if abs(std - math.sqrt(2 / fan_in)) < 0.1 * math.sqrt(2 / fan_in):
-            raise Incorrect(f"The weights of {name} have standard deviation {std:.4f} = sqrt(2 / fan_in): that is "
-                            f"Kaiming's default `mode=\"fan_in\"`. The exercise asks for `mode=\"fan_out\"`, "
-                            f"sqrt(2 / fan_out) = {target:.4f}.")
-        if abs(std - target) > 0.1 * target:
-            raise Incorrect(f"The weights of {name} have standard deviation {std:.4f}; Kaiming-normal with "
-                            f"`mode=\"fan_out\"` and `nonlinearity=\"relu\"` gives sqrt(2 / fan_out) = {target:.4f}.")
-
-    @staticmethod
-    def _expect_xavier(layer, weight_parameter, bias_parameter):
-        name = f"Linear({layer.in_features} → {layer.out_features})"
-        if not (weight_parameter.requires_grad and bias_parameter.requires_grad):
-            raise Incorrect(f"Your function froze {name} (`requires_grad=False`): initialising must leave "
-                            "the layer trainable.")
-        bias = bias_parameter.value
-        if not checks.equal(bias, torch.zeros_like(bias)):
-            raise Incorrect(f"The biases of {name} are not zero: `nn.init.zeros_(module.bias)`.")
-        weight = weight_parameter.value
-        if torch.all(weight == weight.flatten()[0]):
-            raise Incorrect(f"All weights of {name} are equal: every unit would compute the same thing and "
-                            "get the same gradient. Xavier-uniform draws them at random.")
-        bound = math.sqrt(6 / (layer.in_features + layer.out_features))
-        target = bound / math.sqrt(3)  # the standard deviation of U(-bound, bound)
-        peak, std = weight.abs().max().item(), weight.std().item()
-        if peak <= 2.0 * std and abs(std - target) > 0.15 * target:   # uniform (a normal reaches ~3.5 std)
-            raise Incorrect(f"The weights of {name} are uniform on about ±{peak:.4f}; Xavier-uniform with the default "
-                            f"gain of 1 uses ±sqrt(6 / (fan_in + fan_out)) = ±{bound:.4f}. If you passed `gain=...` "
-                            "(or scaled the weights), leave it out: `nn.init.xavier_uniform_(module.weight)`.")
-        if weight.abs().max() > bound * (1 + 1e-6):
-            raise Incorrect(f"Some weights of {name} exceed the Xavier-uniform bound ±sqrt(6 / (fan_in + fan_out)) "
-                            f"= ±{bound:.4f} (largest {weight.abs().max().item():.4f}): use "
-                            "`nn.init.xavier_uniform_`, not a normal or Kaiming initialisation.")
-        if abs(weight.std().item() - target) > 0.15 * target:
-            raise Incorrect(f"The weights of {name} have standard deviation {weight.std().item():.4f}; "
-                            f"Xavier-uniform gives about {target:.4f}. Use `nn.init.xavier_uniform_(module.weight)`.")
+            raise checks.mistake_in_your_code(error, seen.say(said.message)) from None
+        seen.got = {p.name: p for p in given.parameters()}
+        first_fitting(self.untouched, seen, prefix="")
+        for index, mistakes in self.layers:
+            layer = model[index]
+            parts = {part: seen.got.get(f"{index}.{part}") for part in ("weight", "bias")}
+            first_fitting(mistakes, Seen(self, init_weights, Case((), label=_layer_name(layer)), (layer,), parts),
+                          prefix="")
 
 
 # --- q5 ---------------------------------------------------------------------------------
@@ -475,7 +511,60 @@ class BrokenScaledMLP(nn.Module):
 '''.strip("\n")
 
 
-class FixScaledMLP(Exercise):
+def _parts(model, features: int, hidden: int) -> tuple | None:
+    """The answer's two Linear layers (``ModuleEntry``) and its scale (``Parameter``), by shape; None
+    where one of them is missing."""
+    linears = [m for _, m in checks.modules_of_type(model, nn.Linear)]
+    inp = next((m for m in linears if parameter_shape(m) == (hidden, features)), None)
+    out = next((m for m in linears if parameter_shape(m) == (features, hidden)), None)
+    identities = {p.name: p.identity for p in model.parameters()}
+    biases = {identities.get(full_name(m, "bias")) for m in linears if parameter_shape(m, "bias") is not None}
+    scale = next((p for p in checks.unique(model.parameters())
+                  if tuple(p.value.shape) in ((features,), (1, features)) and p.identity not in biases), None)
+    return None if inp is None or out is None or scale is None else (inp, out, scale)
+
+
+def _found(seen) -> tuple | None:
+    """``_parts`` of the answer, read once per size set."""
+    if "parts" not in vars(seen):
+        seen.parts = _parts(seen.model, *seen.sizes)
+    return seen.parts
+
+
+def _scaled(parts, x):
+    """The check's reference: the docstring's MLP, each output multiplied by its scale."""
+    return parts.out(torch.relu(parts.inp(x))) * parts.scale[0]
+
+
+def _training_batch(seen) -> tuple:
+    return checks.hidden_input(8, seen.sizes[0], seed=3), checks.hidden_input(8, seen.sizes[0], seed=4)
+
+
+def _frozen(seen) -> list:
+    """The parameters one SGD step (lr 0.1) on a mean squared error leaves unchanged.
+
+    The answer's side runs forward and backward from the loss's gradient (computed here, from the
+    reference's output, which the answer's was shown to equal); the step ``p - 0.1 * grad`` is taken
+    here too, from the values the answer holds."""
+    x, target = _training_batch(seen)
+    with torch.no_grad():
+        gradient = 2 * (seen.reference(x) - target) / target.numel()   # d mean((output - target)^2) / d output
+    grads = seen.model.run(x, backward=gradient).grads
+    before = {p.name: p.value for p in seen.model.parameters()}
+    return [name for name, grad in grads.items() if not _moves(before.get(name), grad, lr=0.1)]
+
+
+def _unhooked(seen) -> list:
+    """The answer's two layers that ran without their hooks (called as ``layer.forward(h)``)."""
+    counts = checks.calls_per_module(seen.model, *seen.args)
+    return [m.name for m in _found(seen)[:2] if not counts.get(m.name)]
+
+
+def _listed(s) -> str:
+    return f"`ScaledMLP({s.sizes[0]}, {s.sizes[1]}).parameters()`"
+
+
+class FixScaledMLP(DebugModel):
     id = "lesson02.q5"
     points = 2
     title = "Debug ScaledMLP: an optimizer refuses it, and a shape table misses a layer"
@@ -491,105 +580,65 @@ class FixScaledMLP(Exercise):
         "`self.layers = nn.ModuleDict({...})`, `self.scale = nn.Parameter(torch.ones(features))`, and "
         "`self.layers[\"out\"](h)` instead of `.forward(h)`.",
     ]
+    broken = BROKEN_SCALED_MLP
+    sizes = [(4, 8), (6, 3)]
+    symptoms = [
+        Symptom(lambda s: f"{_listed(s)} lists neither Linear layer, so an optimizer would never see their weights "
+                          "(and `SGD` refuses a model with no parameters at all). Look at where `__init__` keeps them: "
+                          f"`self.{checks.unregistered_modules(s.model)[0]}`.",
+                lambda model, s: checks.unregistered_modules(model)),
+        Symptom(lambda s: f"{_listed(s)} lists the layers but not `self.{checks.unregistered_tensors(s.model)[0]}`: an "
+                          "optimizer would never change it, so the scale stays at 1 however long you train (and "
+                          "`state_dict()` does not save it). What kind of tensor is it?",
+                lambda model, s: checks.unregistered_tensors(model)),
+        Symptom("`ScaledMLP({sizes[0]}, {sizes[1]})` saves the scale, but `parameters()` does not list it: it is a "
+                "buffer, which an optimizer never changes, so the scale never learns.",
+                lambda model, s: any(tuple(b.shape) == (s.sizes[0],) for b in model.buffers().values())),
+    ]
+    requires = ()
+    # before the check's weights go in: the count, the three learned things, the scale as built
+    refuse = [
+        Mistake(lambda s: _miscounted(s, 2 * s.sizes[0] * s.sizes[1] + s.sizes[1] + 2 * s.sizes[0]),
+                when=lambda s: _miscounted(s, 2 * s.sizes[0] * s.sizes[1] + s.sizes[1] + 2 * s.sizes[0])),
+        Mistake(lambda s: f"Expected a Linear({s.sizes[0]} → {s.sizes[1]}), a Linear({s.sizes[1]} → {s.sizes[0]}) and "
+                          f"a scale of {s.sizes[0]} values; yours registers {checks.parameter_breakdown(s.model)}.",
+                when=lambda s: _found(s) is None),
+        Mistake("The scale must start at 1 (`torch.ones(features)`), so the untrained model is just the MLP.",
+                when=lambda s: not checks.equal(_found(s)[2].value, torch.ones_like(_found(s)[2].value))),
+    ]
+    subject = staticmethod(lambda s: f"your model, run on an input of shape {tuple(s.args[0].shape)},")
+    advice = staticmethod(lambda s: f"The docstring's model maps {s.sizes[0]} features to {s.sizes[1]} and back, "
+                                    f"then multiplies each of the {s.sizes[0]} outputs by its scale.")
+    mistakes = [Mistake("Your output is the MLP's alone: multiply it by the scale.",
+                        result=lambda r, x: r.parts.out(torch.relu(r.parts.inp(x))))]
+    otherwise = OutputDiffers("your model's output")
+    hooks = [Mistake(lambda s: f"`trace_shapes` and every forward hook miss `{_unhooked(s)[0]}`: your output uses it, "
+                               "but it runs without its hooks, so the tools that watch layers (shape tables, hooks "
+                               "that log or change outputs) never see it. How does `forward` call it?",
+                     when=_unhooked)]
+    trained = [Mistake(lambda s: f"After one optimizer step `{_frozen(s)[0]}` has not changed: is it frozen "
+                                 "(`requires_grad=False`) or cut off from the output (`.detach()`)?", when=_frozen)]
 
-    def check_answer(self, answer):
-        for features, hidden in [(4, 8), (6, 3)]:
-            model = checks.instantiate(answer, features, hidden)
-            listed = f"`ScaledMLP({features}, {hidden}).parameters()`"
-            hidden_layers = checks.unregistered_modules(model)
-            if hidden_layers:
-                raise Incorrect(f"{listed} lists neither Linear layer, so an optimizer would never see "
-                                "their weights (and `SGD` refuses a model with no parameters at all). Look at where "
-                                f"`__init__` keeps them: `self.{hidden_layers[0]}`.")
-            tensors = checks.unregistered_tensors(model)
-            if tensors:
-                raise Incorrect(f"{listed} lists the layers but not `self.{tensors[0]}`: an optimizer "
-                                "would never change it, so the scale stays at 1 however long you train (and "
-                                "`state_dict()` does not save it). What kind of tensor is it?")
-            if any(tuple(b.shape) == (features,) for b in model.buffers().values()):
-                raise Incorrect(f"`ScaledMLP({features}, {hidden})` saves the scale, but `parameters()` does not list it: it "
-                                "is a buffer, "
-                                "which an optimizer never changes, so the scale never learns.")
-            checks.expect_parameter_count(model, 2 * features * hidden + hidden + 2 * features)
-            assigned, reference = self._expect_function(model, features, hidden)
-            self._expect_training_changes_everything(model, features, assigned, reference)
+    def reference_for(self, model, sizes):
+        """The check's layers, with a bias where the answer's layers have one, and a scale that is not all
+        ones (which would hide a forgotten product), shaped as the answer's."""
+        features, hidden = sizes
+        inp, out, scale = _parts(model, features, hidden) or (None, None, None)
+        shape = tuple(scale.value.shape) if scale is not None else (features,)
+        return checks.Computed(nn.ModuleDict({
+            "inp": nn.Linear(features, hidden, bias=inp is None or parameter_shape(inp, "bias") is not None),
+            "out": nn.Linear(hidden, features, bias=out is None or parameter_shape(out, "bias") is not None),
+            "scale": nn.ParameterList([nn.Parameter(checks.hidden_input(*shape, seed=5))])}), _scaled)
 
-    @staticmethod
-    def _parts(model, features, hidden):
-        """The answer's two Linear layers (``ModuleEntry``) and its scale (``Parameter``)."""
-        linears = [m for _, m in checks.modules_of_type(model, nn.Linear)]
-        inp = next((m for m in linears if parameter_shape(m) == (hidden, features)), None)
-        out = next((m for m in linears if parameter_shape(m) == (features, hidden)), None)
-        identities = {p.name: p.identity for p in model.parameters()}
-        biases = {identities.get(full_name(m, "bias")) for m in linears if parameter_shape(m, "bias") is not None}
-        scale = next((p for p in checks.unique(model.parameters())
-                      if tuple(p.value.shape) in ((features,), (1, features))
-                      and p.identity not in biases), None)
-        if inp is None or out is None or scale is None:
-            raise Incorrect(f"Expected a Linear({features} → {hidden}), a Linear({hidden} → {features}) and a scale of "
-                            f"{features} values; yours registers {checks.parameter_breakdown(model)}.")
-        return inp, out, scale
+    def inputs(self, features, hidden):
+        return (checks.hidden_input(5, features),)
 
-    def _expect_function(self, model, features, hidden):
-        """Give the answer the check's weights and scale, compare its output, and see its hooks run.
-
-        Returns the values the check assigned, by parameter name (what "before" training is), and
-        the check's own copy of the model they make (what the answer's output must be)."""
-        inp, out, scale = self._parts(model, features, hidden)
-        if not checks.equal(scale.value, torch.ones_like(scale.value)):
-            raise Incorrect("The scale must start at 1 (`torch.ones(features)`), so the untrained model is just the MLP.")
-        # the check's own layers and a scale that is not all ones (which would hide a forgotten product)
-        first = nn.Linear(features, hidden, bias=parameter_shape(inp, "bias") is not None)
-        second = nn.Linear(hidden, features, bias=parameter_shape(out, "bias") is not None)
-        scale_value = checks.hidden_input(*scale.value.shape, seed=5)
-        assigned = {scale.name: scale_value}
-        for entry, layer in ((inp, first), (out, second)):
-            assigned.update({full_name(entry, name): p.detach() for name, p in layer.named_parameters()})
-        model.assign(assigned)
-        def reference(x):
-            return second(torch.relu(first(x))) * scale_value
-
-        x = checks.hidden_input(5, features)
-        output = []
-        try:
-            counts = checks.calls_per_module(model, x, output=output)
-        except RuntimeError as error:
-            raise forward_failed(error, model, x, "your model",
-                                 f"The docstring's model maps {features} features to {hidden} and back, then "
-                                 f"multiplies each of the {features} outputs by its scale.") from None
-        got = checks.plain(output[0])
-        with torch.no_grad():
-            mlp_only = second(torch.relu(first(x)))
-            expected = reference(x)
-            if checks.close(got, mlp_only):
-                raise Incorrect("Your output is the MLP's alone: multiply it by the scale.")
-        checks.expect_close(got, expected, "your model's output")
-        skipped = [m.name for m in (inp, out) if not counts.get(m.name)]
-        if skipped:
-            raise Incorrect(f"`trace_shapes` and every forward hook miss `{skipped[0]}`: your output uses it, but it "
-                            "runs without its hooks, so the tools that watch layers (shape tables, hooks that log "
-                            "or change outputs) never see it. How does `forward` call it?")
-        return assigned, reference
-
-    @staticmethod
-    def _expect_training_changes_everything(model, features, assigned, reference):
-        """One SGD step (lr 0.1) on a mean squared error: every parameter must move.
-
-        The answer's side runs forward and backward from the loss's gradient (computed here, on
-        the output it was shown to produce); the step ``p - 0.1 * grad`` is taken here too, from
-        the values the check assigned."""
-        x, target = checks.hidden_input(8, features, seed=3), checks.hidden_input(8, features, seed=4)
-        checks.expect_connected_to_graph(model.run(x), "your model's output")
-        with torch.no_grad():
-            gradient = 2 * (reference(x) - target) / target.numel()   # d mean((output - target)^2) / d output
-        grads = model.run(x, backward=gradient).grads
-        before = dict(assigned)
-        if set(grads) - set(before):
-            before.update({p.name: p.value for p in model.parameters() if p.name not in before})
-        frozen = [name for name, grad in grads.items() if not _moves(before.get(name), grad, lr=0.1)]
-        if frozen:
-            raise Incorrect(f"After one optimizer step `{frozen[0]}` has not changed: is it frozen "
-                            "(`requires_grad=False`) or cut off from the output (`.detach()`)?")
+    def matched(self, seen):
+        """Equal outputs cannot show that every layer runs through its hooks, nor that one training step
+        moves every parameter."""
+        first_fitting(self.hooks, seen, prefix="")
+        checks.expect_connected_to_graph(seen.model.run(_training_batch(seen)[0]), "your model's output")
+        first_fitting(self.trained, seen, prefix="")
 
 
 def _moves(value, grad, lr: float) -> bool:

@@ -328,6 +328,19 @@ def autoencoder(forward, decoder=None):
     return type("TiedAutoencoder", (nn.Module,), {"__init__": init, "forward": forward})
 
 
+class SharedUnderTwoNames(nn.Module):
+    """The decoder's weight is the encoder's Parameter itself, registered a second time under its own name."""
+
+    def __init__(self, features, code):
+        super().__init__()
+        self.encoder = nn.Linear(features, code)
+        self.decoder_weight = self.encoder.weight
+        self.decoder_bias = nn.Parameter(torch.zeros(features))
+
+    def forward(self, x):
+        return F.relu(self.encoder(x)) @ self.decoder_weight + self.decoder_bias
+
+
 class EncoderMadeInForward(nn.Module):
     def __init__(self, features, code):
         super().__init__()
@@ -346,6 +359,7 @@ Q3 = [
     Right(Tied),
     Right(OwnParameters),
     Right(EinsumDecoder),
+    Right(SharedUnderTwoNames),
     Wrong(autoencoder(lambda self, x: self.decoder(torch.relu(self.encoder(x))), decoder="linear"),
           "Your model registers 67 parameters, 32 too many: the decoder has a weight of its own. Tie it",
           name="own-decoder"),
@@ -516,6 +530,12 @@ class ModuleListBody(nn.Module):
         return self.layers[1](self.layers[0](x).clamp(min=0)) * self.scale
 
 
+class NoBiasOut(SeparateAttributes):
+    def __init__(self, features, hidden):
+        super().__init__(features, hidden)
+        self.out = nn.Linear(hidden, features, bias=False)
+
+
 def scaled(forward=None, scale="parameter", container="dict"):
     def init(self, features, hidden):
         nn.Module.__init__(self)
@@ -548,6 +568,7 @@ Q5 = [
           "so the scale stays at 1 however long you train", name="plain-tensor"),
     Wrong(scaled(container="moduledict", scale="buffer"), "it is a buffer, which an optimizer never changes",
           name="buffer"),
+    Wrong(NoBiasOut, "Your model has 76 registered parameters; expected 80."),
     Wrong(scaled(container="moduledict", scale="random"), "The scale must start at 1", name="random-scale"),
     Wrong(scaled(lambda self, x: self.layers["out"](torch.relu(self.layers["inp"](x))), container="moduledict"),
           "Your output is the MLP's alone: multiply it by the scale.", name="no-scale"),

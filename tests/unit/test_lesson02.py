@@ -50,6 +50,8 @@ def test_q2_statement_code_is_one_layer_in_a_plain_list():
 
 
 def test_q5_statement_code_has_the_faults_the_check_names():
+    """Layers in a plain dict and a plain tensor (symptoms 0 and 1); not a buffer (2, a half-fix)."""
+    assert ex.q5.broken_symptoms() == [0, 1]
     model = BROKEN_SCALED_MLP(4, 8)
     assert list(model.parameters()) == []
     with pytest.raises(ValueError, match="empty parameter list"):
