@@ -525,10 +525,8 @@ def _parts(model, features: int, hidden: int) -> tuple | None:
 
 
 def _found(seen) -> tuple | None:
-    """``_parts`` of the answer, read once per size set."""
-    if "parts" not in vars(seen):
-        seen.parts = _parts(seen.model, *seen.sizes)
-    return seen.parts
+    """``_parts`` of the answer, as ``reference_for`` read them (once per size set)."""
+    return seen.reference.found
 
 
 def _scaled(parts, x):
@@ -623,12 +621,15 @@ class FixScaledMLP(DebugModel):
         """The check's layers, with a bias where the answer's layers have one, and a scale that is not all
         ones (which would hide a forgotten product), shaped as the answer's."""
         features, hidden = sizes
-        inp, out, scale = _parts(model, features, hidden) or (None, None, None)
+        found = _parts(model, features, hidden)
+        inp, out, scale = found or (None, None, None)
         shape = tuple(scale.value.shape) if scale is not None else (features,)
-        return checks.Computed(nn.ModuleDict({
+        reference = checks.Computed(nn.ModuleDict({
             "inp": nn.Linear(features, hidden, bias=inp is None or parameter_shape(inp, "bias") is not None),
             "out": nn.Linear(hidden, features, bias=out is None or parameter_shape(out, "bias") is not None),
             "scale": nn.ParameterList([nn.Parameter(checks.hidden_input(*shape, seed=5))])}), _scaled)
+        reference.found = found   # what the refusals and ``matched`` read, without asking the answer again
+        return reference
 
     def inputs(self, features, hidden):
         return (checks.hidden_input(5, features),)

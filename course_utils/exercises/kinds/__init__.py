@@ -47,7 +47,8 @@ The kinds:
 
 1. For each exercise, pick the kind whose loop its ``check_answer`` is; keep ``id``, ``points``,
    ``title``, ``why`` and ``hints`` as they are. An exercise that fits no kind stays a plain
-   ``Exercise`` (lesson00.q2 does): the kinds are for the loops, not a rule.
+   ``Exercise`` (lesson08.q2 does: three calls on one model, each judged on what the last one left),
+   its mistakes still ``Mistake`` data said by ``first_fitting``: the kinds are for the loops, not a rule.
 2. Move each ``if ...: raise Incorrect(...)`` into a ``Mistake(message, when=...)`` (or
    ``result=...``) in the same order: the first that fits is said, as before. Messages are
    ``str.format`` templates over the fields of ``Seen`` (``{case}``, ``{got}``, ``{expected}``,
