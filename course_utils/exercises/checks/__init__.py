@@ -26,7 +26,9 @@ from course_utils.exercises.checks.answers import (  # noqa: F401
 from course_utils.exercises.checks.structure import (  # noqa: F401
     autograd_ops, calls_per_module, expect_autograd_op, expect_optimizer_covers, expect_submodules,
     modules_of_type, optimizer_missing)
+from course_utils.exercises.checks.structure import children_of, not_in_optimizer, weight_shape  # noqa: F401
 from course_utils.exercises.checks.torch_errors import dims_of, explain, worded  # noqa: F401
+from course_utils.exercises.checks.torch_errors import call_model, run_model  # noqa: F401
 from course_utils.exercises.checks.values import (  # noqa: F401
     ATOL, RTOL, _capital, _kind, _shape, _short, close, equal, exactly_equal, expect_close, expect_int,
     expect_shape, expect_tensor, first_line, generator, hidden_input, kind_of, plain, same)

@@ -90,9 +90,14 @@ def expect_optimizer_covers(optimizer: torch.optim.Optimizer, model: nn.Module) 
     """Every parameter of ``model`` must be in one of the optimizer's parameter groups."""
     missing = optimizer_missing(optimizer, model)
     if missing:
-        raise Incorrect(f"The optimizer does not know {len(missing)} parameter{'s' if len(missing) > 1 else ''} "
-                        f"of the model ({', '.join(missing)}): they will never be updated. "
-                        f"Use `optimizer.add_param_group({{'params': ...}})` after adding a layer.")
+        raise Incorrect(not_in_optimizer(missing))
+
+
+def not_in_optimizer(missing: list[str]) -> str:
+    """The course's words for parameters no group of the optimizer holds (``optimizer_missing``'s names)."""
+    return (f"The optimizer does not know {len(missing)} parameter{'s' if len(missing) > 1 else ''} "
+            f"of the model ({', '.join(missing)}): they will never be updated. "
+            f"Use `optimizer.add_param_group({{'params': ...}})` after adding a layer.")
 
 
 def calls_per_module(model: nn.Module, *inputs, output: list | None = None) -> dict[str, int]:
@@ -118,3 +123,16 @@ def calls_per_module(model: nn.Module, *inputs, output: list | None = None) -> d
     if output is not None:
         output.append(result)
     return counts
+
+
+def weight_shape(entry: ModuleEntry) -> tuple | None:
+    """The shape of a probed tree entry's own ``weight`` parameter, or None: how a check finds a layer
+    by what it is (``Linear(4, 8)`` has weight shape (8, 4)), whatever the student named it."""
+    return next((tuple(shape) for name, shape, _ in entry.parameters if name == "weight"), None)
+
+
+def children_of(entries: list[ModuleEntry], name: str) -> list[ModuleEntry]:
+    """The registered children of the module called ``name`` in a probed tree (``""``: the model), in
+    order, as ``list(module)`` gives them: a check counts a container's layers without holding it."""
+    prefix = f"{name}." if name else ""
+    return [e for e in entries if e.name.startswith(prefix) and e.name != name and "." not in e.name[len(prefix):]]

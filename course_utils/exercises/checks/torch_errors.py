@@ -14,7 +14,7 @@ from __future__ import annotations
 import re
 from contextlib import contextmanager
 
-from course_utils.exercises.checks.answers import mistake_in_your_code
+from course_utils.exercises.checks.answers import call, mistake_in_your_code
 from course_utils.exercises.engine import Incorrect
 
 _LINEAR = re.compile(r"mat1 and mat2 shapes cannot be multiplied \((\d+)x(\d+) and (\d+)x(\d+)\)")
@@ -62,6 +62,20 @@ def worded(model=None, subject: str = "your model", advice: str = "", dims: tupl
         if translated is None:
             raise
         raise translated from None
+
+
+def call_model(model, *inputs, what: str = "your model"):
+    """``checks.call`` on a model with its PyTorch errors in the course's words (the layer that received
+    the wrong input, the student's line): a forward the check needs the value of."""
+    with worded(model, what, dims=dims_of(inputs)):
+        return call(model, *inputs, what=what)
+
+
+def run_model(model, *inputs, what: str = "your model", **options):
+    """``model.run`` (a probed forward, and a backward when asked: ``backward=gradient``) with PyTorch's
+    errors in the course's words: a forward the check needs the record of (its gradients, its ops)."""
+    with worded(model, what, dims=dims_of(inputs)):
+        return model.run(*inputs, **options)
 
 
 def dims_of(inputs) -> tuple:

@@ -42,6 +42,13 @@ The kinds:
   before it is known to be one: ``refuse`` (what it is not), then ``reads(seen)`` (what the check
   compares with ``expected()``), ``mistakes`` in order, ``otherwise``; ``matched`` for what equality
   cannot show (the layer run on a hidden input).
+- ``ModuleOnChoices``: a module whose forward takes, after the input, an argument choosing what runs
+  (a switch, a head's name): ``refuse`` (structure), the parameter count, ``layers`` found by weight
+  shape and given the check's weights, then every choice called at once and compared with
+  ``expected(layers, x, choice)``; ``mistakes`` read every choice's output (``outputs``, ``wanted``).
+- ``GrowingModel``: a model that grows while it trains (Adam and a ``Trainer`` built next to it, a
+  step before each growth); ``mistakes`` read a ``Growth``, each fact fetched on first use: what was
+  added, whether the output stayed, what the optimizer holds and remembers, what moves in training.
 
 **Converting a lesson module** (lessons 02-08):
 
@@ -63,8 +70,10 @@ The kinds:
    behaviour in ``test_lessonNN.py``. Run the bank: every verdict and message must stay as it was.
 """
 
+from course_utils.exercises.kinds.choices import ChoicesSeen, LinearLayer, ModuleOnChoices
 from course_utils.exercises.kinds.classes import ClassOnCases, Instance
 from course_utils.exercises.kinds.functions import FunctionOnCases
+from course_utils.exercises.kinds.growing import GrowingModel, Growth
 from course_utils.exercises.kinds.modules import (DebugModel, Layers, ModuleSeen, ModuleWithCopiedWeights, Op,
                                                   OutputDiffers, Requirement, SameParameterCount, Symptom)
 from course_utils.exercises.kinds.parts import Built, Case, Message, Mistake, Raised, Seen, Twin
@@ -75,4 +84,5 @@ __all__ = ["Built", "Case", "DebugModel", "FunctionOnCases", "Layers", "Message"
            "ModuleWithCopiedWeights", "Op", "OutputDiffers", "Raised", "Requirement", "SameParameterCount",
            "Score", "Seen", "Symptom", "TrainToTarget", "Twin",
            "ValueAnswer"]
+__all__ += ["ChoicesSeen", "GrowingModel", "Growth", "LinearLayer", "ModuleOnChoices"]
 __all__ += ["ClassOnCases", "Instance"]
