@@ -8,8 +8,9 @@ from the same classes. Checks compare plain Python numbers and tensors the check
 
 q1 is a ``ModuleWithCopiedWeights`` (the parts' structure as data, the wrong orders as known
 results), q3 a ``TrainToTarget`` (trained where the network lives, counted here: 285 of 300 is
-95 %), q4 a ``FunctionOnCases`` on two hidden models. q2 stays a plain ``Exercise``: its three
-calls share one model and optimizer, each step judged on the state the previous one left.
+95 %), q4 a ``FunctionOnCases`` on two hidden models. q2 stays a plain ``Exercise``, since its three
+calls share one model and optimizer, each step judged on the state the previous one left; each
+``Step`` is judged like a case, its refusals and the common mistakes its parameters follow as data.
 The models and optimizers a student's function receives are built on the answer's side
 (``session.build`` of the module-level factories below, never a solution).
 """
@@ -18,7 +19,7 @@ from __future__ import annotations
 
 import copy
 from collections import OrderedDict
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from fractions import Fraction
 
 import torch
@@ -29,7 +30,8 @@ from course_utils import training
 from course_utils.exercises import checks
 from course_utils.exercises.engine import Exercise, Incorrect
 from course_utils.exercises.kinds import (Built, Case, FunctionOnCases, Mistake, ModuleWithCopiedWeights,
-                                          Requirement, Score, TrainToTarget)
+                                          Requirement, Score, Seen, TrainToTarget)
+from course_utils.exercises.kinds.parts import first_fitting
 from course_utils.probes.client import Answer, ProbeFault
 
 
@@ -253,24 +255,48 @@ def clipped_steps(model: nn.Module, batches, max_norms, lr: float, momentum: flo
     return out
 
 
-# the steps of a common mistake, and what to say when the answer's parameters follow them
-STEP_MISTAKES = (
-    ("no clipping", "Your steps move the weights exactly as steps without clipping would: the gradients "
-                    "reach `optimizer.step()` at full size. Clipping must act on this step's gradients: "
-                    "after `loss.backward()` makes them and before `optimizer.step()` uses them."),
-    ("by value", "You clip each gradient value to ±max_norm (`clip_grad_value_`); the exercise clips the "
-                 "norm of all the gradients taken together (`clip_grad_norm_`), which keeps their "
-                 "direction."),
-    ("no zero_grad", "From the second step on the gradients pile up: call `optimizer.zero_grad()` at the "
-                     "start of every step."),
-    ("new optimizer", "Use the optimizer you are given: a new optimizer in every step forgets its "
-                      "momentum (and never sees the learning rate chosen for it)."),
-)
-UNCHANGED = ("After a call of train_step the parameters did not change: the step must end with "
-             "`optimizer.step()`, after `loss.backward()` (and `optimizer.zero_grad()` belongs before "
-             "`backward()`, not between it and `step()`).")
-SOFTMAXED = ("Your loss applies softmax before F.cross_entropy, which already contains it (log-softmax "
-             "inside): pass the raw scores `model(images)`.")
+def _matches(a, b, exact: bool = False) -> bool:
+    """Two lists of tensors of the same shapes and dtypes, value for value (to float tolerance)."""
+    return len(a) == len(b) and all(
+        type(x) is torch.Tensor and type(y) is torch.Tensor and x.shape == y.shape and x.dtype == y.dtype
+        and (checks.equal(x, y) if exact else checks.close(x, y, atol=1e-6, rtol=1e-5)) for x, y in zip(a, b))
+
+
+def _parameters(model: Answer, names: list[str]) -> list:
+    """The values of the answer-side model's parameters, in the order of the check's own copy."""
+    values = {p.name: p.value for p in model.parameters()}
+    return [values.get(name) for name in names]
+
+
+@dataclass
+class Step(Seen):
+    """One call of ``train_step`` as the check saw it: ``got`` the loss it returned (a plain float), the
+    answer's parameters ``before`` and ``after`` it (in the order of the check's copy ``start``), and
+    ``wanted``, the loss and parameters of the exercise's ``n`` steps from ``start``."""
+
+    n: int = 0
+    before: list = field(default_factory=list)
+    after: list = field(default_factory=list)
+    wanted: tuple = ()
+    start: nn.Module | None = None
+    batches: list = field(default_factory=list)
+
+    @property
+    def loss_differs(self) -> bool:
+        return abs(self.got - self.wanted[0]) > 1e-5 * max(1.0, abs(self.wanted[0]))
+
+    def softmaxed(self) -> float:
+        """The loss of the first batch with softmax applied before ``F.cross_entropy``."""
+        with torch.no_grad():
+            images, labels = self.batches[0]
+            return F.cross_entropy(F.softmax(self.start(images), dim=1), labels).item()
+
+    def follows(self, variant: str) -> bool:
+        """The parameters are those of ``n`` steps of a common mistake (``clipped_steps``' ``variant``)."""
+        exercise = self.exercise
+        steps = clipped_steps(self.start, self.batches[:self.n], exercise.max_norms, exercise.lr, exercise.momentum,
+                              variant)
+        return _matches(steps[-1][1], self.after)
 
 
 class TrainingStep(Exercise):
@@ -294,8 +320,33 @@ class TrainingStep(Exercise):
     # whether by norm (right) or, by mistake, value by value
     max_norms = (0.04, 0.02, 0.03)
     what = "`train_step(model, optimizer, images, labels, max_norm)`"
+    refuse = [   # after each call, in order, on the Step
+        Mistake("After a call of train_step the parameters did not change: the step must end with `optimizer.step()`, "
+                "after `loss.backward()` (and `optimizer.zero_grad()` belongs before `backward()`, not between it and "
+                "`step()`).", when=lambda s: _matches(s.after, s.before, exact=True)),
+        Mistake("Your loss applies softmax before F.cross_entropy, which already contains it (log-softmax inside): "
+                "pass the raw scores `model(images)`.", when=lambda s: s.loss_differs and abs(s.got - s.softmaxed()) < 1e-5),
+        Mistake("The loss your step returns ({got:.4f}) differs from `F.cross_entropy(model(images), labels)` before "
+                "the update ({wanted[0]:.4f}).", when=lambda s: s.loss_differs),
+    ]
+    mistakes = [   # the parameters differ from the exercise's steps: those of a common mistake's steps
+        Mistake("Your steps move the weights exactly as steps without clipping would: the gradients reach "
+                "`optimizer.step()` at full size. Clipping must act on this step's gradients: after `loss.backward()` "
+                "makes them and before `optimizer.step()` uses them.", when=lambda s: s.follows("no clipping")),
+        Mistake("You clip each gradient value to ±max_norm (`clip_grad_value_`); the exercise clips the norm of all "
+                "the gradients taken together (`clip_grad_norm_`), which keeps their direction.",
+                when=lambda s: s.follows("by value")),
+        Mistake("From the second step on the gradients pile up: call `optimizer.zero_grad()` at the start of every "
+                "step.", when=lambda s: s.follows("no zero_grad")),
+        Mistake("Use the optimizer you are given: a new optimizer in every step forgets its momentum (and never sees "
+                "the learning rate chosen for it).", when=lambda s: s.follows("new optimizer")),
+    ]
+    otherwise = ("After step {n} the parameters differ from one clipped step of the optimizer you were given: "
+                 "zero_grad, loss, backward, clip the gradients' norm to `max_norm`, step, in that order, once per call.")
 
     def check_answer(self, answer):
+        """Three calls on one model and optimizer (on the answer's side), each judged on the state the one
+        before left: a step is right only if it continues the exercise's steps."""
         splits = training.load_digit_splits()
         batches = [(splits.train_images[i * 32:(i + 1) * 32], splits.train_labels[i * 32:(i + 1) * 32])
                    for i in range(self.steps)]
@@ -305,42 +356,16 @@ class TrainingStep(Exercise):
         optimizer = answer.session.build(step_optimizer, model, self.lr, self.momentum)
         after = _parameters(model, names)
         for n, ((images, labels), max_norm) in enumerate(zip(batches, self.max_norms), start=1):
-            before = after      # each step starts where the last one left the model
             with checks.worded(None, self.what, kinds=(RuntimeError, TypeError, AttributeError)):
                 value = checks.call(answer, model, optimizer, images, labels, max_norm, what=self.what)
             loss = plain_number(value, "The value train_step returns")
-            after = _parameters(model, names)
-            if _matches(after, before, exact=True):
-                raise Incorrect(UNCHANGED)
-            wanted_loss, wanted_params = expected[n - 1]
-            if abs(loss - wanted_loss) > 1e-5 * max(1.0, abs(wanted_loss)):
-                with torch.no_grad():
-                    softmaxed = F.cross_entropy(F.softmax(start(batches[0][0]), dim=1), batches[0][1]).item()
-                if abs(loss - softmaxed) < 1e-5:
-                    raise Incorrect(SOFTMAXED)
-                raise Incorrect(f"The loss your step returns ({loss:.4f}) differs from "
-                                f"`F.cross_entropy(model(images), labels)` before the update ({wanted_loss:.4f}).")
-            if not _matches(after, wanted_params):
-                for variant, message in STEP_MISTAKES:
-                    steps = clipped_steps(start, batches[:n], self.max_norms, self.lr, self.momentum, variant)
-                    if _matches(steps[-1][1], after):
-                        raise Incorrect(message)
-                raise Incorrect(f"After step {n} the parameters differ from one clipped step of the optimizer you "
-                                "were given: zero_grad, loss, backward, clip the gradients' norm to `max_norm`, "
-                                "step, in that order, once per call.")
-
-
-def _matches(a, b, exact: bool = False) -> bool:
-    """Two lists of tensors of the same shapes and dtypes, value for value (to float tolerance)."""
-    return len(a) == len(b) and all(
-        type(x) is torch.Tensor and type(y) is torch.Tensor and x.shape == y.shape and x.dtype == y.dtype
-        and (checks.equal(x, y) if exact else checks.close(x, y, atol=1e-6, rtol=1e-5)) for x, y in zip(a, b))
-
-
-def _parameters(model: Answer, names: list[str]) -> list:
-    """The values of the answer-side model's parameters, in the order of the check's own copy."""
-    values = {p.name: p.value for p in model.parameters()}
-    return [values.get(name) for name in names]
+            step = Step(self, answer, Case(()), (), got=loss, n=n, before=after, after=_parameters(model, names),
+                        wanted=expected[n - 1], start=start, batches=batches)
+            after = step.after      # the next step starts where this one left the model
+            first_fitting(self.refuse, step, prefix="")
+            if not _matches(step.after, step.wanted[1]):
+                first_fitting(self.mistakes, step, prefix="")
+                raise Incorrect(step.say(self.otherwise))
 
 
 q2 = TrainingStep()
