@@ -200,6 +200,17 @@ print(json.dumps(warm_flags))
     assert len(said) == 1 and "bwrap refused" in said[0], done.stderr[-2000:]
 
 
+def test_a_machine_that_refuses_a_kernel_s_namespaces_gets_cold_kernels(monkeypatch):
+    """The parent tries a kernel's namespace steps once as it starts (``child.trial``): here
+    its own sandbox forbids user namespaces (as an AppArmor policy may), so it refuses to
+    serve, and the grader starts kernels cold, instead of kernels that die as they start."""
+    command = warm.parent_command
+    monkeypatch.setattr(warm, "parent_command",
+                        lambda *a: (lambda o, p: (o + ["--disable-userns"], p))(*command(*a)))
+    with pytest.raises(warm.Unavailable, match="namespaces cannot be made here.*unshare"):
+        warm.WarmParent(hide=[], tmp_mb=64)
+
+
 @pytest.fixture(scope="module", params=sorted(MODES))
 def warm_fault_run(tmp_path_factory, request):
     root = tmp_path_factory.mktemp("warm-faults")

@@ -65,6 +65,41 @@ def become_kernel(fds: list[int], request: dict, plan: dict) -> None:
         os._exit(SETUP_FAILED)
 
 
+def trial(report_fd: int) -> None:
+    """In a fork of the parent as it starts: a kernel's namespace steps (a user namespace and
+    the others, the IDs mapped, a new session keyring; in the new PID namespace a tmpfs, a new
+    /proc, user namespaces forbidden, loopback up, capabilities dropped), so that a machine
+    that refuses one of them (a kernel setting, an AppArmor or seccomp policy) is found before
+    any notebook is given a kernel that would die starting. Exits 0 when all worked; else
+    writes what failed to ``report_fd`` and exits ``SETUP_FAILED``."""
+    try:
+        isolate.die_with_parent(signal.SIGKILL)
+        uid, gid = os.geteuid(), os.getegid()
+        isolate.unshare(isolate.CLONE_NEWUSER | isolate.CLONE_NEWNS | isolate.CLONE_NEWPID
+                        | isolate.CLONE_NEWNET | isolate.CLONE_NEWIPC | isolate.CLONE_NEWUTS)
+        isolate.map_user(uid, gid)
+        isolate.new_session_keyring()
+        init = os.fork()
+        if init == 0:
+            try:
+                isolate.mount(None, "/", None, isolate.MS_REC | isolate.MS_PRIVATE)
+                isolate.mount("tmpfs", NEW_ROOT, "tmpfs", isolate.MS_NOSUID | isolate.MS_NODEV, "mode=0755")
+                os.makedirs(NEW_ROOT + "/proc")
+                isolate.mount("proc", NEW_ROOT + "/proc", "proc",
+                              isolate.MS_NOSUID | isolate.MS_NODEV | isolate.MS_NOEXEC)
+                isolate.forbid_user_namespaces(NEW_ROOT + "/proc")
+                isolate.loopback_up()
+                isolate.drop_capabilities()
+            except BaseException as error:  # noqa: BLE001
+                os.write(report_fd, str(error).encode()[:500])
+                os._exit(SETUP_FAILED)
+            os._exit(0)
+        os._exit(_wait_for(init))
+    except BaseException as error:  # noqa: BLE001
+        os.write(report_fd, str(error).encode()[:500])
+        os._exit(SETUP_FAILED)
+
+
 def _wait_for(pid: int) -> int:
     while True:
         try:

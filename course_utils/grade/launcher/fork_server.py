@@ -53,10 +53,11 @@ def fork_safety() -> str:
     return ""
 
 
-def warm_up() -> None:
-    """Import what a kernel imports, then fork once and let the child exit: OpenBLAS (through
-    numpy) starts a thread pool when loaded and shuts it down in its fork handler, so after
-    this the parent is one thread and stays so (it never computes anything)."""
+def warm_up() -> str:
+    """Import what a kernel imports, then fork once, a trial of a kernel's namespaces
+    (``child.trial``): OpenBLAS (through numpy) starts a thread pool when loaded and shuts it
+    down in its fork handler, so after this the parent is one thread and stays so (it never
+    computes anything). Returns why kernels cannot be forked here ("" when they can)."""
     from course_utils.grade.kernel_side import kernel
 
     kernel.preload()
@@ -65,10 +66,21 @@ def warm_up() -> None:
     for name in WARM_MODULES:
         importlib.import_module(name)
 
+    read_end, write_end = os.pipe()
     pid = os.fork()
     if pid == 0:
-        os._exit(0)
-    os.waitpid(pid, 0)
+        try:
+            os.close(read_end)
+            child.trial(write_end)
+        finally:
+            os._exit(child.SETUP_FAILED)
+    os.close(write_end)
+    _pid, status = os.waitpid(pid, 0)
+    with os.fdopen(read_end, "rb") as handle:
+        said = handle.read().decode(errors="replace")
+    if os.waitstatus_to_exitcode(status) != 0:
+        return f"a kernel's namespaces cannot be made here ({said or 'status %d' % status})"
+    return ""
 
 
 @dataclass
@@ -210,11 +222,12 @@ def main(argv=None) -> int:
         with open(os.path.join(folder, name), "rb") as handle:
             plan["fonts"][name] = handle.read()
     control = socket.socket(fileno=args.control_fd)
-    warm_up()
+    refused = warm_up()
     server = Server(control, plan)
     unsafe = fork_safety()
-    if unsafe:
-        server.send(event="refused", id="", reason=f"the warm parent is not safe to fork: {unsafe}")
+    if unsafe or refused:
+        server.send(event="refused", id="",
+                    reason=refused or f"the warm parent is not safe to fork: {unsafe}")
         return 1
     server.send(event="ready", tasks=tasks(), threads=threading.active_count())
     return server.serve()
