@@ -75,7 +75,7 @@ def solutions_of(module: str) -> str | None:
     """``engine.solutions_module`` of an exercise module that is not imported yet: its
     top-level ``SOLUTIONS = "..."`` if it has one, else the default; None if there is no
     such module."""
-    from course_utils.exercises.engine import SOLUTIONS_PACKAGE
+    from course_utils.exercises.engine import solutions_module
 
     try:
         spec = importlib.util.find_spec(module)
@@ -88,7 +88,7 @@ def solutions_of(module: str) -> str | None:
         if (isinstance(node, ast.Assign) and [getattr(t, "id", None) for t in node.targets] == ["SOLUTIONS"]
                 and isinstance(node.value, ast.Constant) and isinstance(node.value.value, str) and node.value.value):
             return node.value.value
-    return f"{SOLUTIONS_PACKAGE}.{module.rpartition('.')[2]}"
+    return solutions_module(module)
 
 
 def registry() -> dict:
