@@ -3,6 +3,8 @@ words the student must read. ``tests/unit/test_every_exercise.py`` judges every 
 notebook's inputs and on a grader's fresh ones); ``tests/unit/test_lesson07.py`` keeps the tests
 of special behaviour (the student's line, the broken network handed out, the first message)."""
 
+import copy
+
 import torch
 from torch import nn
 
@@ -246,6 +248,12 @@ def add_layer_reinitialising_the_optimizer(model, optimizer):
     optimizer.__init__(model.parameters())
 
 
+def add_layer_rebuilding_with_copies(model, optimizer):  # copies start without Adam's running averages
+    old = [copy.deepcopy(layer) for layer in model.layers]
+    new = nn.Linear(model.width, model.width)
+    model.layers = nn.ModuleList([*old, new])
+    optimizer.add_param_group({"params": [p for layer in [*old, new] for p in layer.parameters()]})
+
 Q2 = [
     Right(add_layer_registering_all_unknown_parameters),
     Right(add_layer_list_of_parameters_and_own_lr),
@@ -267,6 +275,7 @@ Q2 = [
     Wrong(add_layer_weight_only, "The optimizer does not know 1 parameter of the model (layers.2.bias)"),
     Wrong(add_layer_to_a_fresh_local_optimizer, "The optimizer does not know 2 parameters of the model"),
     Wrong(add_layer_reinitialising_the_optimizer, "The optimizer forgot what it had learned about the old layers"),
+    Wrong(add_layer_rebuilding_with_copies, "The optimizer forgot what it had learned about the old layers"),
 ]
 
 
@@ -533,6 +542,16 @@ class FirstHeadAlways(HeadsAddedOneByOne):
         return next(iter(self.outputs.values()))(self.trunk(x))
 
 
+class HeadSizesSwapped(Q4Trunk):
+    """Every key there, but each head has another head's size: found by where it sits, not only by shape."""
+
+    def __init__(self, i, h, heads):
+        super().__init__(i, h, heads)
+        self.heads = nn.ModuleDict({name: nn.Linear(h, n) for name, n in zip(heads, reversed(heads.values()))})
+
+    def forward(self, x, head):
+        return self.heads[head](torch.relu(self.trunk(x)))
+
 Q4 = [
     Right(AddModuleSequentialTrunk),
     Right(HeadsRegisteredBeforeTrunk),
@@ -545,6 +564,8 @@ Q4 = [
     Wrong(HeadsHardCoded, "head names ['colour']; yours are ['digit', 'parity']"),
     Wrong(SoftmaxHead, "is not `heads['digit'](relu(trunk(x)))`"),
     Wrong(FirstHeadAlways, "forward must use the head named by its second argument"),
+    Wrong(HeadSizesSwapped, "No registered `nn.Linear(8, 10)` for the head 'digit' (8 → 10); your registered Linear "
+                            "layers: Linear(4, 8), Linear(8, 2), Linear(8, 10)."),
 ]
 
 
