@@ -516,6 +516,14 @@ def tanh_for_a_relu(saved):
     return model
 
 
+def a_relu_named_fc1(saved):  # a layer without weights where the first Linear belongs: the check must not crash
+    model = nn.Sequential(OrderedDict([("fc1", nn.ReLU()), ("relu1", nn.ReLU()), ("fc2", nn.Linear(8, 8)),
+                                       ("relu2", nn.ReLU()), ("head", nn.Linear(8, 3))]))
+    for name, number in [("fc2", "2"), ("head", "4")]:
+        getattr(model, name).load_state_dict({"weight": saved[f"{number}.weight"], "bias": saved[f"{number}.bias"]})
+    return model
+
+
 def loads_into_another_model(saved):
     named_model().load_state_dict(OrderedDict(zip(named_model().state_dict().keys(), saved.values())))
     return named_model()
@@ -557,6 +565,8 @@ Q4 = [
     Wrong(never_loads, "Your function never calls `load_state_dict`.", absent="strict=False"),
     Wrong(loads_into_another_model, "A load ran without complaint, but into another model than the one `load_named` "
                                     "returns.", absent="strict=False"),
+    Wrong(a_relu_named_fc1, "'fc1' does not hold the saved weights of layer '0' ('0.weight', '0.bias'). Its keys in "
+                            "your model are 'fc1.weight' and 'fc1.bias'."),
     Wrong(tanh_for_a_relu, "Your model holds the saved weights but computes something else than the saved model: keep "
                            "the layers in the order Linear, ReLU, Linear, ReLU, Linear."),
 ]
