@@ -80,9 +80,7 @@ from course_utils.exercises.kinds.parts import Built, Case, Message, Mistake, Ra
 from course_utils.exercises.kinds.training import Score, TrainToTarget
 from course_utils.exercises.kinds.value_answers import ValueAnswer
 
-__all__ = ["Built", "Case", "DebugModel", "FunctionOnCases", "Layers", "Message", "Mistake", "ModuleSeen",
-           "ModuleWithCopiedWeights", "Op", "OutputDiffers", "Raised", "Requirement", "SameParameterCount",
-           "Score", "Seen", "Symptom", "TrainToTarget", "Twin",
-           "ValueAnswer"]
-__all__ += ["ChoicesSeen", "GrowingModel", "Growth", "LinearLayer", "ModuleOnChoices"]
-__all__ += ["ClassOnCases", "Instance"]
+__all__ = ["Built", "Case", "ChoicesSeen", "ClassOnCases", "DebugModel", "FunctionOnCases", "GrowingModel",
+           "Growth", "Instance", "Layers", "LinearLayer", "Message", "Mistake", "ModuleOnChoices",
+           "ModuleSeen", "ModuleWithCopiedWeights", "Op", "OutputDiffers", "Raised", "Requirement",
+           "SameParameterCount", "Score", "Seen", "Symptom", "TrainToTarget", "Twin", "ValueAnswer"]
