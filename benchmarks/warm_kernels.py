@@ -6,7 +6,9 @@
   cold (the launcher, bwrap and a kernel that imports torch) against warm (a fork of the warm
   parent: the grader's side, the parent and the new kernel's processes, all counted);
 - grades N solved copies of lesson 01 with the instructor command, cold and warm
-  (``COURSE_GRADING_WARM=1``), 2 workers, and checks the two gradebooks are the same;
+  (``COURSE_GRADING_WARM=0`` and ``1``), 2 workers (two pytest-xdist workers), and warm with
+  1 worker (one pytest process that starts the next kernel ahead), and checks the gradebooks
+  are the same;
 - autogrades the same submissions with nbgrader 0.9.6, installed for this into a temporary
   virtual environment (never into the course's), its kernel being the course's Python;
 - runs nbgrader and the warm grader once more over three times as many submissions: the
@@ -164,9 +166,7 @@ def _timed(command: list[str], cwd: Path, env: dict) -> tuple[float, float]:
 
 
 def _grade(root: Path, out: str, warm: bool, workers: int, subs: str = "subs") -> tuple[float, float]:
-    env = {k: v for k, v in os.environ.items() if k != "COURSE_GRADING_WARM"}
-    if warm:
-        env["COURSE_GRADING_WARM"] = "1"
+    env = dict(os.environ, COURSE_GRADING_WARM="1" if warm else "0")   # whatever the default
     command = [sys.executable, "-m", "course_utils.grade", subs, "--out", str(root / out),
                "--workers", str(workers), "--no-progress", "--fresh"]
     took = _timed(command, root, env)
@@ -241,6 +241,7 @@ def nbgrader_autograde(course: Path, python: Path, env: dict) -> tuple[float, fl
 def measure(submissions: int = 10, repeat: int = 2, starts: int = 5) -> dict:
     from course_utils.grade.launcher import warm
 
+    load_before = os.getloadavg()[0]
     with tempfile.TemporaryDirectory(prefix="warm-bench-") as tmp:
         root = Path(tmp)
         make_submissions(root / "subs", submissions)
@@ -288,7 +289,8 @@ def measure(submissions: int = 10, repeat: int = 2, starts: int = 5) -> dict:
             "per_submission_s": {k: round(v, 3) for k, v in per.items()},
             "cpu_per_submission_s": {k: round(v, 3) for k, v in cpu.items()},
             "warm_vs_nbgrader_cpu": round(cpu["nbgrader"] / cpu["warm"], 2),
-            "load_average": os.getloadavg()[0],
+            "load_average": os.getloadavg()[0], "load_average_before": load_before,
+            "warm1_vs_nbgrader": round(per["nbgrader"] / per["warm1"], 2),
             "marginal_s": marginal,
             "marginal_warm_vs_nbgrader": round(marginal["nbgrader"] / min(marginal["warm"], marginal["warm1"]), 2),
             "warm_vs_nbgrader": round(per["nbgrader"] / per["warm"], 2),
