@@ -30,11 +30,6 @@ from course_utils.exercises.kinds import (Case, DebugModel, Layers, Mistake, Mod
 from course_utils.exercises.kinds.parts import first_fitting
 
 
-def parameter_shape(entry, name: str = "weight"):
-    """The shape of one of a layer's own parameters (a ``ModuleEntry``), or None."""
-    return next((tuple(shape) for n, shape, _ in entry.parameters if n == name), None)
-
-
 def full_name(entry, name: str) -> str:
     return f"{entry.name}.{name}" if entry.name else name
 
@@ -101,7 +96,7 @@ class LayersInOrder(Requirement):
 
     def check(self, model, reference):
         mine, wanted = [entry for _, entry in checks.modules_of_type(model, nn.Linear)], _linears(reference)
-        if [parameter_shape(m) for m in mine] != [tuple(layer.weight.shape) for layer in wanted]:
+        if [checks.weight_shape(m) for m in mine] != [tuple(layer.weight.shape) for layer in wanted]:
             shapes = ", ".join(f"Linear({m.settings.get('in_features')} → {m.settings.get('out_features')})"
                                for m in mine)
             expected = ", ".join(f"Linear({layer.in_features} → {layer.out_features})" for layer in wanted)
@@ -515,10 +510,10 @@ def _parts(model, features: int, hidden: int) -> tuple | None:
     """The answer's two Linear layers (``ModuleEntry``) and its scale (``Parameter``), by shape; None
     where one of them is missing."""
     linears = [m for _, m in checks.modules_of_type(model, nn.Linear)]
-    inp = next((m for m in linears if parameter_shape(m) == (hidden, features)), None)
-    out = next((m for m in linears if parameter_shape(m) == (features, hidden)), None)
+    inp = next((m for m in linears if checks.weight_shape(m) == (hidden, features)), None)
+    out = next((m for m in linears if checks.weight_shape(m) == (features, hidden)), None)
     identities = {p.name: p.identity for p in model.parameters()}
-    biases = {identities.get(full_name(m, "bias")) for m in linears if parameter_shape(m, "bias") is not None}
+    biases = {identities.get(full_name(m, "bias")) for m in linears if checks.weight_shape(m, "bias") is not None}
     scale = next((p for p in checks.unique(model.parameters())
                   if tuple(p.value.shape) in ((features,), (1, features)) and p.identity not in biases), None)
     return None if inp is None or out is None or scale is None else (inp, out, scale)
@@ -625,8 +620,8 @@ class FixScaledMLP(DebugModel):
         inp, out, scale = found or (None, None, None)
         shape = tuple(scale.value.shape) if scale is not None else (features,)
         reference = checks.Computed(nn.ModuleDict({
-            "inp": nn.Linear(features, hidden, bias=inp is None or parameter_shape(inp, "bias") is not None),
-            "out": nn.Linear(hidden, features, bias=out is None or parameter_shape(out, "bias") is not None),
+            "inp": nn.Linear(features, hidden, bias=inp is None or checks.weight_shape(inp, "bias") is not None),
+            "out": nn.Linear(hidden, features, bias=out is None or checks.weight_shape(out, "bias") is not None),
             "scale": nn.ParameterList([nn.Parameter(checks.hidden_input(*shape, seed=5))])}), _scaled)
         reference.found = found   # what the refusals and ``matched`` read, without asking the answer again
         return reference

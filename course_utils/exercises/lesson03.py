@@ -561,7 +561,7 @@ def _of_shape(seen, shape) -> list:
     from one reading of its module tree per case (symptoms and mistakes ask for it several times)."""
     if "linears" not in vars(seen):
         seen.linears = [entry for _, entry in checks.modules_of_type(seen.model, nn.Linear)]
-    return [entry for entry in seen.linears if _weight_shape(entry) == shape]
+    return [entry for entry in seen.linears if checks.weight_shape(entry) == shape]
 
 
 def _saved_twice(model) -> tuple[list, int] | None:
@@ -666,10 +666,6 @@ def _output_or_none(layer: Answer, probe: torch.Tensor):
         if isinstance(error, NotImplementedError):
             raise
         return None
-
-
-def _weight_shape(entry) -> tuple | None:
-    return next((tuple(shape) for name, shape, _ in entry.parameters if name == "weight"), None)
 
 
 q1 = SequentialTwin()

@@ -125,10 +125,10 @@ def calls_per_module(model: nn.Module, *inputs, output: list | None = None) -> d
     return counts
 
 
-def weight_shape(entry: ModuleEntry) -> tuple | None:
-    """The shape of a probed tree entry's own ``weight`` parameter, or None: how a check finds a layer
-    by what it is (``Linear(4, 8)`` has weight shape (8, 4)), whatever the student named it."""
-    return next((tuple(shape) for name, shape, _ in entry.parameters if name == "weight"), None)
+def weight_shape(entry: ModuleEntry, parameter: str = "weight") -> tuple | None:
+    """The shape of a probed tree entry's own ``weight`` (or other ``parameter``), or None: how a check
+    finds a layer by what it is (``Linear(4, 8)`` has weight shape (8, 4)), whatever the student named it."""
+    return next((tuple(shape) for name, shape, _ in entry.parameters if name == parameter), None)
 
 
 def children_of(entries: list[ModuleEntry], name: str) -> list[ModuleEntry]:
