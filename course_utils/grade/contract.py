@@ -25,8 +25,8 @@ NOTEBOOK_TIMEOUT = Setting(600.0, "seconds one notebook may take in all")
 MEMORY_MB = Setting(2048, "resident memory per notebook, everything it starts included")
 FILE_MB = Setting(256, "largest file a kernel may write, in MB")
 OUTPUT_CHARS = Setting(100_000, "characters one cell may print or display per stream")
-WARM = Setting(False, "start each kernel as a fork of a warm parent that imported torch once "
-                      "(Linux with user namespaces; elsewhere kernels start cold, said once)")
+WARM = Setting(True, "start each kernel as a fork of a warm parent that imported torch once "
+                     "(Linux with user namespaces; elsewhere kernels start cold, said once)")
 
 
 # Environment variables, by who sets them for whom.
@@ -37,7 +37,7 @@ SCRATCH = "COURSE_GRADING_SCRATCH"               # launcher -> kernel: the noteb
 SOCKET_BASE = "COURSE_GRADING_SOCKET_BASE"       # pytest side -> kernel manager: ipc sockets
 FILE_MB_ENV = "COURSE_GRADING_FILE_MB"           # instructor -> kernel (FILE_MB)
 OUTPUT_CHARS_ENV = "COURSE_GRADING_OUTPUT_CHARS"  # instructor -> kernel (OUTPUT_CHARS)
-WARM_ENV = "COURSE_GRADING_WARM"                 # instructor -> pytest side: "1" (WARM)
+WARM_ENV = "COURSE_GRADING_WARM"                 # instructor -> pytest side: "1" or "0" (WARM)
 
 
 def env_int(environ, name: str, setting: Setting) -> int:

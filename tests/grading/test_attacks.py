@@ -62,7 +62,7 @@ def _processes_with(marker: str) -> list[str]:
 # fail the same way in both.
 MODES = {"xdist": "2", "one process": "20"}
 # Each kernel started cold (bwrap per kernel) or forked from the warm parent (launcher.warm).
-KERNELS = {"cold": {}, "warm": {"COURSE_GRADING_WARM": "1"}}
+KERNELS = {"cold": {"COURSE_GRADING_WARM": "0"}, "warm": {"COURSE_GRADING_WARM": "1"}}
 
 
 @pytest.fixture(scope="module", params=[(m, k) for m in sorted(MODES) for k in KERNELS],

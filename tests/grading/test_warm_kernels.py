@@ -4,7 +4,8 @@ them beyond the sandbox properties that ``test_sandbox.py`` proves in both modes
 The parent is one thread when it forks; a warm start costs a small fraction of a cold one;
 two warm kernels of the same parent see neither each other nor the parent; where the parent
 cannot start, kernels start cold and the log says so once; the fault students grade the same
-in warm mode.
+in both modes (``test_grading`` grades them with the default kernels, this file with the
+other ones).
 """
 
 from __future__ import annotations
@@ -22,6 +23,7 @@ from jupyter_client import BlockingKernelClient
 from jupyter_client.connect import write_connection_file
 
 import faults
+from course_utils.grade import contract
 from course_utils.grade.launcher import fork_server, memory_watch, sandbox, warm
 from test_grading import FIXTURE_ENV, MODES, grade, lesson90, rows
 
@@ -211,21 +213,25 @@ def test_a_machine_that_refuses_a_kernel_s_namespaces_gets_cold_kernels(monkeypa
         warm.WarmParent(hide=[], tmp_mb=64)
 
 
+# test_grading grades the fault students with the default kernels; here, with the others
+OTHER_KERNELS = "cold" if contract.WARM.default else "warm"
+
+
 @pytest.fixture(scope="module", params=sorted(MODES))
-def warm_fault_run(tmp_path_factory, request):
-    root = tmp_path_factory.mktemp("warm-faults")
+def other_fault_run(tmp_path_factory, request):
+    root = tmp_path_factory.mktemp(f"{OTHER_KERNELS}-faults")
     submissions = faults.build(root / "submissions")
     summary = grade(submissions, root / "out", faults.RELEASE, "--timeout", "5", "--workers",
                     MODES[request.param], "--memory-mb", "1024",
-                    env={**FIXTURE_ENV, "COURSE_GRADING_WARM": "1"})
+                    env={**FIXTURE_ENV, contract.WARM_ENV: "1" if OTHER_KERNELS == "warm" else "0"})
     log = (root / "out" / "pytest.log").read_text()
     assert "warm kernels unavailable" not in log, log[-2000:]
     return root / "out", summary
 
 
 @pytest.mark.parametrize("student", sorted(faults.NOTEBOOK_FAULTS))
-def test_each_fault_student_grades_the_same_with_warm_kernels(warm_fault_run, student):
-    out, _summary = warm_fault_run
+def test_each_fault_student_grades_the_same_with_cold_and_warm_kernels(other_fault_run, student):
+    out, _summary = other_fault_run
     _change, expected, note = faults.NOTEBOOK_FAULTS[student]
     row = rows(out)[student]
     assert lesson90(row) == {f"lesson90.{q}": p for q, p in expected.items()}, row

@@ -120,8 +120,11 @@ def pytest_addoption(parser):
                          "(default: those the notebooks' check cells import)")
     group.addoption("--grading-no-sandbox", action="store_true",
                     help="run kernels without bubblewrap (only where it cannot run)")
-    group.addoption("--grading-warm", action="store_true", default=bool(contract.WARM.default),
-                    help=contract.WARM.help + f" (or {contract.WARM_ENV}=1)")
+    group.addoption("--grading-warm", dest="grading_warm", action="store_true", default=None,
+                    help=contract.WARM.help + f" (or {contract.WARM_ENV}=1; "
+                         f"{'the default' if contract.WARM.default else 'off by default'})")
+    group.addoption("--grading-cold", dest="grading_warm", action="store_false",
+                    help=f"start every kernel cold, each importing torch (or {contract.WARM_ENV}=0)")
     group.addoption("--grading-release", default=None, metavar="DIR",
                     help="with --gradebook: the released exercise notebooks check cells are "
                          "restored from (default: the course's exercises/)")
@@ -213,7 +216,11 @@ def pytest_sessionstart(session):
 
 
 def _warm(config) -> bool:
-    return bool(config.option.grading_warm or os.environ.get(contract.WARM_ENV) == "1")
+    """--grading-warm or --grading-cold, else COURSE_GRADING_WARM (1 or 0), else the default."""
+    if config.option.grading_warm is not None:
+        return config.option.grading_warm
+    said = os.environ.get(contract.WARM_ENV, "")
+    return said == "1" if said in ("0", "1") else bool(contract.WARM.default)
 
 
 def _xdist_controller(config) -> bool:
