@@ -472,3 +472,23 @@ def test_course_notebooks_without_ids_or_as_nbformat_3_are_prepared_the_same(tmp
         ready, reports = prepare.restore(nb, release, name)
         assert (problem, reports) == ("", [])
         assert [c.source for c in ready.cells] == [c.source for c in expected.cells]
+
+
+def test_a_run_judges_with_the_modules_check_cells_name_and_no_other_import():
+    """``import torch.nn.functional as F`` in a release is not an exercise module: the grader
+    would import torch (a second or more) before its first kernel starts, to find no solutions."""
+    cells = [nbformat.v4.new_code_cell("import torch.nn.functional as F\n"
+                                       "from course_utils.exercises import lesson03 as ex\n"
+                                       "import course_utils.exercises.lesson04 as other"),
+             nbformat.v4.new_code_cell("ex.q1.check(answer)", metadata={"course": {"exercise": "lesson03.q1"}}),
+             nbformat.v4.new_code_cell("other.q2.check(x)"),                 # not a check cell: no metadata
+             nbformat.v4.new_code_cell("F.q3.check(y)", metadata={"course": {"exercise": "lesson03.q3"}}),
+             nbformat.v4.new_code_cell("nowhere.q4.check(z)", metadata={"course": {"exercise": "lesson03.q4"}})]
+    assert prepare.checked_modules(cells) == {"course_utils.exercises.lesson03", "torch.nn.functional"}
+    cells.pop(3)
+    assert prepare.checked_modules(cells) == {"course_utils.exercises.lesson03"}
+    course = prepare.load_release(Path(__file__).resolve().parents[2] / "exercises")
+    imported = {module for release in course.values() for _line, module in release.imports.values()}
+    checked = set().union(*(prepare.checked_modules(release.nb.cells) for release in course.values()))
+    assert "torch.nn.functional" in imported - checked
+    assert checked == {f"course_utils.exercises.lesson{number}" for number in course}

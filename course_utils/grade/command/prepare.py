@@ -31,6 +31,7 @@ from course_utils.grade.records import CourseRelease, RanWith
 
 IMPORT_LINE = re.compile(r"^\s*(?:from\s+([\w.]+)\s+import\s+(\w+)|import\s+([\w.]+))"
                          r"\s+as\s+(\w+)\s*$", re.M)
+CHECK_CALL = re.compile(r"^\s*(\w+)\.(q\d+)\.check\((.+)\)\s*$", re.S)   # ex.q1.check(answer)
 LESSON = re.compile(r"^(\d\d)_")
 COMPARED_METADATA = ("course", "tags")
 CELL_TYPES = ("code", "markdown", "raw")
@@ -54,6 +55,20 @@ class Release:
     def exercises(self) -> dict[str, int]:
         return {exercise_of(c): c.metadata["course"].get("points", 1) for c in self.checks}
 
+
+
+def checked_modules(cells) -> set[str]:
+    """The modules a notebook's check cells take their exercises from (``ex`` in
+    ``ex.q1.check(answer)``, resolved through the notebook's ``import ... as ex``), and none of
+    its other imports: the grader imports these and hides their solutions, and importing
+    ``torch.nn.functional`` there only to find it has no solutions cost a second before the
+    first kernel could start."""
+    aliases = {}
+    for cell in cells:
+        for frm, name, plain, alias in IMPORT_LINE.findall(cell.get("source", "")):
+            aliases[alias] = f"{frm}.{name}" if frm else plain
+    calls = (CHECK_CALL.match(cell.get("source", "")) for cell in cells if exercise_of(cell))
+    return {aliases[call.group(1)] for call in calls if call and call.group(1) in aliases}
 
 
 def load_release(folder: Path) -> dict[str, Release]:

@@ -218,8 +218,7 @@ def grade(settings: Settings) -> Graded:
         ran, from_cache = len(prepared.notebooks), prepared.reused
         if prepared.notebooks:
             write_notebooks(prepared)
-            modules = sorted({module for release in releases.values()
-                              for _line, module in release.imports.values()})
+            modules = sorted(set().union(*(prepare.checked_modules(r.nb.cells) for r in releases.values())))
             records_file = run_pytest(settings, scratch, prepared, private, modules)
             fresh = read_verdicts(records_file, prepared)
             _refuse_silent_failure(fresh)

@@ -249,18 +249,8 @@ def pytest_collection_modifyitems(session, config, items):
 
 
 def _exercise_modules(items) -> str:
-    modules = set()
-    for notebook in {id(nbval_bridge.notebook_of(i)): nbval_bridge.notebook_of(i)
-                     for i in items if nbval_bridge.is_cell(i)}.values():
-        aliases = {}
-        for cell in notebook.nb.cells:
-            for frm, name, plain, alias in prepare.IMPORT_LINE.findall(cell.get("source", "")):
-                aliases[alias] = f"{frm}.{name}" if frm else plain
-        for cell in notebook.nb.cells:
-            call = verdicts.CHECK_CALL.match(cell.get("source", "")) if _exercise(cell) else None
-            if call and call.group(1) in aliases:
-                modules.add(aliases[call.group(1)])
-    return ",".join(sorted(modules))
+    notebooks = {id(nbval_bridge.notebook_of(i)): nbval_bridge.notebook_of(i) for i in items if nbval_bridge.is_cell(i)}
+    return ",".join(sorted(set().union(*(prepare.checked_modules(nb.nb.cells) for nb in notebooks.values()))))
 
 
 _exercise = verdicts.exercise_of

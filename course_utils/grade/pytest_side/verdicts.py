@@ -7,13 +7,11 @@ names, through probes (``judge``). Nothing the cell printed, raised or returned 
 
 from __future__ import annotations
 
-import re
 from pathlib import Path
 
+from course_utils.grade.command.prepare import CHECK_CALL
 from course_utils.grade.contract import Fault
 from course_utils.grade.pytest_side import judge, nbval_bridge
-
-CHECK_CALL = re.compile(r"^\s*(\w+)\.(q\d+)\.check\((.+)\)\s*$", re.S)
 
 
 def exercise_of(cell) -> str:
