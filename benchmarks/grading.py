@@ -9,7 +9,9 @@ course's own notebooks (a mix of correct, partly wrong and broken), then times, 
   one pytest process that starts the next notebook's kernel while one runs;
 - ``python -m course_utils.grade`` with ``--workers 2`` (the speed-up compares 1 and 2 workers):
   over 4 notebooks, two pytest-xdist workers;
-- the same with ``--no-sandbox`` (what the bubblewrap sandbox costs);
+- the same with ``--no-sandbox``, against the sandbox with cold kernels (what bubblewrap costs:
+  warm kernels, the default, need the sandbox, so the sandbox's cost is measured cold on both sides);
+- the default (warm kernels) against cold ones, 1 worker;
 - a regrade after 3 of the submissions changed, with the cache of the 2-worker run (what
   incremental regrading saves).
 """
@@ -17,6 +19,7 @@ course's own notebooks (a mix of correct, partly wrong and broken), then times, 
 from __future__ import annotations
 
 import copy
+import os
 import random
 import statistics
 import subprocess
@@ -65,9 +68,10 @@ def make_submissions(folder: Path, count: int, lesson: str | None = None, seed: 
     return {"lesson": lesson, **kinds}
 
 
-def _timed(command: list[str], cwd: Path) -> float:
+def _timed(command: list[str], cwd: Path, **env: str) -> float:
     start = time.perf_counter()
-    subprocess.run(command, cwd=cwd, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    subprocess.run(command, cwd=cwd, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+                   env=dict(os.environ, **env))
     return time.perf_counter() - start
 
 
@@ -85,20 +89,23 @@ def measure(submissions: int = 100, repeat: int = 1) -> dict:
                     str(root / (out or f"out{workers}")), "--workers", str(workers),
                     "--no-progress", *extra]
 
-        times = {"plain": [], 1: [], 2: [], "open": [], "regrade": []}
+        times = {"plain": [], 1: [], 2: [], "cold1": [], "cold2": [], "open": [], "regrade": []}
         for _ in range(repeat):
             times["plain"].append(_timed(plain, root))
             times[1].append(_timed(grade(1, "--fresh"), root))
             times[2].append(_timed(grade(2, "--fresh"), root))
+            times["cold1"].append(_timed(grade(1, "--fresh", out="cold1"), root, COURSE_GRADING_WARM="0"))
+            times["cold2"].append(_timed(grade(2, "--fresh", out="cold2"), root, COURSE_GRADING_WARM="0"))
             times["open"].append(_timed(grade(2, "--fresh", "--no-sandbox", out="open"), root))
             changed = _change_three(root / "subs")
             times["regrade"].append(_timed(grade(2), root))
             _restore(changed)
-    plain_s, one, two, open_s, regrade = (statistics.median(times[k])
-                                          for k in ("plain", 1, 2, "open", "regrade"))
+    plain_s, one, two, cold1, cold2, open_s, regrade = (
+        statistics.median(times[k]) for k in ("plain", 1, 2, "cold1", "cold2", "open", "regrade"))
     return {"submissions": submissions, "mix": mix, "plain_s": plain_s, "grade_s": one,
             "one_worker_s": one, "two_workers_s": two, "overhead_ratio": one / plain_s,
-            "speedup": one / two, "no_sandbox_s": open_s, "sandbox_cost": two / open_s - 1,
+            "speedup": one / two, "cold_one_worker_s": cold1, "cold_two_workers_s": cold2,
+            "no_sandbox_s": open_s, "sandbox_cost": cold2 / open_s - 1,
             "regrade_s": regrade, "regrade_ratio": regrade / two, "repeat": repeat}
 
 
