@@ -48,13 +48,7 @@ def become_kernel(fds: list[int], request: dict, plan: dict) -> None:
         os.closerange(3, min(fds))
         os.closerange(min(fds) + 1, max(fds))
         os.closerange(max(fds) + 1, 65536)
-        isolate.die_with_parent(signal.SIGKILL)
-        uid, gid = os.geteuid(), os.getegid()
-        isolate.unshare(isolate.CLONE_NEWUSER | isolate.CLONE_NEWNS | isolate.CLONE_NEWPID
-                        | isolate.CLONE_NEWNET | isolate.CLONE_NEWIPC | isolate.CLONE_NEWUTS)
-        isolate.map_user(uid, gid)
-        isolate.new_session_keyring()
-        init = os.fork()
+        init = _enter_namespaces()
         if init == 0:
             _init(scratch_fd, socket_fd, request, plan)
         os.close(scratch_fd)
@@ -73,13 +67,7 @@ def trial(report_fd: int) -> None:
     any notebook is given a kernel that would die starting. Exits 0 when all worked; else
     writes what failed to ``report_fd`` and exits ``SETUP_FAILED``."""
     try:
-        isolate.die_with_parent(signal.SIGKILL)
-        uid, gid = os.geteuid(), os.getegid()
-        isolate.unshare(isolate.CLONE_NEWUSER | isolate.CLONE_NEWNS | isolate.CLONE_NEWPID
-                        | isolate.CLONE_NEWNET | isolate.CLONE_NEWIPC | isolate.CLONE_NEWUTS)
-        isolate.map_user(uid, gid)
-        isolate.new_session_keyring()
-        init = os.fork()
+        init = _enter_namespaces()
         if init == 0:
             try:
                 isolate.mount(None, "/", None, isolate.MS_REC | isolate.MS_PRIVATE)
@@ -98,6 +86,19 @@ def trial(report_fd: int) -> None:
     except BaseException as error:  # noqa: BLE001
         os.write(report_fd, str(error).encode()[:500])
         os._exit(SETUP_FAILED)
+
+
+def _enter_namespaces() -> int:
+    """A kernel's namespaces, entered by this process (a user namespace that owns the others, its
+    IDs mapped to themselves, a new session keyring; dies with its parent), then the fork of
+    the namespaces' init: ``os.fork()``'s result. The same steps for a kernel and the trial."""
+    isolate.die_with_parent(signal.SIGKILL)
+    uid, gid = os.geteuid(), os.getegid()
+    isolate.unshare(isolate.CLONE_NEWUSER | isolate.CLONE_NEWNS | isolate.CLONE_NEWPID
+                    | isolate.CLONE_NEWNET | isolate.CLONE_NEWIPC | isolate.CLONE_NEWUTS)
+    isolate.map_user(uid, gid)
+    isolate.new_session_keyring()
+    return os.fork()
 
 
 def _wait_for(pid: int) -> int:
