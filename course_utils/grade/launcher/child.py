@@ -70,11 +70,7 @@ def trial(report_fd: int) -> None:
         init = _enter_namespaces()
         if init == 0:
             try:
-                isolate.mount(None, "/", None, isolate.MS_REC | isolate.MS_PRIVATE)
-                isolate.mount("tmpfs", NEW_ROOT, "tmpfs", isolate.MS_NOSUID | isolate.MS_NODEV, "mode=0755")
-                os.makedirs(NEW_ROOT + "/proc")
-                isolate.mount("proc", NEW_ROOT + "/proc", "proc",
-                              isolate.MS_NOSUID | isolate.MS_NODEV | isolate.MS_NOEXEC)
+                _root_with_proc(NEW_ROOT)
                 isolate.forbid_user_namespaces(NEW_ROOT + "/proc")
                 isolate.loopback_up()
                 isolate.drop_capabilities()
@@ -145,13 +141,18 @@ def _mountpoint(path: str, like: str) -> None:
             open(path, "w").close()
 
 
-def build_root(scratch_fd, scratch, socket_fd, socket_dir, connection_file, request, plan):
-    new = NEW_ROOT
+def _root_with_proc(new: str) -> None:
+    """The first steps of a kernel's root, shared with the trial so that it tries these very
+    steps: mounts made private, an empty tmpfs at ``new``, and the new PID namespace's /proc."""
     isolate.mount(None, "/", None, isolate.MS_REC | isolate.MS_PRIVATE)
     isolate.mount("tmpfs", new, "tmpfs", isolate.MS_NOSUID | isolate.MS_NODEV, "mode=0755")
     os.makedirs(new + "/proc")
-    isolate.mount("proc", new + "/proc", "proc",
-                  isolate.MS_NOSUID | isolate.MS_NODEV | isolate.MS_NOEXEC)
+    isolate.mount("proc", new + "/proc", "proc", isolate.MS_NOSUID | isolate.MS_NODEV | isolate.MS_NOEXEC)
+
+
+def build_root(scratch_fd, scratch, socket_fd, socket_dir, connection_file, request, plan):
+    new = NEW_ROOT
+    _root_with_proc(new)
     os.makedirs(new + "/dev")
     isolate.mount("/dev", new + "/dev", None, isolate.MS_BIND | isolate.MS_REC)
     isolate.mount("tmpfs", new + "/dev/shm", "tmpfs", isolate.MS_NOSUID | isolate.MS_NODEV,
