@@ -74,11 +74,11 @@ def rows(results: dict) -> list[tuple[str, str, str, str]]:
     if "warm" in results:
         r = results["warm"]
         per = r["per_submission_s"]
-        out.append((f"grading {r['submissions']} solved lesson-01 submissions, 2 workers, warm "
-                    "kernels vs nbgrader autograde (same run)",
+        out.append((f"grading {r['submissions']} solved lesson-01 submissions, --workers 2 (auto: one "
+                    "process), warm kernels vs nbgrader autograde (same run)",
                     f"{per['warm']:.2f} s vs {per['nbgrader']:.2f} s per submission = "
                     f"{r['warm_vs_nbgrader']:.2f}× (cold kernels: {per['cold']:.2f} s, "
-                    f"{r['cold_vs_nbgrader']:.2f}×; warm, 1 worker: {per['warm1']:.2f} s); "
+                    f"{r['cold_vs_nbgrader']:.2f}×; warm, --workers 1: {per['warm1']:.2f} s); "
                     f"processor time {r['cpu_per_submission_s']['warm']:.2f} s vs "
                     f"{r['cpu_per_submission_s']['nbgrader']:.2f} s = {r['warm_vs_nbgrader_cpu']:.2f}×"
                     f" (load average {r['load_average']:.1f})",
@@ -88,8 +88,8 @@ def rows(results: dict) -> list[tuple[str, str, str, str]]:
             out.append((f"one more submission (from {r['submissions']} to "
                         f"{3 * r['submissions']}), warm kernels vs nbgrader autograde",
                         f"{min(m['warm'], m['warm1']):.2f} s vs {m['nbgrader']:.2f} s = "
-                        f"{r['marginal_warm_vs_nbgrader']:.2f}× (warm: 2 workers {m['warm']:.2f} s,"
-                        f" 1 worker {m['warm1']:.2f} s)", "≥ 5 ×",
+                        f"{r['marginal_warm_vs_nbgrader']:.2f}× (warm: --workers 2 {m['warm']:.2f} s,"
+                        f" --workers 1 {m['warm1']:.2f} s)", "≥ 5 ×",
                         _verdict(r["marginal_warm_vs_nbgrader"] >= 5)))
         out.append(("processor time of one kernel start, warm (fork of the warm parent) vs "
                     "cold (launcher + bwrap + import torch)",

@@ -6,9 +6,9 @@
   cold (the launcher, bwrap and a kernel that imports torch) against warm (a fork of the warm
   parent: the grader's side, the parent and the new kernel's processes, all counted);
 - grades N solved copies of lesson 01 with the instructor command, cold and warm
-  (``COURSE_GRADING_WARM=0`` and ``1``), 2 workers (two pytest-xdist workers), and warm with
-  1 worker (one pytest process that starts the next kernel ahead), and checks the gradebooks
-  are the same;
+  (``COURSE_GRADING_WARM=0`` and ``1``) with ``--workers 2`` (``--parallel auto`` runs these
+  light notebooks in one process that starts the next two kernels ahead), and warm with
+  ``--workers 1`` (the next kernel ahead), and checks the gradebooks are the same;
 - autogrades the same submissions with nbgrader 0.9.6, installed for this into a temporary
   virtual environment (never into the course's), its kernel being the course's Python;
 - runs nbgrader and the warm grader once more over three times as many submissions: the

@@ -34,6 +34,10 @@ from course_utils.exercises.kinds import (Built, Case, FunctionOnCases, Mistake,
 from course_utils.exercises.kinds.parts import first_fitting
 from course_utils.probes.client import Answer, ProbeFault
 
+# About how long a solved notebook of this lesson computes in its grading kernel (it trains):
+# the grader runs such notebooks side by side (contract.KERNEL_SECONDS)
+KERNEL_SECONDS = 10
+
 
 class BranchBlock(nn.Module):
     """Two views of the same feature maps joined on the channel dim: 3×3 (context) and 1×1 (per pixel)."""

@@ -46,8 +46,10 @@ def grade_main(argv: list[str]) -> int:
     parser.add_argument("--release", type=Path, default=DEFAULT_RELEASE,
                         help="the released exercise notebooks (default: exercises/)")
     parser.add_argument("--workers", type=int, default=os.cpu_count() or 1,
-                        help="cores to use: pytest-xdist workers, or for a small run kernels "
-                             "started at once while one notebook runs (default: all cores)")
+                        help="cores to use: pytest-xdist workers, or kernels started at once "
+                             "while one notebook runs (see --parallel; default: all cores)")
+    parser.add_argument("--parallel", type=contract.Parallel, default=contract.PARALLEL.default,
+                        choices=list(contract.Parallel), help=contract.PARALLEL.help)
     parser.add_argument("--timeout", type=float, default=contract.TIMEOUT.default,
                         help=contract.TIMEOUT.help)
     parser.add_argument("--shard", type=_shard, default=(1, 1), metavar="K/N",
@@ -73,6 +75,7 @@ def grade_main(argv: list[str]) -> int:
     if args.workers < 1:
         parser.error("--workers must be at least 1")
     settings = Settings(args.submissions, args.out, args.release, workers=args.workers,
+                        parallel=args.parallel,
                         timeout=args.timeout, shard=args.shard, memory_mb=args.memory_mb,
                         notebook_timeout=args.notebook_timeout, sandbox=not args.no_sandbox,
                         progress=not args.no_progress, keep_scratch=args.keep_scratch,
@@ -88,17 +91,19 @@ def grade_main(argv: list[str]) -> int:
     except GradingError as error:
         print(f"grading failed, no gradebook written: {error}", file=sys.stderr)
         return 2
-    page = write_results(graded.book, args.out, prepare.load_release(args.release), args.export)
+    page = write_results(graded.book, args.out, prepare.load_release(args.release), args.export,
+                         graded.catalog)
     print(summary(graded.book))
     print(f"notebooks run: {graded.ran}, reused from the cache: {graded.reused}")
     print(f"report: {page}")
     return 0
 
 
-def write_results(book: dict, out: Path, releases, export_kinds=()) -> Path:
+def write_results(book: dict, out: Path, releases, export_kinds=(), catalog=None) -> Path:
     """Gradebook, feedback, exports, and last the report (its links point at the feedback)."""
     gradebook.write(book, out)
-    feedback.write_all(book, feedback.exercise_info(releases, out / ".cache"), out / "feedback")
+    feedback.write_all(book, feedback.exercise_info(releases, out / ".cache", catalog),
+                       out / "feedback")
     for kind in export_kinds:
         exports.write_export(book, out, kind)
     return report.write_report(book, out)

@@ -25,6 +25,28 @@ NOTEBOOK_TIMEOUT = Setting(600.0, "seconds one notebook may take in all")
 MEMORY_MB = Setting(2048, "resident memory per notebook, everything it starts included")
 FILE_MB = Setting(256, "largest file a kernel may write, in MB")
 OUTPUT_CHARS = Setting(100_000, "characters one cell may print or display per stream")
+class Parallel(str, Enum):
+    """How a grading run spreads its notebooks over ``--workers`` cores."""
+
+    AUTO = "auto"                # side by side where the lessons declare their notebooks heavy
+    SIDE_BY_SIDE = "side-by-side"  # pytest-xdist: N workers, each running its own notebooks
+    ONE_PROCESS = "one-process"  # one notebook at a time, the next N kernels started ahead
+
+    def __str__(self) -> str:
+        return self.value
+
+
+PARALLEL = Setting(Parallel.AUTO, "how notebooks share the cores: side-by-side (pytest-xdist "
+                                  "workers) pays off for notebooks that compute for seconds; "
+                                  "one-process (the next kernels started ahead) for lighter ones, "
+                                  "where each notebook costs more in messages than in computing; "
+                                  "auto chooses by the lessons' KERNEL_SECONDS")
+# An exercise module may declare ``KERNEL_SECONDS = 12``: about how long a solved notebook of
+# its lesson computes in its kernel. With --parallel auto, notebooks that take this long on
+# average run side by side; lighter ones (undeclared: LIGHT_KERNEL_SECONDS) in one process.
+KERNEL_SECONDS = "KERNEL_SECONDS"
+LIGHT_KERNEL_SECONDS = 0.5
+SIDE_BY_SIDE_FROM_S = 3.0
 WARM = Setting(True, "start each kernel as a fork of a warm parent that imported torch once "
                      "(Linux with user namespaces; elsewhere kernels start cold, said once)")
 

@@ -57,10 +57,11 @@ def _processes_with(marker: str) -> list[str]:
     return found
 
 
-# About 35 notebooks: two pytest-xdist workers, or (with 20 workers) one process that starts
+# About 35 notebooks: side by side in two pytest-xdist workers, or in one process that starts
 # kernels ahead while a neighbour's notebook runs (execute.parallel_workers); every attack must
 # fail the same way in both.
-MODES = {"xdist": "2", "one process": "20"}
+MODES = {"xdist": ("--workers", "2", "--parallel", "side-by-side"),
+         "one process": ("--workers", "2", "--parallel", "one-process")}
 # Each kernel started cold (bwrap per kernel) or forked from the warm parent (launcher.warm).
 KERNELS = {"cold": {"COURSE_GRADING_WARM": "0"}, "warm": {"COURSE_GRADING_WARM": "1"}}
 
@@ -72,7 +73,7 @@ def attack_run(tmp_path_factory, request):
     root = tmp_path_factory.mktemp("attacks")
     submissions = attacks.build(root / "submissions")
     before = _install_digest()
-    done = subprocess.run(_command(submissions, root / "out", "--workers", MODES[mode],
+    done = subprocess.run(_command(submissions, root / "out", *MODES[mode],
                                    "--timeout", "10",
                                    "--notebook-timeout", "20", "--memory-mb", "1024"),
                           capture_output=True, text=True, timeout=900, cwd=root,
@@ -177,9 +178,8 @@ def test_missing_pytest_xdist_is_loud(tmp_path):
     fake = tmp_path / "fake"
     (fake / "xdist").mkdir(parents=True)
     (fake / "xdist" / "__init__.py").write_text("raise ImportError('no xdist here')\n")
-    # five notebooks on two workers: more than one process grades alone (runner.SMALL_RUN)
     stderr = _loud(tmp_path, {"PYTHONPATH": os.pathsep.join([str(fake), str(attacks.FIXTURES)])},
-                   "--workers", "2", students=("ada", "bo", "cy", "di", "ed"))
+                   "--workers", "2", "--parallel", "side-by-side", students=("ada", "bo", "cy"))
     assert "pytest-xdist is not installed" in stderr
 
 

@@ -41,18 +41,19 @@ def lesson90(row: dict) -> dict:
     return {e: p for e, p in row["points"].items() if e.startswith("lesson90.")}
 
 
-# 18 notebooks: two pytest-xdist workers, or (with more workers than a ninth of them) one
-# process that starts kernels ahead (runner.parallel_workers); every fault must be told apart
-# either way, kernel restarts included.
-MODES = {"xdist": "2", "one process": "9"}
+# 18 notebooks: side by side in two pytest-xdist workers, or in one process that starts kernels
+# ahead (execute.parallel_workers); every fault must be told apart either way, kernel restarts
+# included.
+MODES = {"xdist": ("--workers", "2", "--parallel", "side-by-side"),
+         "one process": ("--workers", "2", "--parallel", "one-process")}
 
 
 @pytest.fixture(scope="module", params=sorted(MODES))
 def fault_run(tmp_path_factory, request):
     root = tmp_path_factory.mktemp("faults")
     submissions = faults.build(root / "submissions")
-    summary = grade(submissions, root / "out", faults.RELEASE, "--timeout", "5", "--workers",
-                    MODES[request.param], "--memory-mb", "1024", env=FIXTURE_ENV)
+    summary = grade(submissions, root / "out", faults.RELEASE, "--timeout", "5",
+                    *MODES[request.param], "--memory-mb", "1024", env=FIXTURE_ENV)
     log = (root / "out" / "pytest.log").read_text()
     assert ("bringing up nodes" in log) == (request.param == "xdist"), log[:500]
     return root / "out", summary

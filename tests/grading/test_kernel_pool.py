@@ -14,9 +14,12 @@ from queue import Queue
 
 import pytest
 
-from course_utils.grade.command import execute, runner
+from course_utils.grade import contract
+from course_utils.grade.command import execute, prepare, runner
+from course_utils.grade.pytest_side import kernel_pool
 from course_utils.grade.pytest_side.kernel_pool import KernelPool, wait_until_ready
 
+ROOT = Path(__file__).resolve().parents[2]
 FOLDERS = ["/scratch/a", "/scratch/b", "/scratch/c", "/scratch/d"]
 
 
@@ -31,6 +34,7 @@ class FakeManager:
         self.kernel_name = kernel_name
         self.number = next(self.ids)
         self.alive, self.answers = True, True
+        self.iopub_misses = 0   # statuses published before this client's IOPub subscription
         self.stopped = threading.Event()
         self.stderr = None
         FakeManager.instances.append(self)
@@ -54,6 +58,7 @@ class FakeManager:
 class FakeClient:
     def __init__(self, manager):
         self.manager, self.replies, self.asked = manager, Queue(), 0
+        self.published = Queue()
         self.channels = False
 
     def start_channels(self):
@@ -68,10 +73,20 @@ class FakeClient:
         if self.manager.answers:
             self.replies.put({"parent_header": {"msg_id": "someone else's"}})
             self.replies.put({"parent_header": {"msg_id": msg_id}})
+            if self.manager.iopub_misses:
+                self.manager.iopub_misses -= 1
+            else:
+                self.published.put({"parent_header": {"msg_id": msg_id}, "msg_type": "status",
+                                    "content": {"execution_state": "busy"}})
+                self.published.put({"parent_header": {"msg_id": msg_id}, "msg_type": "status",
+                                    "content": {"execution_state": "idle"}})
         return msg_id
 
     def get_shell_msg(self, timeout=None):
         return self.replies.get(timeout=timeout)
+
+    def get_iopub_msg(self, timeout=None):
+        return self.published.get(timeout=timeout)
 
 
 @pytest.fixture(autouse=True)
@@ -161,6 +176,27 @@ def test_waiting_for_a_kernel_matches_its_own_reply():
     assert client.asked == 1
 
 
+def test_a_kernel_is_ready_once_its_iopub_messages_arrive_and_a_missed_one_costs_little():
+    """A kernel that had just started when it was claimed published the first statuses before
+    the client's IOPub subscription reached it: asked again after IOPUB_WAIT, not after the
+    whole second nbval waits (and nbval's own check then passes at once)."""
+    manager = FakeManager("grading")
+    manager.iopub_misses = 3
+    client = manager.client()
+    began = time.monotonic()
+    wait_until_ready(manager, client, timeout=5)
+    assert client.asked == 4
+    assert time.monotonic() - began < 3 * kernel_pool.IOPUB_WAIT + 0.5
+    assert client.published.empty() or client.published.get()["content"]["execution_state"] != "idle"
+
+
+def test_a_kernel_whose_iopub_never_arrives_times_out():
+    manager = FakeManager("grading")
+    manager.iopub_misses = 10 ** 6
+    with pytest.raises(RuntimeError, match="Kernel didn't respond in 1 seconds"):
+        wait_until_ready(manager, manager.client(), timeout=1)
+
+
 def test_a_kernel_that_dies_while_starting_is_reported_at_once():
     manager = FakeManager("grading")
     manager.answers, manager.alive = False, False
@@ -197,11 +233,36 @@ def test_a_kernel_that_does_not_start_is_stopped_and_the_error_raised():
 
 
 
-@pytest.mark.parametrize(("workers", "notebooks", "expected"), [
-    (2, 3, 1), (2, 4, 1), (2, 5, 2), (2, 100, 2), (1, 100, 1), (8, 16, 1), (8, 17, 8)])
-def test_small_runs_are_one_process_and_larger_ones_use_xdist(workers, notebooks, expected):
-    settings = runner.Settings(Path("subs"), Path("out"), Path("release"), workers=workers)
-    assert execute.parallel_workers(settings, notebooks) == expected
+LIGHT, HEAVY = contract.LIGHT_KERNEL_SECONDS, 10.0
+
+
+@pytest.mark.parametrize(("parallel", "workers", "notebooks", "seconds", "expected"), [
+    # auto: light notebooks in one process however many; heavy ones side by side
+    ("auto", 2, 100, LIGHT, 1), ("auto", 8, 17, LIGHT, 1), ("auto", 2, 8, HEAVY, 2),
+    ("auto", 2, 2, HEAVY, 2), ("auto", 8, 3, HEAVY, 3), ("auto", 2, 1, HEAVY, 1),
+    ("auto", 1, 100, HEAVY, 1), ("auto", 2, 8, contract.SIDE_BY_SIDE_FROM_S - 0.1, 1),
+    # what the instructor asked for, never more workers than notebooks
+    ("side-by-side", 2, 100, LIGHT, 2), ("side-by-side", 4, 3, LIGHT, 3),
+    ("side-by-side", 1, 100, LIGHT, 1), ("one-process", 2, 100, HEAVY, 1)])
+def test_notebooks_run_side_by_side_only_where_they_compute_for_seconds(parallel, workers,
+                                                                         notebooks, seconds, expected):
+    settings = runner.Settings(Path("subs"), Path("out"), Path("release"), workers=workers,
+                               parallel=contract.Parallel(parallel))
+    assert execute.parallel_workers(settings, notebooks, seconds) == expected
+
+
+def test_the_lessons_declare_their_kernel_seconds_and_a_run_takes_the_mean(tmp_path):
+    """Lesson 08 trains (KERNEL_SECONDS = 10); lesson 01 declares nothing (LIGHT)."""
+    releases = prepare.load_release(ROOT / "exercises")
+
+    def run_of(*lessons):
+        return runner.Prepared(notebooks=[(tmp_path / str(i), None, releases[lesson])
+                                          for i, lesson in enumerate(lessons)])
+
+    assert execute.kernel_seconds(run_of("08", "08")) == 10
+    assert execute.kernel_seconds(run_of("01", "01", "01")) == LIGHT
+    assert execute.kernel_seconds(run_of("08", "01")) == (10 + LIGHT) / 2
+    assert execute.kernel_seconds(run_of()) == 0
 
 
 @pytest.mark.parametrize("message", ["Kernel didn't respond in 60 seconds",

@@ -17,6 +17,8 @@ import pytest
 from course_utils.grade.command import cache, exports, report
 from class_fixture import HOSTILE, HOSTILE_ANSWER, build_class  # tests/grading/ is on sys.path
 
+ROOT = Path(__file__).resolve().parents[2]
+
 
 @pytest.fixture
 def book():
@@ -446,3 +448,27 @@ def test_prune_keeps_the_keys_of_this_run(tmp_path):
 ])
 def test_only_runs_that_went_through_are_worth_keeping(records, expected, keep):
     assert cache.worth_keeping(records, expected) is keep
+
+
+def test_feedback_takes_titles_and_hints_from_the_runs_catalog_as_from_the_modules(tmp_path, monkeypatch):
+    """The grading run writes the catalog of what it judged; read back, it gives the feedback
+    exactly what importing the exercise modules here gives, and an entry missing or malformed
+    makes the command read the modules after all."""
+    from course_utils.grade.command import feedback, prepare
+    from course_utils.grade.pytest_side import judge
+
+    releases = prepare.load_release(ROOT / "exercises")
+    modules = sorted(set().union(*(prepare.checked_modules(r.nb.cells) for r in releases.values())))
+    monkeypatch.setenv("COURSE_GRADING_EXERCISES", ",".join(modules))
+    judge.write_catalog(judge.registry(), tmp_path / "catalog.json")
+    catalog = json.loads((tmp_path / "catalog.json").read_text())
+    from_modules = feedback._read_exercise_info(releases)
+    assert feedback.exercise_info(releases, judged=catalog) == from_modules
+    assert from_modules["lesson01.q1"]["title"] and from_modules["lesson01.q1"]["hints"]
+    assert list(tmp_path.iterdir()) == [tmp_path / "catalog.json"]   # no partial file left
+
+    missing = {k: v for k, v in catalog.items() if k != "lesson03.q2"}
+    assert feedback._from_catalog(releases, missing) is None
+    malformed = {**catalog, "lesson03.q2": {"title": "t", "hints": [3]}}
+    assert feedback._from_catalog(releases, malformed) is None
+    assert feedback.exercise_info(releases, judged=malformed) == from_modules

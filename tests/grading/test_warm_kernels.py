@@ -223,8 +223,8 @@ def other_fault_run(tmp_path_factory, request):
     submissions = faults.build(root / "submissions")
     # 15 s per cell: the memory hog filled its 1024 MB in more than 5 s once, in a fresh-clone CI run
     # beside another grading run of these faults, and was told it timed out
-    summary = grade(submissions, root / "out", faults.RELEASE, "--timeout", "15", "--workers",
-                    MODES[request.param], "--memory-mb", "1024",
+    summary = grade(submissions, root / "out", faults.RELEASE, "--timeout", "15",
+                    *MODES[request.param], "--memory-mb", "1024",
                     env={**FIXTURE_ENV, contract.WARM_ENV: "1" if OTHER_KERNELS == "warm" else "0"})
     log = (root / "out" / "pytest.log").read_text()
     assert "warm kernels unavailable" not in log, log[-2000:]

@@ -347,3 +347,22 @@ def test_solution_object_is_what_the_solution_text_defines():
     assert block.__name__ == "ResidualBlock" and issubclass(block, nn.Module)
     assert lesson06.ResidualReference is not None and lesson06.ResidualReference.__name__ == "ResidualBlock"
     assert_check_passed(lesson06.q1, block)
+
+
+def test_declared_reads_a_modules_constant_without_importing_it(tmp_path, monkeypatch):
+    """What the grader learns of an exercise module before it imports torch: SOLUTIONS and
+    KERNEL_SECONDS, read from the source; a constant of the wrong kind is the default."""
+    declared = engine.declared
+    (tmp_path / "declaring_lesson.py").write_text(
+        'import torch_that_is_not_installed\nSOLUTIONS = "hidden.place"\nKERNEL_SECONDS = 12\n'
+        'RATE = 0.5\nFLAG = True\nTEXT = 3\n')
+    monkeypatch.syspath_prepend(str(tmp_path))
+    assert declared("declaring_lesson", "SOLUTIONS", str) == "hidden.place"
+    assert declared("declaring_lesson", "KERNEL_SECONDS", float) == 12.0
+    assert declared("declaring_lesson", "RATE", float) == 0.5
+    assert declared("declaring_lesson", "FLAG", float, default=1.0) == 1.0   # a bool is no number
+    assert declared("declaring_lesson", "TEXT", str, default="") == ""
+    assert declared("declaring_lesson", "ABSENT", float, default=0.5) == 0.5
+    assert declared("no_such_lesson_module", "SOLUTIONS", str, default="") is None
+    assert "declaring_lesson" not in sys.modules
+    assert declared("course_utils.exercises.lesson08", "KERNEL_SECONDS", float) == 10.0

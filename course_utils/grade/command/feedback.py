@@ -17,19 +17,37 @@ OUTCOME_WORDS = {"correct": "correct", "not correct": "not correct yet",
                  "fault": "could not be graded"}
 
 
-def exercise_info(releases: dict[str, Release], cache_dir: Path | None = None) -> dict[str, dict]:
-    """Title and hints of every released exercise, read from its exercise module.
-
-    Importing the exercise modules imports torch (about two seconds), so with ``cache_dir``
-    the result is kept there under ``cache.catalog_key``: a regrade does not pay it again."""
+def exercise_info(releases: dict[str, Release], cache_dir: Path | None = None,
+                  judged: dict | None = None) -> dict[str, dict]:
+    """Title and hints of every released exercise: from ``judged``, the catalog the grading
+    run wrote (its process had imported the exercise modules to judge them), else read from
+    the exercise modules here. Importing them imports torch (about 1.5 s), so with
+    ``cache_dir`` the result is kept there under ``cache.catalog_key`` too."""
     key = cache.catalog_key(r.path for r in releases.values()) if cache_dir else None
     stored = cache.lookup(cache_dir, key) if key else None
     if stored is not None:
         return {entry.pop("exercise"): entry for entry in stored}
-    info = _read_exercise_info(releases)
+    info = _from_catalog(releases, judged or {}) or _read_exercise_info(releases)
     if key:
         cache.store(cache_dir, key, [{"exercise": exercise, **entry}
                                      for exercise, entry in info.items()])
+    return info
+
+
+def _from_catalog(releases: dict[str, Release], judged: dict) -> dict[str, dict] | None:
+    """The info of every released exercise from the run's catalog; None if one is missing
+    or malformed there (the modules are then read here)."""
+    info = {}
+    for release in releases.values():
+        for cell in release.checks:
+            exercise = cell.metadata["course"]["exercise"]
+            entry = judged.get(exercise)
+            if not (isinstance(entry, dict) and isinstance(entry.get("title"), str)
+                    and isinstance(entry.get("hints"), list)
+                    and all(isinstance(hint, str) for hint in entry["hints"])):
+                return None
+            info[exercise] = {"title": entry["title"], "hints": list(entry["hints"]),
+                              "lesson": release.path.stem}
     return info
 
 

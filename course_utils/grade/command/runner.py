@@ -7,8 +7,8 @@ a notebook whose records are cached is skipped from here on (module ``reuse``); 
 ``restore`` (module ``prepare``) read each notebook and put the released check cells back;
 ``execute`` runs one ``pytest --nbval-lax`` over scratch copies, one folder per notebook, each
 kernel in a bubblewrap sandbox that sees only its own folder (module ``sandbox``), in
-pytest-xdist workers or, for a small run, in one process that starts kernels ahead
-(``kernel_pool``); ``verdicts`` reads the records the plugin wrote into a private folder no
+pytest-xdist workers where notebooks compute for seconds, else in one process that starts
+kernels ahead (``kernel_pool``); ``verdicts`` reads the records the plugin wrote into a private folder no
 kernel can see, and checks every one against the release; the gradebook is built once, at the
 end.
 
@@ -34,7 +34,7 @@ from course_utils.grade.command import collect, gradebook, prepare
 from course_utils.grade.launcher import sandbox
 from course_utils.grade.command.collect import Submission, in_shard  # noqa: F401 - in_shard re-exported
 from course_utils.grade.command.errors import GradingError
-from course_utils.grade.command.execute import run_pytest
+from course_utils.grade.command.execute import CATALOG, run_pytest
 from course_utils.grade.contract import Fault
 from course_utils.grade.records import CheckResult, Note
 from course_utils.grade.command.reuse import Reuse
@@ -46,6 +46,7 @@ class Settings:
     out: Path
     release: Path
     workers: int = 1
+    parallel: contract.Parallel = contract.PARALLEL.default
     timeout: float = contract.TIMEOUT.default
     shard: tuple[int, int] = (1, 1)
     memory_mb: int = contract.MEMORY_MB.default
@@ -198,6 +199,7 @@ class Graded:
     book: dict
     ran: int = 0
     reused: int = 0
+    catalog: dict = field(default_factory=dict)   # titles and hints the grading run wrote
 
 
 def grade(settings: Settings) -> Graded:
@@ -216,6 +218,7 @@ def grade(settings: Settings) -> Graded:
         prepared = prepare_all(submissions, releases, scratch, reuse)
         found = list(prepared.records)
         ran, from_cache = len(prepared.notebooks), prepared.reused
+        catalog: dict = {}
         if prepared.notebooks:
             write_notebooks(prepared)
             modules = sorted(set().union(*(prepare.checked_modules(r.nb.cells) for r in releases.values())))
@@ -225,6 +228,7 @@ def grade(settings: Settings) -> Graded:
             reuse.keep([(submission, release) for _, submission, release in prepared.notebooks],
                        fresh + [n for notes in prepared.notes.values() for n in notes])
             found += fresh
+            catalog = _read_catalog(private / CATALOG)
     finally:
         if not settings.keep_scratch:
             shutil.rmtree(scratch, ignore_errors=True)
@@ -237,4 +241,14 @@ def grade(settings: Settings) -> Graded:
     for record in found:
         gradebook.add(rows, record)
     exercises = {e: p for r in releases.values() for e, p in r.exercises.items()}
-    return Graded(gradebook.build(rows, exercises), ran, from_cache)
+    return Graded(gradebook.build(rows, exercises), ran, from_cache, catalog)
+
+
+def _read_catalog(path: Path) -> dict:
+    """The catalog the grading run wrote ({} if none or unreadable: the feedback then reads
+    the exercise modules itself; ``feedback._from_catalog`` checks each entry)."""
+    try:
+        catalog = json.loads(path.read_text())
+    except (OSError, ValueError):
+        return {}
+    return catalog if isinstance(catalog, dict) else {}

@@ -15,9 +15,7 @@ from __future__ import annotations
 import ast
 import hashlib
 import importlib
-import importlib.util
 import os
-from pathlib import Path
 from queue import Empty
 
 from course_utils.grade.contract import EXERCISES, SOLUTIONS, Fault
@@ -75,20 +73,10 @@ def solutions_of(module: str) -> str | None:
     """``engine.solutions_module`` of an exercise module that is not imported yet: its
     top-level ``SOLUTIONS = "..."`` if it has one, else the default; None if there is no
     such module."""
-    from course_utils.exercises.engine import solutions_module
+    from course_utils.exercises.engine import declared, solutions_module
 
-    try:
-        spec = importlib.util.find_spec(module)
-        tree = ast.parse(Path(spec.origin).read_bytes()) if spec is not None and spec.origin else None
-    except (ImportError, ValueError, OSError, SyntaxError):
-        return None
-    if tree is None:
-        return None
-    for node in tree.body:
-        if (isinstance(node, ast.Assign) and [getattr(t, "id", None) for t in node.targets] == ["SOLUTIONS"]
-                and isinstance(node.value, ast.Constant) and isinstance(node.value.value, str) and node.value.value):
-            return node.value.value
-    return solutions_module(module)
+    named = declared(module, "SOLUTIONS", str, default="")
+    return None if named is None else named or solutions_module(module)
 
 
 def registry() -> dict:
@@ -103,6 +91,23 @@ def registry() -> dict:
             continue
         found.update({value.id: value for value in vars(module).values() if isinstance(value, Exercise)})
     return found
+
+
+def write_catalog(exercises: dict, path) -> None:
+    """Title and hints of each exercise, as JSON: the command's feedback reads them instead of
+    importing the exercise modules (and torch) itself. Written whole, then renamed: the workers
+    of pytest-xdist each write the same catalog."""
+    import json
+    import tempfile
+
+    catalog = {name: {"title": str(getattr(exercise, "title", "") or ""),
+                      "hints": [str(hint) for hint in getattr(exercise, "hints", [])]}
+               for name, exercise in sorted(exercises.items())}
+    handle = tempfile.NamedTemporaryFile("w", dir=os.path.dirname(path), delete=False,
+                                         suffix=".part")
+    with handle:
+        json.dump(catalog, handle)
+    os.replace(handle.name, path)
 
 
 def secret_for(run_secret: str, student: str, exercise: str) -> int:

@@ -20,10 +20,11 @@ its prepared scratch copies; plain ``pytest --nbval`` is untouched. In that run 
 - turns each cell's run into a typed record (``cell_records``) and passes it to the controller
   (pytest-xdist ``user_properties``), which writes them to ``--grading-records`` and, for
   ``--gradebook``, builds the gradebook once;
-- starts each notebook's kernel through ``kernel_pool`` (ahead of time with
-  ``--grading-start-ahead N`` in a process without pytest-xdist).
+- starts each notebook's kernel through ``kernel_pool`` (ahead of time: the next N notebooks'
+  with ``--grading-start-ahead N`` in a process without pytest-xdist, the next queued
+  notebook's in a pytest-xdist worker).
 
-Every reliance on nbval's internals is in ``nbval_bridge``.
+Every reliance on nbval's internals is in ``nbval_bridge``, on pytest-xdist's in ``xdist_bridge``.
 """
 
 from __future__ import annotations
@@ -44,7 +45,8 @@ from course_utils.grade import contract
 from course_utils.grade import records
 from course_utils.grade.command import prepare
 from course_utils.grade.launcher import sandbox
-from course_utils.grade.pytest_side import cell_records, judge, nbval_bridge, verdicts
+from course_utils.grade.pytest_side import (cell_records, judge, nbval_bridge, quick_exit, verdicts,
+                                            xdist_bridge)
 from course_utils.grade.pytest_side.controller import PROPERTY, Controller
 from course_utils.grade.pytest_side.kernel_pool import KernelPool
 from course_utils.grade.pytest_side.sandbox_manager import SandboxKernelManager, start_warm_parent
@@ -78,6 +80,7 @@ class GradingState:
     secret: str = field(default_factory=lambda: secrets.token_hex(16))   # draws probe inputs
     collected: list = field(default_factory=list)    # controller: typed records
     notebooks: dict = field(default_factory=dict)    # notebook path -> NotebookState
+    catalog: str | None = None     # where to write the exercises' titles and hints
     _exercises: dict | None = None
 
     def notebook(self, item) -> NotebookState:
@@ -88,6 +91,8 @@ class GradingState:
         """This process's own copy of the exercises being graded (their checks run here)."""
         if self._exercises is None:
             self._exercises = judge.registry()
+            if self.catalog:
+                judge.write_catalog(self._exercises, Path(self.catalog))
         return self._exercises
 
     def load_exercises(self) -> None:
@@ -109,6 +114,9 @@ def pytest_addoption(parser):
                     help="grade check cells; append one JSON line per record to PATH")
     group.addoption("--grading-progress", default=None, metavar="PATH",
                     help="append one byte to PATH per finished cell (for a progress bar)")
+    group.addoption("--grading-catalog", default=None, metavar="PATH",
+                    help="write the title and hints of every exercise judged here to PATH "
+                         "(JSON), so the feedback needs no import of torch after the run")
     group.addoption("--grading-hide", action="append", default=[], metavar="PATH",
                     help="a folder no grading kernel may see (repeatable)")
     group.addoption("--grading-memory-mb", type=int, default=contract.MEMORY_MB.default,
@@ -130,7 +138,8 @@ def pytest_addoption(parser):
                          "restored from (default: the course's exercises/)")
     group.addoption("--grading-start-ahead", type=int, default=0, metavar="N",
                     help="start the kernels of the next N notebooks while one runs (one "
-                         "process grading many notebooks; ignored in pytest-xdist workers)")
+                         "process grading many notebooks; a pytest-xdist worker starts the "
+                         "next notebook it was given)")
 
 
 @pytest.hookimpl(tryfirst=True)
@@ -183,16 +192,21 @@ def pytest_configure(config):
     option.nbval_kernel_name = KERNEL_NAME
     option.continue_on_collection_errors = True
     nbval_bridge.poll_for_dead_kernels()
-    # a worker of pytest-xdist learns its notebooks one by one, too late to start ahead
-    ahead = 0 if hasattr(config, "workerinput") else max(0, option.grading_start_ahead)
+    # a worker of pytest-xdist learns its notebooks a few at a time: it starts the next one's
+    ahead = 1 if _xdist_worker(config) else max(0, option.grading_start_ahead)
     pool = KernelPool(SandboxKernelManager, KERNEL_NAME, ahead)
     nbval_bridge.use_kernel_starter(pool.start_new_kernel)
     config.stash[STATE] = GradingState(folder, option.grading_memory_mb,
-                                       option.grading_notebook_timeout, sandboxed, pool)
+                                       option.grading_notebook_timeout, sandboxed, pool,
+                                       catalog=option.grading_catalog)
     if option.grading_exercises is not None:
-        if not _xdist_controller(config):   # the controller of pytest-xdist starts no kernel
-            start_warm_parent(spec)   # before announce, which may import torch here
+        # announce first: it sets variables every kernel's environment holds, which are part
+        # of a warm parent's identity; a parent started before would be closed unused
         judge.announce(option.grading_exercises)
+        if not _xdist_controller(config):   # the controller of pytest-xdist starts no kernel
+            start_warm_parent(spec)
+    if option.grading_records and not _xdist_worker(config):
+        quick_exit.arm()   # the command's run: no teardown of torch once pytest is done
     if not hasattr(config, "workerinput"):
         for path in (option.grading_records, option.grading_progress):
             if path:
@@ -204,9 +218,12 @@ def pytest_sessionstart(session):
     """With the exercise modules named (as the instructor command does), kernels start before
     collection: the notebooks to grade are the command's arguments."""
     config = session.config
-    if _active(config) and config.option.grading_exercises is not None:
+    quick_exit.remember(session)
+    # the controller of pytest-xdist runs no notebook: its workers start kernels and judge
+    if _active(config) and config.option.grading_exercises is not None and not _xdist_controller(config):
         state = config.stash[STATE]
-        state.pool.plan(str(Path(arg).parent) for arg in config.args if arg.endswith(".ipynb"))
+        if not _xdist_worker(config):   # a worker runs what it is given, not every argument
+            state.pool.plan(str(Path(arg).parent) for arg in config.args if arg.endswith(".ipynb"))
         if _warm(config):   # the parent imports while this process does; a fork is then quick
             state.load_exercises()
             state.pool.start_first()
@@ -221,6 +238,10 @@ def _warm(config) -> bool:
         return config.option.grading_warm
     said = os.environ.get(contract.WARM_ENV, "")
     return said == "1" if said in ("0", "1") else bool(contract.WARM.default)
+
+
+def _xdist_worker(config) -> bool:
+    return hasattr(config, "workerinput")
 
 
 def _xdist_controller(config) -> bool:
@@ -240,12 +261,14 @@ def pytest_collection_modifyitems(session, config, items):
     if not _active(config):
         return
     pool = config.stash[STATE].pool
-    pool.plan(nbval_bridge.folder_of(nbval_bridge.notebook_of(item))
-              for item in items if nbval_bridge.is_cell(item))
+    if not _xdist_worker(config):   # a worker collects every notebook and runs what it is given
+        pool.plan(nbval_bridge.folder_of(nbval_bridge.notebook_of(item))
+                  for item in items if nbval_bridge.is_cell(item))
     if config.option.grading_exercises is None:
         judge.announce(_exercise_modules(items))
-    pool.start_first()
-    config.stash[STATE].load_exercises()
+    if not _xdist_controller(config):
+        pool.start_first()
+        config.stash[STATE].load_exercises()
 
 
 def _exercise_modules(items) -> str:
@@ -264,7 +287,12 @@ def pytest_runtest_setup(item):
         return
     notebook = nbval_bridge.notebook_of(item)
     state = item.config.stash[STATE]
-    state.pool.start_ahead(nbval_bridge.folder_of(notebook))   # before nbval starts its own
+    folder = nbval_bridge.folder_of(notebook)
+    if _xdist_worker(item.config):   # its order: this notebook, then what it was given next
+        state.pool.plan([folder, *(nbval_bridge.folder_of(nbval_bridge.notebook_of(queued))
+                                   for queued in xdist_bridge.queued_items(item.config)
+                                   if nbval_bridge.is_cell(queued))])
+    state.pool.start_ahead(folder)   # before nbval starts its own
     if nbval_bridge.kernel_of(notebook) is None:
         return
     mine = state.notebook(item)
