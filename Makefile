@@ -14,8 +14,10 @@ SYSTEM_STAMP := $(VENV)/.system-packages
 APT_PACKAGES := graphviz chromium bubblewrap
 JOBS ?= auto
 
+# --warm-kernels: each notebook's kernel is forked from a warm parent that imported torch once
+# (grading's warm kernels running plain ipykernel; course_utils/grade/pytest_side/validation_kernels.py)
 PYTEST_ARGS := -n $(JOBS) --dist loadfile \
-	--nbval --nbval-current-env --nbval-cell-timeout=300 \
+	--nbval --nbval-current-env --warm-kernels --nbval-cell-timeout=300 \
 	--nbval-sanitize-with tests/nbval_sanitize.cfg \
 	tests notebooks solutions
 
@@ -25,7 +27,7 @@ PYTEST_ARGS := -n $(JOBS) --dist loadfile \
 # changes fails here, on one machine. About a minute on 2 cores.
 NUMERIC_VARIANT := MKL_CBWR=COMPATIBLE ATEN_CPU_CAPABILITY=default ONEDNN_MAX_CPU_ISA=AVX2
 NUMERIC_ARGS := -n $(JOBS) --dist loadfile \
-	--nbval --nbval-current-env --nbval-cell-timeout=300 \
+	--nbval --nbval-current-env --warm-kernels --nbval-cell-timeout=300 \
 	--nbval-sanitize-with tests/nbval_sanitize.cfg \
 	notebooks solutions
 
@@ -33,7 +35,7 @@ NUMERIC_ARGS := -n $(JOBS) --dist loadfile \
 TEST_PYTHONS ?= 3.10 3.13
 TEST_PYTHONS_VENVS := .venvs
 TEST_PYTHONS_ARGS := -n $(JOBS) --dist loadfile \
-	--nbval --nbval-current-env --nbval-cell-timeout=300 \
+	--nbval --nbval-current-env --warm-kernels --nbval-cell-timeout=300 \
 	--nbval-sanitize-with tests/nbval_sanitize.cfg \
 	tests/unit tests/notebooks/test_conventions.py notebooks/02_manual_forward.ipynb \
 	tests/grading/test_grading.py::test_plugin_alone_writes_a_gradebook

@@ -28,13 +28,13 @@ def lesson_notebooks() -> list[Path]:
     return sorted((ROOT / "notebooks").glob("*.ipynb")) + sorted((ROOT / "solutions").glob("*.ipynb"))
 
 
-def _pytest(paths, workers: int, cwd: Path) -> float:
+def _pytest(paths, workers: int, cwd: Path, *extra: str) -> float:
     """Wall time of one validation run. The sanitizer must sit under ``cwd`` and the rootdir be
     given: pytest takes option values that are paths into account when it picks the rootdir,
     and a rootdir above the notebooks gives every item the same id ("::Cell 0"), which xdist
     then runs only once."""
     args = [sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", "--rootdir", str(cwd),
-            "-n", str(workers), "--dist", "loadfile", *NBVAL,
+            "-n", str(workers), "--dist", "loadfile", *NBVAL, *extra,
             "--nbval-sanitize-with", str((cwd / "tests" / SANITIZE.name).relative_to(cwd)),
             *(str(p.relative_to(cwd)) for p in paths)]
     start = time.perf_counter()
@@ -64,21 +64,30 @@ def floor_notebooks(folder: Path, count: int) -> list[Path]:
     return paths
 
 
+WARM = "--warm-kernels"   # what make test runs with: kernels forked from a warm parent
+
+
 def measure_validation(repeat: int = 3, workers: int = 2) -> dict:
-    """Median wall time of `pytest --nbval` over the course notebooks and over the floor."""
+    """Median wall time of `pytest --nbval` over the course notebooks and over the floor, each
+    with nbval's own kernels (the ratio) and with make test's warm kernels (what they save)."""
     course = lesson_notebooks()
     with tempfile.TemporaryDirectory() as tmp:
         floor = floor_notebooks(Path(tmp), len(course))
         (Path(tmp) / "pytest.ini").write_text("[pytest]\n")
         (Path(tmp) / "tests").mkdir()
         shutil.copy(SANITIZE, Path(tmp) / "tests" / SANITIZE.name)
-        course_times, floor_times = [], []
-        for _ in range(repeat):  # interleaved, so drift in machine load hits both alike
-            course_times.append(_pytest(course, workers, ROOT))
-            floor_times.append(_pytest(floor, workers, Path(tmp)))
-    course_s, floor_s = statistics.median(course_times), statistics.median(floor_times)
-    return {"notebooks": len(course), "workers": workers, "course_s": round(course_s, 2),
-            "floor_s": round(floor_s, 2), "ratio": round(course_s / floor_s, 2), "goal_ratio": 1.5}
+        times = {"course": [], "floor": [], "course_warm": [], "floor_warm": []}
+        for _ in range(repeat):  # interleaved, so drift in machine load hits all alike
+            times["course"].append(_pytest(course, workers, ROOT))
+            times["floor"].append(_pytest(floor, workers, Path(tmp)))
+            times["course_warm"].append(_pytest(course, workers, ROOT, WARM))
+            times["floor_warm"].append(_pytest(floor, workers, Path(tmp), WARM))
+    median = {k: statistics.median(v) for k, v in times.items()}
+    return {"notebooks": len(course), "workers": workers, "course_s": round(median["course"], 2),
+            "floor_s": round(median["floor"], 2), "ratio": round(median["course"] / median["floor"], 2),
+            "goal_ratio": 1.5, "course_warm_s": round(median["course_warm"], 2),
+            "floor_warm_s": round(median["floor_warm"], 2),
+            "warm_saves_s": round(median["course"] - median["course_warm"], 2)}
 
 
 def measure_memory() -> dict:

@@ -48,6 +48,13 @@ def rows(results: dict) -> list[tuple[str, str, str, str]]:
         out.append((f"course validation, {r['notebooks']} notebooks, {r['workers']} workers",
                     f"{r['course_s']:.1f} s vs floor {r['floor_s']:.1f} s = {r['ratio']:.2f}×",
                     "≤ 1.5 × floor", _verdict(r["ratio"] <= 1.5)))
+        if "course_warm_s" in r:
+            out.append((f"course validation as make test runs it (--warm-kernels), {r['notebooks']} "
+                        "notebooks, vs nbval's own kernels",
+                        f"{r['course_warm_s']:.1f} s vs {r['course_s']:.1f} s: saves "
+                        f"{r['warm_saves_s']:.1f} s (floor {r['floor_warm_s']:.1f} s vs "
+                        f"{r['floor_s']:.1f} s)", "faster",
+                        _verdict(r["course_warm_s"] < r["course_s"])))
     if "grading" in results:
         r = results["grading"]
         out.append((f"grading {r['submissions']} submissions, 1 worker, vs plain pytest --nbval-lax",

@@ -16,6 +16,8 @@ from course_utils.grade.pytest_side import nbval_bridge
 
 def test_the_internals_the_bridge_uses_exist():
     assert callable(nbval.kernel.start_new_kernel)
+    assert nbval.kernel.CURRENT_ENV_KERNEL_NAME == nbval_bridge.CURRENT_ENV
+    assert nbval_bridge.kernel_starter() is nbval.kernel.start_new_kernel
     for name in ("get_message", "await_idle", "execute_cell_input", "is_alive", "stop", "interrupt"):
         assert callable(getattr(nbval.kernel.RunningKernel, name)), name
     init = inspect.signature(nbval.kernel.RunningKernel.__init__).parameters

@@ -214,7 +214,8 @@ def _kernel(scratch: str, connection_file: str, request: dict) -> None:
         module = importlib.import_module(request["kernel_module"])
         if callable(getattr(module, "main", None)):   # the course's kernel: imported warm
             module.main(sys.argv[1:])
-        else:   # a module that runs as a script (ipykernel_launcher)
+        else:   # a module that runs as a script (ipykernel_launcher): in the notebook's folder
+            os.chdir(scratch)
             runpy.run_module(request["kernel_module"], run_name="__main__", alter_sys=True)
     except SystemExit as stop:
         code = stop.code

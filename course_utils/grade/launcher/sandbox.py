@@ -122,7 +122,8 @@ def uncompiled(module: str = "torch") -> str | None:
 # ---------------------------------------------------------------- the kernel.json
 
 def kernelspec(memory_mb: int, marker_dir, hide=(), sandbox: bool = True,
-               kernel_module: str = KERNEL_MODULE, warm: bool = False) -> dict:
+               kernel_module: str = KERNEL_MODULE, warm: bool = False,
+               solutions_visible: bool = False) -> dict:
     """The kernel.json dict for a grading kernel started through this launcher.
 
     Interrupts travel as messages: the sandboxed kernel is in a session of its own, so a
@@ -141,6 +142,8 @@ def kernelspec(memory_mb: int, marker_dir, hide=(), sandbox: bool = True,
         argv.append("--no-sandbox")
     if kernel_module != KERNEL_MODULE:
         argv += ["--kernel-module", kernel_module]
+    if solutions_visible:
+        argv.append("--solutions-visible")
     argv.append("{connection_file}")
     return {"argv": argv, "language": "python", "interrupt_mode": "message",
             "display_name": DISPLAY_NAME if sandbox else "Course grading (no sandbox)",
@@ -166,6 +169,9 @@ def arguments(argv):
     parser.add_argument("--no-sandbox", action="store_true",
                         help="run the kernel directly (memory cap only)")
     parser.add_argument("--kernel-module", default=KERNEL_MODULE)
+    parser.add_argument("--solutions-visible", action="store_true",
+                        help="hide no solutions (the course's own validation, whose notebooks "
+                             "check answers against them; never for grading)")
     parser.add_argument("--tmp-mb", type=int, default=TMP_MB, help="size of the private /tmp")
     parser.add_argument("connection_file")
     return parser.parse_args(argv)
@@ -179,6 +185,18 @@ def _pipe_holding(data: bytes) -> int:
     os.write(write_end, data)
     os.close(write_end)
     return read_end
+
+
+def hidden(args) -> list[str]:
+    """What a kernel of these launcher options must not see: its ``--hide`` paths and, unless
+    ``--solutions-visible``, the solutions of the graded exercises."""
+    return [*args.hide, *([] if args.solutions_visible else solution_paths())]
+
+
+def shown(args) -> list[str]:
+    """What a kernel of these launcher options sees beyond the usual: with
+    ``--solutions-visible``, the solutions (not part of the usual layout at all)."""
+    return solution_paths() if args.solutions_visible else []
 
 
 def solution_paths() -> list[str]:
@@ -229,7 +247,7 @@ def main(argv=None) -> int:
         env = sandbox_environment()
         fonts = {os.open(path, os.O_RDONLY): path.name for path in matplotlib_font_cache()}
         full = bwrap_command(kernel_command, os.getcwd(), connection_file,
-                             [*args.hide, *solution_paths()], args.tmp_mb, env, fonts)
+                             hidden(args), args.tmp_mb, env, fonts, shown(args))
         # the options through a pipe: the sandbox's pid 1 (bwrap) shows no layout in cmdline
         options = full[1:full.index("--")]
         options_fd = _pipe_holding(b"".join(os.fsencode(a) + b"\0" for a in options))

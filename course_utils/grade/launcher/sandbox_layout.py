@@ -31,7 +31,9 @@ ETC_ENTRIES = ("ld.so.cache", "ld.so.conf", "ld.so.conf.d", "localtime", "timezo
 # (torch's cpuinfo warns on stderr without it on some machines, ARM ones among them)
 OTHER_READ_ONLY = ("/var/cache/fontconfig", "/sys/devices/system/cpu")
 PASSED_VARIABLES = ("PYTHONPATH", "PYTHONHASHSEED", "TZ", "LANG", "LC_ALL", "OMP_NUM_THREADS",
-                    "MKL_NUM_THREADS", "OPENBLAS_NUM_THREADS", "PYDEVD_DISABLE_FILE_VALIDATION")
+                    "MKL_NUM_THREADS", "OPENBLAS_NUM_THREADS", "PYDEVD_DISABLE_FILE_VALIDATION",
+                    # the numeric code paths of make test-numerics (stability.VARIANTS)
+                    "MKL_CBWR", "ATEN_CPU_CAPABILITY", "ONEDNN_MAX_CPU_ISA")
 PRIVATE_DIRS = {"HOME": "/tmp/home", "MPLCONFIGDIR": "/tmp/matplotlib",
                 "IPYTHONDIR": "/tmp/ipython", "JUPYTER_CONFIG_DIR": "/tmp/jupyter/config",
                 "JUPYTER_DATA_DIR": "/tmp/jupyter/data",
@@ -69,11 +71,11 @@ def package_folder() -> str:
     return os.path.dirname(os.path.realpath(course_utils.__file__))
 
 
-def python_folders() -> list[str]:
+def python_folders(show=()) -> list[str]:
     """What the kernel must read to run Python: the environment, its base installation, the
     PYTHONPATH entries and the installed course_utils package (only the package folder: for
-    an editable install the repo around it holds solutions/ and the release)."""
-    folders = [sys.prefix, sys.base_prefix, package_folder()]
+    an editable install the repo around it holds solutions/ and the release), and ``show``."""
+    folders = [sys.prefix, sys.base_prefix, package_folder(), *show]
     folders += [p for p in os.environ.get("PYTHONPATH", "").split(os.pathsep) if p]
     found = []
     for folder in folders:
@@ -97,11 +99,13 @@ def matplotlib_font_cache() -> list[Path]:
     return found
 
 
-def layout_options(hide=(), tmp_mb: int = TMP_MB, font_cache_fds: dict | None = None) -> list[str]:
+def layout_options(hide=(), tmp_mb: int = TMP_MB, font_cache_fds: dict | None = None,
+                   show=()) -> list[str]:
     """The bwrap options of what every grading kernel sees, before its own folders are bound:
-    the core options, the read-only whitelist, the hidden paths, the private /tmp and /dev/shm.
-    ``font_cache_fds`` maps open file descriptors to file names."""
-    read_only = python_folders()
+    the core options, the read-only whitelist (``show`` too: the course's validation shows its
+    kernels the solutions, never a grading run), the hidden paths, the private /tmp and
+    /dev/shm. ``font_cache_fds`` maps open file descriptors to file names."""
+    read_only = python_folders(show)
     options = [*CORE_OPTIONS, *system_binds(),
                "--proc", "/proc", "--dev", "/dev",
                "--size", str(SHM_MB * 2**20), "--tmpfs", "/dev/shm", "--remount-ro", "/dev",
@@ -134,10 +138,10 @@ def environment_options(env: dict) -> list[str]:
 
 def bwrap_command(kernel_command: list[str], scratch: str, connection_file: str,
                   hide=(), tmp_mb: int = TMP_MB, env: dict | None = None,
-                  font_cache_fds: dict | None = None) -> list[str]:
+                  font_cache_fds: dict | None = None, show=()) -> list[str]:
     """The full bwrap argv of one cold kernel; ``font_cache_fds`` maps open file descriptors
     to file names."""
-    options = ["bwrap", *layout_options(hide, tmp_mb, font_cache_fds)]
+    options = ["bwrap", *layout_options(hide, tmp_mb, font_cache_fds, show)]
     socket_dir = os.path.dirname(os.path.abspath(connection_file))
     options += ["--bind", scratch, scratch, "--bind", socket_dir, socket_dir,
                 "--ro-bind", connection_file, connection_file]

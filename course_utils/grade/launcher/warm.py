@@ -57,10 +57,10 @@ def plan_of(options: list[str]) -> dict:
             "font_folder": PRIVATE_DIRS["MPLCONFIGDIR"]}
 
 
-def parent_command(hide, tmp_mb: int, font_fds: dict) -> tuple[list[str], dict]:
+def parent_command(hide, tmp_mb: int, font_fds: dict, show=()) -> tuple[list[str], dict]:
     """bwrap's options for the parent (the kernels' layout; capabilities kept inside its own
     user namespace, which it needs to build each child's namespaces) and the child's plan."""
-    options = layout_options(hide, tmp_mb, font_fds)
+    options = layout_options(hide, tmp_mb, font_fds, show)
     drop = options.index("--cap-drop")
     options[drop:drop + 2] = ["--cap-add", "ALL"]
     # each kernel makes a user namespace of its own (its keyrings are then its own, as a cold
@@ -142,7 +142,8 @@ class WarmProcess:
 class WarmParent:
     """One warm parent process and the kernels it started for this process."""
 
-    def __init__(self, hide=(), tmp_mb: int = 256, log: str | None = None, wait: bool = True):
+    def __init__(self, hide=(), tmp_mb: int = 256, log: str | None = None, wait: bool = True,
+                 show=()):
         self.lock = threading.Lock()
         self.starting = threading.Lock()
         self.ready: dict = {}
@@ -153,7 +154,7 @@ class WarmParent:
         self.closed = ""
         ours, theirs = socket.socketpair(socket.AF_UNIX, socket.SOCK_SEQPACKET)
         fonts = {os.open(path, os.O_RDONLY): path.name for path in matplotlib_font_cache()}
-        options, plan = parent_command(list(hide), tmp_mb, fonts)
+        options, plan = parent_command(list(hide), tmp_mb, fonts, list(show))
         options_fd = _pipe_holding(b"".join(os.fsencode(a) + b"\0" for a in options))
         plan_fd = _pipe_holding(json.dumps(plan).encode())
         theirs_fd = theirs.fileno()
@@ -296,13 +297,14 @@ _refused: list[str] = []
 _parents_lock = threading.Lock()
 
 
-def parent_for(hide, tmp_mb: int, wait: bool = True) -> WarmParent:
+def parent_for(hide, tmp_mb: int, wait: bool = True, show=()) -> WarmParent:
     """This process's warm parent for these hidden paths (started on first use); with
     ``wait``, once it is ready to fork. A parent that cannot start or get ready is refused
     for the rest of the process: every later kernel starts cold at once."""
     # the layout and the kernels' environment are the parent's own: a change starts another
     key = (tuple(sorted(str(h) for h in hide)), tmp_mb, tuple(sorted(sandbox_environment().items())),
-           os.environ.get("MPLCONFIGDIR"), os.environ.get("XDG_CACHE_HOME"))
+           os.environ.get("MPLCONFIGDIR"), os.environ.get("XDG_CACHE_HOME"),
+           tuple(sorted(str(s) for s in show)))
     with _parents_lock:
         if _refused:
             raise Unavailable(_refused[0])
@@ -313,7 +315,7 @@ def parent_for(hide, tmp_mb: int, wait: bool = True) -> WarmParent:
         if parent is None or parent.closed:
             try:
                 parent = WarmParent(key[0], tmp_mb, os.environ.get("COURSE_GRADING_WARM_LOG"),
-                                    wait=False)
+                                    wait=False, show=key[-1])
             except Unavailable as error:
                 _refused.append(str(error))
                 raise
@@ -328,14 +330,14 @@ def parent_for(hide, tmp_mb: int, wait: bool = True) -> WarmParent:
     return parent
 
 
-def start_early(hide, tmp_mb: int) -> None:
+def start_early(hide, tmp_mb: int, show=()) -> None:
     """Start this process's warm parent now and return at once: its ``import torch`` then
     runs beside the grading process's own (about 1.5 s of processor time each, on two
     cores at once instead of one after the other). A failure is kept for ``parent_for``.
     Started for hidden paths that turn out not to be the kernels' own, it is closed unused:
     a kernel only ever comes from a parent whose layout hides exactly what it must."""
     try:
-        parent_for(hide, tmp_mb, wait=False)
+        parent_for(hide, tmp_mb, wait=False, show=show)
     except Unavailable:
         pass
 

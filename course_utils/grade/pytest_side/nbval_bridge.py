@@ -3,7 +3,8 @@
 nbval (0.11) has no API for what grading needs, so the plugin uses these of its internals:
 
 - ``nbval.kernel.start_new_kernel``: what ``RunningKernel`` calls to start a kernel; replaced
-  by the kernel pool's (``kernel_pool``), which hands out kernels started ahead;
+  by the kernel pool's (``kernel_pool``), which hands out kernels started ahead; and
+  ``nbval.kernel.CURRENT_ENV_KERNEL_NAME``, the kernel name ``--nbval-current-env`` asks for;
 - ``nbval.kernel.RunningKernel``: ``km``, ``kc``, ``get_message``, ``await_idle``, ``is_alive``,
   ``stop``, ``interrupt``; its ``get_message`` is replaced by one that polls, so a dead kernel
   fails its cell at once instead of after the cell timeout, and that reads the client's channel
@@ -25,6 +26,16 @@ from queue import Empty
 
 class KernelDied(RuntimeError):
     """The kernel process ended while a cell ran (os._exit, exit(), a crash, the memory cap)."""
+
+
+CURRENT_ENV = ":nbval-parent-env"   # nbval.kernel.CURRENT_ENV_KERNEL_NAME (--nbval-current-env)
+
+
+def kernel_starter():
+    """The ``start_new_kernel`` nbval starts its kernels with now."""
+    import nbval.kernel
+
+    return nbval.kernel.start_new_kernel
 
 
 def use_kernel_starter(start_new_kernel) -> None:

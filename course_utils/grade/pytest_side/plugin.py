@@ -45,8 +45,8 @@ from course_utils.grade import contract
 from course_utils.grade import records
 from course_utils.grade.command import prepare
 from course_utils.grade.launcher import sandbox
-from course_utils.grade.pytest_side import (cell_records, judge, nbval_bridge, quick_exit, verdicts,
-                                            xdist_bridge)
+from course_utils.grade.pytest_side import (cell_records, judge, nbval_bridge, quick_exit,
+                                            validation_kernels, verdicts, xdist_bridge)
 from course_utils.grade.pytest_side.controller import PROPERTY, Controller
 from course_utils.grade.pytest_side.kernel_pool import KernelPool
 from course_utils.grade.pytest_side.sandbox_manager import SandboxKernelManager, start_warm_parent
@@ -103,6 +103,7 @@ class GradingState:
 
 
 STATE = pytest.StashKey[GradingState]()
+VALIDATION = pytest.StashKey[validation_kernels.ValidationKernels]()
 
 
 def pytest_addoption(parser):
@@ -136,6 +137,10 @@ def pytest_addoption(parser):
     group.addoption("--grading-release", default=None, metavar="DIR",
                     help="with --gradebook: the released exercise notebooks check cells are "
                          "restored from (default: the course's exercises/)")
+    group.addoption("--warm-kernels", action="store_true", default=False,
+                    help="with --nbval-current-env: run each notebook in a kernel forked from a "
+                         "warm parent that imported torch once (grading's warm kernels, plain "
+                         "ipykernel; see validation_kernels)")
     group.addoption("--grading-start-ahead", type=int, default=0, metavar="N",
                     help="start the kernels of the next N notebooks while one runs (one "
                          "process grading many notebooks; a pytest-xdist worker starts the "
@@ -169,6 +174,8 @@ def _active(config) -> bool:
 @pytest.hookimpl(trylast=True)
 def pytest_configure(config):
     if not _active(config):
+        if validation_kernels.wanted(config) and not _xdist_controller(config):
+            config.stash[VALIDATION] = validation_kernels.ValidationKernels()
         return
     option = config.option
     sandboxed = not option.grading_no_sandbox
@@ -249,6 +256,9 @@ def _xdist_controller(config) -> bool:
 
 
 def pytest_unconfigure(config):
+    validation = config.stash.get(VALIDATION, None)
+    if validation is not None:
+        validation.close()
     state = config.stash.get(STATE, None)
     if state is not None:
         state.pool.shutdown()
@@ -258,6 +268,8 @@ def pytest_unconfigure(config):
 def pytest_collection_modifyitems(session, config, items):
     """Tell kernels which exercise modules to load before any student cell: the modules the
     notebooks' check cells name."""
+    if VALIDATION in config.stash:
+        config.stash[VALIDATION].serve(items)
     if not _active(config):
         return
     pool = config.stash[STATE].pool

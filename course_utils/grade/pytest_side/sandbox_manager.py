@@ -108,7 +108,7 @@ def _launcher_arguments(argv: list[str]):
 
 
 def _hidden(args) -> list[str]:
-    return [*args.hide, *sandbox.solution_paths()]
+    return sandbox.hidden(args)
 
 
 def start_warm_parent(spec: dict) -> None:
@@ -119,7 +119,7 @@ def start_warm_parent(spec: dict) -> None:
     this one is closed unused (``warm.parent_for``)."""
     if spec.get("metadata", {}).get(sandbox.WARM_KEY, {}).get("warm"):
         args = _launcher_arguments(spec["argv"])
-        warm.start_early(_hidden(args), args.tmp_mb)
+        warm.start_early(_hidden(args), args.tmp_mb, sandbox.shown(args))
 
 
 class WarmProvisioner(LocalProvisioner):
@@ -131,7 +131,7 @@ class WarmProvisioner(LocalProvisioner):
         args = _launcher_arguments(cmd)
         cwd = kwargs.get("cwd") or os.getcwd()
         try:
-            parent = warm.parent_for(_hidden(args), args.tmp_mb)
+            parent = warm.parent_for(_hidden(args), args.tmp_mb, show=sandbox.shown(args))
             self.process = parent.start_kernel(
                 self.kernel_id, os.path.abspath(args.connection_file), os.path.realpath(cwd),
                 args.memory_mb, args.tmp_mb, args.kernel_module,
