@@ -66,7 +66,7 @@ def test_only_nbvals_current_env_kernels_of_collected_notebook_folders_are_serve
             served.append(cwd)
 
     kernels = ValidationKernels.__new__(ValidationKernels)
-    kernels.folders, kernels.pool = {"/course/notebooks"}, Pool()
+    kernels.folders, kernels.pool, kernels.refused = {"/course/notebooks"}, Pool(), ""
     kernels.original = lambda **asked: original.append(asked["cwd"])
     kernels.start_new_kernel(60, nbval_bridge.CURRENT_ENV, None, "/course/notebooks")
     kernels.start_new_kernel(60, nbval_bridge.CURRENT_ENV, None, "/somewhere/else")
@@ -74,6 +74,9 @@ def test_only_nbvals_current_env_kernels_of_collected_notebook_folders_are_serve
     kernels.start_new_kernel(60, nbval_bridge.CURRENT_ENV, None, None)
     assert served == ["/course/notebooks"]
     assert original == ["/somewhere/else", "/course/notebooks", None]
+    kernels.refused = "user namespaces are off here"   # no warm parent: nbval's own kernels
+    kernels.start_new_kernel(60, nbval_bridge.CURRENT_ENV, None, "/course/notebooks")
+    assert served == ["/course/notebooks"] and original[-1] == "/course/notebooks"
 
 
 def test_only_a_validation_kernel_sees_the_solutions(tmp_path):

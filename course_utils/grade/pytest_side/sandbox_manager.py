@@ -122,6 +122,13 @@ def start_warm_parent(spec: dict) -> None:
         warm.start_early(_hidden(args), args.tmp_mb, sandbox.shown(args))
 
 
+def warm_parent(spec: dict) -> warm.WarmParent:
+    """The warm parent the kernels of this kernelspec are forked from, once it is ready;
+    ``warm.Unavailable`` where it cannot start here."""
+    args = _launcher_arguments(spec["argv"])
+    return warm.parent_for(_hidden(args), args.tmp_mb, show=sandbox.shown(args))
+
+
 class WarmProvisioner(LocalProvisioner):
     """Launches a kernel as a fork of the warm parent; a cold launcher where that fails."""
 

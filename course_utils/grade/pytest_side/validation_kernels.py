@@ -11,8 +11,8 @@ server, no output cap, not in grading mode, and the solutions visible (a noteboo
 
 Only nbval's own notebook kernels are served (the current-environment kernel for a folder a
 collected notebook lives in); any other kernel a test starts is nbval's as before. Where
-bubblewrap cannot run, nothing changes; where a warm kernel cannot start, the kernel starts
-cold in the same sandbox, said once in the output.
+bubblewrap cannot run or the warm parent cannot start, nbval's own kernels serve (the latter
+said once in the output).
 """
 
 from __future__ import annotations
@@ -23,10 +23,11 @@ import shutil
 import tempfile
 from pathlib import Path
 
-from course_utils.grade.launcher import sandbox
+from course_utils.grade.launcher import sandbox, warm
 from course_utils.grade.pytest_side import nbval_bridge
 from course_utils.grade.pytest_side.kernel_pool import KernelPool
-from course_utils.grade.pytest_side.sandbox_manager import SandboxKernelManager, start_warm_parent
+from course_utils.grade.pytest_side.sandbox_manager import (SandboxKernelManager, start_warm_parent,
+                                                            warm_parent)
 
 KERNEL_NAME = "course-validation"
 KERNEL_MODULE = "ipykernel_launcher"
@@ -49,6 +50,7 @@ class ValidationKernels:
         self.pool = KernelPool(SandboxKernelManager, KERNEL_NAME, 0)
         self.folders: set[str] = set()
         self.spec = spec
+        self.refused: str | None = None   # why warm kernels cannot start here ("" if they can)
         self.original = nbval_bridge.kernel_starter()
         nbval_bridge.use_kernel_starter(self.start_new_kernel)
 
@@ -63,10 +65,23 @@ class ValidationKernels:
 
     def start_new_kernel(self, startup_timeout=60, kernel_name=None, stderr=None, cwd=None,
                          **others):
-        if kernel_name != nbval_bridge.CURRENT_ENV or str(cwd) not in self.folders:
+        if kernel_name != nbval_bridge.CURRENT_ENV or str(cwd) not in self.folders or not self.warm_works():
             return self.original(startup_timeout=startup_timeout, kernel_name=kernel_name,
                                  stderr=stderr, cwd=cwd, **others)
         return self.pool.start_new_kernel(startup_timeout, kernel_name, stderr, cwd)
+
+    def warm_works(self) -> bool:
+        """Whether warm kernels start here. Where they do not, nbval's own kernels serve (said
+        once), not cold ones in the sandbox: ipykernel would start in "/", not the notebook's
+        folder."""
+        if self.refused is None:
+            try:
+                warm_parent(self.spec)
+                self.refused = ""
+            except warm.Unavailable as error:
+                self.refused = str(error)
+                warm.say_once(self.refused)
+        return not self.refused
 
     def close(self) -> None:
         self.pool.shutdown()
