@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import json
 import os
+import shutil
 import subprocess
 import sys
 import time
@@ -25,7 +26,7 @@ from jupyter_client.connect import write_connection_file
 import faults
 from course_utils.grade import contract
 from course_utils.grade.launcher import fork_server, memory_watch, sandbox, warm
-from test_grading import FIXTURE_ENV, MODES, grade, lesson90, rows
+from test_grading import FIXTURE_ENV, MODES, ROOT, course_run, grade, lesson90, rows  # noqa: F401
 
 pytestmark = [pytest.mark.slow,
               pytest.mark.skipif(sandbox.problem() is not None and not os.environ.get("COURSE_REQUIRE_SANDBOX"),
@@ -240,6 +241,28 @@ def test_each_fault_student_grades_the_same_with_cold_and_warm_kernels(other_fau
     assert note in "; ".join(row["notes"]), row["notes"]
     if not note:
         assert row["notes"] == []
+
+
+@pytest.fixture(scope="module")
+def other_course_run(tmp_path_factory, course_run):
+    """The whole course as ``course_run`` grades it (every solution, every untouched exercise),
+    graded with the other kernels."""
+    root = tmp_path_factory.mktemp(f"{OTHER_KERNELS}-course")
+    shutil.copytree(course_run.parent / "submissions", root / "submissions")
+    grade(root / "submissions", root / "out", ROOT / "exercises", "--workers", "2",
+          env={contract.WARM_ENV: "1" if OTHER_KERNELS == "warm" else "0"})
+    return root / "out"
+
+
+def test_the_whole_course_grades_the_same_with_cold_and_warm_kernels(course_run, other_course_run):
+    """Verdicts, messages and notes of every exercise of every lesson, and every feedback
+    file: a warm kernel is the kernel a cold start would have given."""
+    assert rows(other_course_run) == rows(course_run)
+    assert rows(course_run)["solutions"]["total"] > 0
+    mine, other = course_run / "feedback", other_course_run / "feedback"
+    assert sorted(p.name for p in mine.iterdir()) == sorted(p.name for p in other.iterdir())
+    for path in mine.iterdir():
+        assert (other / path.name).read_text() == path.read_text(), path.name
 
 
 def test_only_a_sandboxed_kernelspec_is_marked_warm(tmp_path):
