@@ -29,11 +29,10 @@ import tempfile
 import time
 from pathlib import Path
 
-SIDE_BY_SIDE = ("--parallel", "side-by-side")   # two pytest-xdist workers, whatever auto chooses
-
 import nbformat
 
 ROOT = Path(__file__).resolve().parent.parent
+SIDE_BY_SIDE = ("--parallel", "side-by-side")   # two pytest-xdist workers, whatever auto chooses
 
 
 def _lesson() -> str:

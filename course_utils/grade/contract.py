@@ -25,6 +25,8 @@ NOTEBOOK_TIMEOUT = Setting(600.0, "seconds one notebook may take in all")
 MEMORY_MB = Setting(2048, "resident memory per notebook, everything it starts included")
 FILE_MB = Setting(256, "largest file a kernel may write, in MB")
 OUTPUT_CHARS = Setting(100_000, "characters one cell may print or display per stream")
+
+
 class Parallel(str, Enum):
     """How a grading run spreads its notebooks over ``--workers`` cores."""
 
@@ -47,6 +49,7 @@ PARALLEL = Setting(Parallel.AUTO, "how notebooks share the cores: side-by-side (
 KERNEL_SECONDS = "KERNEL_SECONDS"
 LIGHT_KERNEL_SECONDS = 0.5
 SIDE_BY_SIDE_FROM_S = 3.0
+
 WARM = Setting(True, "start each kernel as a fork of a warm parent that imported torch once "
                      "(Linux with user namespaces; elsewhere kernels start cold, said once)")
 

@@ -5,8 +5,8 @@ the instructor happens to have installed never runs beside student code. Noteboo
 compute for seconds run side by side in pytest-xdist workers; lighter ones in one process
 that starts the next kernels while a notebook runs (``parallel_workers``, ``kernel_pool``).
 The plugin writes its records into a private folder; pytest's own output goes to
-``OUT/pytest.log``. A pytest that cannot start,
-exits with a usage or internal error or is killed raises ``GradingError``.
+``OUT/pytest.log``. A pytest that cannot start, exits with a usage or internal error or is
+killed raises ``GradingError``.
 """
 
 from __future__ import annotations

@@ -107,26 +107,27 @@ def _launcher_arguments(argv: list[str]):
     return sandbox.arguments(argv[argv.index(launcher) + 1:])
 
 
-def _hidden(args) -> list[str]:
-    return sandbox.hidden(args)
+def _parent_for(args) -> warm.WarmParent:
+    """This process's warm parent for kernels of these launcher options, once it is ready: its
+    layout hides and shows what theirs would (``sandbox.hidden``, ``sandbox.shown``)."""
+    return warm.parent_for(sandbox.hidden(args), args.tmp_mb, show=sandbox.shown(args))
 
 
 def start_warm_parent(spec: dict) -> None:
     """Start the warm parent that the kernels of this kernelspec will be forked from, without
     waiting for it, before this process imports torch, so the two ``import torch`` overlap.
-    The solutions to hide are those known now (always ``course_solutions``); if
-    ``judge.announce`` names others, the first kernel starts another parent for them and
-    this one is closed unused (``warm.parent_for``)."""
+    Called after ``judge.announce``: the solutions it names and the variables it sets are part
+    of the parent's identity, and a parent started before would be closed unused when the
+    first kernel asks for one with them (``warm.parent_for``)."""
     if spec.get("metadata", {}).get(sandbox.WARM_KEY, {}).get("warm"):
         args = _launcher_arguments(spec["argv"])
-        warm.start_early(_hidden(args), args.tmp_mb, sandbox.shown(args))
+        warm.start_early(sandbox.hidden(args), args.tmp_mb, sandbox.shown(args))
 
 
 def warm_parent(spec: dict) -> warm.WarmParent:
     """The warm parent the kernels of this kernelspec are forked from, once it is ready;
     ``warm.Unavailable`` where it cannot start here."""
-    args = _launcher_arguments(spec["argv"])
-    return warm.parent_for(_hidden(args), args.tmp_mb, show=sandbox.shown(args))
+    return _parent_for(_launcher_arguments(spec["argv"]))
 
 
 class WarmProvisioner(LocalProvisioner):
@@ -138,7 +139,7 @@ class WarmProvisioner(LocalProvisioner):
         args = _launcher_arguments(cmd)
         cwd = kwargs.get("cwd") or os.getcwd()
         try:
-            parent = warm.parent_for(_hidden(args), args.tmp_mb, show=sandbox.shown(args))
+            parent = _parent_for(args)
             self.process = parent.start_kernel(
                 self.kernel_id, os.path.abspath(args.connection_file), os.path.realpath(cwd),
                 args.memory_mb, args.tmp_mb, args.kernel_module,

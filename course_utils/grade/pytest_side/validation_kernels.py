@@ -6,8 +6,9 @@ With ``--warm-kernels`` each notebook nbval runs with ``--nbval-current-env`` ge
 forked from this process's warm parent instead, the very kernels grading uses
 (``launcher.warm``, ``sandbox_manager.WarmProvisioner``) but running plain ipykernel: no probe
 server, no output cap, not in grading mode, and the solutions visible (a notebook's
-``check()`` compares an answer with them, as in a student's own kernel). The numeric variables of ``make test-numerics``
-(``stability.VARIANTS``) reach the parent, which imports torch with them, and its kernels.
+``check()`` compares an answer with them, as in a student's own kernel). The numeric
+variables of ``make test-numerics`` (``stability.VARIANTS``) reach the parent, which imports
+torch with them, and its kernels.
 
 Only nbval's own notebook kernels are served (the current-environment kernel for a folder a
 collected notebook lives in); any other kernel a test starts is nbval's as before. Where
